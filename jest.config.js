@@ -1,0 +1,19 @@
+/** @type {import('jest').Config} */
+const aliases = {};
+for (const lib of ['domain', 'event-store', 'application', 'projections', 'settlement', 'audit', 'testing']) {
+  aliases[`^@ledger/${lib}$`] = `<rootDir>/libs/${lib}/src`;
+  aliases[`^@ledger/${lib}/(.*)$`] = `<rootDir>/libs/${lib}/src/$1`;
+}
+aliases['^@ledger/api$'] = '<rootDir>/apps/api/src';
+aliases['^@ledger/api/(.*)$'] = '<rootDir>/apps/api/src/$1';
+
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
+  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  // Type checking is done once by `npm run build` (tsc); tests only transpile.
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  moduleNameMapper: aliases,
+  setupFiles: ['reflect-metadata'],
+  testTimeout: 60000,
+};

@@ -1,0 +1,3 @@
+export * from './port';
+export * from './memory/memory-event-store';
+export * from './live-feed';
