@@ -1,0 +1,98 @@
+import { DomainEvent } from '../shared/decider';
+import { Conflict, InvalidInput, assert } from '../shared/errors';
+import { CURRENCY_PATTERN } from '../shared/money';
+
+/** One coalition per deployment; its stream is `coalition-default`. */
+export const COALITION_ID = 'default';
+export const coalitionStream = (id: string = COALITION_ID) => `coalition-${id}`;
+
+export type Role = 'partner' | 'finance' | 'auditor' | 'admin';
+export const STAFF_ROLES = ['finance', 'auditor', 'admin'] as const;
+export type StaffRole = (typeof STAFF_ROLES)[number];
+
+export type CoalitionEvent =
+  | DomainEvent<'CoalitionConfigured', { coalitionId: string; currency: string; pointValueMinor: number; expiryMonths: number }>
+  | DomainEvent<'PointValueChanged', { pointValueMinor: number; previousPointValueMinor: number }>
+  | DomainEvent<'ExpiryPolicyChanged', { expiryMonths: number; previousExpiryMonths: number }>
+  // Keys that belong to no partner (finance, auditor, admin) live on the coalition stream.
+  | DomainEvent<'ApiKeyIssued', { keyId: string; role: StaffRole; keyHash: string }>
+  | DomainEvent<'ApiKeyRevoked', { keyId: string }>;
+
+export interface CoalitionState {
+  configured: boolean;
+  currency: string;
+  pointValueMinor: number;
+  expiryMonths: number;
+  keyIds: Set<string>;
+}
+
+export type CoalitionCommand =
+  | { type: 'ConfigureCoalition'; data: { currency: string; pointValueMinor: number; expiryMonths: number } }
+  | { type: 'IssueStaffKey'; data: { keyId: string; role: StaffRole; keyHash: string } };
+
+export const initialCoalition = (): CoalitionState => ({
+  configured: false,
+  currency: '',
+  pointValueMinor: 0,
+  expiryMonths: 0,
+  keyIds: new Set(),
+});
+
+export function decideCoalition(command: CoalitionCommand, state: CoalitionState): CoalitionEvent[] {
+  switch (command.type) {
+    case 'ConfigureCoalition': {
+      const { currency, pointValueMinor, expiryMonths } = command.data;
+      if (!CURRENCY_PATTERN.test(currency)) throw new InvalidInput('currency', 'must be an ISO 4217 code');
+      assert(Number.isSafeInteger(pointValueMinor) && pointValueMinor > 0, 'point value validated upstream');
+      if (!state.configured) {
+        return [{ type: 'CoalitionConfigured', data: { coalitionId: COALITION_ID, currency, pointValueMinor, expiryMonths } }];
+      }
+      // Points already issued are valued in this currency; changing it would rewrite history.
+      if (currency !== state.currency) {
+        throw new Conflict('currency_fixed', `the coalition currency is ${state.currency} and cannot change`);
+      }
+      const events: CoalitionEvent[] = [];
+      if (pointValueMinor !== state.pointValueMinor) {
+        events.push({ type: 'PointValueChanged', data: { pointValueMinor, previousPointValueMinor: state.pointValueMinor } });
+      }
+      if (expiryMonths !== state.expiryMonths) {
+        events.push({ type: 'ExpiryPolicyChanged', data: { expiryMonths, previousExpiryMonths: state.expiryMonths } });
+      }
+      return events;
+    }
+    case 'IssueStaffKey': {
+      if (state.keyIds.has(command.data.keyId)) return [];
+      return [{ type: 'ApiKeyIssued', data: command.data }];
+    }
+    default: {
+      const unknown: never = command;
+      throw new Error(`unknown command ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+export function evolveCoalition(state: CoalitionState, event: CoalitionEvent): CoalitionState {
+  switch (event.type) {
+    case 'CoalitionConfigured':
+      return { ...state, configured: true, ...pick(event.data) };
+    case 'PointValueChanged':
+      return { ...state, pointValueMinor: event.data.pointValueMinor };
+    case 'ExpiryPolicyChanged':
+      return { ...state, expiryMonths: event.data.expiryMonths };
+    case 'ApiKeyIssued':
+      return { ...state, keyIds: new Set(state.keyIds).add(event.data.keyId) };
+    case 'ApiKeyRevoked': {
+      const keyIds = new Set(state.keyIds);
+      keyIds.delete(event.data.keyId);
+      return { ...state, keyIds };
+    }
+    default:
+      return state;
+  }
+}
+
+const pick = (d: { currency: string; pointValueMinor: number; expiryMonths: number }) => ({
+  currency: d.currency,
+  pointValueMinor: d.pointValueMinor,
+  expiryMonths: d.expiryMonths,
+});

@@ -1,0 +1,230 @@
+import { Conflict, InvalidInput, NotFound, Refused, assert, idempotencyConflict } from '../shared/errors';
+import { passesLuhn } from '../shared/luhn';
+import { addMonthsUtc, checkBusinessDate, toUtcIso } from '../shared/time';
+import { EarnRule, pointsEarned } from '../partner/partner';
+import { LotSlice, MemberEvent } from './member.events';
+import { Lot, MemberState, TxRecord, accrualFingerprint, redemptionFingerprint, reversalFingerprint } from './member.state';
+
+/** Coalition rules a member transaction is decided under; the handler reads them from their streams. */
+export interface TxContext {
+  coalitionCurrency: string;
+  pointValueMinor: number;
+  expiryMonths: number;
+  maxBackdateDays: number;
+}
+
+export type EnrolMember = {
+  type: 'EnrolMember';
+  data: { memberId: string; cardNumber: string; birthDate: string | null; enrolledBy: string | null };
+};
+export type AccruePoints = {
+  type: 'AccruePoints';
+  data: { partnerId: string; externalId: string; memberId: string; amountMinor: number; currency: string; occurredAt: string };
+  context: TxContext & { earnRule: EarnRule };
+};
+export type RedeemPoints = {
+  type: 'RedeemPoints';
+  data: { partnerId: string; externalId: string; memberId: string; points: number; occurredAt: string };
+  context: TxContext;
+};
+export type ReverseTransaction = {
+  type: 'ReverseTransaction';
+  data: { partnerId: string; externalId: string; memberId: string; originalExternalId: string; occurredAt: string };
+  context: TxContext;
+};
+export type MemberCommand = EnrolMember | AccruePoints | RedeemPoints | ReverseTransaction;
+
+export const txIdOf = (partnerId: string, externalId: string) => `${partnerId}:${externalId}`;
+
+/** What `decide` says: new facts to append, or the earlier answer to the same transaction. */
+export type MemberDecision = { events: MemberEvent[]; replayOf?: TxRecord };
+
+export function decideMember(command: MemberCommand, state: MemberState, now: Date): MemberDecision {
+  switch (command.type) {
+    case 'EnrolMember':
+      return { events: enrol(command, state, now) };
+    case 'AccruePoints':
+      return accrue(command, state, now);
+    case 'RedeemPoints':
+      return redeem(command, state, now);
+    case 'ReverseTransaction':
+      return reverse(command, state, now);
+    default: {
+      const unknown: never = command;
+      throw new Error(`unknown command ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+function enrol({ data }: EnrolMember, state: MemberState, now: Date): MemberEvent[] {
+  if (!passesLuhn(data.cardNumber)) throw new InvalidInput('cardNumber', 'must be 12-19 digits with a valid Luhn check digit');
+  if (state.status !== 'none') {
+    throw new Conflict('member_exists', `member ${data.memberId} already exists`);
+  }
+  return [{ type: 'MemberEnrolled', data: { ...data, occurredAt: now.toISOString() } }];
+}
+
+/** A retry of a posted transaction: same payload answers as before, another payload is a conflict. */
+function seenBefore(state: MemberState, txId: string, fingerprint: string): TxRecord | undefined {
+  const seen = state.transactions.get(txId);
+  if (seen && seen.fingerprint !== fingerprint) throw idempotencyConflict(txId);
+  return seen;
+}
+
+function requireMember(state: MemberState, memberId: string): void {
+  if (state.status === 'none') throw new NotFound('member', memberId);
+}
+
+function accrue(cmd: AccruePoints, state: MemberState, now: Date): MemberDecision {
+  const { partnerId, externalId, memberId, amountMinor, currency } = cmd.data;
+  const ctx = cmd.context;
+  requireMember(state, memberId);
+  checkBusinessDate('occurredAt', cmd.data.occurredAt, now, ctx.maxBackdateDays);
+  const occurredAt = toUtcIso(cmd.data.occurredAt);
+  const txId = txIdOf(partnerId, externalId);
+  const replayOf = seenBefore(state, txId, accrualFingerprint({ memberId, amountMinor, currency, occurredAt }));
+  if (replayOf) return { events: [], replayOf };
+  if (currency !== ctx.coalitionCurrency) {
+    throw new InvalidInput('currency', `must be ${ctx.coalitionCurrency}, the coalition currency`);
+  }
+  const points = pointsEarned(amountMinor, ctx.earnRule);
+  return {
+    events: [
+      {
+        type: 'PointsAccrued',
+        data: {
+          txId,
+          partnerId,
+          externalId,
+          memberId,
+          amountMinor,
+          currency,
+          points,
+          pointValueMinor: ctx.pointValueMinor,
+          lotId: txId,
+          issuerPartnerId: partnerId,
+          expiresAt: addMonthsUtc(occurredAt, ctx.expiryMonths),
+          occurredAt,
+        },
+      },
+    ],
+  };
+}
+
+/** Points a member can spend at a moment: lots not yet expired then. */
+const spendableLots = (lots: readonly Lot[], at: string): Lot[] => {
+  const t = Date.parse(at);
+  return lots.filter((lot) => Date.parse(lot.expiresAt) > t);
+};
+
+/**
+ * Oldest expiry first, so the member spends what would lapse soonest; among lots that
+ * expire together, the oldest lot first.
+ */
+export function allocateFifo(lots: readonly Lot[], points: number): LotSlice[] {
+  const ordered = [...lots].sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt) || a.seq - b.seq);
+  const slices: LotSlice[] = [];
+  let left = points;
+  for (const lot of ordered) {
+    if (left === 0) break;
+    const take = Math.min(left, lot.points);
+    slices.push({ lotId: lot.lotId, issuerPartnerId: lot.issuerPartnerId, points: take });
+    left -= take;
+  }
+  assert(left === 0, 'allocation covers the points asked (caller checked the balance)');
+  assert(slices.reduce((sum, s) => sum + s.points, 0) === points, 'slices sum to the points redeemed');
+  return slices;
+}
+
+function redeem(cmd: RedeemPoints, state: MemberState, now: Date): MemberDecision {
+  const { partnerId, externalId, memberId, points } = cmd.data;
+  requireMember(state, memberId);
+  checkBusinessDate('occurredAt', cmd.data.occurredAt, now, cmd.context.maxBackdateDays);
+  const occurredAt = toUtcIso(cmd.data.occurredAt);
+  const txId = txIdOf(partnerId, externalId);
+  const replayOf = seenBefore(state, txId, redemptionFingerprint({ memberId, points, occurredAt }));
+  if (replayOf) return { events: [], replayOf };
+  assert(Number.isSafeInteger(points) && points > 0, 'points validated upstream');
+  const spendable = spendableLots(state.lots, occurredAt);
+  const spendablePoints = spendable.reduce((sum, lot) => sum + lot.points, 0);
+  if (spendablePoints < points) {
+    throw new Refused('insufficient_points', `member ${memberId} has ${spendablePoints} points available, ${points} asked`);
+  }
+  return {
+    events: [
+      {
+        type: 'PointsRedeemed',
+        data: {
+          txId,
+          partnerId,
+          externalId,
+          memberId,
+          points,
+          pointValueMinor: cmd.context.pointValueMinor,
+          currency: cmd.context.coalitionCurrency,
+          slices: allocateFifo(spendable, points),
+          occurredAt,
+        },
+      },
+    ],
+  };
+}
+
+function reverse(cmd: ReverseTransaction, state: MemberState, now: Date): MemberDecision {
+  const { partnerId, externalId, memberId, originalExternalId } = cmd.data;
+  requireMember(state, memberId);
+  checkBusinessDate('occurredAt', cmd.data.occurredAt, now, cmd.context.maxBackdateDays);
+  const occurredAt = toUtcIso(cmd.data.occurredAt);
+  const txId = txIdOf(partnerId, externalId);
+  // A partner reverses only its own transactions, so the original's txId is scoped to it.
+  const originalTxId = txIdOf(partnerId, originalExternalId);
+  const replayOf = seenBefore(state, txId, reversalFingerprint({ memberId, originalTxId, occurredAt }));
+  if (replayOf) return { events: [], replayOf };
+  const original = state.transactions.get(originalTxId);
+  if (!original || (original.kind !== 'accrual' && original.kind !== 'redemption')) {
+    throw new NotFound('transaction', originalTxId);
+  }
+  if (state.reversedTxIds.has(originalTxId)) {
+    throw new Conflict('already_reversed', `transaction ${originalTxId} is already reversed`);
+  }
+  const common = { txId, partnerId, externalId, memberId, originalTxId, currency: cmd.context.coalitionCurrency, occurredAt };
+  if (original.kind === 'redemption') {
+    return {
+      events: [
+        {
+          type: 'RedemptionReversed',
+          data: {
+            ...common,
+            originalOccurredAt: original.occurredAt,
+            points: original.points,
+            pointValueMinor: original.pointValueMinor,
+            slices: original.slices,
+          },
+        },
+      ],
+    };
+  }
+  const lot = state.lots.find((l) => l.lotId === originalTxId);
+  const unspent = lot?.points ?? 0;
+  // Default policy: the balance never goes negative, so spent points cannot be taken back.
+  if (unspent < original.points) {
+    throw new Refused(
+      'points_already_spent',
+      `only ${unspent} of the ${original.points} points of ${originalTxId} are unspent; reverse the redemption first`,
+    );
+  }
+  return {
+    events: [
+      {
+        type: 'AccrualReversed',
+        data: {
+          ...common,
+          lotId: originalTxId,
+          issuerPartnerId: partnerId,
+          points: original.points,
+          pointValueMinor: original.pointValueMinor,
+        },
+      },
+    ],
+  };
+}

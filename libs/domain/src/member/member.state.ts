@@ -1,0 +1,203 @@
+import { assert } from '../shared/errors';
+import { canonicalJson } from '../shared/canonical-json';
+import { LotSlice, MemberEvent } from './member.events';
+
+export interface Lot {
+  lotId: string;
+  issuerPartnerId: string;
+  /** Points still in the lot. */
+  points: number;
+  expiresAt: string;
+  /** Order of creation, the FIFO tie-break between lots expiring together. */
+  seq: number;
+}
+
+export type TxKind = 'accrual' | 'redemption' | 'accrual_reversal' | 'redemption_reversal';
+
+/** What a posted transaction answered, so a retry gets the very same answer. */
+export interface TxRecord {
+  kind: TxKind;
+  /** Canonical JSON of the request fields that define the transaction. */
+  fingerprint: string;
+  points: number;
+  balanceAfter: number;
+  slices: LotSlice[];
+  position: number;
+  occurredAt: string;
+  /** Point value the transaction was valued at; a reversal is valued the same. */
+  pointValueMinor: number;
+}
+
+export interface MemberState {
+  status: 'none' | 'active';
+  memberId: string;
+  cardNumber: string;
+  birthDate: string | null;
+  enrolledAt: string;
+  /** Open lots (points > 0), in creation order. */
+  lots: Lot[];
+  available: number;
+  lifetimeAccrued: number;
+  lifetimeRedeemed: number;
+  lifetimeExpired: number;
+  nextLotSeq: number;
+  transactions: Map<string, TxRecord>;
+  /** Every lot ever created, open or empty: a returned slice reopens its lot from here. */
+  lotIndex: Map<string, LotInfo>;
+  /** Original txIds that have been reversed (each may be reversed once). */
+  reversedTxIds: Set<string>;
+}
+
+export interface LotInfo {
+  issuerPartnerId: string;
+  expiresAt: string;
+  seq: number;
+  pointsIssued: number;
+}
+
+export const initialMember = (): MemberState => ({
+  status: 'none',
+  memberId: '',
+  cardNumber: '',
+  birthDate: null,
+  enrolledAt: '',
+  lots: [],
+  available: 0,
+  lifetimeAccrued: 0,
+  lifetimeRedeemed: 0,
+  lifetimeExpired: 0,
+  nextLotSeq: 0,
+  transactions: new Map(),
+  lotIndex: new Map(),
+  reversedTxIds: new Set(),
+});
+
+/** The request fields that make two posts "the same transaction". */
+export const accrualFingerprint = (d: { memberId: string; amountMinor: number; currency: string; occurredAt: string }) =>
+  canonicalJson({ kind: 'accrual', memberId: d.memberId, amountMinor: d.amountMinor, currency: d.currency, occurredAt: d.occurredAt });
+
+export const redemptionFingerprint = (d: { memberId: string; points: number; occurredAt: string }) =>
+  canonicalJson({ kind: 'redemption', memberId: d.memberId, points: d.points, occurredAt: d.occurredAt });
+
+export const reversalFingerprint = (d: { memberId: string; originalTxId: string; occurredAt: string }) =>
+  canonicalJson({ kind: 'reversal', memberId: d.memberId, originalTxId: d.originalTxId, occurredAt: d.occurredAt });
+
+/**
+ * Applies a fact. `position` is the event's global position when folded from the store
+ * (the domain itself never needs it; the original answer to a retried request does).
+ */
+export function evolveMember(state: MemberState, event: MemberEvent, position = -1): MemberState {
+  switch (event.type) {
+    case 'MemberEnrolled': {
+      const d = event.data;
+      return { ...state, status: 'active', memberId: d.memberId, cardNumber: d.cardNumber, birthDate: d.birthDate, enrolledAt: d.occurredAt };
+    }
+    case 'PointsAccrued': {
+      const d = event.data;
+      if (d.points > 0) {
+        state.lotIndex.set(d.lotId, { issuerPartnerId: d.issuerPartnerId, expiresAt: d.expiresAt, seq: state.nextLotSeq, pointsIssued: d.points });
+      }
+      const lots =
+        d.points > 0
+          ? [...state.lots, { lotId: d.lotId, issuerPartnerId: d.issuerPartnerId, points: d.points, expiresAt: d.expiresAt, seq: state.nextLotSeq }]
+          : state.lots;
+      const available = state.available + d.points;
+      return withTx(
+        { ...state, lots, available, lifetimeAccrued: state.lifetimeAccrued + d.points, nextLotSeq: state.nextLotSeq + 1 },
+        d.txId,
+        { kind: 'accrual', fingerprint: accrualFingerprint(d), points: d.points, balanceAfter: available, slices: [], position, occurredAt: d.occurredAt, pointValueMinor: d.pointValueMinor },
+      );
+    }
+    case 'PointsRedeemed': {
+      const d = event.data;
+      const available = state.available - d.points;
+      assert(available >= 0, 'available never goes negative');
+      return withTx(
+        { ...state, lots: takeSlices(state.lots, d.slices), available, lifetimeRedeemed: state.lifetimeRedeemed + d.points },
+        d.txId,
+        { kind: 'redemption', fingerprint: redemptionFingerprint(d), points: d.points, balanceAfter: available, slices: d.slices, position, occurredAt: d.occurredAt, pointValueMinor: d.pointValueMinor },
+      );
+    }
+    case 'AccrualReversed': {
+      const d = event.data;
+      const available = state.available - d.points;
+      assert(available >= 0, 'available never goes negative');
+      const slice = { lotId: d.lotId, issuerPartnerId: d.issuerPartnerId, points: d.points };
+      return withTx(
+        {
+          ...state,
+          lots: takeSlices(state.lots, [slice]),
+          available,
+          lifetimeAccrued: state.lifetimeAccrued - d.points,
+          reversedTxIds: new Set(state.reversedTxIds).add(d.originalTxId),
+        },
+        d.txId,
+        { kind: 'accrual_reversal', fingerprint: reversalFingerprint(d), points: d.points, balanceAfter: available, slices: [slice], position, occurredAt: d.occurredAt, pointValueMinor: d.pointValueMinor },
+      );
+    }
+    case 'RedemptionReversed': {
+      const d = event.data;
+      const available = state.available + d.points;
+      return withTx(
+        {
+          ...state,
+          lots: returnSlices(state.lots, d.slices, state.lotIndex),
+          available,
+          lifetimeRedeemed: state.lifetimeRedeemed - d.points,
+          reversedTxIds: new Set(state.reversedTxIds).add(d.originalTxId),
+        },
+        d.txId,
+        { kind: 'redemption_reversal', fingerprint: reversalFingerprint(d), points: d.points, balanceAfter: available, slices: d.slices, position, occurredAt: d.occurredAt, pointValueMinor: d.pointValueMinor },
+      );
+    }
+    case 'PointsExpired': {
+      const d = event.data;
+      const available = state.available - d.points;
+      assert(available >= 0, 'available never goes negative');
+      return { ...state, lots: takeSlices(state.lots, [{ lotId: d.lotId, issuerPartnerId: d.issuerPartnerId, points: d.points }]), available, lifetimeExpired: state.lifetimeExpired + d.points };
+    }
+    default: {
+      const unknown: never = event;
+      throw new Error(`unknown member event ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+function withTx(state: MemberState, txId: string, record: TxRecord): MemberState {
+  // The transactions and lot maps are shared between successive states for speed: folding
+  // a long stream must not copy every earlier entry. A state is never reused once evolved.
+  state.transactions.set(txId, record);
+  return state;
+}
+
+function takeSlices(lots: Lot[], slices: readonly LotSlice[]): Lot[] {
+  const taken = new Map<string, number>();
+  for (const s of slices) if (s.points > 0) taken.set(s.lotId, (taken.get(s.lotId) ?? 0) + s.points);
+  const next: Lot[] = [];
+  for (const lot of lots) {
+    const t = taken.get(lot.lotId) ?? 0;
+    assert(t <= lot.points, 'a slice never exceeds its lot');
+    if (lot.points - t > 0) next.push(t === 0 ? lot : { ...lot, points: lot.points - t });
+    taken.delete(lot.lotId);
+  }
+  assert(taken.size === 0, 'every slice names an open lot');
+  return next;
+}
+
+function returnSlices(lots: Lot[], slices: readonly LotSlice[], lotIndex: Map<string, LotInfo>): Lot[] {
+  const returned = new Map<string, number>();
+  for (const s of slices) returned.set(s.lotId, (returned.get(s.lotId) ?? 0) + s.points);
+  const next = lots.map((lot) => {
+    const back = returned.get(lot.lotId);
+    if (back === undefined) return lot;
+    returned.delete(lot.lotId);
+    return { ...lot, points: lot.points + back };
+  });
+  // Lots emptied since reopen with their issuer, expiry and place in line.
+  for (const [lotId, points] of returned) {
+    const info = lotIndex.get(lotId);
+    assert(info !== undefined, 'a returned slice names a lot that existed');
+    next.push({ lotId, issuerPartnerId: info.issuerPartnerId, points, expiresAt: info.expiresAt, seq: info.seq });
+  }
+  return next.sort((a, b) => a.seq - b.seq);
+}

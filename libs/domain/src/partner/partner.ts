@@ -1,0 +1,106 @@
+import { DomainEvent } from '../shared/decider';
+import { Conflict, assert } from '../shared/errors';
+import { AMOUNT_MINOR_MAX } from '../shared/money';
+
+export const partnerStream = (partnerId: string) => `partner-${partnerId}`;
+
+/** `pointsPerUnit` points for every whole `unitMinor` minor units spent (partial units earn nothing). */
+export interface EarnRule {
+  pointsPerUnit: number;
+  unitMinor: number;
+}
+
+export interface PartnerTerms {
+  earnRule: EarnRule;
+  /** Fee on the value of points the partner issues, in basis points. */
+  issuanceFeeBps: number;
+  /** Operator's share of the partner's breakage (expired points), in basis points. */
+  breakageShareBps: number;
+  /** Business date from which these terms apply (ISO, UTC). */
+  effectiveFrom: string;
+}
+
+export type PartnerEvent =
+  | DomainEvent<'PartnerJoined', { partnerId: string; name: string } & PartnerTerms>
+  | DomainEvent<'PartnerTermsChanged', { partnerId: string } & PartnerTerms>
+  | DomainEvent<'PartnerSuspended', { partnerId: string; reason: string }>
+  | DomainEvent<'PartnerReinstated', { partnerId: string }>
+  | DomainEvent<'ApiKeyIssued', { keyId: string; role: 'partner'; partnerId: string; keyHash: string }>
+  | DomainEvent<'ApiKeyRevoked', { keyId: string }>;
+
+export interface PartnerState {
+  status: 'none' | 'active' | 'suspended';
+  partnerId: string;
+  name: string;
+  /** Every version of the terms, oldest effective date first. */
+  terms: PartnerTerms[];
+}
+
+export type PartnerCommand =
+  | { type: 'JoinPartner'; data: { partnerId: string; name: string } & PartnerTerms }
+  | { type: 'ChangePartnerTerms'; data: { partnerId: string } & PartnerTerms }
+  | { type: 'IssuePartnerKey'; data: { partnerId: string; keyId: string; keyHash: string } };
+
+export const initialPartner = (): PartnerState => ({ status: 'none', partnerId: '', name: '', terms: [] });
+
+export function decidePartner(command: PartnerCommand, state: PartnerState): PartnerEvent[] {
+  switch (command.type) {
+    case 'JoinPartner':
+      if (state.status !== 'none') {
+        throw new Conflict('partner_exists', `partner ${command.data.partnerId} already exists`);
+      }
+      return [{ type: 'PartnerJoined', data: command.data }];
+    case 'ChangePartnerTerms':
+      assert(state.status !== 'none', 'handler checked the partner exists');
+      return [{ type: 'PartnerTermsChanged', data: command.data }];
+    case 'IssuePartnerKey':
+      assert(state.status !== 'none', 'handler checked the partner exists');
+      return [{ type: 'ApiKeyIssued', data: { ...command.data, role: 'partner' } }];
+    default: {
+      const unknown: never = command;
+      throw new Error(`unknown command ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+export function evolvePartner(state: PartnerState, event: PartnerEvent): PartnerState {
+  switch (event.type) {
+    case 'PartnerJoined': {
+      const { partnerId, name, ...terms } = event.data;
+      return { status: 'active', partnerId, name, terms: [terms] };
+    }
+    case 'PartnerTermsChanged': {
+      const { partnerId: _id, ...terms } = event.data;
+      // Keep versions ordered by effective date so lookups by business date are a scan.
+      const versions = [...state.terms, terms].sort((a, b) => Date.parse(a.effectiveFrom) - Date.parse(b.effectiveFrom));
+      return { ...state, terms: versions };
+    }
+    case 'PartnerSuspended':
+      return { ...state, status: 'suspended' };
+    case 'PartnerReinstated':
+      return { ...state, status: 'active' };
+    default:
+      return state;
+  }
+}
+
+/** The terms in force at a business date: the latest version effective on or before it, else the first. */
+export function termsAt(terms: readonly PartnerTerms[], occurredAt: string): PartnerTerms {
+  assert(terms.length > 0, 'a partner always has terms');
+  const t = Date.parse(occurredAt);
+  let inForce = terms[0];
+  for (const version of terms) {
+    if (Date.parse(version.effectiveFrom) <= t) inForce = version;
+  }
+  return inForce;
+}
+
+/** Points earned on a purchase: whole units only, so the partner never issues a fraction. */
+export function pointsEarned(amountMinor: number, rule: EarnRule): number {
+  assert(Number.isSafeInteger(amountMinor) && amountMinor >= 0 && amountMinor <= AMOUNT_MINOR_MAX, 'amount in range');
+  assert(Number.isSafeInteger(rule.unitMinor) && rule.unitMinor > 0, 'unit is a positive integer');
+  const units = Math.floor(amountMinor / rule.unitMinor);
+  const points = units * rule.pointsPerUnit;
+  assert(Number.isSafeInteger(points), 'points fit a safe integer');
+  return points;
+}
