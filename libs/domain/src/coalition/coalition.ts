@@ -23,7 +23,8 @@ export interface CoalitionState {
   currency: string;
   pointValueMinor: number;
   expiryMonths: number;
-  keyIds: Set<string>;
+  /** Staff keys by keyId: only the hash is ever stored. */
+  keys: Map<string, { role: StaffRole; keyHash: string; revoked: boolean }>;
 }
 
 export type CoalitionCommand =
@@ -35,7 +36,7 @@ export const initialCoalition = (): CoalitionState => ({
   currency: '',
   pointValueMinor: 0,
   expiryMonths: 0,
-  keyIds: new Set(),
+  keys: new Map(),
 });
 
 export function decideCoalition(command: CoalitionCommand, state: CoalitionState): CoalitionEvent[] {
@@ -61,7 +62,7 @@ export function decideCoalition(command: CoalitionCommand, state: CoalitionState
       return events;
     }
     case 'IssueStaffKey': {
-      if (state.keyIds.has(command.data.keyId)) return [];
+      if (state.keys.has(command.data.keyId)) return [];
       return [{ type: 'ApiKeyIssued', data: command.data }];
     }
     default: {
@@ -79,12 +80,14 @@ export function evolveCoalition(state: CoalitionState, event: CoalitionEvent): C
       return { ...state, pointValueMinor: event.data.pointValueMinor };
     case 'ExpiryPolicyChanged':
       return { ...state, expiryMonths: event.data.expiryMonths };
-    case 'ApiKeyIssued':
-      return { ...state, keyIds: new Set(state.keyIds).add(event.data.keyId) };
+    case 'ApiKeyIssued': {
+      const { keyId, role, keyHash } = event.data;
+      return { ...state, keys: new Map(state.keys).set(keyId, { role, keyHash, revoked: false }) };
+    }
     case 'ApiKeyRevoked': {
-      const keyIds = new Set(state.keyIds);
-      keyIds.delete(event.data.keyId);
-      return { ...state, keyIds };
+      const key = state.keys.get(event.data.keyId);
+      if (!key) return state;
+      return { ...state, keys: new Map(state.keys).set(event.data.keyId, { ...key, revoked: true }) };
     }
     default:
       return state;

@@ -34,6 +34,8 @@ export interface PartnerState {
   name: string;
   /** Every version of the terms, oldest effective date first. */
   terms: PartnerTerms[];
+  /** The partner's API keys by keyId: only the hash is ever stored. */
+  keys: Map<string, { keyHash: string; revoked: boolean }>;
 }
 
 export type PartnerCommand =
@@ -41,7 +43,7 @@ export type PartnerCommand =
   | { type: 'ChangePartnerTerms'; data: { partnerId: string } & PartnerTerms }
   | { type: 'IssuePartnerKey'; data: { partnerId: string; keyId: string; keyHash: string } };
 
-export const initialPartner = (): PartnerState => ({ status: 'none', partnerId: '', name: '', terms: [] });
+export const initialPartner = (): PartnerState => ({ status: 'none', partnerId: '', name: '', terms: [], keys: new Map() });
 
 export function decidePartner(command: PartnerCommand, state: PartnerState): PartnerEvent[] {
   switch (command.type) {
@@ -67,7 +69,7 @@ export function evolvePartner(state: PartnerState, event: PartnerEvent): Partner
   switch (event.type) {
     case 'PartnerJoined': {
       const { partnerId, name, ...terms } = event.data;
-      return { status: 'active', partnerId, name, terms: [terms] };
+      return { ...state, status: 'active', partnerId, name, terms: [terms] };
     }
     case 'PartnerTermsChanged': {
       const { partnerId: _id, ...terms } = event.data;
@@ -79,8 +81,17 @@ export function evolvePartner(state: PartnerState, event: PartnerEvent): Partner
       return { ...state, status: 'suspended' };
     case 'PartnerReinstated':
       return { ...state, status: 'active' };
-    default:
-      return state;
+    case 'ApiKeyIssued':
+      return { ...state, keys: new Map(state.keys).set(event.data.keyId, { keyHash: event.data.keyHash, revoked: false }) };
+    case 'ApiKeyRevoked': {
+      const key = state.keys.get(event.data.keyId);
+      if (!key) return state;
+      return { ...state, keys: new Map(state.keys).set(event.data.keyId, { ...key, revoked: true }) };
+    }
+    default: {
+      const unknown: never = event;
+      throw new Error(`unknown partner event ${JSON.stringify(unknown)}`);
+    }
   }
 }
 

@@ -1,9 +1,10 @@
 /**
  * Refusals the world can cause, each with a stable code. The API maps `kind` to a
- * status (invalid_input 400, not_found 404, conflict 409, refused 422). A bug is not one
+ * status (invalid_input 400, not_found 404, conflict 409, refused 422,
+ * unavailable 503: safe to retry). A bug is not one
  * of these: it is an assertion failure (500, nothing appended).
  */
-export type DomainErrorKind = 'invalid_input' | 'not_found' | 'conflict' | 'refused';
+export type DomainErrorKind = 'invalid_input' | 'not_found' | 'conflict' | 'refused' | 'unavailable';
 
 export interface FieldProblem {
   field: string;
@@ -42,6 +43,10 @@ export class Conflict extends DomainError {
 
 export class Refused extends DomainError {
   readonly kind = 'refused';
+}
+
+export class Unavailable extends DomainError {
+  readonly kind = 'unavailable';
 }
 
 export const idempotencyConflict = (txId: string) =>

@@ -1,0 +1,50 @@
+import { ValidationOptions, registerDecorator } from 'class-validator';
+import { passesLuhn } from '@ledger/domain';
+
+/** IDs are path segments and stream-name parts: plain ASCII, no separators. */
+export const PARTNER_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
+export const MEMBER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** A partner's receipt id: printable ASCII, no spaces. */
+export const EXTERNAL_ID_PATTERN = /^[\x21-\x7E]{1,64}$/;
+/** A full date-time with an explicit offset: a business date without a zone is ambiguous. */
+export const DATE_TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+export const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+
+export function IsLuhnCardNumber(options?: ValidationOptions) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isLuhnCardNumber',
+      target: object.constructor,
+      propertyName,
+      options: { message: 'must be 12-19 digits with a valid Luhn check digit', ...options },
+      validator: { validate: (value: unknown) => typeof value === 'string' && passesLuhn(value) },
+    });
+}
+
+/** A date-time that is a real instant (2026-02-30 is refused), with an explicit zone. */
+export function IsBusinessDateTime(options?: ValidationOptions) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isBusinessDateTime',
+      target: object.constructor,
+      propertyName,
+      options: { message: 'must be an ISO 8601 date-time with a zone, e.g. 2026-10-01T12:00:00Z', ...options },
+      validator: { validate: (value: unknown) => typeof value === 'string' && DATE_TIME_PATTERN.test(value) && realDate(value.slice(0, 10)) && !Number.isNaN(Date.parse(value)) },
+    });
+}
+
+export function IsCalendarDate(options?: ValidationOptions) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isCalendarDate',
+      target: object.constructor,
+      propertyName,
+      options: { message: 'must be a calendar date YYYY-MM-DD', ...options },
+      validator: { validate: (value: unknown) => typeof value === 'string' && DATE_PATTERN.test(value) && realDate(value) },
+    });
+}
+
+function realDate(ymd: string): boolean {
+  const d = new Date(`${ymd}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === ymd;
+}

@@ -1,0 +1,55 @@
+import { Body, Controller, Param, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { Type } from 'class-transformer';
+import { IsDefined, IsInt, IsOptional, IsString, Length, Matches, Max, Min, NotEquals, ValidateNested } from 'class-validator';
+import { CommandMeta, IssueApiKeyCommand, IssuedKey, PartnerView, RegisterPartnerCommand, STAFF_SCOPE } from '@ledger/application';
+import { Roles } from '../http/auth';
+import { RequestMeta } from '../http/request-meta';
+import { PartnerIdParam } from '../http/params';
+import { PARTNER_ID_PATTERN } from '../http/validators';
+
+export class EarnRuleRequest {
+  @IsInt() @Min(1) @Max(1000)
+  pointsPerUnit!: number;
+
+  @IsInt() @Min(1) @Max(1_000_000_000)
+  unitMinor!: number;
+}
+
+export class RegisterPartnerRequest {
+  @Matches(PARTNER_ID_PATTERN, { message: 'must be 1-32 lowercase letters, digits or dashes' })
+  @NotEquals(STAFF_SCOPE, { message: 'is reserved' })
+  partnerId!: string;
+
+  @IsString() @Length(1, 100)
+  name!: string;
+
+  @IsDefined() @ValidateNested() @Type(() => EarnRuleRequest)
+  earnRule!: EarnRuleRequest;
+
+  @IsOptional() @IsInt() @Min(0) @Max(10_000)
+  issuanceFeeBps?: number;
+
+  @IsOptional() @IsInt() @Min(0) @Max(10_000)
+  breakageShareBps?: number;
+}
+
+@Controller('v1/partners')
+export class PartnersController {
+  constructor(private readonly commands: CommandBus) {}
+
+  @Post()
+  @Roles('admin')
+  register(@Body() body: RegisterPartnerRequest, @RequestMeta() meta: CommandMeta): Promise<PartnerView> {
+    const { partnerId, name, earnRule, issuanceFeeBps = 0, breakageShareBps = 0 } = body;
+    return this.commands.execute(
+      new RegisterPartnerCommand({ partnerId, name, earnRule: { pointsPerUnit: earnRule.pointsPerUnit, unitMinor: earnRule.unitMinor }, issuanceFeeBps, breakageShareBps }, meta),
+    );
+  }
+
+  @Post(':partnerId/keys')
+  @Roles('admin')
+  issueKey(@Param() { partnerId }: PartnerIdParam, @RequestMeta() meta: CommandMeta): Promise<IssuedKey> {
+    return this.commands.execute(new IssueApiKeyCommand({ partnerId }, meta));
+  }
+}

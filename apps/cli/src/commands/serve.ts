@@ -1,0 +1,55 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CommandBus } from '@nestjs/cqrs';
+import { systemClock } from '@ledger/application';
+import { openEventStore } from '@ledger/event-store';
+import { createLedgerApp } from '@ledger/api/create-app';
+import { JsonLogger } from '@ledger/api/http/json-logger';
+import { DemoKeys, seedDemo } from '../demo-seed';
+import { readServiceEnv } from '../env-config';
+
+/** Starts the HTTP API; on an empty store with LEDGER_DEMO on, seeds the demo coalition first. */
+export async function serve(): Promise<void> {
+  const env = readServiceEnv();
+  const logger = new JsonLogger();
+  mkdirSync(env.dataDir, { recursive: true });
+  const opened = openEventStore(env);
+  const app = await createLedgerApp({ store: opened.store, clock: systemClock, config: env.ledger, logger, accessLog: true });
+  app.enableShutdownHooks();
+  const empty = (await opened.store.readAll({ maxCount: 1 })).length === 0;
+  let demoKeys: DemoKeys | undefined;
+  if (env.demo && empty) {
+    demoKeys = await seedDemo(app.get(CommandBus), systemClock.now());
+    const file = join(env.dataDir, 'demo-keys.json');
+    writeFileSync(file, JSON.stringify(demoKeys, null, 2) + '\n', { mode: 0o600 });
+    logger.event('info', 'demo coalition seeded', { keysFile: file });
+  }
+  await app.listen(env.port, env.host);
+  const url = `http://localhost:${env.port}`;
+  logger.event('info', 'ledger listening', { url, store: opened.kind, where: opened.where, demo: env.demo });
+  if (demoKeys) process.stderr.write(demoBanner(url, demoKeys));
+  else if (env.demo) process.stderr.write(`\nDemo keys (from the first start) are in ${join(env.dataDir, 'demo-keys.json')}\n\n`);
+}
+
+function demoBanner(url: string, keys: DemoKeys): string {
+  const fm = keys.partners.freshmart.key;
+  const bistro = keys.partners.bistro.key;
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  return `
+Demo coalition ready: RUB, 1 point = 10 kopecks; partners freshmart, bistro, skyair; members demo-member-01..10.
+  admin key:     ${keys.admin.key}
+  finance key:   ${keys.finance.key}
+  auditor key:   ${keys.auditor.key}
+  freshmart key: ${fm}
+  bistro key:    ${bistro}
+  skyair key:    ${keys.partners.skyair.key}
+
+Try it:
+  curl -s ${url}/v1/members/demo-member-01 -H 'Authorization: Bearer ${keys.auditor.key}'
+  curl -s -X POST ${url}/v1/accruals -H 'Authorization: Bearer ${fm}' -H 'Content-Type: application/json' \\
+    -d '{"externalId":"till-1-0001","memberId":"demo-member-01","amountMinor":350000,"currency":"RUB","occurredAt":"${now}"}'
+  curl -s -X POST ${url}/v1/redemptions -H 'Authorization: Bearer ${bistro}' -H 'Content-Type: application/json' \\
+    -d '{"externalId":"bill-77","memberId":"demo-member-01","points":30,"occurredAt":"${now}"}'
+
+`;
+}

@@ -1,0 +1,34 @@
+import { LedgerConfig } from '@ledger/application';
+
+/** Everything the service reads from the environment, validated once at start. */
+export interface ServiceEnv {
+  port: number;
+  host: string;
+  dataDir: string;
+  eventStoreUrl?: string;
+  demo: boolean;
+  ledger: LedgerConfig;
+}
+
+export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
+  const port = intVar(env, 'PORT', 3000, 0, 65535);
+  const maxBackdateDays = intVar(env, 'LEDGER_MAX_BACKDATE_DAYS', 90, 0, 3650);
+  return {
+    port,
+    host: env.HOST ?? '0.0.0.0',
+    dataDir: env.LEDGER_DATA_DIR ?? './data',
+    eventStoreUrl: env.LEDGER_EVENTSTORE || undefined,
+    demo: !['0', 'false', 'off', 'no'].includes((env.LEDGER_DEMO ?? 'on').toLowerCase()),
+    ledger: { maxBackdateDays, adminKey: env.LEDGER_ADMIN_KEY || undefined },
+  };
+}
+
+function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}

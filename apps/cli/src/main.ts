@@ -1,0 +1,17 @@
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { serve } from './commands/serve';
+
+const program = new Command('ledger')
+  .description('coalition-ledger: an event-sourced points ledger for a coalition loyalty programme')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('start the HTTP API (embedded SQLite in $LEDGER_DATA_DIR unless $LEDGER_EVENTSTORE is set)')
+  .action(serve);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`ledger: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

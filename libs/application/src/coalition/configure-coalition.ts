@@ -1,0 +1,39 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { coalitionStream, decideCoalition } from '@ledger/domain';
+import { EVENT_STORE, EventStore } from '@ledger/event-store';
+import { CLOCK, Clock } from '../shared/clock';
+import { CommandMeta } from '../shared/command-meta';
+import { appendDecided, retryOnConflict } from '../shared/event-stream';
+import { loadCoalition } from '../shared/reference-data';
+
+export class ConfigureCoalitionCommand {
+  constructor(
+    readonly data: { currency: string; pointValueMinor: number; expiryMonths: number },
+    readonly meta: CommandMeta,
+  ) {}
+}
+
+export interface CoalitionView {
+  currency: string;
+  pointValueMinor: number;
+  expiryMonths: number;
+}
+
+@CommandHandler(ConfigureCoalitionCommand)
+export class ConfigureCoalitionHandler implements ICommandHandler<ConfigureCoalitionCommand, CoalitionView> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  execute({ data, meta }: ConfigureCoalitionCommand): Promise<CoalitionView> {
+    const stream = coalitionStream();
+    return retryOnConflict(stream, async () => {
+      const loaded = await loadCoalition(this.store);
+      const events = decideCoalition({ type: 'ConfigureCoalition', data }, loaded.state);
+      if (events.length > 0) await appendDecided(this.store, stream, loaded, events, meta, this.clock.now().toISOString());
+      return { ...data };
+    });
+  }
+}

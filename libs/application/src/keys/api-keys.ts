@@ -1,0 +1,34 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * A key reads `clk_<scope>_<keyId>_<secret>`: scope is the partner id, or `staff` for
+ * finance/auditor/admin keys, so the one stream holding its hash is found without a scan.
+ * Secrets are 32 random bytes, so a plain sha256 is a safe hash (nothing to brute-force).
+ */
+export const STAFF_SCOPE = 'staff';
+const KEY_PATTERN = /^clk_([a-z0-9][a-z0-9-]{0,31})_([0-9a-f]{12})_([0-9a-f]{64})$/;
+
+export interface ParsedKey {
+  scope: string;
+  keyId: string;
+}
+
+export function newApiKey(scope: string): { keyId: string; key: string; keyHash: string } {
+  const keyId = randomBytes(6).toString('hex');
+  const key = `clk_${scope}_${keyId}_${randomBytes(32).toString('hex')}`;
+  return { keyId, key, keyHash: hashKey(key) };
+}
+
+export const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+
+export function parseApiKey(key: string): ParsedKey | undefined {
+  const m = KEY_PATTERN.exec(key);
+  return m ? { scope: m[1], keyId: m[2] } : undefined;
+}
+
+/** Constant-time comparison of two hex hashes of equal length. */
+export function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && timingSafeEqual(x, y);
+}

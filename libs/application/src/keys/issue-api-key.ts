@@ -1,0 +1,56 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { NotFound, StaffRole, coalitionStream, decideCoalition, decidePartner, partnerStream } from '@ledger/domain';
+import { EVENT_STORE, EventStore } from '@ledger/event-store';
+import { CLOCK, Clock } from '../shared/clock';
+import { CommandMeta } from '../shared/command-meta';
+import { appendDecided, retryOnConflict } from '../shared/event-stream';
+import { loadCoalition, loadPartner } from '../shared/reference-data';
+import { STAFF_SCOPE, newApiKey } from './api-keys';
+
+export type KeyScope = { partnerId: string } | { role: StaffRole };
+
+export class IssueApiKeyCommand {
+  constructor(
+    readonly scope: KeyScope,
+    readonly meta: CommandMeta,
+  ) {}
+}
+
+/** The key itself is returned once, here; the store keeps only its hash. */
+export interface IssuedKey {
+  keyId: string;
+  key: string;
+  role: string;
+  partnerId?: string;
+}
+
+@CommandHandler(IssueApiKeyCommand)
+export class IssueApiKeyHandler implements ICommandHandler<IssueApiKeyCommand, IssuedKey> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  execute({ scope, meta }: IssueApiKeyCommand): Promise<IssuedKey> {
+    const now = this.clock.now().toISOString();
+    if ('partnerId' in scope) {
+      const { partnerId } = scope;
+      const issued = newApiKey(partnerId);
+      return retryOnConflict(partnerStream(partnerId), async () => {
+        const loaded = await loadPartner(this.store, partnerId);
+        if (loaded.state.status === 'none') throw new NotFound('partner', partnerId);
+        const events = decidePartner({ type: 'IssuePartnerKey', data: { partnerId, keyId: issued.keyId, keyHash: issued.keyHash } }, loaded.state);
+        await appendDecided(this.store, partnerStream(partnerId), loaded, events, meta, now);
+        return { keyId: issued.keyId, key: issued.key, role: 'partner', partnerId };
+      });
+    }
+    const issued = newApiKey(STAFF_SCOPE);
+    return retryOnConflict(coalitionStream(), async () => {
+      const loaded = await loadCoalition(this.store);
+      const events = decideCoalition({ type: 'IssueStaffKey', data: { keyId: issued.keyId, role: scope.role, keyHash: issued.keyHash } }, loaded.state);
+      await appendDecided(this.store, coalitionStream(), loaded, events, meta, now);
+      return { keyId: issued.keyId, key: issued.key, role: scope.role };
+    });
+  }
+}

@@ -1,0 +1,55 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { EVENT_STORE, EventStore } from '@ledger/event-store';
+import { ConfigureCoalitionHandler } from './coalition/configure-coalition';
+import { Authenticator } from './keys/authenticate';
+import { IssueApiKeyHandler } from './keys/issue-api-key';
+import { AccruePointsHandler } from './member/accrue-points';
+import { EnrolMemberHandler } from './member/enrol-member';
+import { GetMemberHandler } from './member/get-member';
+import { MemberTransactionPoster } from './member/post-transaction';
+import { RedeemPointsHandler } from './member/redeem-points';
+import { ReverseTransactionHandler } from './member/reverse-transaction';
+import { RegisterPartnerHandler } from './partner/register-partner';
+import { CLOCK, Clock } from './shared/clock';
+import { LEDGER_CONFIG, LedgerConfig } from './shared/ledger-config';
+
+export const COMMAND_HANDLERS = [
+  ConfigureCoalitionHandler,
+  RegisterPartnerHandler,
+  IssueApiKeyHandler,
+  EnrolMemberHandler,
+  AccruePointsHandler,
+  RedeemPointsHandler,
+  ReverseTransactionHandler,
+];
+export const QUERY_HANDLERS = [GetMemberHandler];
+
+export interface LedgerApplicationOptions {
+  store: EventStore;
+  clock: Clock;
+  config: LedgerConfig;
+}
+
+/** The use cases, wired to one event store, clock and configuration. */
+@Module({})
+export class LedgerApplicationModule {
+  static forRoot(options: LedgerApplicationOptions): DynamicModule {
+    const providers = [
+      { provide: EVENT_STORE, useValue: options.store },
+      { provide: CLOCK, useValue: options.clock },
+      { provide: LEDGER_CONFIG, useValue: options.config },
+      MemberTransactionPoster,
+      Authenticator,
+      ...COMMAND_HANDLERS,
+      ...QUERY_HANDLERS,
+    ];
+    return {
+      module: LedgerApplicationModule,
+      global: true,
+      imports: [CqrsModule.forRoot()],
+      providers,
+      exports: [EVENT_STORE, CLOCK, LEDGER_CONFIG, Authenticator, CqrsModule],
+    };
+  }
+}

@@ -1,0 +1,55 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { termsAt, txIdOf } from '@ledger/domain';
+import { EVENT_STORE, EventStore } from '@ledger/event-store';
+import { CommandMeta } from '../shared/command-meta';
+import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
+import { requireActivePartner, requireConfiguredCoalition } from '../shared/reference-data';
+import { TxOutcome } from './member-stream';
+import { MemberTransactionPoster } from './post-transaction';
+
+export class AccruePointsCommand {
+  constructor(
+    readonly data: { partnerId: string; externalId: string; memberId: string; amountMinor: number; currency: string; occurredAt: string },
+    readonly meta: CommandMeta,
+  ) {}
+}
+
+export interface AccrualBody {
+  txId: string;
+  memberId: string;
+  points: number;
+  balance: number;
+  position: number;
+}
+
+@CommandHandler(AccruePointsCommand)
+export class AccruePointsHandler implements ICommandHandler<AccruePointsCommand, TxOutcome<AccrualBody>> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    private readonly poster: MemberTransactionPoster,
+  ) {}
+
+  async execute({ data, meta }: AccruePointsCommand): Promise<TxOutcome<AccrualBody>> {
+    const [coalition, partner] = await Promise.all([
+      requireConfiguredCoalition(this.store),
+      requireActivePartner(this.store, data.partnerId),
+    ]);
+    const txId = txIdOf(data.partnerId, data.externalId);
+    const context = {
+      coalitionCurrency: coalition.currency,
+      pointValueMinor: coalition.pointValueMinor,
+      expiryMonths: coalition.expiryMonths,
+      maxBackdateDays: this.config.maxBackdateDays,
+      earnRule: termsAt(partner.terms, data.occurredAt).earnRule,
+    };
+    return this.poster.post({ type: 'AccruePoints', data, context }, txId, meta, (r) => ({
+      txId,
+      memberId: data.memberId,
+      points: r.points,
+      balance: r.balanceAfter,
+      position: r.position,
+    }));
+  }
+}

@@ -1,0 +1,68 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { LotSlice, txIdOf } from '@ledger/domain';
+import { EVENT_STORE, EventStore } from '@ledger/event-store';
+import { CommandMeta } from '../shared/command-meta';
+import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
+import { requireActivePartner, requireConfiguredCoalition } from '../shared/reference-data';
+import { TxOutcome } from './member-stream';
+import { MemberTransactionPoster } from './post-transaction';
+
+export class RedeemPointsCommand {
+  constructor(
+    readonly data: { partnerId: string; externalId: string; memberId: string; points: number; occurredAt: string },
+    readonly meta: CommandMeta,
+  ) {}
+}
+
+export interface Allocation {
+  issuerPartnerId: string;
+  points: number;
+}
+
+export interface RedemptionBody {
+  txId: string;
+  memberId: string;
+  points: number;
+  allocations: Allocation[];
+  balance: number;
+  position: number;
+}
+
+/** Slices summed per issuer, in the order the issuers were first drawn on. */
+export function allocationsByIssuer(slices: readonly LotSlice[]): Allocation[] {
+  const byIssuer = new Map<string, number>();
+  for (const s of slices) byIssuer.set(s.issuerPartnerId, (byIssuer.get(s.issuerPartnerId) ?? 0) + s.points);
+  return [...byIssuer].map(([issuerPartnerId, points]) => ({ issuerPartnerId, points }));
+}
+
+@CommandHandler(RedeemPointsCommand)
+export class RedeemPointsHandler implements ICommandHandler<RedeemPointsCommand, TxOutcome<RedemptionBody>> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    private readonly poster: MemberTransactionPoster,
+  ) {}
+
+  async execute({ data, meta }: RedeemPointsCommand): Promise<TxOutcome<RedemptionBody>> {
+    const [coalition] = await Promise.all([
+      requireConfiguredCoalition(this.store),
+      requireActivePartner(this.store, data.partnerId),
+    ]);
+    const txId = txIdOf(data.partnerId, data.externalId);
+    const context = {
+      coalitionCurrency: coalition.currency,
+      pointValueMinor: coalition.pointValueMinor,
+      expiryMonths: coalition.expiryMonths,
+      maxBackdateDays: this.config.maxBackdateDays,
+    };
+    return this.poster.post({ type: 'RedeemPoints', data, context }, txId, meta, (r) => ({
+      txId,
+      memberId: data.memberId,
+      points: r.points,
+      allocations: allocationsByIssuer(r.slices),
+      balance: r.balanceAfter,
+      position: r.position,
+    }));
+  }
+}

@@ -1,0 +1,61 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { txIdOf } from '@ledger/domain';
+import { EVENT_STORE, EventStore } from '@ledger/event-store';
+import { CommandMeta } from '../shared/command-meta';
+import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
+import { requireActivePartner, requireConfiguredCoalition } from '../shared/reference-data';
+import { TxOutcome } from './member-stream';
+import { MemberTransactionPoster } from './post-transaction';
+import { Allocation, allocationsByIssuer } from './redeem-points';
+
+export class ReverseTransactionCommand {
+  constructor(
+    readonly data: { partnerId: string; externalId: string; memberId: string; originalExternalId: string; occurredAt: string },
+    readonly meta: CommandMeta,
+  ) {}
+}
+
+export interface ReversalBody {
+  txId: string;
+  memberId: string;
+  originalTxId: string;
+  kind: 'accrual_reversal' | 'redemption_reversal';
+  points: number;
+  allocations: Allocation[];
+  balance: number;
+  position: number;
+}
+
+@CommandHandler(ReverseTransactionCommand)
+export class ReverseTransactionHandler implements ICommandHandler<ReverseTransactionCommand, TxOutcome<ReversalBody>> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    private readonly poster: MemberTransactionPoster,
+  ) {}
+
+  async execute({ data, meta }: ReverseTransactionCommand): Promise<TxOutcome<ReversalBody>> {
+    const [coalition] = await Promise.all([
+      requireConfiguredCoalition(this.store),
+      requireActivePartner(this.store, data.partnerId),
+    ]);
+    const txId = txIdOf(data.partnerId, data.externalId);
+    const context = {
+      coalitionCurrency: coalition.currency,
+      pointValueMinor: coalition.pointValueMinor,
+      expiryMonths: coalition.expiryMonths,
+      maxBackdateDays: this.config.maxBackdateDays,
+    };
+    return this.poster.post({ type: 'ReverseTransaction', data, context }, txId, meta, (r) => ({
+      txId,
+      memberId: data.memberId,
+      originalTxId: txIdOf(data.partnerId, data.originalExternalId),
+      kind: r.kind as ReversalBody['kind'],
+      points: r.points,
+      allocations: allocationsByIssuer(r.slices),
+      balance: r.balanceAfter,
+      position: r.position,
+    }));
+  }
+}
