@@ -26,9 +26,10 @@ export async function serve(): Promise<void> {
   }
   await app.listen(env.port, env.host);
   const url = `http://localhost:${env.port}`;
-  logger.event('info', 'ledger listening', { url, store: opened.kind, where: opened.where, demo: env.demo });
+  // The banner goes out before the "listening" line, so whoever waits for that line has it.
   if (demoKeys) process.stderr.write(demoBanner(url, demoKeys));
   else if (env.demo) process.stderr.write(`\nDemo keys (from the first start) are in ${join(env.dataDir, 'demo-keys.json')}\n\n`);
+  logger.event('info', 'ledger listening', { url, store: opened.kind, where: opened.where, demo: env.demo });
 }
 
 function demoBanner(url: string, keys: DemoKeys): string {
