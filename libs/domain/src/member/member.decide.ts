@@ -71,6 +71,12 @@ function seenBefore(state: MemberState, txId: string, fingerprint: string): TxRe
   return seen;
 }
 
+/** A business date as a UTC instant; a string that is no date at all is refused here. */
+function businessDate(field: string, iso: string): string {
+  if (Number.isNaN(Date.parse(iso))) throw new InvalidInput(field, 'must be an ISO 8601 date-time');
+  return toUtcIso(iso);
+}
+
 function requireMember(state: MemberState, memberId: string): void {
   if (state.status === 'none') throw new NotFound('member', memberId);
 }
@@ -79,11 +85,12 @@ function accrue(cmd: AccruePoints, state: MemberState, now: Date): MemberDecisio
   const { partnerId, externalId, memberId, amountMinor, currency } = cmd.data;
   const ctx = cmd.context;
   requireMember(state, memberId);
-  checkBusinessDate('occurredAt', cmd.data.occurredAt, now, ctx.maxBackdateDays);
-  const occurredAt = toUtcIso(cmd.data.occurredAt);
+  const occurredAt = businessDate('occurredAt', cmd.data.occurredAt);
   const txId = txIdOf(partnerId, externalId);
+  // A retry is answered as before even once its date has left the backdating window.
   const replayOf = seenBefore(state, txId, accrualFingerprint({ memberId, amountMinor, currency, occurredAt }));
   if (replayOf) return { events: [], replayOf };
+  checkBusinessDate('occurredAt', occurredAt, now, ctx.maxBackdateDays);
   if (currency !== ctx.coalitionCurrency) {
     throw new InvalidInput('currency', `must be ${ctx.coalitionCurrency}, the coalition currency`);
   }
@@ -139,11 +146,11 @@ export function allocateFifo(lots: readonly Lot[], points: number): LotSlice[] {
 function redeem(cmd: RedeemPoints, state: MemberState, now: Date): MemberDecision {
   const { partnerId, externalId, memberId, points } = cmd.data;
   requireMember(state, memberId);
-  checkBusinessDate('occurredAt', cmd.data.occurredAt, now, cmd.context.maxBackdateDays);
-  const occurredAt = toUtcIso(cmd.data.occurredAt);
+  const occurredAt = businessDate('occurredAt', cmd.data.occurredAt);
   const txId = txIdOf(partnerId, externalId);
   const replayOf = seenBefore(state, txId, redemptionFingerprint({ memberId, points, occurredAt }));
   if (replayOf) return { events: [], replayOf };
+  checkBusinessDate('occurredAt', occurredAt, now, cmd.context.maxBackdateDays);
   assert(Number.isSafeInteger(points) && points > 0, 'points validated upstream');
   const spendable = spendableLots(state.lots, occurredAt);
   const spendablePoints = spendable.reduce((sum, lot) => sum + lot.points, 0);
@@ -173,13 +180,13 @@ function redeem(cmd: RedeemPoints, state: MemberState, now: Date): MemberDecisio
 function reverse(cmd: ReverseTransaction, state: MemberState, now: Date): MemberDecision {
   const { partnerId, externalId, memberId, originalExternalId } = cmd.data;
   requireMember(state, memberId);
-  checkBusinessDate('occurredAt', cmd.data.occurredAt, now, cmd.context.maxBackdateDays);
-  const occurredAt = toUtcIso(cmd.data.occurredAt);
+  const occurredAt = businessDate('occurredAt', cmd.data.occurredAt);
   const txId = txIdOf(partnerId, externalId);
   // A partner reverses only its own transactions, so the original's txId is scoped to it.
   const originalTxId = txIdOf(partnerId, originalExternalId);
   const replayOf = seenBefore(state, txId, reversalFingerprint({ memberId, originalTxId, occurredAt }));
   if (replayOf) return { events: [], replayOf };
+  checkBusinessDate('occurredAt', occurredAt, now, cmd.context.maxBackdateDays);
   const original = state.transactions.get(originalTxId);
   if (!original || (original.kind !== 'accrual' && original.kind !== 'redemption')) {
     throw new NotFound('transaction', originalTxId);
