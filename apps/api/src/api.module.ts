@@ -8,6 +8,7 @@ import { KeysController } from './keys/keys.controller';
 import { MembersController } from './members/members.controller';
 import { PartnersController } from './partners/partners.controller';
 import { TransactionsController } from './transactions/transactions.controller';
+import { SettlementsController } from './settlements/settlements.controller';
 
 @Module({})
 export class ApiModule {
@@ -15,7 +16,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [LedgerApplicationModule.forRoot(options)],
-      controllers: [HealthController, CoalitionController, PartnersController, KeysController, MembersController, TransactionsController],
+      controllers: [HealthController, CoalitionController, PartnersController, KeysController, MembersController, TransactionsController, SettlementsController],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
     };
   }

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { serve } from './commands/serve';
+import { registerSettleCommand } from './commands/settle';
 
 const program = new Command('ledger')
   .description('coalition-ledger: an event-sourced points ledger for a coalition loyalty programme')
@@ -10,6 +11,8 @@ program
   .command('serve')
   .description('start the HTTP API (embedded SQLite in $LEDGER_DATA_DIR unless $LEDGER_EVENTSTORE is set)')
   .action(serve);
+
+registerSettleCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`ledger: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -15,4 +15,8 @@ export * from './member/accrue-points';
 export * from './member/redeem-points';
 export * from './member/reverse-transaction';
 export * from './member/get-member';
+export * from './shared/scan-log';
+export * from './settlement/settlement-stream';
+export * from './settlement/close-period';
+export * from './settlement/get-statement';
 export * from './ledger-application.module';

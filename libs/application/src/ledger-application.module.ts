@@ -11,6 +11,8 @@ import { MemberTransactionPoster } from './member/post-transaction';
 import { RedeemPointsHandler } from './member/redeem-points';
 import { ReverseTransactionHandler } from './member/reverse-transaction';
 import { RegisterPartnerHandler } from './partner/register-partner';
+import { ClosePeriodHandler } from './settlement/close-period';
+import { GetStatementHandler } from './settlement/get-statement';
 import { CLOCK, Clock } from './shared/clock';
 import { LEDGER_CONFIG, LedgerConfig } from './shared/ledger-config';
 
@@ -22,8 +24,9 @@ export const COMMAND_HANDLERS = [
   AccruePointsHandler,
   RedeemPointsHandler,
   ReverseTransactionHandler,
+  ClosePeriodHandler,
 ];
-export const QUERY_HANDLERS = [GetMemberHandler];
+export const QUERY_HANDLERS = [GetStatementHandler, GetMemberHandler];
 
 export interface LedgerApplicationOptions {
   store: EventStore;

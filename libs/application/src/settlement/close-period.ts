@@ -1,0 +1,123 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Conflict, PartnerEvent, PartnerState, PartnerTerms, Refused, evolvePartner, initialPartner } from '@ledger/domain';
+import { EVENT_STORE, EventStore, RecordedEvent, WrongExpectedVersion } from '@ledger/event-store';
+import {
+  LedgerEvent,
+  SettlementStatement,
+  calculateStatement,
+  checkPeriodId,
+  periodHasEnded,
+  closedCutoffsFrom,
+  decideSettlement,
+  selectForPeriod,
+  settlementStream,
+} from '@ledger/settlement';
+import { CLOCK, Clock } from '../shared/clock';
+import { CommandMeta } from '../shared/command-meta';
+import { appendDecided } from '../shared/event-stream';
+import { requireConfiguredCoalition } from '../shared/reference-data';
+import { headPosition, scanLog } from '../shared/scan-log';
+import { loadSettlement } from './settlement-stream';
+
+export class ClosePeriodCommand {
+  constructor(
+    readonly periodId: string,
+    readonly meta: CommandMeta,
+    /** Called with the position reached while reading the log (for a progress bar). */
+    readonly onProgress?: (position: number, cutoffPosition: number) => void,
+  ) {}
+}
+
+/** What a statement is calculated from: the log up to a cut-off, reduced to what settlement reads. */
+export interface SettlementInputs {
+  events: LedgerEvent[];
+  partnerTerms: Map<string, PartnerTerms[]>;
+  closedCutoffs: Map<string, number>;
+}
+
+/** Reads the log up to the cut-off once, keeping money events, partner terms and earlier closes. */
+export async function readSettlementInputs(
+  store: EventStore,
+  cutoffPosition: number,
+  onPage?: (position: number) => void,
+): Promise<SettlementInputs> {
+  const events: LedgerEvent[] = [];
+  const partners = new Map<string, PartnerState>();
+  const closes: RecordedEvent[] = [];
+  await scanLog(
+    store,
+    cutoffPosition,
+    (e) => {
+      if (e.streamId.startsWith('member-')) {
+        events.push({ streamId: e.streamId, revision: e.revision, position: e.position, type: e.type, data: e.data });
+      } else if (e.streamId.startsWith('partner-')) {
+        partners.set(e.streamId, evolvePartner(partners.get(e.streamId) ?? initialPartner(), { type: e.type, data: e.data } as PartnerEvent));
+      } else if (e.type === 'SettlementPeriodClosed') {
+        closes.push(e);
+      }
+    },
+    onPage,
+  );
+  const partnerTerms = new Map<string, PartnerTerms[]>();
+  for (const p of partners.values()) if (p.status !== 'none') partnerTerms.set(p.partnerId, p.terms);
+  return { events, partnerTerms, closedCutoffs: closedCutoffsFrom(closes) };
+}
+
+/** Calculates a period's statement at a cut-off from the log alone (also used to re-verify one). */
+export async function calculatePeriodStatement(
+  store: EventStore,
+  periodId: string,
+  cutoffPosition: number,
+  coalition: { currency: string; pointValueMinor: number },
+  onPage?: (position: number) => void,
+): Promise<SettlementStatement> {
+  const inputs = await readSettlementInputs(store, cutoffPosition, onPage);
+  // A statement being re-verified must not count its own close among the earlier ones.
+  inputs.closedCutoffs.delete(periodId);
+  for (const [q, c] of inputs.closedCutoffs) if (c > cutoffPosition) inputs.closedCutoffs.delete(q);
+  const { settled } = selectForPeriod(inputs.events, { periodId, cutoffPosition, closedCutoffs: inputs.closedCutoffs });
+  return calculateStatement({ periodId, currency: coalition.currency, pointValueMinor: coalition.pointValueMinor, cutoffPosition, events: settled, partnerTerms: inputs.partnerTerms });
+}
+
+/**
+ * Closing a period: fix the cut-off at the head of the log, calculate the statement from
+ * the events up to it, and append both facts to `settlement-{period}` (no_stream: a period
+ * closes once). Closes in this process are serialised so each sees the ones before it.
+ */
+@CommandHandler(ClosePeriodCommand)
+export class ClosePeriodHandler implements ICommandHandler<ClosePeriodCommand, SettlementStatement> {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  execute(command: ClosePeriodCommand): Promise<SettlementStatement> {
+    const run = this.queue.then(() => this.close(command));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async close({ periodId, meta, onProgress }: ClosePeriodCommand): Promise<SettlementStatement> {
+    checkPeriodId(periodId);
+    const now = this.clock.now();
+    const stream = settlementStream(periodId);
+    const loaded = await loadSettlement(this.store, periodId);
+    const coalition = await requireConfiguredCoalition(this.store);
+    const cutoffPosition = (await headPosition(this.store)) ?? 0;
+    // The decider refuses these too; asking first spares reading the whole log for nothing.
+    if (loaded.state.status === 'closed') throw new Conflict('period_closed', `period ${periodId} is already closed`);
+    if (!periodHasEnded(periodId, now)) throw new Refused('period_not_ended', `period ${periodId} has not ended yet`);
+    const statement = await calculatePeriodStatement(this.store, periodId, cutoffPosition, coalition, (p) => onProgress?.(p, cutoffPosition));
+    const events = decideSettlement({ type: 'ClosePeriod', data: { periodId, cutoffPosition, statement } }, loaded.state, now);
+    try {
+      await appendDecided(this.store, stream, loaded, events, meta, now.toISOString());
+    } catch (err) {
+      if (err instanceof WrongExpectedVersion) throw new Conflict('period_closed', `period ${periodId} was closed meanwhile`);
+      throw err;
+    }
+    return statement;
+  }
+}
