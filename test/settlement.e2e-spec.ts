@@ -94,4 +94,21 @@ describe('settlement over HTTP', () => {
     const octoberAgain = await t.http().get('/v1/settlements/2026-10').set(finance).expect(200);
     expect(octoberAgain.body).toEqual(october);
   });
+
+  it('uses the partner terms in force at each event\'s business date', async () => {
+    const put = (partnerId: string, who: Record<string, string>, body: object) => t.http().put(`/v1/partners/${partnerId}/terms`).set(who).send(body);
+    // cafe's fee rises to 10 % from 6 October 00:00; its accrual that day (20 points = 200 kopecks) pays 20.
+    const res = await put('cafe', t.admin, { issuanceFeeBps: 1000, breakageShareBps: 2500, effectiveFrom: '2026-10-06T00:00:00Z' }).expect(200);
+    expect(res.body.terms).toHaveLength(2);
+    await put('cafe', c.partners.cafe, { issuanceFeeBps: 0, breakageShareBps: 0, effectiveFrom: '2026-10-06T00:00:00Z' }).expect(403);
+    await put('nobody', t.admin, { issuanceFeeBps: 0, breakageShareBps: 0, effectiveFrom: '2026-10-06T00:00:00Z' }).expect(404);
+    await put('cafe', t.admin, { issuanceFeeBps: 10_001, breakageShareBps: 0, effectiveFrom: '2026-10-06T00:00:00Z' }).expect(400);
+    const s = (await post('/v1/settlements', finance, { periodId: '2026-10' }).expect(201)).body as SettlementStatement;
+    expect(s.issuanceFees).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ partnerId: 'cafe', amountMinor: 20 }),
+        expect.objectContaining({ partnerId: 'grocer', amountMinor: 0 }),
+      ]),
+    );
+  });
 });

@@ -5,6 +5,7 @@ export * from './shared/event-stream';
 export * from './shared/reference-data';
 export * from './coalition/configure-coalition';
 export * from './partner/register-partner';
+export * from './partner/change-partner-terms';
 export * from './keys/api-keys';
 export * from './keys/issue-api-key';
 export * from './keys/authenticate';

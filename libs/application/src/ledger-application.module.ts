@@ -11,6 +11,7 @@ import { MemberTransactionPoster } from './member/post-transaction';
 import { RedeemPointsHandler } from './member/redeem-points';
 import { ReverseTransactionHandler } from './member/reverse-transaction';
 import { RegisterPartnerHandler } from './partner/register-partner';
+import { ChangePartnerTermsHandler } from './partner/change-partner-terms';
 import { ClosePeriodHandler } from './settlement/close-period';
 import { GetStatementHandler } from './settlement/get-statement';
 import { CLOCK, Clock } from './shared/clock';
@@ -19,6 +20,7 @@ import { LEDGER_CONFIG, LedgerConfig } from './shared/ledger-config';
 export const COMMAND_HANDLERS = [
   ConfigureCoalitionHandler,
   RegisterPartnerHandler,
+  ChangePartnerTermsHandler,
   IssueApiKeyHandler,
   EnrolMemberHandler,
   AccruePointsHandler,

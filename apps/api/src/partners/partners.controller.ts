@@ -1,12 +1,12 @@
-import { Body, Controller, Param, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { Type } from 'class-transformer';
 import { IsDefined, IsInt, IsOptional, IsString, Length, Matches, Max, Min, NotEquals, ValidateNested } from 'class-validator';
-import { CommandMeta, IssueApiKeyCommand, IssuedKey, PartnerView, RegisterPartnerCommand, STAFF_SCOPE } from '@ledger/application';
+import { ChangePartnerTermsCommand, CommandMeta, IssueApiKeyCommand, IssuedKey, PartnerView, RegisterPartnerCommand, STAFF_SCOPE } from '@ledger/application';
 import { Roles } from '../http/auth';
 import { RequestMeta } from '../http/request-meta';
 import { PartnerIdParam } from '../http/params';
-import { PARTNER_ID_PATTERN } from '../http/validators';
+import { IsBusinessDateTime, PARTNER_ID_PATTERN } from '../http/validators';
 
 export class EarnRuleRequest {
   @IsInt() @Min(1) @Max(1000)
@@ -34,6 +34,21 @@ export class RegisterPartnerRequest {
   breakageShareBps?: number;
 }
 
+export class ChangeTermsRequest {
+  @IsInt() @Min(0) @Max(10_000)
+  issuanceFeeBps!: number;
+
+  @IsInt() @Min(0) @Max(10_000)
+  breakageShareBps!: number;
+
+  /** Business date from which the new terms apply (events dated earlier keep the old ones). */
+  @IsBusinessDateTime()
+  effectiveFrom!: string;
+
+  @IsOptional() @ValidateNested() @Type(() => EarnRuleRequest)
+  earnRule?: EarnRuleRequest;
+}
+
 @Controller('v1/partners')
 export class PartnersController {
   constructor(private readonly commands: CommandBus) {}
@@ -44,6 +59,16 @@ export class PartnersController {
     const { partnerId, name, earnRule, issuanceFeeBps = 0, breakageShareBps = 0 } = body;
     return this.commands.execute(
       new RegisterPartnerCommand({ partnerId, name, earnRule: { pointsPerUnit: earnRule.pointsPerUnit, unitMinor: earnRule.unitMinor }, issuanceFeeBps, breakageShareBps }, meta),
+    );
+  }
+
+  @Put(':partnerId/terms')
+  @HttpCode(200)
+  @Roles('admin')
+  changeTerms(@Param() { partnerId }: PartnerIdParam, @Body() body: ChangeTermsRequest, @RequestMeta() meta: CommandMeta) {
+    const { earnRule, ...rest } = body;
+    return this.commands.execute(
+      new ChangePartnerTermsCommand({ partnerId, ...rest, earnRule: earnRule && { pointsPerUnit: earnRule.pointsPerUnit, unitMinor: earnRule.unitMinor } }, meta),
     );
   }
 

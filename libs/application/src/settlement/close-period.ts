@@ -3,14 +3,14 @@ import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Conflict, PartnerEvent, PartnerState, PartnerTerms, Refused, evolvePartner, initialPartner } from '@ledger/domain';
 import { EVENT_STORE, EventStore, RecordedEvent, WrongExpectedVersion } from '@ledger/event-store';
 import {
-  LedgerEvent,
   SettlementStatement,
-  calculateStatement,
+  StatementBuilder,
   checkPeriodId,
+  classifyEvent,
   periodHasEnded,
   closedCutoffsFrom,
   decideSettlement,
-  selectForPeriod,
+  prepareClose,
   settlementStream,
 } from '@ledger/settlement';
 import { CLOCK, Clock } from '../shared/clock';
@@ -29,42 +29,33 @@ export class ClosePeriodCommand {
   ) {}
 }
 
-/** What a statement is calculated from: the log up to a cut-off, reduced to what settlement reads. */
-export interface SettlementInputs {
-  events: LedgerEvent[];
+/** What, besides the money events, a statement is calculated with: partners' terms and earlier closes. */
+export interface SettlementReferences {
   partnerTerms: Map<string, PartnerTerms[]>;
   closedCutoffs: Map<string, number>;
 }
 
-/** Reads the log up to the cut-off once, keeping money events, partner terms and earlier closes. */
-export async function readSettlementInputs(
-  store: EventStore,
-  cutoffPosition: number,
-  onPage?: (position: number) => void,
-): Promise<SettlementInputs> {
-  const events: LedgerEvent[] = [];
+/** First pass over the log up to the cut-off: partner terms and the closes made before. */
+export async function readSettlementReferences(store: EventStore, cutoffPosition: number): Promise<SettlementReferences> {
   const partners = new Map<string, PartnerState>();
   const closes: RecordedEvent[] = [];
-  await scanLog(
-    store,
-    cutoffPosition,
-    (e) => {
-      if (e.streamId.startsWith('member-')) {
-        events.push({ streamId: e.streamId, revision: e.revision, position: e.position, type: e.type, data: e.data });
-      } else if (e.streamId.startsWith('partner-')) {
-        partners.set(e.streamId, evolvePartner(partners.get(e.streamId) ?? initialPartner(), { type: e.type, data: e.data } as PartnerEvent));
-      } else if (e.type === 'SettlementPeriodClosed') {
-        closes.push(e);
-      }
-    },
-    onPage,
-  );
+  await scanLog(store, cutoffPosition, (e) => {
+    if (e.streamId.startsWith('partner-')) {
+      partners.set(e.streamId, evolvePartner(partners.get(e.streamId) ?? initialPartner(), { type: e.type, data: e.data } as PartnerEvent));
+    } else if (e.type === 'SettlementPeriodClosed') {
+      closes.push(e);
+    }
+  });
   const partnerTerms = new Map<string, PartnerTerms[]>();
   for (const p of partners.values()) if (p.status !== 'none') partnerTerms.set(p.partnerId, p.terms);
-  return { events, partnerTerms, closedCutoffs: closedCutoffsFrom(closes) };
+  return { partnerTerms, closedCutoffs: closedCutoffsFrom(closes) };
 }
 
-/** Calculates a period's statement at a cut-off from the log alone (also used to re-verify one). */
+/**
+ * Calculates a period's statement at a cut-off from the log alone (also used to re-verify a
+ * filed one). Two passes, so memory stays flat however long the log: references first,
+ * then each money event is classified and added as it is read.
+ */
 export async function calculatePeriodStatement(
   store: EventStore,
   periodId: string,
@@ -72,12 +63,22 @@ export async function calculatePeriodStatement(
   coalition: { currency: string; pointValueMinor: number },
   onPage?: (position: number) => void,
 ): Promise<SettlementStatement> {
-  const inputs = await readSettlementInputs(store, cutoffPosition, onPage);
-  // A statement being re-verified must not count its own close among the earlier ones.
-  inputs.closedCutoffs.delete(periodId);
-  for (const [q, c] of inputs.closedCutoffs) if (c > cutoffPosition) inputs.closedCutoffs.delete(q);
-  const { settled } = selectForPeriod(inputs.events, { periodId, cutoffPosition, closedCutoffs: inputs.closedCutoffs });
-  return calculateStatement({ periodId, currency: coalition.currency, pointValueMinor: coalition.pointValueMinor, cutoffPosition, events: settled, partnerTerms: inputs.partnerTerms });
+  const { partnerTerms, closedCutoffs } = await readSettlementReferences(store, cutoffPosition);
+  // A statement being re-verified must not count its own close, or later ones, among the earlier.
+  closedCutoffs.delete(periodId);
+  for (const [q, c] of closedCutoffs) if (c > cutoffPosition) closedCutoffs.delete(q);
+  const close = prepareClose({ periodId, cutoffPosition, closedCutoffs });
+  const builder = new StatementBuilder({ periodId, currency: coalition.currency, pointValueMinor: coalition.pointValueMinor, cutoffPosition }, partnerTerms);
+  await scanLog(
+    store,
+    cutoffPosition,
+    (e) => {
+      const settled = classifyEvent(e, close);
+      if (typeof settled === 'object') builder.add(settled);
+    },
+    onPage,
+  );
+  return builder.build();
 }
 
 /**
