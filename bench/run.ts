@@ -1,2 +1,38 @@
-/** Benchmark suite entry point (`npm run bench`). Each benchmark reports a ratio to a baseline run alongside it. */
-process.stdout.write('no benchmarks yet\n');
+/**
+ * `npm run bench [-- --quick] [-- --only name,name]`: every benchmark, each reported beside a
+ * baseline measured in the same run. Writes bench/results.json and bench/RESULTS.md
+ * (not with --quick, which only checks the benchmarks still run).
+ */
+import { join } from 'node:path';
+import { BenchLine, printLine, writeResults } from './lib/report';
+import { benchWritePath } from './write-path';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyArg = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
+const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+
+const suites: { name: string; run: () => Promise<BenchLine[]> }[] = [{ name: 'write', run: () => benchWritePath({ quick, log }) }];
+
+async function main() {
+  const started = Date.now();
+  const lines: BenchLine[] = [];
+  for (const suite of suites) {
+    if (only && !only.has(suite.name)) continue;
+    const t0 = Date.now();
+    const result = await suite.run();
+    result.forEach(printLine);
+    lines.push(...result);
+    log(`${suite.name} took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  const meta = { quick, finishedAt: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000) };
+  // A quick run is a smoke test: it must not overwrite the full run's figures.
+  if (!quick) writeResults(join(__dirname, '..', '..', 'bench'), lines, meta);
+  log(`done in ${meta.seconds} s`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
