@@ -11,6 +11,7 @@ export * from './keys/issue-api-key';
 export * from './keys/authenticate';
 export * from './member/member-stream';
 export * from './member/enrol-member';
+export * from './member/member-cache';
 export * from './member/post-transaction';
 export * from './member/accrue-points';
 export * from './member/redeem-points';

@@ -16,6 +16,8 @@ import { ClosePeriodHandler } from './settlement/close-period';
 import { GetStatementHandler } from './settlement/get-statement';
 import { CLOCK, Clock } from './shared/clock';
 import { LEDGER_CONFIG, LedgerConfig } from './shared/ledger-config';
+import { ReferenceData } from './shared/reference-data';
+import { MemberStateCache } from './member/member-cache';
 
 export const COMMAND_HANDLERS = [
   ConfigureCoalitionHandler,
@@ -45,6 +47,8 @@ export class LedgerApplicationModule {
       { provide: CLOCK, useValue: options.clock },
       { provide: LEDGER_CONFIG, useValue: options.config },
       MemberTransactionPoster,
+      ReferenceData,
+      MemberStateCache,
       Authenticator,
       ...COMMAND_HANDLERS,
       ...QUERY_HANDLERS,
@@ -54,7 +58,7 @@ export class LedgerApplicationModule {
       global: true,
       imports: [CqrsModule.forRoot()],
       providers,
-      exports: [EVENT_STORE, CLOCK, LEDGER_CONFIG, Authenticator, CqrsModule],
+      exports: [EVENT_STORE, CLOCK, LEDGER_CONFIG, Authenticator, ReferenceData, CqrsModule],
     };
   }
 }

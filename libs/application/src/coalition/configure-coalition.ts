@@ -5,7 +5,7 @@ import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
 import { CommandMeta } from '../shared/command-meta';
 import { appendDecided, retryOnConflict } from '../shared/event-stream';
-import { loadCoalition } from '../shared/reference-data';
+import { ReferenceData, loadCoalition } from '../shared/reference-data';
 
 export class ConfigureCoalitionCommand {
   constructor(
@@ -25,6 +25,7 @@ export class ConfigureCoalitionHandler implements ICommandHandler<ConfigureCoali
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly reference: ReferenceData,
   ) {}
 
   execute({ data, meta }: ConfigureCoalitionCommand): Promise<CoalitionView> {
@@ -33,6 +34,7 @@ export class ConfigureCoalitionHandler implements ICommandHandler<ConfigureCoali
       const loaded = await loadCoalition(this.store);
       const events = decideCoalition({ type: 'ConfigureCoalition', data }, loaded.state);
       if (events.length > 0) await appendDecided(this.store, stream, loaded, events, meta, this.clock.now().toISOString());
+      this.reference.invalidate(stream);
       return { ...data };
     });
   }

@@ -1,18 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { Actor } from '../shared/command-meta';
 import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
-import { loadCoalition, loadPartner } from '../shared/reference-data';
+import { ReferenceData } from '../shared/reference-data';
 import { STAFF_SCOPE, hashKey, parseApiKey, sameHash } from './api-keys';
 
 /**
- * Resolves a bearer key to who holds it, reading the one stream that holds its hash, so a
- * key issued or revoked through any API replica counts at once on every replica.
+ * Resolves a bearer key to who holds it, from the one stream that holds its hash (cached for
+ * at most REFERENCE_TTL_MS), so a key issued or revoked through any API replica counts on
+ * every replica within a second, and at once on the replica that wrote it.
  */
 @Injectable()
 export class Authenticator {
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly reference: ReferenceData,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
@@ -24,12 +24,12 @@ export class Authenticator {
     const parsed = parseApiKey(key);
     if (!parsed) return undefined;
     if (parsed.scope === STAFF_SCOPE) {
-      const { state } = await loadCoalition(this.store);
+      const state = await this.reference.coalition();
       const found = state.keys.get(parsed.keyId);
       if (!found || found.revoked || !sameHash(found.keyHash, hash)) return undefined;
       return { keyId: parsed.keyId, role: found.role };
     }
-    const { state } = await loadPartner(this.store, parsed.scope);
+    const state = await this.reference.partner(parsed.scope);
     const found = state.keys.get(parsed.keyId);
     if (!found || found.revoked || !sameHash(found.keyHash, hash)) return undefined;
     return { keyId: parsed.keyId, role: 'partner', partnerId: parsed.scope };

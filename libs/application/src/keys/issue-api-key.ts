@@ -5,7 +5,7 @@ import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
 import { CommandMeta } from '../shared/command-meta';
 import { appendDecided, retryOnConflict } from '../shared/event-stream';
-import { loadCoalition, loadPartner } from '../shared/reference-data';
+import { ReferenceData, loadCoalition, loadPartner } from '../shared/reference-data';
 import { STAFF_SCOPE, newApiKey } from './api-keys';
 
 export type KeyScope = { partnerId: string } | { role: StaffRole };
@@ -30,6 +30,7 @@ export class IssueApiKeyHandler implements ICommandHandler<IssueApiKeyCommand, I
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly reference: ReferenceData,
   ) {}
 
   execute({ scope, meta }: IssueApiKeyCommand): Promise<IssuedKey> {
@@ -42,6 +43,7 @@ export class IssueApiKeyHandler implements ICommandHandler<IssueApiKeyCommand, I
         if (loaded.state.status === 'none') throw new NotFound('partner', partnerId);
         const events = decidePartner({ type: 'IssuePartnerKey', data: { partnerId, keyId: issued.keyId, keyHash: issued.keyHash } }, loaded.state);
         await appendDecided(this.store, partnerStream(partnerId), loaded, events, meta, now);
+        this.reference.invalidate(partnerStream(partnerId));
         return { keyId: issued.keyId, key: issued.key, role: 'partner', partnerId };
       });
     }
@@ -50,6 +52,7 @@ export class IssueApiKeyHandler implements ICommandHandler<IssueApiKeyCommand, I
       const loaded = await loadCoalition(this.store);
       const events = decideCoalition({ type: 'IssueStaffKey', data: { keyId: issued.keyId, role: scope.role, keyHash: issued.keyHash } }, loaded.state);
       await appendDecided(this.store, coalitionStream(), loaded, events, meta, now);
+      this.reference.invalidate(coalitionStream());
       return { keyId: issued.keyId, key: issued.key, role: scope.role };
     });
   }

@@ -1,10 +1,9 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { termsAt, txIdOf } from '@ledger/domain';
-import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { CommandMeta } from '../shared/command-meta';
 import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
-import { requireActivePartner, requireConfiguredCoalition } from '../shared/reference-data';
+import { ReferenceData } from '../shared/reference-data';
 import { TxOutcome } from './member-stream';
 import { MemberTransactionPoster } from './post-transaction';
 
@@ -26,15 +25,15 @@ export interface AccrualBody {
 @CommandHandler(AccruePointsCommand)
 export class AccruePointsHandler implements ICommandHandler<AccruePointsCommand, TxOutcome<AccrualBody>> {
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly reference: ReferenceData,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     private readonly poster: MemberTransactionPoster,
   ) {}
 
   async execute({ data, meta }: AccruePointsCommand): Promise<TxOutcome<AccrualBody>> {
     const [coalition, partner] = await Promise.all([
-      requireConfiguredCoalition(this.store),
-      requireActivePartner(this.store, data.partnerId),
+      this.reference.configuredCoalition(),
+      this.reference.activePartner(data.partnerId),
     ]);
     const txId = txIdOf(data.partnerId, data.externalId);
     const context = {

@@ -76,4 +76,40 @@ describe('member command handlers (memory store)', () => {
     const [, accrued] = await store.readStream('member-m');
     expect(accrued.metadata).toMatchObject({ correlationId: 'c-1', causationId: null, actor: { role: 'partner', partnerId: 'a' }, occurredAt: '2026-11-20T10:00:00.000Z' });
   });
+
+  describe('two app instances on one store (cached member state must never decide wrongly)', () => {
+    let other: CommandBus;
+    beforeEach(async () => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [LedgerApplicationModule.forRoot({ store, clock: new FixedClock(new Date('2026-11-20T12:00:00Z')), config: { maxBackdateDays: 90 } })],
+      }).compile();
+      await moduleRef.init();
+      other = moduleRef.get(CommandBus);
+    });
+    const accrueVia = (via: CommandBus, externalId: string, amountMinor = 1000) =>
+      via.execute(new AccruePointsCommand({ partnerId: 'a', externalId, memberId: 'm', amountMinor, currency: 'RUB', occurredAt: '2026-11-20T10:00:00Z' }, partnerMeta('a')));
+    const redeemVia = (via: CommandBus, externalId: string, points: number) =>
+      via.execute(new RedeemPointsCommand({ partnerId: 'b', externalId, memberId: 'm', points, occurredAt: '2026-11-20T11:00:00Z' }, partnerMeta('b')));
+
+    it('a redemption covered only by points accrued through the other instance succeeds', async () => {
+      await accrueVia(bus, 'r1'); // this instance now caches a balance of 10
+      await accrueVia(other, 'r2'); // the other instance adds 10 more
+      const res = await redeemVia(bus, 'x', 15);
+      expect(res.body.balance).toBe(5);
+    });
+
+    it('a retry through the other instance is a replay, not a second accrual', async () => {
+      await accrueVia(other, 'seed'); // the other instance caches the member
+      const first = await accrueVia(bus, 'r1');
+      const retry = await accrueVia(other, 'r1');
+      expect(retry).toEqual({ replay: true, body: first.body });
+      expect((await store.readStream('member-m')).filter((e) => e.type === 'PointsAccrued')).toHaveLength(2);
+    });
+
+    it('100 identical posts spread over both instances append one event', async () => {
+      const results = await Promise.all(Array.from({ length: 100 }, (_, i) => accrueVia(i % 2 ? bus : other, 'burst')));
+      expect((await store.readStream('member-m')).filter((e) => e.type === 'PointsAccrued')).toHaveLength(1);
+      expect(new Set(results.map((r) => JSON.stringify(r.body))).size).toBe(1);
+    });
+  });
 });

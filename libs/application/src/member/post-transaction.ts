@@ -1,35 +1,59 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { MemberCommand, TxRecord, decideMember, memberStream } from '@ledger/domain';
-import { EVENT_STORE, EventStore } from '@ledger/event-store';
+import { DomainError, MemberCommand, MemberState, TxRecord, decideMember, memberStream } from '@ledger/domain';
+import { EVENT_STORE, EventStore, WrongExpectedVersion } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
 import { CommandMeta } from '../shared/command-meta';
-import { appendDecided, retryOnConflict } from '../shared/event-stream';
+import { LoadedStream, appendDecided, retryOnConflict } from '../shared/event-stream';
+import { MemberStateCache } from './member-cache';
 import { TxOutcome, evolveAppended, loadMember, txRecordOf } from './member-stream';
 
 /**
- * The write path every member transaction shares: load the member, decide, append at the
- * loaded revision, retry on conflict. The answer is built from the transaction's record,
- * the same way for a first post and for a replay.
+ * The write path every member transaction shares: load the member (from the cache when it
+ * is there), decide, append at the loaded revision, retry on conflict. The answer is built
+ * from the transaction's record, the same way for a first post and for a replay.
  */
 @Injectable()
 export class MemberTransactionPoster {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly cache: MemberStateCache,
   ) {}
 
   post<Body>(command: MemberCommand & { data: { memberId: string } }, txId: string, meta: CommandMeta, answer: (r: TxRecord) => Body): Promise<TxOutcome<Body>> {
     const { memberId } = command.data;
     const stream = memberStream(memberId);
     return retryOnConflict(stream, async () => {
-      const loaded = await loadMember(this.store, memberId);
       const now = this.clock.now();
-      const decision = decideMember(command, loaded.state, now);
+      let loaded = this.cache.get(memberId);
+      let decision;
+      try {
+        decision = decideMember(command, (loaded ??= await this.load(memberId)).state, now);
+      } catch (err) {
+        // A refusal is given on the member's current state, never on a cached one that may lag.
+        if (!(err instanceof DomainError) || this.cache.get(memberId) !== loaded) throw err;
+        this.cache.drop(memberId);
+        loaded = await this.load(memberId);
+        decision = decideMember(command, loaded.state, now);
+      }
       if (decision.replayOf) return { replay: true, body: answer(decision.replayOf) };
       const occurredAt = (decision.events[0].data as { occurredAt: string }).occurredAt;
-      const appended = await appendDecided(this.store, stream, loaded, decision.events, meta, occurredAt);
+      let appended;
+      try {
+        appended = await appendDecided(this.store, stream, loaded, decision.events, meta, occurredAt);
+      } catch (err) {
+        if (err instanceof WrongExpectedVersion) this.cache.drop(memberId);
+        throw err;
+      }
       const state = evolveAppended(loaded.state, decision.events, appended.position);
+      this.cache.set(memberId, { state, revision: appended.nextExpectedRevision, lastHash: appended.lastHash });
       return { replay: false, body: answer(txRecordOf(state, txId)) };
     });
+  }
+
+  private async load(memberId: string): Promise<LoadedStream<MemberState>> {
+    const loaded = await loadMember(this.store, memberId);
+    if (loaded.state.status !== 'none') this.cache.set(memberId, loaded);
+    return loaded;
   }
 }

@@ -1,10 +1,9 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { LotSlice, txIdOf } from '@ledger/domain';
-import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { CommandMeta } from '../shared/command-meta';
 import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
-import { requireActivePartner, requireConfiguredCoalition } from '../shared/reference-data';
+import { ReferenceData } from '../shared/reference-data';
 import { TxOutcome } from './member-stream';
 import { MemberTransactionPoster } from './post-transaction';
 
@@ -39,15 +38,15 @@ export function allocationsByIssuer(slices: readonly LotSlice[]): Allocation[] {
 @CommandHandler(RedeemPointsCommand)
 export class RedeemPointsHandler implements ICommandHandler<RedeemPointsCommand, TxOutcome<RedemptionBody>> {
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly reference: ReferenceData,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     private readonly poster: MemberTransactionPoster,
   ) {}
 
   async execute({ data, meta }: RedeemPointsCommand): Promise<TxOutcome<RedemptionBody>> {
     const [coalition] = await Promise.all([
-      requireConfiguredCoalition(this.store),
-      requireActivePartner(this.store, data.partnerId),
+      this.reference.configuredCoalition(),
+      this.reference.activePartner(data.partnerId),
     ]);
     const txId = txIdOf(data.partnerId, data.externalId);
     const context = {

@@ -1,10 +1,9 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { txIdOf } from '@ledger/domain';
-import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { CommandMeta } from '../shared/command-meta';
 import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
-import { requireActivePartner, requireConfiguredCoalition } from '../shared/reference-data';
+import { ReferenceData } from '../shared/reference-data';
 import { TxOutcome } from './member-stream';
 import { MemberTransactionPoster } from './post-transaction';
 import { Allocation, allocationsByIssuer } from './redeem-points';
@@ -30,15 +29,15 @@ export interface ReversalBody {
 @CommandHandler(ReverseTransactionCommand)
 export class ReverseTransactionHandler implements ICommandHandler<ReverseTransactionCommand, TxOutcome<ReversalBody>> {
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly reference: ReferenceData,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     private readonly poster: MemberTransactionPoster,
   ) {}
 
   async execute({ data, meta }: ReverseTransactionCommand): Promise<TxOutcome<ReversalBody>> {
     const [coalition] = await Promise.all([
-      requireConfiguredCoalition(this.store),
-      requireActivePartner(this.store, data.partnerId),
+      this.reference.configuredCoalition(),
+      this.reference.activePartner(data.partnerId),
     ]);
     const txId = txIdOf(data.partnerId, data.externalId);
     const context = {

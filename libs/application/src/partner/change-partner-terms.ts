@@ -5,7 +5,7 @@ import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
 import { CommandMeta } from '../shared/command-meta';
 import { appendDecided, retryOnConflict } from '../shared/event-stream';
-import { loadPartner } from '../shared/reference-data';
+import { ReferenceData, loadPartner } from '../shared/reference-data';
 
 export class ChangePartnerTermsCommand {
   constructor(
@@ -20,6 +20,7 @@ export class ChangePartnerTermsHandler implements ICommandHandler<ChangePartnerT
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly reference: ReferenceData,
   ) {}
 
   execute({ data, meta }: ChangePartnerTermsCommand) {
@@ -33,6 +34,7 @@ export class ChangePartnerTermsHandler implements ICommandHandler<ChangePartnerT
       const terms = { earnRule, issuanceFeeBps: data.issuanceFeeBps, breakageShareBps: data.breakageShareBps, effectiveFrom };
       const events = decidePartner({ type: 'ChangePartnerTerms', data: { partnerId: data.partnerId, ...terms } }, loaded.state);
       await appendDecided(this.store, stream, loaded, events, meta, this.clock.now().toISOString());
+      this.reference.invalidate(stream);
       const after = [...loaded.state.terms, terms].sort((a, b) => Date.parse(a.effectiveFrom) - Date.parse(b.effectiveFrom));
       return { partnerId: data.partnerId, terms: after };
     });

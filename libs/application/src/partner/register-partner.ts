@@ -5,7 +5,7 @@ import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
 import { CommandMeta } from '../shared/command-meta';
 import { appendDecided, retryOnConflict } from '../shared/event-stream';
-import { loadPartner } from '../shared/reference-data';
+import { ReferenceData, loadPartner } from '../shared/reference-data';
 
 export class RegisterPartnerCommand {
   constructor(
@@ -28,6 +28,7 @@ export class RegisterPartnerHandler implements ICommandHandler<RegisterPartnerCo
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly reference: ReferenceData,
   ) {}
 
   execute({ data, meta }: RegisterPartnerCommand): Promise<PartnerView> {
@@ -38,6 +39,7 @@ export class RegisterPartnerHandler implements ICommandHandler<RegisterPartnerCo
       // Terms of a new partner apply from the beginning of its history.
       const events = decidePartner({ type: 'JoinPartner', data: { ...data, effectiveFrom: '1970-01-01T00:00:00.000Z' } }, loaded.state);
       await appendDecided(this.store, stream, loaded, events, meta, now);
+      this.reference.invalidate(stream);
       return { ...data, status: 'active' };
     });
   }

@@ -16,7 +16,7 @@ import {
 import { CLOCK, Clock } from '../shared/clock';
 import { CommandMeta } from '../shared/command-meta';
 import { appendDecided } from '../shared/event-stream';
-import { requireConfiguredCoalition } from '../shared/reference-data';
+import { loadCoalition, requireConfigured } from '../shared/reference-data';
 import { headPosition, scanLog } from '../shared/scan-log';
 import { loadSettlement } from './settlement-stream';
 
@@ -106,7 +106,7 @@ export class ClosePeriodHandler implements ICommandHandler<ClosePeriodCommand, S
     const now = this.clock.now();
     const stream = settlementStream(periodId);
     const loaded = await loadSettlement(this.store, periodId);
-    const coalition = await requireConfiguredCoalition(this.store);
+    const coalition = requireConfigured((await loadCoalition(this.store)).state);
     const cutoffPosition = (await headPosition(this.store)) ?? 0;
     // The decider refuses these too; asking first spares reading the whole log for nothing.
     if (loaded.state.status === 'closed') throw new Conflict('period_closed', `period ${periodId} is already closed`);

@@ -47,17 +47,19 @@ export function withMetadata(
   });
 }
 
-export function appendDecided<S>(
+export async function appendDecided<S>(
   store: EventStore,
   streamId: string,
   loaded: LoadedStream<S>,
   events: readonly DomainEvent[],
   meta: CommandMeta,
   occurredAt: string,
-): Promise<AppendResult> {
-  return store.appendToStream(streamId, withMetadata(events, meta, occurredAt, loaded.lastHash), {
+): Promise<AppendResult & { lastHash: string }> {
+  const toAppend = withMetadata(events, meta, occurredAt, loaded.lastHash);
+  const result = await store.appendToStream(streamId, toAppend, {
     expectedRevision: loaded.revision === -1 ? 'no_stream' : loaded.revision,
   });
+  return { ...result, lastHash: String(toAppend.at(-1)?.metadata.hash ?? loaded.lastHash) };
 }
 
 /** Enough for a burst of writers on one member; each round lets at least one of them win. */

@@ -7,6 +7,7 @@ import {
   assertValidExpectedRevision,
   EventStore,
   EventToAppend,
+  JsonObject,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
@@ -20,15 +21,14 @@ export class MemoryEventStore implements EventStore {
   private readonly all: RecordedEvent[] = [];
   private readonly streams = new Map<string, RecordedEvent[]>();
   private readonly appended = new EventEmitter().setMaxListeners(0);
+  private readonly subscriptions = new Set<AllSubscription>();
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
-  async appendToStream(
-    streamId: string,
-    events: readonly EventToAppend[],
-    { expectedRevision }: AppendOptions,
-  ): Promise<AppendResult> {
+  async appendToStream(streamId: string, events: readonly EventToAppend[], { expectedRevision }: AppendOptions): Promise<AppendResult> {
     assertValidExpectedRevision(expectedRevision);
+    // Copied before any check, so a malformed event fails the call without a partial write.
+    const copies = events.map((e) => ({ ...e, data: jsonCopy(e.data), metadata: jsonCopy(e.metadata) }));
     const stream = this.streams.get(streamId) ?? [];
     const current = stream.length - 1;
     if (!revisionMatches(expectedRevision, current)) {
@@ -38,15 +38,15 @@ export class MemoryEventStore implements EventStore {
       return { nextExpectedRevision: current, position: this.all.length - 1 };
     }
     const recordedAt = this.now().toISOString();
-    for (const e of events) {
+    for (const e of copies) {
       const recorded: RecordedEvent = {
         streamId,
         revision: stream.length,
         position: this.all.length,
         eventId: e.eventId,
         type: e.type,
-        data: structuredClone(e.data),
-        metadata: structuredClone(e.metadata),
+        data: e.data,
+        metadata: e.metadata,
         recordedAt,
       };
       stream.push(recorded);
@@ -58,42 +58,59 @@ export class MemoryEventStore implements EventStore {
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    assertCount('fromRevision', options.fromRevision);
+    assertCount('maxCount', options.maxCount);
     const stream = this.streams.get(streamId) ?? [];
     const max = options.maxCount ?? Number.MAX_SAFE_INTEGER;
     if (options.direction === 'backwards') {
       const from = Math.min(options.fromRevision ?? stream.length - 1, stream.length - 1);
-      return stream.slice(Math.max(0, from - max + 1), from + 1).reverse().map(clone);
+      return stream
+        .slice(Math.max(0, from - max + 1), from + 1)
+        .reverse()
+        .map(clone);
     }
     const from = options.fromRevision ?? 0;
     return stream.slice(from, from + max).map(clone);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    assertCount('fromPosition', options.fromPosition);
+    assertCount('maxCount', options.maxCount);
     const max = options.maxCount ?? Number.MAX_SAFE_INTEGER;
     // Positions here are array indexes, so a position is also where to slice.
     if (options.direction === 'backwards') {
       const from = Math.min(options.fromPosition ?? this.all.length - 1, this.all.length - 1);
-      return this.all.slice(Math.max(0, from - max + 1), from + 1).reverse().map(clone);
+      return this.all
+        .slice(Math.max(0, from - max + 1), from + 1)
+        .reverse()
+        .map(clone);
     }
     const from = Math.max(0, options.fromPosition ?? 0);
     return this.all.slice(from, from + max).map(clone);
   }
 
   subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {
-    return liveFeedSubscription(
+    const subscription = liveFeedSubscription(
       {
         readPage: (fromPosition, maxCount) => this.readAll({ fromPosition, maxCount }),
         onAppend: (listener) => {
           this.appended.on('append', listener);
-          return () => this.appended.off('append', listener);
+          return () => {
+            this.appended.off('append', listener);
+            this.subscriptions.delete(subscription);
+          };
         },
         pollIntervalMs: 1000,
       },
       options.fromPosition,
     );
+    this.subscriptions.add(subscription);
+    return subscription;
   }
 
   async close(): Promise<void> {
+    // End live subscriptions, or their poll timers would keep the process alive.
+    await Promise.all([...this.subscriptions].map((s) => s.unsubscribe()));
     this.appended.removeAllListeners();
   }
 }
@@ -104,3 +121,21 @@ const clone = (e: RecordedEvent): RecordedEvent => ({
   data: structuredClone(e.data),
   metadata: structuredClone(e.metadata),
 });
+
+/**
+ * The durable adapters store JSON text, so a Date comes back as a string and an undefined
+ * property is dropped; keep the same shape here, or a test passes on memory and fails on sqlite.
+ */
+function jsonCopy(value: JsonObject): JsonObject {
+  const text = JSON.stringify(value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || text === undefined) {
+    throw new TypeError('event data and metadata must be JSON objects');
+  }
+  return JSON.parse(text) as JsonObject;
+}
+
+function assertCount(name: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
+    throw new RangeError(`${name} must be a non-negative safe integer, got ${value}`);
+  }
+}

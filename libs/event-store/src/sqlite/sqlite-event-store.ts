@@ -1,0 +1,409 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { liveFeedSubscription } from '../live-feed';
+import {
+  AllSubscription,
+  AppendOptions,
+  AppendResult,
+  assertValidExpectedRevision,
+  EventStore,
+  EventToAppend,
+  ExpectedRevision,
+  JsonObject,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  revisionMatches,
+  SubscribeToAllOptions,
+  WrongExpectedVersion,
+} from '../port';
+
+export const SQLITE_DEFAULT_PATH = './data/ledger.db';
+
+export interface SqliteEventStoreOptions {
+  /**
+   * How long a subscription sleeps before re-reading when nothing in this process woke it.
+   * Appends made by another process on the same file are only seen this way.
+   */
+  pollIntervalMs?: number;
+  /** How long a flush waits for another connection's write lock before failing its appends. */
+  busyTimeoutMs?: number;
+  /** Upper bound on the events written by one flush; the rest wait for the next one. */
+  flushEventsMax?: number;
+  /** Store clock for `recordedAt`. */
+  now?: () => Date;
+}
+
+export interface SqliteEventStoreStats {
+  /** Committed write transactions: each is one fsync of the WAL. */
+  flushes: number;
+  /** Appends acknowledged (written). */
+  appends: number;
+  /** Events written. */
+  events: number;
+  /** Appends refused with WrongExpectedVersion. */
+  rejected: number;
+}
+
+export interface SqlitePragmas {
+  journalMode: string;
+  synchronous: number;
+  busyTimeoutMs: number;
+}
+
+const POLL_INTERVAL_MS_DEFAULT = 200;
+const BUSY_TIMEOUT_MS_DEFAULT = 5_000;
+const FLUSH_EVENTS_MAX_DEFAULT = 10_000;
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS events (
+    position    INTEGER PRIMARY KEY,
+    stream_id   TEXT    NOT NULL,
+    revision    INTEGER NOT NULL,
+    event_id    TEXT    NOT NULL,
+    type        TEXT    NOT NULL,
+    data        TEXT    NOT NULL,
+    metadata    TEXT    NOT NULL,
+    recorded_at TEXT    NOT NULL,
+    UNIQUE (stream_id, revision)
+  )
+`;
+// UNIQUE (stream_id, revision) is also the index readStream and the revision check use.
+
+const COLUMNS = 'position, stream_id, revision, event_id, type, data, metadata, recorded_at';
+
+interface EventRow {
+  position: number;
+  stream_id: string;
+  revision: number;
+  event_id: string;
+  type: string;
+  data: string;
+  metadata: string;
+  recorded_at: string;
+}
+
+/** An event already turned into column values, so a flush cannot fail on one caller's input. */
+interface EncodedEvent {
+  eventId: string;
+  type: string;
+  data: string;
+  metadata: string;
+}
+
+interface PendingAppend {
+  streamId: string;
+  expectedRevision: ExpectedRevision;
+  events: EncodedEvent[];
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; result: AppendResult } | { ok: false; error: WrongExpectedVersion };
+
+/**
+ * The default event store: one SQLite file in WAL mode with synchronous=FULL, so a commit
+ * returns only once the WAL is on disk and an append is acknowledged only after that.
+ *
+ * Group commit: appends arriving while a flush is scheduled wait for it, and the flush
+ * writes them all in one transaction (one fsync). Each append keeps its own expected
+ * revision check, made inside the transaction against the file (so other processes'
+ * writes count) and against earlier appends of the same batch; a refused append rejects
+ * alone and the others still commit.
+ */
+export class SqliteEventStore implements EventStore {
+  static open(file: string = SQLITE_DEFAULT_PATH, options: SqliteEventStoreOptions = {}): SqliteEventStore {
+    return new SqliteEventStore(file, options);
+  }
+
+  private readonly db: Database.Database;
+  private readonly pollIntervalMs: number;
+  private readonly flushEventsMax: number;
+  private readonly now: () => Date;
+  private readonly appended = new EventEmitter().setMaxListeners(0);
+  private readonly subscriptions = new Set<AllSubscription>();
+  private queue: PendingAppend[] = [];
+  private flushScheduled: NodeJS.Immediate | undefined;
+  private closed = false;
+  private readonly counters: SqliteEventStoreStats = { flushes: 0, appends: 0, events: 0, rejected: 0 };
+
+  private readonly currentRevisionStmt: Database.Statement<[string], { revision: number | null }>;
+  private readonly lastPositionStmt: Database.Statement<[], { position: number | null }>;
+  private readonly insertStmt: Database.Statement<[string, number, string, string, string, string, string]>;
+  private readonly streamForwardsStmt: Database.Statement<[string, number, number], EventRow>;
+  private readonly streamBackwardsStmt: Database.Statement<[string, number, number], EventRow>;
+  private readonly allForwardsStmt: Database.Statement<[number, number], EventRow>;
+  private readonly allBackwardsStmt: Database.Statement<[number, number], EventRow>;
+  private readonly writeBatch: (batch: PendingAppend[], recordedAt: string) => Outcome[];
+
+  constructor(file: string = SQLITE_DEFAULT_PATH, options: SqliteEventStoreOptions = {}) {
+    const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS_DEFAULT;
+    this.pollIntervalMs = options.pollIntervalMs ?? POLL_INTERVAL_MS_DEFAULT;
+    this.flushEventsMax = options.flushEventsMax ?? FLUSH_EVENTS_MAX_DEFAULT;
+    this.now = options.now ?? (() => new Date());
+    assert(Number.isSafeInteger(busyTimeoutMs) && busyTimeoutMs >= 0, 'busyTimeoutMs is a whole number');
+    assert(Number.isSafeInteger(this.pollIntervalMs) && this.pollIntervalMs > 0, 'pollIntervalMs is positive');
+    assert(Number.isSafeInteger(this.flushEventsMax) && this.flushEventsMax > 0, 'flushEventsMax is positive');
+
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file, { timeout: busyTimeoutMs });
+    try {
+      this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      const journalMode = this.db.pragma('journal_mode = WAL', { simple: true });
+      // A file opened read-only or in memory cannot switch; durability would be silently lost.
+      if (file !== ':memory:' && journalMode !== 'wal') {
+        throw new Error(`${file}: could not switch to WAL (journal_mode is ${String(journalMode)})`);
+      }
+      this.db.pragma('synchronous = FULL');
+      this.db.exec(SCHEMA);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+
+    this.currentRevisionStmt = this.db.prepare('SELECT max(revision) AS revision FROM events WHERE stream_id = ?');
+    this.lastPositionStmt = this.db.prepare('SELECT max(position) AS position FROM events');
+    this.insertStmt = this.db.prepare(
+      `INSERT INTO events (stream_id, revision, event_id, type, data, metadata, recorded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.streamForwardsStmt = this.db.prepare(
+      `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`,
+    );
+    this.streamBackwardsStmt = this.db.prepare(
+      `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
+    );
+    this.allForwardsStmt = this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position >= ? ORDER BY position ASC LIMIT ?`);
+    this.allBackwardsStmt = this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?`);
+    // IMMEDIATE takes the write lock before the revision reads, so another process cannot
+    // commit between our check and our insert, and a lock wait goes through busy_timeout
+    // instead of failing on a read-to-write upgrade.
+    this.writeBatch = this.db.transaction((batch: PendingAppend[], recordedAt: string) => this.applyBatch(batch, recordedAt)).immediate;
+  }
+
+  appendToStream(streamId: string, events: readonly EventToAppend[], { expectedRevision }: AppendOptions): Promise<AppendResult> {
+    try {
+      if (this.closed) throw new Error('SqliteEventStore is closed');
+      assertValidExpectedRevision(expectedRevision);
+      if (typeof streamId !== 'string' || streamId.length === 0) {
+        throw new TypeError('streamId must be a non-empty string');
+      }
+      // Encoded now: later changes by the caller do not leak in, and bad input fails
+      // this call alone rather than the whole batch.
+      const encoded = events.map(encodeEvent);
+      return new Promise<AppendResult>((resolve, reject) => {
+        this.queue.push({ streamId, expectedRevision, events: encoded, resolve, reject });
+        this.scheduleFlush();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    assertCount('fromRevision', options.fromRevision);
+    assertCount('maxCount', options.maxCount);
+    const limit = options.maxCount ?? Number.MAX_SAFE_INTEGER;
+    const rows =
+      options.direction === 'backwards'
+        ? this.streamBackwardsStmt.all(streamId, options.fromRevision ?? Number.MAX_SAFE_INTEGER, limit)
+        : this.streamForwardsStmt.all(streamId, options.fromRevision ?? 0, limit);
+    return rows.map(decodeRow);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    assertCount('fromPosition', options.fromPosition);
+    assertCount('maxCount', options.maxCount);
+    const limit = options.maxCount ?? Number.MAX_SAFE_INTEGER;
+    const rows =
+      options.direction === 'backwards'
+        ? this.allBackwardsStmt.all(options.fromPosition ?? Number.MAX_SAFE_INTEGER, limit)
+        : this.allForwardsStmt.all(options.fromPosition ?? 0, limit);
+    return rows.map(decodeRow);
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {
+    if (this.closed) throw new Error('SqliteEventStore is closed');
+    const subscription = liveFeedSubscription(
+      {
+        readPage: (fromPosition, maxCount) => this.readAll({ fromPosition, maxCount }),
+        onAppend: (listener) => {
+          this.appended.on('append', listener);
+          return () => {
+            this.appended.off('append', listener);
+            this.subscriptions.delete(subscription);
+          };
+        },
+        pollIntervalMs: this.pollIntervalMs,
+      },
+      options.fromPosition,
+    );
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /** Writes what was already accepted, ends subscriptions, then lets go of the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
+    this.flushScheduled = undefined;
+    // Bounded: every flush takes at least one append and nothing can join the queue now.
+    while (this.queue.length > 0) this.flush();
+    await Promise.all([...this.subscriptions].map((s) => s.unsubscribe()));
+    this.appended.removeAllListeners();
+    this.db.close();
+  }
+
+  stats(): SqliteEventStoreStats {
+    return { ...this.counters };
+  }
+
+  pragmas(): SqlitePragmas {
+    return {
+      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
+      synchronous: Number(this.db.pragma('synchronous', { simple: true })),
+      busyTimeoutMs: Number(this.db.pragma('busy_timeout', { simple: true })),
+    };
+  }
+
+  private scheduleFlush(): void {
+    // setImmediate runs after the promise jobs of this turn, so every append issued
+    // together (Promise.all, concurrent requests) joins the same flush.
+    if (this.flushScheduled === undefined) {
+      this.flushScheduled = setImmediate(() => {
+        this.flushScheduled = undefined;
+        this.flush();
+      });
+    }
+  }
+
+  private flush(): void {
+    const batch = this.takeBatch();
+    assert(batch.length > 0, 'a flush is only scheduled for queued appends');
+    let outcomes: Outcome[];
+    try {
+      outcomes = this.writeBatch(batch, this.now().toISOString());
+    } catch (error) {
+      // The transaction rolled back (lock timeout, disk full, I/O error): nothing of this
+      // batch is on disk, so none of it may be acknowledged.
+      for (const append of batch) append.reject(error);
+      if (this.queue.length > 0) this.scheduleFlush();
+      return;
+    }
+    assert(outcomes.length === batch.length, 'one outcome per append');
+
+    let eventsWritten = 0;
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome.ok) {
+        this.counters.appends += 1;
+        eventsWritten += batch[i].events.length;
+        batch[i].resolve(outcome.result);
+      } else {
+        this.counters.rejected += 1;
+        batch[i].reject(outcome.error);
+      }
+    }
+    this.counters.events += eventsWritten;
+    // A transaction that wrote nothing commits without touching the WAL, so no fsync.
+    if (eventsWritten > 0) {
+      this.counters.flushes += 1;
+      this.appended.emit('append');
+    }
+    if (this.queue.length > 0) this.scheduleFlush();
+  }
+
+  /** Takes appends in arrival order up to the event bound, but always at least one. */
+  private takeBatch(): PendingAppend[] {
+    let count = 0;
+    let events = 0;
+    while (count < this.queue.length) {
+      const size = this.queue[count].events.length;
+      if (count > 0 && events + size > this.flushEventsMax) break;
+      events += size;
+      count += 1;
+    }
+    return this.queue.splice(0, count);
+  }
+
+  /** Runs inside the IMMEDIATE transaction. */
+  private applyBatch(batch: PendingAppend[], recordedAt: string): Outcome[] {
+    return batch.map((append): Outcome => {
+      const { streamId, expectedRevision, events } = append;
+      // The transaction sees its own inserts, so an earlier append of this batch to the
+      // same stream counts here just as a committed one does.
+      const current = this.currentRevision(streamId);
+      if (!revisionMatches(expectedRevision, current)) {
+        return {
+          ok: false,
+          error: new WrongExpectedVersion(streamId, expectedRevision, current === -1 ? 'no_stream' : current),
+        };
+      }
+      if (events.length === 0) {
+        // Nothing written: report the stream as it is and the log's current end.
+        const last = this.lastPositionStmt.get()?.position ?? -1;
+        return { ok: true, result: { nextExpectedRevision: current, position: last } };
+      }
+      let revision = current;
+      let position = -1;
+      for (const e of events) {
+        revision += 1;
+        const info = this.insertStmt.run(streamId, revision, e.eventId, e.type, e.data, e.metadata, recordedAt);
+        assert(typeof info.lastInsertRowid === 'number', 'positions are read as numbers');
+        assert(info.lastInsertRowid > position, 'positions grow within a transaction');
+        position = info.lastInsertRowid;
+      }
+      assert(Number.isSafeInteger(position), 'positions stay safe integers');
+      assert(revision === current + events.length, 'revisions are contiguous');
+      return { ok: true, result: { nextExpectedRevision: revision, position } };
+    });
+  }
+
+  /** -1 when the stream does not exist. Read inside the transaction, never cached: another process may write. */
+  private currentRevision(streamId: string): number {
+    const revision = this.currentRevisionStmt.get(streamId)?.revision ?? null;
+    return revision ?? -1;
+  }
+}
+
+function encodeEvent(e: EventToAppend): EncodedEvent {
+  if (typeof e.eventId !== 'string' || e.eventId.length === 0) {
+    throw new TypeError('eventId must be a non-empty string');
+  }
+  if (typeof e.type !== 'string' || e.type.length === 0) {
+    throw new TypeError(`event ${e.eventId}: type must be a non-empty string`);
+  }
+  return { eventId: e.eventId, type: e.type, data: encodeJson(e.data, 'data'), metadata: encodeJson(e.metadata, 'metadata') };
+}
+
+function encodeJson(value: JsonObject, field: string): string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`event ${field} must be a JSON object`);
+  }
+  // JSON.stringify throws on bigint and cycles, which is what we want here.
+  return JSON.stringify(value);
+}
+
+function decodeRow(row: EventRow): RecordedEvent {
+  assert(Number.isSafeInteger(row.position), 'stored positions are safe integers');
+  assert(Number.isSafeInteger(row.revision), 'stored revisions are safe integers');
+  return {
+    streamId: row.stream_id,
+    revision: row.revision,
+    position: row.position,
+    eventId: row.event_id,
+    type: row.type,
+    data: JSON.parse(row.data) as JsonObject,
+    metadata: JSON.parse(row.metadata) as JsonObject,
+    recordedAt: row.recorded_at,
+  };
+}
+
+function assertCount(name: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
+    throw new RangeError(`${name} must be a non-negative safe integer, got ${value}`);
+  }
+}
