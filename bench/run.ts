@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { BenchLine, printLine, writeResults } from './lib/report';
 import { benchWritePath } from './write-path';
+import { benchAppendPath } from './append-path';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -13,7 +14,10 @@ const onlyArg = args.find((a) => a.startsWith('--only='))?.slice('--only='.lengt
 const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
-const suites: { name: string; run: () => Promise<BenchLine[]> }[] = [{ name: 'write', run: () => benchWritePath({ quick, log }) }];
+const suites: { name: string; run: () => Promise<BenchLine[]> }[] = [
+  { name: 'write', run: () => benchWritePath({ quick, log }) },
+  { name: 'append', run: () => benchAppendPath({ quick, log }) },
+];
 
 async function main() {
   const started = Date.now();
