@@ -1,0 +1,329 @@
+import {
+  ANY,
+  AppendExpectedRevision,
+  BACKWARDS,
+  END,
+  EventStoreDBClient,
+  FORWARDS,
+  jsonEvent,
+  NO_STREAM,
+  Position,
+  ReadPosition,
+  START,
+  STREAM_EXISTS,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+} from '@eventstore/db-client';
+import {
+  AllSubscription,
+  AppendOptions,
+  AppendResult,
+  assertValidExpectedRevision,
+  EventStore,
+  EventToAppend,
+  ExpectedRevision,
+  JsonObject,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  revisionMatches,
+  SubscribeToAllOptions,
+  WrongExpectedVersion,
+} from '../port';
+
+/** What the client hands back for one event; only the fields we map. */
+interface EsdbRecorded {
+  streamId: string;
+  id: string;
+  revision: bigint;
+  type: string;
+  data: unknown;
+  metadata?: unknown;
+  isJson: boolean;
+  created: Date;
+  position?: Position;
+}
+
+// $all is read in pages; the first event of a forwards page repeats the last one read.
+const PAGE_SIZE = 512;
+
+/**
+ * The event store port over EventStoreDB / KurrentDB (`@eventstore/db-client`, gRPC).
+ *
+ * Positions are the node's commit positions, as numbers (the port's numbers are safe
+ * integers; past Number.MAX_SAFE_INTEGER every call fails loudly rather than round).
+ * The node's own events (`$`-types, `$`-streams) never reach readAll or subscribeToAll.
+ */
+export class EsdbEventStore implements EventStore {
+  /** Open subscriptions, ended by close(): the client's dispose() alone leaves them hanging. */
+  private readonly subscriptions = new Set<AllSubscription>();
+
+  constructor(private readonly client: EventStoreDBClient) {}
+
+  /** e.g. `esdb://localhost:2113?tls=false`, or a cluster string (see the client's docs). */
+  static fromConnectionString(connectionString: string): EsdbEventStore {
+    return new EsdbEventStore(EventStoreDBClient.connectionString(connectionString));
+  }
+
+  async appendToStream(streamId: string, events: readonly EventToAppend[], { expectedRevision }: AppendOptions): Promise<AppendResult> {
+    assertValidExpectedRevision(expectedRevision);
+    // The node answers an empty append without a position (and the client then reports
+    // revision 0 for a missing stream), so an empty append is only a check, made here.
+    if (events.length === 0) return this.checkOnly(streamId, expectedRevision);
+    let result;
+    try {
+      result = await this.client.appendToStream(
+        streamId,
+        events.map((e) => jsonEvent({ id: e.eventId, type: e.type, data: e.data, metadata: e.metadata })),
+        { expectedRevision: toEsdbExpected(expectedRevision) },
+      );
+    } catch (err) {
+      if (err instanceof WrongExpectedVersionError) {
+        const actual = err.actualVersion;
+        throw new WrongExpectedVersion(streamId, expectedRevision, actual === 'no_stream' ? 'no_stream' : toSafeNumber(actual, 'revision'));
+      }
+      throw err;
+    }
+    if (!result.position) throw new Error(`append to ${streamId}: the node returned no position`);
+    return {
+      nextExpectedRevision: toSafeNumber(result.nextExpectedRevision, 'revision'),
+      position: toSafeNumber(result.position.commit, 'position'),
+    };
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const backwards = options.direction === 'backwards';
+    const maxCount = options.maxCount ?? Number.MAX_SAFE_INTEGER;
+    if (maxCount <= 0) return [];
+    const fromRevision = options.fromRevision === undefined ? (backwards ? END : START) : toBigInt(options.fromRevision, 'fromRevision');
+    const events: RecordedEvent[] = [];
+    try {
+      const read = this.client.readStream(streamId, {
+        fromRevision,
+        direction: backwards ? BACKWARDS : FORWARDS,
+        maxCount,
+      });
+      for await (const resolved of reading(read)) events.push(toRecorded(resolved.event as EsdbRecorded | undefined));
+    } catch (err) {
+      if (err instanceof StreamNotFoundError) return [];
+      throw err;
+    }
+    return events;
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    const maxCount = options.maxCount ?? Number.MAX_SAFE_INTEGER;
+    if (maxCount <= 0) return [];
+    return options.direction === 'backwards'
+      ? this.readAllBackwards(options.fromPosition, maxCount)
+      : this.readAllForwards(options.fromPosition, maxCount);
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {
+    // The node subscribes *after* the given position: the port's exclusive checkpoint.
+    const fromPosition: ReadPosition =
+      options.fromPosition === undefined || options.fromPosition < 0 ? START : toEsdbPosition(options.fromPosition);
+    const subscription = this.client.subscribeToAll({ fromPosition });
+    const source = subscription[Symbol.asyncIterator]();
+    let closed = false;
+    let wakeClosed: () => void = () => undefined;
+    const whenClosed = new Promise<'closed'>((resolve) => (wakeClosed = () => resolve('closed')));
+
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      this.subscriptions.delete(handle);
+      // The client swallows its own cancellation without ending the stream, so it is this
+      // wake-up, not the stream, that ends an iteration waiting for the next event.
+      wakeClosed();
+      await subscription.unsubscribe();
+      subscription.destroy();
+    };
+
+    async function* iterate(): AsyncGenerator<RecordedEvent> {
+      try {
+        while (!closed) {
+          const pending = source.next();
+          // If unsubscribe wins the race, the read may still fail later; nobody waits for it.
+          pending.catch(() => undefined);
+          // A dropped connection or a stopped node rejects `pending`: the error leaves this
+          // loop, so the consumer (the projection runner) can resubscribe from its checkpoint.
+          const next = await Promise.race([pending, whenClosed]);
+          if (next === 'closed') return;
+          if (next.done) {
+            if (closed) return;
+            throw new Error('subscription to $all ended by the server');
+          }
+          const event = (next.value as { event?: EsdbRecorded }).event;
+          if (!event || isSystemEvent(event)) continue;
+          yield toRecorded(event);
+        }
+      } finally {
+        await close();
+      }
+    }
+
+    const iterator = iterate();
+    const handle: AllSubscription = {
+      [Symbol.asyncIterator]: () => iterator,
+      unsubscribe: close,
+    };
+    this.subscriptions.add(handle);
+    return handle;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((s) => s.unsubscribe()));
+    await this.client.dispose();
+  }
+
+  /** Forwards from `fromPosition` inclusive: pages of $all, system events dropped. */
+  private async readAllForwards(fromPosition: number | undefined, maxCount: number): Promise<RecordedEvent[]> {
+    const events: RecordedEvent[] = [];
+    let from: ReadPosition = fromPosition === undefined || fromPosition <= 0 ? START : toEsdbPosition(fromPosition);
+    let lastRead: bigint | undefined;
+    let pageSize = 0;
+    for (;;) {
+      // One more than still needed, as on later pages the first event is a repeat; and at
+      // least twice the last page, as a page short of user events was full of system ones.
+      pageSize = Math.min(PAGE_SIZE, Math.max(maxCount - events.length + 1, pageSize * 2));
+      let count = 0;
+      for await (const resolved of reading(this.client.readAll({ fromPosition: from, direction: FORWARDS, maxCount: pageSize }))) {
+        count++;
+        const event = resolved.event as EsdbRecorded | undefined;
+        const position = event?.position?.commit;
+        if (!event || position === undefined) continue;
+        if (lastRead !== undefined && position <= lastRead) continue;
+        lastRead = position;
+        if (!isSystemEvent(event)) events.push(toRecorded(event));
+        if (events.length === maxCount) return events;
+      }
+      if (count < pageSize || lastRead === undefined) return events;
+      from = { commit: lastRead, prepare: lastRead };
+    }
+  }
+
+  /**
+   * Backwards from `fromPosition` inclusive. The node reads backwards from a position
+   * exclusively, so start at the first event after `fromPosition` (found with a forwards
+   * read, never by computing position + 1), or at the end.
+   */
+  private async readAllBackwards(fromPosition: number | undefined, maxCount: number): Promise<RecordedEvent[]> {
+    if (fromPosition !== undefined && fromPosition < 0) return [];
+    const limit = fromPosition === undefined ? undefined : toBigInt(fromPosition, 'fromPosition');
+    let from: ReadPosition = END;
+    if (limit !== undefined) {
+      for await (const resolved of reading(
+        this.client.readAll({ fromPosition: { commit: limit, prepare: limit }, direction: FORWARDS, maxCount: 2 }),
+      )) {
+        const position = resolved.event?.position?.commit;
+        if (position !== undefined && position > limit) {
+          from = { commit: position, prepare: position };
+          break;
+        }
+      }
+    }
+    const events: RecordedEvent[] = [];
+    let pageSize = 0;
+    for (;;) {
+      pageSize = Math.min(PAGE_SIZE, Math.max(maxCount - events.length, pageSize * 2));
+      let count = 0;
+      let lastRead: bigint | undefined;
+      for await (const resolved of reading(this.client.readAll({ fromPosition: from, direction: BACKWARDS, maxCount: pageSize }))) {
+        count++;
+        const event = resolved.event as EsdbRecorded | undefined;
+        const position = event?.position?.commit;
+        if (!event || position === undefined) continue;
+        lastRead = position;
+        // Appends made since the probe above land after `limit`: not ours to return.
+        if (limit !== undefined && position > limit) continue;
+        if (!isSystemEvent(event)) events.push(toRecorded(event));
+        if (events.length === maxCount) return events;
+      }
+      if (count < pageSize || lastRead === undefined) return events;
+      from = { commit: lastRead, prepare: lastRead };
+    }
+  }
+
+  private async checkOnly(streamId: string, expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    const [last] = await this.readStream(streamId, { direction: 'backwards', maxCount: 1 });
+    const current = last?.revision ?? -1;
+    if (!revisionMatches(expectedRevision, current)) {
+      throw new WrongExpectedVersion(streamId, expectedRevision, current === -1 ? 'no_stream' : current);
+    }
+    const [lastEvent] = await this.readAll({ direction: 'backwards', maxCount: 1 });
+    return { nextExpectedRevision: current, position: lastEvent?.position ?? -1 };
+  }
+}
+
+function toEsdbExpected(expected: ExpectedRevision): AppendExpectedRevision {
+  switch (expected) {
+    case 'no_stream':
+      return NO_STREAM;
+    case 'stream_exists':
+      return STREAM_EXISTS;
+    case 'any':
+      return ANY;
+    default:
+      return toBigInt(expected, 'expectedRevision');
+  }
+}
+
+const toEsdbPosition = (position: number): Position => {
+  const p = toBigInt(position, 'position');
+  return { commit: p, prepare: p };
+};
+
+/** The node's own events: statistics, users, projections, stream metadata, links. */
+const isSystemEvent = (e: { type: string; streamId: string }): boolean => e.type.startsWith('$') || e.streamId.startsWith('$');
+
+function toRecorded(e: EsdbRecorded | undefined): RecordedEvent {
+  if (!e) throw new Error('the node sent a read result without an event');
+  if (!e.position) throw new Error(`event ${e.id} in ${e.streamId} has no position (node older than 22.6?)`);
+  if (!e.isJson || !isJsonObject(e.data)) throw new Error(`event ${e.id} in ${e.streamId} is not a JSON object`);
+  const metadata = e.metadata ?? {};
+  if (!isJsonObject(metadata)) throw new Error(`event ${e.id} in ${e.streamId} has metadata that is not a JSON object`);
+  return {
+    streamId: e.streamId,
+    revision: toSafeNumber(e.revision, 'revision'),
+    position: toSafeNumber(e.position.commit, 'position'),
+    eventId: e.id,
+    type: e.type,
+    data: e.data,
+    metadata,
+    // The client turns the node's ticks (100 ns since the Unix epoch) into a Date.
+    recordedAt: e.created.toISOString(),
+  };
+}
+
+/**
+ * Iterates a read and, when the caller stops early, cancels the gRPC call. Leaving the
+ * read to the client would leave the call open, paused, and `dispose()` waiting on it.
+ */
+async function* reading<T>(read: AsyncIterable<T> & { cancel(): Promise<void> }): AsyncGenerator<T> {
+  let complete = false;
+  try {
+    yield* read;
+    complete = true;
+  } finally {
+    if (!complete) await read.cancel();
+  }
+}
+
+const isJsonObject = (v: unknown): v is JsonObject =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+
+/** bigint from the node → the port's number, refusing to round. */
+function toSafeNumber(value: bigint, what: string): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+    throw new RangeError(`${what} ${value} from EventStoreDB is beyond Number.MAX_SAFE_INTEGER`);
+  }
+  return Number(value);
+}
+
+function toBigInt(value: number, what: string): bigint {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${what} must be a non-negative safe integer, got ${value}`);
+  }
+  return BigInt(value);
+}

@@ -1,0 +1,2 @@
+export * from './esdb-log';
+export * from './esdb-wire-server';

@@ -1,0 +1,3 @@
+export * from './test-app';
+export * from './esdb-wire-server';
+export * from './decider-spec';
