@@ -48,6 +48,7 @@ describe('settlement over HTTP', () => {
     );
     expect(new Set(s.transfers.map((x) => x.partnerId)).size).toBe(s.transfers.length);
     expect(verifyStatement(s)).toBe(true);
+    expect(s.eventsMerkleRoot).toMatch(/^[0-9a-f]{64}$/);
     // Stored in settlement-2026-10 as two events.
     const events = await t.store.readStream('settlement-2026-10');
     expect(events.map((e) => e.type)).toEqual(['SettlementPeriodClosed', 'SettlementStatementIssued']);

@@ -1,10 +1,12 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Conflict, PartnerEvent, PartnerState, PartnerTerms, Refused, evolvePartner, initialPartner } from '@ledger/domain';
+import { LeafEvent, merkleRoot, periodLeafHashes } from '@ledger/audit';
 import { EVENT_STORE, EventStore, RecordedEvent, WrongExpectedVersion } from '@ledger/event-store';
 import {
   SettlementStatement,
   StatementBuilder,
+  sealStatement,
   checkPeriodId,
   classifyEvent,
   periodHasEnded,
@@ -69,16 +71,21 @@ export async function calculatePeriodStatement(
   for (const [q, c] of closedCutoffs) if (c > cutoffPosition) closedCutoffs.delete(q);
   const close = prepareClose({ periodId, cutoffPosition, closedCutoffs });
   const builder = new StatementBuilder({ periodId, currency: coalition.currency, pointValueMinor: coalition.pointValueMinor, cutoffPosition }, partnerTerms);
+  const leaves: LeafEvent[] = [];
   await scanLog(
     store,
     cutoffPosition,
     (e) => {
       const settled = classifyEvent(e, close);
-      if (typeof settled === 'object') builder.add(settled);
+      if (typeof settled !== 'object') return;
+      builder.add(settled);
+      leaves.push({ streamId: e.streamId, revision: e.revision, hash: String(e.metadata.hash) });
     },
     onPage,
   );
-  return builder.build();
+  // The statement names the exact events it settles: an auditor can prove any one is in it.
+  const { sha256: _unsealed, ...body } = builder.build();
+  return sealStatement({ ...body, eventsMerkleRoot: merkleRoot(periodLeafHashes(leaves)) });
 }
 
 /**

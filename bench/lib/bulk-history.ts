@@ -1,0 +1,155 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  COALITION_ID,
+  DomainEvent,
+  LotSlice,
+  addMonthsUtc,
+  coalitionStream,
+  memberStream,
+  partnerStream,
+  pointsEarned,
+  withLuhnDigit,
+} from '@ledger/domain';
+import { CommandMeta, withMetadata } from '@ledger/application';
+import { GENESIS_HASH } from '@ledger/audit';
+import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
+import { seededRandom } from '@ledger/projections/testing/synthetic-history';
+
+/**
+ * A large, valid coalition history written straight into a SQLite event store file, for
+ * benchmarks that need millions of events in seconds. Events are the real shapes with the
+ * real metadata and hash chain (so projections, settlement and verify accept them); member
+ * logic is a direct FIFO simulation rather than the decider, which alone would take minutes
+ * at 10M events. Members are written in cohorts whose events interleave, like real traffic.
+ */
+export interface BulkHistoryOptions {
+  file: string;
+  events: number;
+  members: number;
+  partners?: number;
+  seed?: number;
+  /** Business dates fall in [startAt, endAt). */
+  startAt: string;
+  endAt: string;
+  onProgress?: (written: number) => void;
+}
+
+const EARN = { pointsPerUnit: 1, unitMinor: 10_000 };
+const POINT_VALUE_MINOR = 10;
+const EXPIRY_MONTHS = 24;
+const COHORT = 2_000;
+
+export function writeBulkHistory(o: BulkHistoryOptions): { events: number; members: number } {
+  // Let the adapter create its schema and pragmas, then write in large transactions.
+  SqliteEventStore.open(o.file).close();
+  const db = new Database(o.file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF'); // a generated fixture, not a ledger: rebuilt on any failure
+  const insert = db.prepare('INSERT INTO events (stream_id, revision, event_id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const random = seededRandom(o.seed ?? 1);
+  const partners = Array.from({ length: o.partners ?? 8 }, (_, i) => `p${String(i + 1).padStart(2, '0')}`);
+  const startMs = Date.parse(o.startAt);
+  const spanMs = Date.parse(o.endAt) - startMs;
+  const recordedAt = new Date().toISOString();
+  const system: CommandMeta = { correlationId: 'bulk', causationId: null, actor: { keyId: 'system', role: 'admin' } };
+  let written = 0;
+  const rows: unknown[][] = [];
+  const put = (stream: string, revision: number, e: ReturnType<typeof withMetadata>[number]) => {
+    rows.push([stream, revision, e.eventId, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), recordedAt]);
+    written++;
+  };
+  const flush = db.transaction(() => {
+    for (const r of rows) insert.run(...r);
+    rows.length = 0;
+  });
+
+  const header = withMetadata(
+    [{ type: 'CoalitionConfigured', data: { coalitionId: COALITION_ID, currency: 'RUB', pointValueMinor: POINT_VALUE_MINOR, expiryMonths: EXPIRY_MONTHS } }],
+    system,
+    o.startAt,
+    GENESIS_HASH,
+  );
+  put(coalitionStream(), 0, header[0]);
+  for (const partnerId of partners) {
+    const [joined] = withMetadata(
+      [{ type: 'PartnerJoined', data: { partnerId, name: partnerId, earnRule: EARN, issuanceFeeBps: 150, breakageShareBps: 5000, effectiveFrom: '1970-01-01T00:00:00.000Z' } }],
+      system,
+      o.startAt,
+      GENESIS_HASH,
+    );
+    put(partnerStream(partnerId), 0, joined);
+  }
+  flush();
+
+  const perMember = Math.max(3, Math.round((o.events - written) / o.members));
+  for (let from = 0; from < o.members && written < o.events; from += COHORT) {
+    const cohort: { stream: string; events: ReturnType<typeof withMetadata> }[] = [];
+    for (let i = from; i < Math.min(o.members, from + COHORT); i++) cohort.push(memberHistory(i, Math.max(2, Math.round(perMember * (0.3 + 1.4 * random())) - 2)));
+    // Round-robin across the cohort, so streams interleave in the log.
+    for (let k = 0, left = true; left; k++) {
+      left = false;
+      for (const m of cohort) {
+        if (k < m.events.length) {
+          put(m.stream, k, m.events[k]);
+          left = true;
+        }
+      }
+    }
+    flush();
+    o.onProgress?.(written);
+  }
+  db.close();
+  return { events: written, members: o.members };
+
+  function memberHistory(i: number, transactions: number) {
+    const memberId = `b${String(i).padStart(7, '0')}`;
+    const stream = memberStream(memberId);
+    const cardNumber = withLuhnDigit(`4${String(i).padStart(14, '0')}`);
+    const domain: { e: DomainEvent; at: string; meta: CommandMeta }[] = [];
+    const enrolAt = new Date(startMs).toISOString();
+    domain.push({ e: { type: 'MemberEnrolled', data: { memberId, cardNumber, birthDate: null, enrolledBy: null, occurredAt: enrolAt } }, at: enrolAt, meta: system });
+    const lots: { lotId: string; issuerPartnerId: string; points: number }[] = [];
+    let available = 0;
+    for (let n = 0; n < transactions; n++) {
+      const partnerId = partners[Math.floor(random() * partners.length)];
+      const occurredAt = new Date(startMs + Math.floor(((n + random()) / transactions) * spanMs)).toISOString();
+      const meta: CommandMeta = { correlationId: 'bulk', causationId: null, actor: { keyId: `key-${partnerId}`, role: 'partner', partnerId } };
+      const txId = `${partnerId}:${memberId}-${n}`;
+      const redeem = available > 20 && random() < 0.35;
+      if (!redeem) {
+        const amountMinor = 50_000 + Math.floor(random() * 500_000);
+        const points = pointsEarned(amountMinor, EARN);
+        lots.push({ lotId: txId, issuerPartnerId: partnerId, points });
+        available += points;
+        const data = { txId, partnerId, externalId: `${memberId}-${n}`, memberId, amountMinor, currency: 'RUB', points, pointValueMinor: POINT_VALUE_MINOR, lotId: txId, issuerPartnerId: partnerId, expiresAt: addMonthsUtc(occurredAt, EXPIRY_MONTHS), occurredAt };
+        domain.push({ e: { type: 'PointsAccrued', data }, at: occurredAt, meta });
+      } else {
+        const points = 1 + Math.floor(random() * Math.min(available, 200));
+        // All lots expire together 24 months on, in creation order: FIFO is creation order.
+        const slices: LotSlice[] = [];
+        for (let left = points; left > 0; ) {
+          const lot = lots[0];
+          const take = Math.min(left, lot.points);
+          slices.push({ lotId: lot.lotId, issuerPartnerId: lot.issuerPartnerId, points: take });
+          lot.points -= take;
+          left -= take;
+          if (lot.points === 0) lots.shift();
+        }
+        available -= points;
+        domain.push({ e: { type: 'PointsRedeemed', data: { txId, partnerId, externalId: `${memberId}-${n}`, memberId, points, pointValueMinor: POINT_VALUE_MINOR, currency: 'RUB', slices, occurredAt } }, at: occurredAt, meta });
+      }
+    }
+    let prev = GENESIS_HASH;
+    const events = domain.map(({ e, at, meta }) => {
+      const [withMeta] = withMetadata([e], meta, at, prev);
+      prev = String(withMeta.metadata.hash);
+      return withMeta;
+    });
+    const [claim] = withMetadata([{ type: 'CardClaimed', data: { cardNumber, memberId } }], system, enrolAt, GENESIS_HASH);
+    put(`card-${cardNumber}`, 0, claim);
+    return { stream, events };
+  }
+}
+
+export const bulkFile = (dir: string, name: string) => join(dir, `${name}.db`);
