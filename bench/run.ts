@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { BenchLine, printLine, writeResults } from './lib/report';
 import { benchWritePath } from './write-path';
 import { benchAppendPath } from './append-path';
+import { benchBigStore } from './big-store';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -17,6 +18,7 @@ const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const suites: { name: string; run: () => Promise<BenchLine[]> }[] = [
   { name: 'write', run: () => benchWritePath({ quick, log }) },
   { name: 'append', run: () => benchAppendPath({ quick, log }) },
+  { name: 'big', run: () => benchBigStore({ quick, log }) },
 ];
 
 async function main() {
