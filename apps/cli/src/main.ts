@@ -2,6 +2,10 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { serve } from './commands/serve';
 import { registerSettleCommand } from './commands/settle';
+import { registerProjectCommand } from './commands/project';
+import { registerRebuildCommand } from './commands/rebuild';
+import { registerDemoCommand } from './commands/demo';
+import { registerAuditCommands } from './commands/audit';
 
 const program = new Command('ledger')
   .description('coalition-ledger: an event-sourced points ledger for a coalition loyalty programme')
@@ -13,6 +17,10 @@ program
   .action(serve);
 
 registerSettleCommand(program);
+registerProjectCommand(program);
+registerRebuildCommand(program);
+registerDemoCommand(program);
+registerAuditCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`ledger: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,0 +1,136 @@
+import { Inject, Optional } from '@nestjs/common';
+import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { EVENT_STORE, EventStore } from '@ledger/event-store';
+import {
+  AsOf,
+  InclusionProofDocument,
+  MemberAsOf,
+  PartnerPositionAsOf,
+  ReadModelCheck,
+  ReplayOptions,
+  SqliteReadModelCheck,
+  StreamReplay,
+  VerifyReport,
+  memberAsOf,
+  partnerPositionAsOf,
+  provePeriodEvent,
+  replayStream,
+  verifyLedger,
+} from '@ledger/audit';
+import { ReadModelAccess } from '../projections/read-model';
+
+/**
+ * Audit queries (issue 7). All of them read the event store only, never the read models
+ * (verify compares the read models, it does not trust them).
+ */
+export class ReplayStreamQuery {
+  constructor(
+    readonly streamId: string,
+    readonly options: ReplayOptions = {},
+  ) {}
+}
+
+/** A member's balance at a moment: a log position, or a recorded time (see libs/audit as-of.ts). */
+export class MemberAsOfQuery {
+  constructor(
+    readonly memberId: string,
+    readonly asOf: AsOf,
+  ) {}
+}
+
+/** A partner's position at a moment, folded from the whole log up to it. */
+export class PartnerPositionAsOfQuery {
+  constructor(
+    readonly partnerId: string,
+    readonly asOf: AsOf,
+  ) {}
+}
+
+export class VerifyLedgerQuery {
+  constructor(readonly period?: string) {}
+}
+
+export class ProvePeriodEventQuery {
+  constructor(
+    readonly periodId: string,
+    readonly eventId: string,
+  ) {}
+}
+
+@QueryHandler(ReplayStreamQuery)
+export class ReplayStreamHandler implements IQueryHandler<ReplayStreamQuery, StreamReplay> {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  execute({ streamId, options }: ReplayStreamQuery): Promise<StreamReplay> {
+    return replayStream(this.store, streamId, options);
+  }
+}
+
+@QueryHandler(MemberAsOfQuery)
+export class MemberAsOfHandler implements IQueryHandler<MemberAsOfQuery, MemberAsOf> {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  execute({ memberId, asOf }: MemberAsOfQuery): Promise<MemberAsOf> {
+    return memberAsOf(this.store, memberId, asOf);
+  }
+}
+
+@QueryHandler(PartnerPositionAsOfQuery)
+export class PartnerPositionAsOfHandler implements IQueryHandler<PartnerPositionAsOfQuery, PartnerPositionAsOf> {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  execute({ partnerId, asOf }: PartnerPositionAsOfQuery): Promise<PartnerPositionAsOf> {
+    return partnerPositionAsOf(this.store, partnerId, asOf);
+  }
+}
+
+/**
+ * Verify reads the whole log: one run at a time per process, so two auditors pressing the
+ * button do not halve each other's speed (the second waits, then runs afresh).
+ */
+@QueryHandler(VerifyLedgerQuery)
+export class VerifyLedgerHandler implements IQueryHandler<VerifyLedgerQuery, VerifyReport> {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Optional() private readonly readModels?: ReadModelAccess,
+  ) {}
+
+  execute({ period }: VerifyLedgerQuery): Promise<VerifyReport> {
+    const run = this.queue.then(() => this.verify(period));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private verify(period: string | undefined): Promise<VerifyReport> {
+    const { check, skipped } = this.readModelCheck();
+    return verifyLedger(this.store, { period, readModel: check, readModelSkipped: skipped });
+  }
+
+  private readModelCheck(): { check?: ReadModelCheck; skipped?: string } {
+    if (this.readModels === undefined) return { skipped: 'this API serves no read models' };
+    try {
+      return { check: SqliteReadModelCheck.of(this.readModels.reader().store) };
+    } catch (error) {
+      return { skipped: `the read models are not available: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  }
+}
+
+@QueryHandler(ProvePeriodEventQuery)
+export class ProvePeriodEventHandler implements IQueryHandler<ProvePeriodEventQuery, InclusionProofDocument> {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  execute({ periodId, eventId }: ProvePeriodEventQuery): Promise<InclusionProofDocument> {
+    return provePeriodEvent(this.store, periodId, eventId);
+  }
+}
+
+export const AUDIT_QUERY_HANDLERS = [
+  ReplayStreamHandler,
+  MemberAsOfHandler,
+  PartnerPositionAsOfHandler,
+  VerifyLedgerHandler,
+  ProvePeriodEventHandler,
+];

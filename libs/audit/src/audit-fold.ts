@@ -1,0 +1,560 @@
+import { LotSlice, MEMBER_EVENT_TYPES } from '@ledger/domain';
+import { RecordedEvent } from '@ledger/event-store';
+import { Divergence } from './divergence';
+
+/**
+ * The audit's own fold of the whole log: member balances and lots, partner positions, the
+ * transaction index and the liability cells, each kept the way the read models keep them
+ * (libs/projections), so verify can compare row by row; and along the way every rule an
+ * event must obey (DESIGN.md §1, §5), so a stored history that could never have been
+ * decided is caught even when every hash holds.
+ *
+ * It is written separately from the member decider and the projector on purpose: an
+ * auditor's recomputation that shares the code under audit proves little.
+ *
+ * It never throws on stored data: whatever an event says, the fold reports what is wrong
+ * and goes on, so one run finds the first divergence and counts the rest.
+ */
+export interface FoldedLot {
+  lotId: string;
+  issuerPartnerId: string;
+  /** Points still in the lot (0 once spent, expired or reversed: kept, a cancelled redemption may reopen it). */
+  points: number;
+  pointsIssued: number;
+  expiresAt: string;
+  /** Position of the accrual that opened it. */
+  position: number;
+}
+
+export interface FoldedMember {
+  memberId: string;
+  cardNumber: string;
+  enrolledAt: string;
+  available: number;
+  lifetimeAccrued: number;
+  lifetimeRedeemed: number;
+  lifetimeExpired: number;
+  /** Position of the last event applied to the member. */
+  position: number;
+  lots: Map<string, FoldedLot>;
+  /** Σ points of the member's lots: equals `available` after every event. */
+  lotPoints: number;
+}
+
+export interface PartnerCounters {
+  partnerId: string;
+  name: string | null;
+  pointsIssued: number;
+  pointsRedeemedAt: number;
+  pointsRedeemedElsewhere: number;
+  pointsRedeemedFromOthers: number;
+  pointsExpired: number;
+  pointsReversed: number;
+}
+
+export type FoldedTxKind = 'accrual' | 'redemption' | 'accrual_reversal' | 'redemption_reversal';
+
+/** A row of the transaction index, as the fold derives it. */
+export interface FoldedTx {
+  txId: string;
+  memberId: string;
+  partnerId: string;
+  kind: FoldedTxKind;
+  points: number;
+  originalTxId: string | null;
+  occurredAt: string;
+  position: number;
+}
+
+export interface LiabilityCell {
+  period: string;
+  issuerPartnerId: string;
+  redeemerPartnerId: string;
+  points: number;
+  amountMinor: number;
+}
+
+export interface CoalitionSettings {
+  currency: string;
+  pointValueMinor: number;
+  expiryMonths: number;
+}
+
+/** What one event did to the fold: the first rule it broke, and the index row it wrote. */
+export interface FoldStep {
+  divergence?: Divergence;
+  tx?: FoldedTx;
+}
+
+/** Remembered per transaction: enough to check a later reversal of it. */
+interface TxMemo {
+  kind: FoldedTxKind;
+  memberId: string;
+  lotId?: string;
+  slices?: LotSlice[];
+  reversed?: boolean;
+}
+
+const MEMBER_PREFIX = 'member-';
+
+/** An event that breaks a rule: thrown inside `apply`, turned into a divergence there. */
+class Broken extends Error {
+  constructor(
+    message: string,
+    readonly expected?: unknown,
+    readonly found?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+function need(condition: unknown, message: string, expected?: unknown, found?: unknown): asserts condition {
+  if (!condition) throw new Broken(message, expected, found);
+}
+
+/** UTC calendar month of a stored business date (the projector's and settlement's rule). */
+export function monthOf(iso: string): string {
+  if (iso.length === 24 && iso.endsWith('Z') && iso[4] === '-') return iso.slice(0, 7);
+  const t = Date.parse(iso);
+  need(!Number.isNaN(t), 'a business date is an ISO instant', 'ISO 8601', iso);
+  return new Date(t).toISOString().slice(0, 7);
+}
+
+export class AuditFold {
+  readonly members = new Map<string, FoldedMember>();
+  readonly partners = new Map<string, PartnerCounters>();
+  readonly liability = new Map<string, LiabilityCell>();
+  coalition: CoalitionSettings | undefined;
+  /** Events applied, and the last position applied (undefined before the first). */
+  events = 0;
+  position: number | undefined;
+  private readonly txs = new Map<string, TxMemo>();
+  private invariantBreaks = 0;
+
+  /** Applies one event of the log (in position order). */
+  apply(e: RecordedEvent): FoldStep {
+    this.events += 1;
+    this.position = e.position;
+    try {
+      if (e.streamId.startsWith(MEMBER_PREFIX) && MEMBER_EVENT_TYPES.has(e.type)) return this.member(e);
+      this.other(e);
+      return {};
+    } catch (error) {
+      this.invariantBreaks += 1;
+      const at = { kind: 'invariant' as const, check: 'invariants', streamId: e.streamId, revision: e.revision, position: e.position };
+      if (error instanceof Broken)
+        return { divergence: { ...at, message: `${e.type}: ${error.message}`, expected: error.expected, found: error.found } };
+      return { divergence: { ...at, message: `${e.type} cannot be folded: ${error instanceof Error ? error.message : String(error)}` } };
+    }
+  }
+
+  /** Transactions (accruals, redemptions, reversals) folded so far. */
+  txCount(): number {
+    return this.txs.size;
+  }
+
+  hasTx(txId: string): boolean {
+    return this.txs.has(txId);
+  }
+
+  /** Events that broke a rule so far. */
+  breaks(): number {
+    return this.invariantBreaks;
+  }
+
+  /**
+   * The ledger-wide invariants once the log is folded: per issuer, Σ accrued = Σ redeemed +
+   * Σ expired + Σ reversed + Σ outstanding (outstanding counted from the open lots, the other
+   * terms from the events), and every member's available balance equals its lots.
+   */
+  finalChecks(): Divergence[] {
+    const found: Divergence[] = [];
+    const outstandingByIssuer = new Map<string, number>();
+    for (const m of this.members.values()) {
+      let lotPoints = 0;
+      for (const lot of m.lots.values()) {
+        lotPoints += lot.points;
+        outstandingByIssuer.set(lot.issuerPartnerId, (outstandingByIssuer.get(lot.issuerPartnerId) ?? 0) + lot.points);
+      }
+      if (lotPoints !== m.available) {
+        found.push({
+          kind: 'invariant',
+          check: 'invariants',
+          streamId: MEMBER_PREFIX + m.memberId,
+          message: "the member's available balance is not the sum of its lots",
+          expected: lotPoints,
+          found: m.available,
+        });
+      }
+    }
+    for (const p of [...this.partners.values()].sort((a, b) => (a.partnerId < b.partnerId ? -1 : a.partnerId > b.partnerId ? 1 : 0))) {
+      const redeemedOwn = p.pointsRedeemedElsewhere + (p.pointsRedeemedAt - p.pointsRedeemedFromOthers);
+      const outstanding = outstandingByIssuer.get(p.partnerId) ?? 0;
+      const accounted = redeemedOwn + p.pointsExpired + p.pointsReversed + outstanding;
+      if (p.pointsIssued !== accounted) {
+        found.push({
+          kind: 'invariant',
+          check: 'invariants',
+          streamId: `partner-${p.partnerId}`,
+          message: 'Σ accrued ≠ Σ redeemed + Σ expired + Σ reversed + Σ outstanding for this issuer',
+          expected: p.pointsIssued,
+          found: { redeemed: redeemedOwn, expired: p.pointsExpired, reversed: p.pointsReversed, outstanding, total: accounted },
+        });
+      }
+    }
+    for (const issuer of outstandingByIssuer.keys()) {
+      if (!this.partners.has(issuer)) {
+        found.push({
+          kind: 'invariant',
+          check: 'invariants',
+          streamId: `partner-${issuer}`,
+          message: 'open lots of an issuer that never issued',
+          expected: 0,
+          found: outstandingByIssuer.get(issuer),
+        });
+      }
+    }
+    return found;
+  }
+
+  /** A partner's book as the read model and the as-of query show it. */
+  partnerPosition(partnerId: string): PartnerCounters | undefined {
+    return this.partners.get(partnerId);
+  }
+
+  private other(e: RecordedEvent): void {
+    const d = e.data as Record<string, unknown>;
+    switch (e.type) {
+      case 'PartnerJoined':
+        if (e.streamId.startsWith('partner-')) {
+          need(
+            d.partnerId === e.streamId.slice('partner-'.length),
+            "the event names its stream's partner",
+            e.streamId.slice('partner-'.length),
+            d.partnerId,
+          );
+          this.partner(String(d.partnerId)).name = typeof d.name === 'string' ? d.name : null;
+        }
+        return;
+      case 'CoalitionConfigured':
+        if (e.streamId.startsWith('coalition-')) {
+          need(
+            isText(d.currency) && isCount(d.pointValueMinor) && isCount(d.expiryMonths),
+            'currency, point value and expiry are set',
+            'valid settings',
+            d,
+          );
+          this.coalition = { currency: d.currency, pointValueMinor: d.pointValueMinor, expiryMonths: d.expiryMonths };
+        }
+        return;
+      case 'PointValueChanged':
+        if (e.streamId.startsWith('coalition-')) {
+          need(this.coalition !== undefined, 'the coalition is configured first');
+          need(isCount(d.pointValueMinor) && d.pointValueMinor > 0, 'a positive point value', 'positive integer', d.pointValueMinor);
+          this.coalition = { ...this.coalition, pointValueMinor: d.pointValueMinor };
+        }
+        return;
+      case 'ExpiryPolicyChanged':
+        if (e.streamId.startsWith('coalition-')) {
+          need(this.coalition !== undefined, 'the coalition is configured first');
+          need(isCount(d.expiryMonths), 'expiry months are a count', 'integer', d.expiryMonths);
+          this.coalition = { ...this.coalition, expiryMonths: d.expiryMonths };
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  private member(e: RecordedEvent): FoldStep {
+    const memberId = e.streamId.slice(MEMBER_PREFIX.length);
+    const d = e.data as Record<string, unknown>;
+    need(d.memberId === memberId, "the event names its stream's member", memberId, d.memberId);
+    if (e.type === 'MemberEnrolled') {
+      need(!this.members.has(memberId), 'a member enrols once');
+      need(e.revision === 0, "enrolment is the stream's first event", 0, e.revision);
+      need(isText(d.cardNumber) && isText(d.occurredAt), 'card number and date are set', 'strings', {
+        cardNumber: d.cardNumber,
+        occurredAt: d.occurredAt,
+      });
+      this.members.set(memberId, {
+        memberId,
+        cardNumber: d.cardNumber,
+        enrolledAt: d.occurredAt,
+        available: 0,
+        lifetimeAccrued: 0,
+        lifetimeRedeemed: 0,
+        lifetimeExpired: 0,
+        position: e.position,
+        lots: new Map(),
+        lotPoints: 0,
+      });
+      return {};
+    }
+    const m = this.members.get(memberId);
+    need(m !== undefined, 'the member is enrolled before points move', 'MemberEnrolled first', 'no enrolment');
+    need(isText(d.occurredAt), 'a business date is set', 'ISO instant', d.occurredAt);
+    monthOf(d.occurredAt); // a date that has no month is refused before anything moves
+    let tx: FoldedTx | undefined;
+    switch (e.type) {
+      case 'PointsAccrued':
+        tx = this.accrued(m, d, e.position);
+        break;
+      case 'PointsRedeemed':
+        tx = this.redeemed(m, d, e.position);
+        break;
+      case 'AccrualReversed':
+        tx = this.accrualReversed(m, d, e.position);
+        break;
+      case 'RedemptionReversed':
+        tx = this.redemptionReversed(m, d, e.position);
+        break;
+      case 'PointsExpired':
+        this.expired(m, d);
+        break;
+      default:
+        throw new Broken(`unknown member event type ${e.type}`);
+    }
+    m.position = e.position;
+    // The two postconditions of every member event, in a pair.
+    need(m.available >= 0, 'the available balance never goes negative', '>= 0', m.available);
+    need(m.available === m.lotPoints, 'the available balance equals the points in the lots', m.lotPoints, m.available);
+    return tx ? { tx } : {};
+  }
+
+  private accrued(m: FoldedMember, d: Record<string, unknown>, position: number): FoldedTx {
+    const { txId, partnerId, lotId, issuerPartnerId, points, pointValueMinor, expiresAt, occurredAt } = d;
+    need(
+      isText(txId) && isText(partnerId) && isText(lotId) && isText(issuerPartnerId) && isText(expiresAt),
+      'ids and expiry are set',
+      'strings',
+      { txId, partnerId, lotId, issuerPartnerId, expiresAt },
+    );
+    need(isCount(points), 'points are a whole number', 'integer >= 0', points);
+    need(isCount(pointValueMinor) && pointValueMinor > 0, 'the point value is positive', 'integer > 0', pointValueMinor);
+    if (points > 0) need(!m.lots.has(lotId), 'a lot is opened once', 'a new lotId', lotId);
+    this.newTx(txId, { kind: 'accrual', memberId: m.memberId, lotId });
+    if (points > 0) {
+      m.lots.set(lotId, { lotId, issuerPartnerId, points, pointsIssued: points, expiresAt, position });
+    }
+    m.available += points;
+    m.lotPoints += points;
+    m.lifetimeAccrued += points;
+    this.partner(issuerPartnerId).pointsIssued += points;
+    return { txId, memberId: m.memberId, partnerId, kind: 'accrual', points, originalTxId: null, occurredAt: String(occurredAt), position };
+  }
+
+  private redeemed(m: FoldedMember, d: Record<string, unknown>, position: number): FoldedTx {
+    const { txId, partnerId, points, pointValueMinor, slices, occurredAt } = d;
+    need(isText(txId) && isText(partnerId), 'ids are set', 'strings', { txId, partnerId });
+    need(isCount(points) && points > 0, 'a redemption takes points', 'integer > 0', points);
+    need(isCount(pointValueMinor) && pointValueMinor > 0, 'the point value is positive', 'integer > 0', pointValueMinor);
+    const taken = this.checkSlices(slices, points);
+    // Each slice must come out of a lot the member then held, of that issuer, with enough in
+    // it. All are checked before any is taken, so a broken event changes nothing.
+    const takenByLot = new Map<string, number>();
+    for (const s of taken) {
+      const lot = m.lots.get(s.lotId);
+      need(lot !== undefined, `slice of lot ${s.lotId}: the member holds no such lot`, 'an existing lot', s.lotId);
+      need(
+        lot.issuerPartnerId === s.issuerPartnerId,
+        `slice of lot ${s.lotId}: issuer differs from the lot's`,
+        lot.issuerPartnerId,
+        s.issuerPartnerId,
+      );
+      const wanted = (takenByLot.get(s.lotId) ?? 0) + s.points;
+      need(lot.points >= wanted, `slice of lot ${s.lotId}: more points than the lot holds`, `<= ${lot.points}`, wanted);
+      takenByLot.set(s.lotId, wanted);
+    }
+    this.newTx(txId, { kind: 'redemption', memberId: m.memberId, slices: taken });
+    for (const s of taken) m.lots.get(s.lotId)!.points -= s.points;
+    m.available -= points;
+    m.lotPoints -= points;
+    m.lifetimeRedeemed += points;
+    this.slicesToPartners(partnerId, taken, pointValueMinor, String(occurredAt), 1);
+    return {
+      txId,
+      memberId: m.memberId,
+      partnerId,
+      kind: 'redemption',
+      points,
+      originalTxId: null,
+      occurredAt: String(occurredAt),
+      position,
+    };
+  }
+
+  private accrualReversed(m: FoldedMember, d: Record<string, unknown>, position: number): FoldedTx {
+    const { txId, partnerId, originalTxId, lotId, issuerPartnerId, points, occurredAt } = d;
+    need(isText(txId) && isText(partnerId) && isText(originalTxId) && isText(lotId) && isText(issuerPartnerId), 'ids are set', 'strings', {
+      txId,
+      originalTxId,
+      lotId,
+    });
+    need(isCount(points), 'points are a whole number', 'integer >= 0', points);
+    const original = this.txs.get(originalTxId);
+    need(
+      original?.kind === 'accrual' && original.memberId === m.memberId,
+      "it reverses an accrual of the member's",
+      'accrual',
+      original?.kind ?? 'no such transaction',
+    );
+    need(!original.reversed, 'a transaction is reversed once', 'not reversed yet', 'already reversed');
+    need(original.lotId === lotId, "it takes from the accrual's own lot", original.lotId, lotId);
+    const lot = m.lots.get(lotId);
+    if (points > 0) {
+      need(lot !== undefined, 'the reversed lot exists', 'an existing lot', lotId);
+      need(lot.issuerPartnerId === issuerPartnerId, "issuer is the lot's", lot.issuerPartnerId, issuerPartnerId);
+      need(lot.points >= points, 'no more points than the lot still holds', `<= ${lot.points}`, points);
+    }
+    this.newTx(txId, { kind: 'accrual_reversal', memberId: m.memberId });
+    original.reversed = true;
+    if (lot !== undefined) lot.points -= points;
+    m.available -= points;
+    m.lotPoints -= points;
+    m.lifetimeAccrued -= points;
+    this.partner(issuerPartnerId).pointsReversed += points;
+    return {
+      txId,
+      memberId: m.memberId,
+      partnerId,
+      kind: 'accrual_reversal',
+      points,
+      originalTxId,
+      occurredAt: String(occurredAt),
+      position,
+    };
+  }
+
+  private redemptionReversed(m: FoldedMember, d: Record<string, unknown>, position: number): FoldedTx {
+    const { txId, partnerId, originalTxId, points, pointValueMinor, slices, occurredAt } = d;
+    need(isText(txId) && isText(partnerId) && isText(originalTxId), 'ids are set', 'strings', { txId, originalTxId });
+    need(isCount(points), 'points are a whole number', 'integer >= 0', points);
+    need(isCount(pointValueMinor) && pointValueMinor > 0, 'the point value is positive', 'integer > 0', pointValueMinor);
+    const returned = this.checkSlices(slices, points);
+    const original = this.txs.get(originalTxId);
+    need(
+      original?.kind === 'redemption' && original.memberId === m.memberId,
+      "it cancels a redemption of the member's",
+      'redemption',
+      original?.kind ?? 'no such transaction',
+    );
+    need(!original.reversed, 'a transaction is reversed once', 'not reversed yet', 'already reversed');
+    need(sameSlices(original.slices ?? [], returned), "it returns exactly the redemption's slices", original.slices, returned);
+    const back = new Map<string, number>();
+    for (const s of returned) {
+      const lot = m.lots.get(s.lotId);
+      need(lot !== undefined, 'the slice goes back to a lot that existed', 'an existing lot', s.lotId);
+      const after = lot.points + (back.get(s.lotId) ?? 0) + s.points;
+      need(after <= lot.pointsIssued, 'a lot never holds more than it was issued', `<= ${lot.pointsIssued}`, after);
+      back.set(s.lotId, after - lot.points);
+    }
+    this.newTx(txId, { kind: 'redemption_reversal', memberId: m.memberId });
+    original.reversed = true;
+    for (const s of returned) m.lots.get(s.lotId)!.points += s.points;
+    m.available += points;
+    m.lotPoints += points;
+    m.lifetimeRedeemed -= points;
+    this.slicesToPartners(partnerId, returned, pointValueMinor, String(occurredAt), -1);
+    return {
+      txId,
+      memberId: m.memberId,
+      partnerId,
+      kind: 'redemption_reversal',
+      points,
+      originalTxId,
+      occurredAt: String(occurredAt),
+      position,
+    };
+  }
+
+  private expired(m: FoldedMember, d: Record<string, unknown>): void {
+    const { lotId, issuerPartnerId, points } = d;
+    need(isText(lotId) && isText(issuerPartnerId), 'ids are set', 'strings', { lotId, issuerPartnerId });
+    need(isCount(points), 'points are a whole number', 'integer >= 0', points);
+    const lot = m.lots.get(lotId);
+    need(lot !== undefined, 'the expiring lot exists', 'an existing lot', lotId);
+    need(lot.issuerPartnerId === issuerPartnerId, "issuer is the lot's", lot.issuerPartnerId, issuerPartnerId);
+    need(lot.points >= points, 'no more points expire than the lot holds', `<= ${lot.points}`, points);
+    lot.points -= points;
+    m.available -= points;
+    m.lotPoints -= points;
+    m.lifetimeExpired += points;
+    this.partner(issuerPartnerId).pointsExpired += points;
+  }
+
+  /** Slices are well formed and sum to the points. */
+  private checkSlices(slices: unknown, points: number): LotSlice[] {
+    need(Array.isArray(slices), 'slices are listed', 'array', slices);
+    let sum = 0;
+    for (const s of slices as LotSlice[]) {
+      need(
+        s !== null && typeof s === 'object' && isText(s.lotId) && isText(s.issuerPartnerId) && isCount(s.points),
+        'a slice names a lot, its issuer and points',
+        'slice',
+        s,
+      );
+      sum += s.points;
+    }
+    need(sum === points, 'slices sum to the points', points, sum);
+    return slices as LotSlice[];
+  }
+
+  /** Redemption slices (sign 1) or their return (sign -1): both partners' counters and the liability cells. */
+  private slicesToPartners(
+    redeemerId: string,
+    slices: readonly LotSlice[],
+    pointValueMinor: number,
+    occurredAt: string,
+    sign: 1 | -1,
+  ): void {
+    const redeemer = this.partner(redeemerId);
+    const period = monthOf(occurredAt);
+    for (const s of slices) {
+      redeemer.pointsRedeemedAt += sign * s.points;
+      if (s.issuerPartnerId !== redeemerId) {
+        this.partner(s.issuerPartnerId).pointsRedeemedElsewhere += sign * s.points;
+        redeemer.pointsRedeemedFromOthers += sign * s.points;
+      }
+      const key = `${period}\u0000${s.issuerPartnerId}\u0000${redeemerId}`;
+      let cell = this.liability.get(key);
+      if (cell === undefined) {
+        cell = { period, issuerPartnerId: s.issuerPartnerId, redeemerPartnerId: redeemerId, points: 0, amountMinor: 0 };
+        this.liability.set(key, cell);
+      }
+      cell.points += sign * s.points;
+      cell.amountMinor += sign * s.points * pointValueMinor;
+    }
+  }
+
+  private newTx(txId: string, memo: TxMemo): void {
+    need(!this.txs.has(txId), 'a txId is unique coalition-wide', 'a new txId', txId);
+    this.txs.set(txId, memo);
+  }
+
+  private partner(partnerId: string): PartnerCounters {
+    let p = this.partners.get(partnerId);
+    if (p === undefined) {
+      p = {
+        partnerId,
+        name: null,
+        pointsIssued: 0,
+        pointsRedeemedAt: 0,
+        pointsRedeemedElsewhere: 0,
+        pointsRedeemedFromOthers: 0,
+        pointsExpired: 0,
+        pointsReversed: 0,
+      };
+      this.partners.set(partnerId, p);
+    }
+    return p;
+  }
+}
+
+function sameSlices(a: readonly LotSlice[], b: readonly LotSlice[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((s, i) => s.lotId === b[i].lotId && s.issuerPartnerId === b[i].issuerPartnerId && s.points === b[i].points);
+}

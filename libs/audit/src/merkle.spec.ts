@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { MERKLE_EMPTY_ROOT, byStreamRevision, inclusionProof, merkleRoot, periodLeafHashes, verifyInclusionProof } from './merkle';
+
+const h = (s: string) => createHash('sha256').update(s).digest('hex');
+const leafNode = (leaf: string) =>
+  createHash('sha256')
+    .update(Buffer.from([0]))
+    .update(Buffer.from(leaf, 'hex'))
+    .digest();
+const node = (l: Buffer, r: Buffer) =>
+  createHash('sha256')
+    .update(Buffer.from([1]))
+    .update(l)
+    .update(r)
+    .digest();
+const leaves = (n: number) => Array.from({ length: n }, (_, i) => h(`event-${i}`));
+
+describe('merkleRoot', () => {
+  it('of no leaves is sha256 of nothing; of one leaf is its leaf node', () => {
+    expect(merkleRoot([])).toBe(MERKLE_EMPTY_ROOT);
+    expect(MERKLE_EMPTY_ROOT).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    const [a] = leaves(1);
+    expect(merkleRoot([a])).toBe(leafNode(a).toString('hex'));
+  });
+
+  it('pairs left to right and promotes an odd last node unchanged (no duplication)', () => {
+    const [a, b, c] = leaves(3);
+    const expected = node(node(leafNode(a), leafNode(b)), leafNode(c)).toString('hex');
+    expect(merkleRoot([a, b, c])).toBe(expected);
+    // Duplicating the last leaf gives a different root: [a, b, c] and [a, b, c, c] never collide.
+    expect(merkleRoot([a, b, c, c])).not.toBe(expected);
+    const [, , , d, e] = leaves(5);
+    expect(merkleRoot([a, b, c, d, e])).toBe(
+      node(node(node(leafNode(a), leafNode(b)), node(leafNode(c), leafNode(d))), leafNode(e)).toString('hex'),
+    );
+  });
+
+  it('a leaf never passes for an inner node (domain separation)', () => {
+    const [a, b] = leaves(2);
+    const inner = node(leafNode(a), leafNode(b)).toString('hex');
+    expect(merkleRoot([inner])).not.toBe(merkleRoot([a, b]));
+  });
+
+  it('depends on order and on every leaf', () => {
+    const xs = leaves(6);
+    expect(merkleRoot([...xs].reverse())).not.toBe(merkleRoot(xs));
+    const edited = [...xs];
+    edited[3] = h('edited');
+    expect(merkleRoot(edited)).not.toBe(merkleRoot(xs));
+    expect(merkleRoot(xs.slice(0, 5))).not.toBe(merkleRoot(xs));
+  });
+});
+
+describe('inclusion proofs', () => {
+  it('every leaf of every tree size up to 70 proves against the root', () => {
+    for (let n = 1; n <= 70; n++) {
+      const xs = leaves(n);
+      const root = merkleRoot(xs);
+      for (let i = 0; i < n; i++) {
+        const proof = inclusionProof(xs, i);
+        expect(proof.steps.length).toBeLessThanOrEqual(Math.ceil(Math.log2(n)));
+        expect(verifyInclusionProof(xs[i], proof, root)).toBe(true);
+      }
+    }
+  });
+
+  it('fails for another leaf, another root, a changed or reordered step, garbage', () =>
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 200 }), fc.nat(), (n, k) => {
+        const xs = leaves(n);
+        const i = k % n;
+        const root = merkleRoot(xs);
+        const proof = inclusionProof(xs, i);
+        expect(verifyInclusionProof(xs[(i + 1) % n], proof, root)).toBe(false);
+        expect(verifyInclusionProof(xs[i], proof, h('other root'))).toBe(false);
+        const flipped = {
+          steps: proof.steps.map((s, j) => (j === 0 ? { ...s, side: s.side === 'left' ? ('right' as const) : ('left' as const) } : s)),
+        };
+        expect(verifyInclusionProof(xs[i], flipped, root)).toBe(false);
+        const changed = { steps: proof.steps.map((s, j) => (j === proof.steps.length - 1 ? { ...s, hash: h('x') } : s)) };
+        expect(verifyInclusionProof(xs[i], changed, root)).toBe(false);
+        expect(verifyInclusionProof('nothex', proof, root)).toBe(false);
+        expect(verifyInclusionProof(xs[i], { steps: [{ side: 'up', hash: xs[0] }] } as never, root)).toBe(false);
+        expect(verifyInclusionProof(xs[i], null as never, root)).toBe(false);
+      }),
+      { numRuns: 60 },
+    ));
+});
+
+describe('periodLeafHashes', () => {
+  it('orders by stream id in code-unit order, then revision numerically, whatever the input order', () => {
+    const events = [
+      { streamId: 'member-b', revision: 10, hash: h('b10') },
+      { streamId: 'member-a', revision: 2, hash: h('a2') },
+      { streamId: 'member-B', revision: 0, hash: h('B0') }, // 'B' < 'a' < 'b' in code units
+      { streamId: 'member-b', revision: 9, hash: h('b9') },
+      { streamId: 'member-a', revision: 11, hash: h('a11') },
+    ];
+    expect(periodLeafHashes(events)).toEqual([h('B0'), h('a2'), h('a11'), h('b9'), h('b10')]);
+    expect(periodLeafHashes([...events].reverse())).toEqual(periodLeafHashes(events));
+    expect(byStreamRevision({ streamId: 'member-a', revision: 2 }, { streamId: 'member-a', revision: 11 })).toBeLessThan(0);
+  });
+
+  it('refuses an event listed twice and a missing hash (bugs, not input)', () => {
+    expect(() =>
+      periodLeafHashes([
+        { streamId: 's', revision: 1, hash: h('1') },
+        { streamId: 's', revision: 1, hash: h('1') },
+      ]),
+    ).toThrow('settled once');
+    expect(() => periodLeafHashes([{ streamId: 's', revision: 1, hash: 'nope' }])).toThrow('chain hash');
+  });
+});

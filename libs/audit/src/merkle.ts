@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import { assert } from '@ledger/domain';
+
+/**
+ * A Merkle tree over event hashes, so a settlement statement can commit to exactly the
+ * events it settles with one 32-byte root, and an auditor can prove one event is among
+ * them with ~log2(n) hashes and no access to the store.
+ *
+ * Rules (both sides of every comparison use these functions, never a re-implementation):
+ *  - Leaves are the events' chain hashes (`metadata.hash`, 64 lowercase hex digits), in the
+ *    order given. For a period, `periodLeafHashes` fixes that order: (streamId, revision),
+ *    stream ids compared by UTF-16 code unit (JavaScript `<`), revisions numerically.
+ *  - Domain separation as in RFC 6962 §2.1, so a leaf can never pass for an inner node:
+ *      leaf node  = sha256(0x00 ‖ leaf bytes)
+ *      inner node = sha256(0x01 ‖ left ‖ right)
+ *  - Odd rule: the tree is built level by level, pairing nodes left to right; a level with
+ *    an odd count promotes its last node unchanged to the next level. Nothing is ever
+ *    duplicated (duplicating the last node, as Bitcoin does, lets two different leaf lists
+ *    share a root).
+ *  - The root of no leaves is sha256 of the empty string (a period that settled nothing).
+ *
+ * The root is hex, like every hash in the ledger.
+ */
+export const MERKLE_EMPTY_ROOT = createHash('sha256').digest('hex');
+
+const LEAF_PREFIX = Buffer.from([0x00]);
+const NODE_PREFIX = Buffer.from([0x01]);
+const HEX_64 = /^[0-9a-f]{64}$/;
+
+export const isHash = (value: unknown): value is string => typeof value === 'string' && HEX_64.test(value);
+
+const leafNode = (leaf: string): Buffer => {
+  assert(isHash(leaf), 'a Merkle leaf is a 64-digit lowercase hex hash');
+  return createHash('sha256').update(LEAF_PREFIX).update(Buffer.from(leaf, 'hex')).digest();
+};
+
+const innerNode = (left: Buffer, right: Buffer): Buffer => createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+
+/** One level up: pairs left to right, an odd last node promoted as it is. */
+function nextLevel(level: readonly Buffer[]): Buffer[] {
+  const up: Buffer[] = [];
+  for (let i = 0; i + 1 < level.length; i += 2) up.push(innerNode(level[i], level[i + 1]));
+  if (level.length % 2 === 1) up.push(level[level.length - 1]);
+  return up;
+}
+
+/** The root over `hashes` in the order given (see the rules above). */
+export function merkleRoot(hashes: readonly string[]): string {
+  if (hashes.length === 0) return MERKLE_EMPTY_ROOT;
+  let level = hashes.map(leafNode);
+  // Bounded: each level has ceil(n/2) nodes, so there are ceil(log2 n) levels.
+  while (level.length > 1) level = nextLevel(level);
+  return level[0].toString('hex');
+}
+
+/** A sibling on the way up: its hash, and on which side of the running node it sits. */
+export interface MerkleStep {
+  side: 'left' | 'right';
+  hash: string;
+}
+
+export interface InclusionProof {
+  /** Index of the leaf among the leaves, and how many there are (informative: the steps decide). */
+  leafIndex: number;
+  leafCount: number;
+  /** Siblings from the leaf's level up; a level where the node was promoted has no step. */
+  steps: MerkleStep[];
+}
+
+/** The siblings that take `hashes[index]` up to `merkleRoot(hashes)`. */
+export function inclusionProof(hashes: readonly string[], index: number): InclusionProof {
+  assert(Number.isSafeInteger(index) && index >= 0 && index < hashes.length, 'the proven leaf is one of the leaves');
+  const steps: MerkleStep[] = [];
+  let level = hashes.map(leafNode);
+  let i = index;
+  while (level.length > 1) {
+    const sibling = i % 2 === 0 ? i + 1 : i - 1;
+    // A last node without a partner is promoted: nothing to record at this level.
+    if (sibling < level.length) steps.push({ side: i % 2 === 0 ? 'right' : 'left', hash: level[sibling].toString('hex') });
+    level = nextLevel(level);
+    i = Math.floor(i / 2);
+  }
+  return { leafIndex: index, leafCount: hashes.length, steps };
+}
+
+/** Whether `leaf` with the proof's steps hashes up to `root`. Malformed input is false, never an exception. */
+export function verifyInclusionProof(leaf: string, proof: Pick<InclusionProof, 'steps'>, root: string): boolean {
+  if (!isHash(leaf) || !isHash(root) || !Array.isArray(proof?.steps)) return false;
+  // A tree of 2^53 leaves is 53 levels; more steps is no proof of ours.
+  if (proof.steps.length > 64) return false;
+  let node = leafNode(leaf);
+  for (const step of proof.steps) {
+    if (!step || !isHash(step.hash) || (step.side !== 'left' && step.side !== 'right')) return false;
+    const sibling = Buffer.from(step.hash, 'hex');
+    node = step.side === 'left' ? innerNode(sibling, node) : innerNode(node, sibling);
+  }
+  return node.toString('hex') === root;
+}
+
+/** An event a statement settles, as far as its Merkle leaf is concerned. */
+export interface LeafEvent {
+  streamId: string;
+  revision: number;
+  /** The event's chain hash, `metadata.hash`. */
+  hash: string;
+}
+
+/** (streamId, revision): stream ids by UTF-16 code unit (locale-free), then revisions numerically. */
+export const byStreamRevision = (a: Pick<LeafEvent, 'streamId' | 'revision'>, b: Pick<LeafEvent, 'streamId' | 'revision'>): number =>
+  a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : a.revision - b.revision;
+
+/**
+ * The leaves of a statement's `eventsMerkleRoot`: the chain hashes of the member money
+ * events it settles (regular and late), ordered by (streamId, revision). The order does
+ * not depend on positions, so a store re-imported with other position values has the same
+ * root. Pass every settled event once, in any order.
+ */
+export function periodLeafHashes(events: Iterable<LeafEvent>): string[] {
+  const sorted = [...events].sort(byStreamRevision);
+  for (let i = 1; i < sorted.length; i++) {
+    assert(byStreamRevision(sorted[i - 1], sorted[i]) < 0, 'an event is settled once');
+  }
+  return sorted.map((e) => {
+    assert(isHash(e.hash), 'every stored event carries its chain hash');
+    return e.hash;
+  });
+}

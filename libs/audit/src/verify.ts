@@ -1,0 +1,464 @@
+import { EventStore, RecordedEvent } from '@ledger/event-store';
+import { headPosition, scanLog } from '@ledger/application/shared/scan-log';
+import { calculatePeriodStatement } from '@ledger/application/settlement/close-period';
+import { ReadStoreMissing } from '@ledger/projections';
+import { SettlementStatement, StatementBody, sealStatement, verifyStatement } from '@ledger/settlement';
+import { AuditFold } from './audit-fold';
+import { ChainChecker } from './chain-check';
+import { Divergence, describeDivergence } from './divergence';
+import { MoneyEventIndex, PeriodCloseRecord, PeriodCloses, periodMerkle } from './period-merkle';
+import { ReadModelCheck } from './read-model-check';
+
+export type CheckName = 'hash_chain' | 'invariants' | 'read_model' | 'statements' | 'merkle_roots';
+
+export interface CheckResult {
+  name: CheckName;
+  status: 'passed' | 'failed' | 'skipped';
+  /** What was checked, or why it was skipped. */
+  detail: string;
+  divergences: number;
+}
+
+export interface PeriodResult {
+  periodId: string;
+  cutoffPosition: number;
+  statementSha256: string | null;
+  recomputedSha256: string | null;
+  /** The statement's own field, and the root recomputed from the log. */
+  eventsMerkleRoot: string | null;
+  recomputedMerkleRoot: string;
+  leafCount: number;
+  status: 'ok' | 'diverged';
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  /** The log as read: up to the head when verify started (or the read model's checkpoint, if later). */
+  headPosition: number | null;
+  events: number;
+  streams: number;
+  members: number;
+  partners: number;
+  /** The whole run, and the part spent reading the log once (chains, fold, read models). */
+  seconds: number;
+  logSeconds: number;
+  /** Events per second of that one read of the log. */
+  eventsPerSecond: number;
+  checks: CheckResult[];
+  periods: PeriodResult[];
+  /** The first thing found not to hold: hash chains, then invariants, read models, statements, roots; each in log order. */
+  firstDivergence: Divergence | null;
+  divergenceCount: number;
+  /** The first divergences found (at most `maxDivergences`). */
+  divergences: Divergence[];
+  /** Events recorded earlier than the event before them (a store clock that stepped back): as-of by time assumes there are none. */
+  clockRegressions: number;
+}
+
+export type VerifyPhase = 'log' | 'statements';
+
+export interface VerifyOptions {
+  /** The read models to compare with the fold (libs/projections' SQLite store: SqliteReadModelCheck). */
+  readModel?: ReadModelCheck;
+  /** Why there is no read model to compare, for the report (e.g. "no read.db in ./data"). */
+  readModelSkipped?: string;
+  /** Only this period's statement and root (the log is still chained and folded whole). */
+  period?: string;
+  /** Recompute closed periods' statements (default true; each costs a read of the log up to its cut-off). */
+  statements?: boolean;
+  maxDivergences?: number;
+  /** `log`: position reached of the head; `statements`: position reached of `label`'s cut-off. */
+  onProgress?: (phase: VerifyPhase, done: number, total: number, label?: string) => void;
+}
+
+const MAX_DIVERGENCES_DEFAULT = 100;
+
+const CHECK_ORDER: CheckName[] = ['hash_chain', 'invariants', 'read_model', 'statements', 'merkle_roots'];
+
+/**
+ * Divergences by check, each list capped. The first reported is the first of the most
+ * basic check: a tampered event breaks its chain, and the read models and statements
+ * that disagree with it are consequences.
+ */
+class Findings {
+  private readonly lists = new Map<CheckName, Divergence[]>();
+  private readonly counts = new Map<CheckName, number>();
+  count = 0;
+  constructor(private readonly max: number) {}
+  add(check: CheckName, d: Divergence | undefined): void {
+    if (d === undefined) return;
+    this.count += 1;
+    this.counts.set(check, (this.counts.get(check) ?? 0) + 1);
+    let list = this.lists.get(check);
+    if (list === undefined) this.lists.set(check, (list = []));
+    if (list.length < this.max) list.push(d);
+  }
+  of(check: CheckName): number {
+    return this.counts.get(check) ?? 0;
+  }
+  /** In check order, then in the order found (log order for the log's checks); at most `max`. */
+  ordered(): Divergence[] {
+    return CHECK_ORDER.flatMap((c) => this.lists.get(c) ?? []).slice(0, this.max);
+  }
+}
+
+/**
+ * Everything an auditor can establish from the log alone (DESIGN.md §2, issue 7), in one
+ * read of it:
+ *  - every stream's hash chain (edits, deletions, insertions, swaps);
+ *  - the audit fold of every member stream: no negative balance, slices that match lots
+ *    which existed with enough points, reversals of real transactions, and at the end,
+ *    per issuer, Σ accrued = Σ redeemed + Σ expired + Σ reversed + Σ outstanding;
+ *  - the read models against that fold, at the position they reflect;
+ *  - then every closed period: its statement recomputed (calculatePeriodStatement at its
+ *    cut-off) and compared by sha256, and the Merkle root of the events it settles.
+ * Memory: one (revision, hash) per stream, the fold's members, lots and transactions, and
+ * ~100 bytes per member money event for the roots.
+ */
+export async function verifyLedger(store: EventStore, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const started = process.hrtime.bigint();
+  const findings = new Findings(options.maxDivergences ?? MAX_DIVERGENCES_DEFAULT);
+  const chain = new ChainChecker();
+  let fold: AuditFold | undefined = new AuditFold();
+  const closes = new PeriodCloses();
+  const money = new MoneyEventIndex();
+  const coalitionAt: { position: number; currency: string; pointValueMinor: number }[] = [];
+  let readModel = options.readModel;
+  let readModelSkipped = options.readModelSkipped;
+  const checks: CheckResult[] = [];
+  let clockRegressions = 0;
+  let lastRecordedMs = -Infinity;
+  let lastEvent: RecordedEvent | undefined;
+  let head: number | undefined;
+
+  try {
+    head = await headPosition(store);
+    let pinned: { position: number | undefined } | undefined;
+    try {
+      pinned = readModel?.begin();
+    } catch (error) {
+      // A read store of another schema version is derived data the projector rebuilds, not evidence.
+      if (!(error instanceof ReadStoreMissing)) throw error;
+      readModel?.end();
+      readModel = undefined;
+      readModelSkipped = `${error.message}: rebuild it (\`ledger rebuild\`) to compare it`;
+    }
+    const checkpoint = pinned?.position;
+    let compared = readModel === undefined;
+    const compareReadModel = () => {
+      compared = true;
+      for (const d of readModel!.compare(fold!, lastEvent)) findings.add('read_model', d);
+    };
+    const upTo = Math.max(head ?? -1, checkpoint ?? -1);
+    if (upTo >= 0) {
+      await scanLog(
+        store,
+        upTo,
+        (e) => {
+          findings.add('hash_chain', chain.check(e));
+          // The read models are compared when the fold stands exactly where they do.
+          if (!compared && (checkpoint === undefined || e.position > checkpoint)) compareReadModel();
+          const step = fold!.apply(e);
+          findings.add('invariants', step.divergence);
+          if (!compared) findings.add('read_model', readModel!.onEvent(e, step));
+          closes.add(e);
+          money.add(e);
+          const coalition = fold!.coalition;
+          if (
+            coalition &&
+            (coalitionAt.length === 0 || coalitionAt[coalitionAt.length - 1].pointValueMinor !== coalition.pointValueMinor)
+          ) {
+            coalitionAt.push({ position: e.position, currency: coalition.currency, pointValueMinor: coalition.pointValueMinor });
+          }
+          const recordedMs = Date.parse(e.recordedAt);
+          if (recordedMs < lastRecordedMs) clockRegressions += 1;
+          lastRecordedMs = recordedMs;
+          lastEvent = e;
+        },
+        (position) => options.onProgress?.('log', position, upTo),
+      );
+    }
+    if (!compared) compareReadModel();
+  } finally {
+    readModel?.end();
+  }
+  for (const d of fold.finalChecks()) findings.add('invariants', d);
+  const folded = { members: fold.members.size, partners: fold.partners.size, transactions: fold.txCount() };
+  // The periods below recompute statements with the whole log in memory: let the fold go first.
+  fold = undefined;
+  const logSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+
+  const counts = chain.counts();
+  checks.push({
+    name: 'hash_chain',
+    status: findings.of('hash_chain') > 0 ? 'failed' : 'passed',
+    detail: `${counts.events} events in ${counts.streams} streams`,
+    divergences: findings.of('hash_chain'),
+  });
+  checks.push({
+    name: 'invariants',
+    status: findings.of('invariants') > 0 ? 'failed' : 'passed',
+    detail: `${folded.members} members, ${folded.partners} partners, ${folded.transactions} transactions folded`,
+    divergences: findings.of('invariants'),
+  });
+  checks.push(
+    readModel
+      ? {
+          name: 'read_model',
+          status: findings.of('read_model') > 0 ? 'failed' : 'passed',
+          detail: `${readModel.name}: members, lots, partner positions, transactions, liability`,
+          divergences: findings.of('read_model'),
+        }
+      : { name: 'read_model', status: 'skipped', detail: readModelSkipped ?? 'no read model given', divergences: 0 },
+  );
+
+  // Closed periods: statement and Merkle root.
+  const periods: PeriodResult[] = [];
+  const wanted = closes.all().filter((c) => options.period === undefined || c.periodId === options.period);
+  const recompute = options.statements ?? true;
+  let statementsChecked = 0;
+  let rootsChecked = 0;
+  for (const close of wanted) {
+    const result = await checkPeriod(
+      store,
+      close,
+      closes,
+      money,
+      coalitionAt,
+      recompute,
+      (d) => findings.add(d.kind === 'merkle_root' ? 'merkle_roots' : 'statements', d),
+      (position) => options.onProgress?.('statements', position, close.cutoffPosition, close.periodId),
+    );
+    if (result.recomputedSha256 !== null) statementsChecked += 1;
+    if (result.eventsMerkleRoot !== null) rootsChecked += 1;
+    periods.push(result);
+  }
+  if (options.period !== undefined && wanted.length === 0) {
+    findings.add('statements', {
+      kind: 'statement',
+      check: 'statements',
+      streamId: `settlement-${options.period}`,
+      message: `period ${options.period} is not closed: there is no statement to verify`,
+      expected: 'a closed period',
+      found: 'no SettlementPeriodClosed',
+    });
+  }
+  checks.push(
+    recompute
+      ? {
+          name: 'statements',
+          status: findings.of('statements') > 0 ? 'failed' : wanted.length === 0 ? 'skipped' : 'passed',
+          detail: wanted.length === 0 ? 'no closed period' : `${statementsChecked} of ${wanted.length} closed periods recomputed`,
+          divergences: findings.of('statements'),
+        }
+      : { name: 'statements', status: 'skipped', detail: 'not asked for', divergences: 0 },
+  );
+  checks.push({
+    name: 'merkle_roots',
+    status: findings.of('merkle_roots') > 0 ? 'failed' : rootsChecked === 0 ? 'skipped' : 'passed',
+    detail:
+      rootsChecked === 0
+        ? wanted.length === 0
+          ? 'no closed period'
+          : 'no statement carries eventsMerkleRoot yet (roots recomputed, nothing to compare them with)'
+        : `${rootsChecked} of ${wanted.length} statements carry a root; each recomputed from ${money.size} money events`,
+    divergences: findings.of('merkle_roots'),
+  });
+
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const ordered = findings.ordered();
+  return {
+    ok: findings.count === 0,
+    headPosition: lastEvent?.position ?? head ?? null,
+    events: counts.events,
+    streams: counts.streams,
+    members: folded.members,
+    partners: folded.partners,
+    seconds,
+    logSeconds,
+    eventsPerSecond: logSeconds > 0 ? Math.round(counts.events / logSeconds) : 0,
+    checks,
+    periods,
+    firstDivergence: ordered[0] ?? null,
+    divergenceCount: findings.count,
+    divergences: ordered,
+    clockRegressions,
+  };
+}
+
+async function checkPeriod(
+  store: EventStore,
+  close: PeriodCloseRecord,
+  closes: PeriodCloses,
+  money: MoneyEventIndex,
+  coalitionAt: readonly { position: number; currency: string; pointValueMinor: number }[],
+  recompute: boolean,
+  report: (d: Divergence) => void,
+  onPage: (position: number) => void,
+): Promise<PeriodResult> {
+  const stored = close.statement;
+  const at = { streamId: close.streamId, revision: close.revision };
+  const merkle = periodMerkle(money, closes, close.periodId)!;
+  let status: PeriodResult['status'] = 'ok';
+  const fail = (d: Divergence) => {
+    status = 'diverged';
+    report(d);
+  };
+  let recomputedSha256: string | null = null;
+  if (stored === null) {
+    fail({
+      ...at,
+      kind: 'statement',
+      check: 'statements',
+      message: `period ${close.periodId} was closed but has no SettlementStatementIssued`,
+      expected: 'a statement',
+      found: null,
+    });
+  } else {
+    if (!verifyStatement(stored)) {
+      fail({
+        ...at,
+        revision: close.revision + 1,
+        kind: 'statement',
+        check: 'statements',
+        message: 'the stored statement does not match its own sha256 (edited after it was sealed)',
+        expected: 'sha256 of its content',
+        found: stored.sha256,
+      });
+    }
+    if (recompute) {
+      const coalition = [...coalitionAt].reverse().find((c) => c.position <= close.cutoffPosition);
+      if (coalition === undefined) {
+        fail({
+          ...at,
+          kind: 'statement',
+          check: 'statements',
+          message: 'no coalition configuration before the cut-off to value the statement with',
+          expected: 'CoalitionConfigured',
+          found: null,
+        });
+      } else {
+        let again: SettlementStatement;
+        try {
+          again = await calculatePeriodStatement(store, close.periodId, close.cutoffPosition, coalition, onPage);
+        } catch (error) {
+          // The calculation asserts what the log must hold (hashes, currencies); a tampered log may not.
+          fail({
+            ...at,
+            revision: close.revision + 1,
+            kind: 'statement',
+            check: 'statements',
+            message: `the statement of ${close.periodId} cannot be recomputed from the log: ${error instanceof Error ? error.message : String(error)}`,
+          });
+          return periodResult(close, stored, null, merkle, 'diverged');
+        }
+        // Statements that carry a root are compared with one: the root is part of what is sealed.
+        if (typeof stored.eventsMerkleRoot === 'string' && again.eventsMerkleRoot === undefined) {
+          const { sha256: _unsealed, ...body } = again;
+          again = sealStatement({ ...(body as StatementBody), eventsMerkleRoot: merkle.root });
+        }
+        recomputedSha256 = again.sha256;
+        if (again.sha256 !== stored.sha256) {
+          const diff = firstDifference(again, stored);
+          fail({
+            ...at,
+            revision: close.revision + 1,
+            kind: 'statement',
+            check: 'statements',
+            message: `the statement of ${close.periodId} recomputed at cut-off ${close.cutoffPosition} differs${diff ? ` first at ${diff.path}` : ''}`,
+            expected: diff ? diff.expected : again.sha256,
+            found: diff ? diff.found : stored.sha256,
+          });
+        }
+      }
+    }
+    if (typeof stored.eventsMerkleRoot === 'string' && stored.eventsMerkleRoot !== merkle.root) {
+      fail({
+        ...at,
+        revision: close.revision + 1,
+        kind: 'merkle_root',
+        check: 'merkle_roots',
+        message: `the Merkle root of the ${merkle.leaves.length} events ${close.periodId} settles is not the statement's eventsMerkleRoot`,
+        expected: merkle.root,
+        found: stored.eventsMerkleRoot,
+      });
+    }
+  }
+  return periodResult(close, stored, recomputedSha256, merkle, status);
+}
+
+function periodResult(
+  close: PeriodCloseRecord,
+  stored: SettlementStatement | null,
+  recomputedSha256: string | null,
+  merkle: { root: string; leaves: unknown[] },
+  status: PeriodResult['status'],
+): PeriodResult {
+  return {
+    periodId: close.periodId,
+    cutoffPosition: close.cutoffPosition,
+    statementSha256: stored?.sha256 ?? null,
+    recomputedSha256,
+    eventsMerkleRoot: typeof stored?.eventsMerkleRoot === 'string' ? stored.eventsMerkleRoot : null,
+    recomputedMerkleRoot: merkle.root,
+    leafCount: merkle.leaves.length,
+    status,
+  };
+}
+
+/** The first JSON path at which two values differ (objects by key, arrays by index). */
+export function firstDifference(
+  expected: unknown,
+  found: unknown,
+  path = '$',
+): { path: string; expected: unknown; found: unknown } | undefined {
+  if (Object.is(expected, found)) return undefined;
+  if (
+    typeof expected !== 'object' ||
+    typeof found !== 'object' ||
+    expected === null ||
+    found === null ||
+    Array.isArray(expected) !== Array.isArray(found)
+  ) {
+    return { path, expected, found };
+  }
+  if (Array.isArray(expected) && Array.isArray(found)) {
+    for (let i = 0; i < Math.max(expected.length, found.length); i++) {
+      const d = firstDifference(expected[i], found[i], `${path}[${i}]`);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  const e = expected as Record<string, unknown>;
+  const f = found as Record<string, unknown>;
+  for (const key of [...new Set([...Object.keys(e), ...Object.keys(f)])].sort()) {
+    const d = firstDifference(e[key], f[key], `${path}.${key}`);
+    if (d) return d;
+  }
+  return undefined;
+}
+
+/** The report for people: one line per check, the first divergence, the rate. */
+export function formatVerifyReport(r: VerifyReport): string {
+  const lines = [
+    `verify: ${r.ok ? 'OK' : 'FAILED'}: ${r.events} events, ${r.streams} streams, ${r.members} members, ${r.partners} partners in ${r.seconds.toFixed(1)} s (log ${r.logSeconds.toFixed(1)} s, ${r.eventsPerSecond} events/s; closed periods ${(r.seconds - r.logSeconds).toFixed(1)} s)`,
+  ];
+  for (const c of r.checks)
+    lines.push(
+      `  ${c.status === 'passed' ? 'ok  ' : c.status === 'failed' ? 'FAIL' : 'skip'} ${c.name.padEnd(13)} ${c.detail}${c.divergences ? ` (${c.divergences} divergences)` : ''}`,
+    );
+  for (const p of r.periods) {
+    lines.push(
+      `  period ${p.periodId}: cut-off ${p.cutoffPosition}, statement ${p.status === 'ok' ? 'ok' : 'DIVERGED'} (${(p.statementSha256 ?? '-').slice(0, 16)}…), root ${p.recomputedMerkleRoot.slice(0, 16)}… over ${p.leafCount} events${p.eventsMerkleRoot === null ? ' (not in the statement)' : ''}`,
+    );
+  }
+  if (r.clockRegressions > 0)
+    lines.push(
+      `  note: ${r.clockRegressions} events were recorded earlier than the event before them (store clock stepped back); as-of by time is approximate around them`,
+    );
+  if (r.firstDivergence) {
+    lines.push(`first divergence: ${describeDivergence(r.firstDivergence)}`);
+    if (r.divergenceCount > 1) lines.push(`(${r.divergenceCount - 1} more; --json lists the first ${r.divergences.length})`);
+  }
+  return lines.join('\n');
+}
