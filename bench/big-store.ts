@@ -12,6 +12,8 @@ import { ClosePeriodCommand, FixedClock, LedgerApplicationModule, defaultLedgerC
 import { EventStore, RecordedEvent } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { SettlementStatement } from '@ledger/settlement';
+import { SqliteReadModelCheck, verifyLedger } from '@ledger/audit';
+import { READ_STORE_FILE } from '@ledger/projections';
 import { writeBulkHistory } from './lib/bulk-history';
 import { BenchLine } from './lib/report';
 import { runProjectionCatchupBench } from './projection-catchup';
@@ -100,6 +102,25 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
     // 5: settlement of a period twice the size; linear means a ratio near 2.
     log(`settling the ${one.events}-event period`);
     const s1 = await settle(one.file);
+    // 6: verify over the same store: chains, fold, invariants, the read model just projected,
+    // and the statement just filed, recomputed.
+    log('verifying the 1× store');
+    const readModel = SqliteReadModelCheck.open(join(dir, 'one', READ_STORE_FILE));
+    const verifyStore = SqliteEventStore.open(one.file);
+    const report = await verifyLedger(verifyStore, { readModel });
+    await verifyStore.close();
+    if (!report.ok) throw new Error(`verify failed on the generated store: ${JSON.stringify(report.firstDivergence)}`);
+    lines.push({
+      benchmark: '6 verify',
+      metric: `events/s of verify's read of ${report.events.toLocaleString('en-US')} events`,
+      value: Math.round(report.eventsPerSecond),
+      unit: 'events/s',
+      baseline: { name: 'bare readAll scan', value: projection.scan.eventsPerSecond },
+      ratio: report.eventsPerSecond / projection.scan.eventsPerSecond,
+      ratioNote: `whole verify ${report.seconds.toFixed(1)} s incl. 1 statement recomputed`,
+      config: { events: report.events, members: report.members, adapter: 'sqlite', source, node: process.version },
+    });
+
     log(`big store: writing ${small * 2} events of October history`);
     const two = generate('two', small * 2);
     log(`settling the ${two.events}-event period`);
