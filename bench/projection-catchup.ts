@@ -14,7 +14,13 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { EventStore, RecordedEvent } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
-import { ProjectionRunner, ReadStore, headPosition } from '@ledger/projections';
+import {
+  PROJECTION_BATCH_SIZE_DEFAULT,
+  ProjectionRunner,
+  READ_STORE_CACHE_MIB_PROJECTOR,
+  ReadStore,
+  headPosition,
+} from '@ledger/projections';
 import { appendSyntheticHistory } from '@ledger/projections/testing/synthetic-history';
 
 export interface ProjectionCatchupOptions {
@@ -26,7 +32,7 @@ export interface ProjectionCatchupOptions {
 }
 
 export interface ProjectionCatchupResult {
-  config: { events: number; adapter: 'sqlite'; source: string; batchSize: number | 'default'; node: string; cpus: number };
+  config: { events: number; adapter: 'sqlite'; source: string; batchSize: number; cacheMiB: number; node: string; cpus: number };
   scan: { events: number; seconds: number; eventsPerSecond: number };
   projection: { events: number; seconds: number; eventsPerSecond: number };
   /** projection events/s ÷ scan events/s. */
@@ -88,7 +94,7 @@ export async function runProjectionCatchupBench(options: ProjectionCatchupOption
     });
     log(`generated in ${seconds(started).toFixed(1)} s`);
   } else {
-    source += ', reused';
+    source = `existing store ${storeFile} (reused; how it was written is up to whoever wrote it)`;
   }
   // Reopen so both runs start from the same connection state.
   await store.close();
@@ -100,7 +106,8 @@ export async function runProjectionCatchupBench(options: ProjectionCatchupOption
   const scanSeconds = seconds(started);
 
   for (const suffix of ['', '-wal', '-shm']) if (existsSync(readFile + suffix)) rmSync(readFile + suffix);
-  const readStore = ReadStore.open(readFile);
+  // As `ledger project` runs it: the projector's page cache and batch size.
+  const readStore = ReadStore.open(readFile, { cacheMiB: READ_STORE_CACHE_MIB_PROJECTOR });
   const runner = new ProjectionRunner(store, readStore, { batchSize: options.batchSize });
   const head = await headPosition(store);
   started = process.hrtime.bigint();
@@ -113,7 +120,15 @@ export async function runProjectionCatchupBench(options: ProjectionCatchupOption
   const scan = { events: scanned, seconds: scanSeconds, eventsPerSecond: Math.round(scanned / scanSeconds) };
   const projection = { events: projected, seconds: projectionSeconds, eventsPerSecond: Math.round(projected / projectionSeconds) };
   return {
-    config: { events: scanned, adapter: 'sqlite', source, batchSize: options.batchSize ?? 'default', node: process.version, cpus: cpus().length },
+    config: {
+      events: scanned,
+      adapter: 'sqlite',
+      source,
+      batchSize: options.batchSize ?? PROJECTION_BATCH_SIZE_DEFAULT,
+      cacheMiB: READ_STORE_CACHE_MIB_PROJECTOR,
+      node: process.version,
+      cpus: cpus().length,
+    },
     scan,
     projection,
     ratio: Math.round((projection.eventsPerSecond / scan.eventsPerSecond) * 1000) / 1000,
@@ -135,7 +150,7 @@ if (require.main === module) {
       const rate = (x: { eventsPerSecond: number }) => `${x.eventsPerSecond.toLocaleString('en-US')} events/s`;
       process.stdout.write(
         [
-          `projection catch-up, ${r.config.events} events, sqlite, node ${r.config.node}, ${r.config.cpus} CPUs`,
+          `projection catch-up, ${r.config.events} events, sqlite, batch ${r.config.batchSize}, cache ${r.config.cacheMiB} MiB, node ${r.config.node}, ${r.config.cpus} CPUs`,
           `  store: ${r.config.source}`,
           `  bare readAll scan: ${r.scan.seconds.toFixed(2)} s  ${rate(r.scan)}`,
           `  projection:        ${r.projection.seconds.toFixed(2)} s  ${rate(r.projection)}`,

@@ -13,9 +13,27 @@ import {
 } from '@ledger/application';
 
 export const DEMO_PARTNERS = [
-  { partnerId: 'freshmart', name: 'FreshMart groceries', earnRule: { pointsPerUnit: 1, unitMinor: 10_000 }, issuanceFeeBps: 150, breakageShareBps: 5000 },
-  { partnerId: 'bistro', name: 'Bistro Nord restaurants', earnRule: { pointsPerUnit: 2, unitMinor: 10_000 }, issuanceFeeBps: 200, breakageShareBps: 5000 },
-  { partnerId: 'skyair', name: 'SkyAir airline', earnRule: { pointsPerUnit: 5, unitMinor: 10_000 }, issuanceFeeBps: 100, breakageShareBps: 4000 },
+  {
+    partnerId: 'freshmart',
+    name: 'FreshMart groceries',
+    earnRule: { pointsPerUnit: 1, unitMinor: 10_000 },
+    issuanceFeeBps: 150,
+    breakageShareBps: 5000,
+  },
+  {
+    partnerId: 'bistro',
+    name: 'Bistro Nord restaurants',
+    earnRule: { pointsPerUnit: 2, unitMinor: 10_000 },
+    issuanceFeeBps: 200,
+    breakageShareBps: 5000,
+  },
+  {
+    partnerId: 'skyair',
+    name: 'SkyAir airline',
+    earnRule: { pointsPerUnit: 5, unitMinor: 10_000 },
+    issuanceFeeBps: 100,
+    breakageShareBps: 4000,
+  },
 ];
 
 export interface DemoKeys {
@@ -46,19 +64,30 @@ export async function seedDemo(commands: CommandBus, now: Date): Promise<DemoKey
     await commands.execute(new RegisterPartnerCommand(p, meta));
     keys.partners[p.partnerId] = await commands.execute(new IssueApiKeyCommand({ partnerId: p.partnerId }, meta));
   }
-  const at = (daysAgo: number, hour: number) => new Date(now.getTime() - daysAgo * DAY_MS + hour * 3_600_000 - 12 * 3_600_000).toISOString();
+  const at = (daysAgo: number, hour: number) =>
+    new Date(now.getTime() - daysAgo * DAY_MS + hour * 3_600_000 - 12 * 3_600_000).toISOString();
   for (let i = 1; i <= 10; i++) {
     const memberId = `demo-member-${String(i).padStart(2, '0')}`;
     const home = DEMO_PARTNERS[i % 3].partnerId;
     await commands.execute(
-      new EnrolMemberCommand({ memberId, cardNumber: withLuhnDigit(`6${String(i).padStart(14, '0')}`), enrolledBy: home }, partnerMeta(keys.partners[home])),
+      new EnrolMemberCommand(
+        { memberId, cardNumber: withLuhnDigit(`6${String(i).padStart(14, '0')}`), enrolledBy: home },
+        partnerMeta(keys.partners[home]),
+      ),
     );
     // Groceries every week or so, a meal now and then; larger baskets for some members.
     for (let week = 0; week < 8; week++) {
       const amountMinor = (1500 + ((i * 7919 + week * 104729) % 6000)) * 100 * (i <= 2 ? 4 : 1);
       await commands.execute(
         new AccruePointsCommand(
-          { partnerId: 'freshmart', externalId: `fm-${i}-${week}`, memberId, amountMinor, currency: 'RUB', occurredAt: at(60 - week * 7, 10 + (i % 8)) },
+          {
+            partnerId: 'freshmart',
+            externalId: `fm-${i}-${week}`,
+            memberId,
+            amountMinor,
+            currency: 'RUB',
+            occurredAt: at(60 - week * 7, 10 + (i % 8)),
+          },
           partnerMeta(keys.partners.freshmart),
         ),
       );
@@ -66,7 +95,14 @@ export async function seedDemo(commands: CommandBus, now: Date): Promise<DemoKey
     if (i % 2 === 0) {
       await commands.execute(
         new AccruePointsCommand(
-          { partnerId: 'bistro', externalId: `bn-${i}`, memberId, amountMinor: 420_000 + i * 1_000, currency: 'RUB', occurredAt: at(40, 20) },
+          {
+            partnerId: 'bistro',
+            externalId: `bn-${i}`,
+            memberId,
+            amountMinor: 420_000 + i * 1_000,
+            currency: 'RUB',
+            occurredAt: at(40, 20),
+          },
           partnerMeta(keys.partners.bistro),
         ),
       );
@@ -89,7 +125,10 @@ export async function seedDemo(commands: CommandBus, now: Date): Promise<DemoKey
     );
     if (i % 4 === 1) {
       await commands.execute(
-        new RedeemPointsCommand({ partnerId: 'freshmart', externalId: `self-${i}`, memberId, points: 10, occurredAt: at(5, 18) }, partnerMeta(keys.partners.freshmart)),
+        new RedeemPointsCommand(
+          { partnerId: 'freshmart', externalId: `self-${i}`, memberId, points: 10, occurredAt: at(5, 18) },
+          partnerMeta(keys.partners.freshmart),
+        ),
       );
     }
   }

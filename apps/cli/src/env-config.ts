@@ -7,6 +7,11 @@ export interface ServiceEnv {
   dataDir: string;
   eventStoreUrl?: string;
   demo: boolean;
+  /**
+   * LEDGER_PROJECTOR (default on): the API runs the projector itself. Off: `ledger project`
+   * runs it in its own process and the API only reads $LEDGER_DATA_DIR/read.db.
+   */
+  projector: boolean;
   ledger: LedgerConfig;
 }
 
@@ -19,8 +24,17 @@ export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv
     dataDir: env.LEDGER_DATA_DIR ?? './data',
     eventStoreUrl: env.LEDGER_EVENTSTORE || undefined,
     demo: !['0', 'false', 'off', 'no'].includes((env.LEDGER_DEMO ?? 'on').toLowerCase()),
+    projector: switchVar(env, 'LEDGER_PROJECTOR'),
     ledger: { maxBackdateDays, adminKey: env.LEDGER_ADMIN_KEY || undefined },
   };
+}
+
+/** An on/off variable, on unless it says otherwise; anything unrecognised is refused rather than guessed. */
+function switchVar(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '' || ['1', 'true', 'on', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'off', 'no'].includes(raw)) return false;
+  throw new Error(`${name} must be on or off, got "${env[name]}"`);
 }
 
 function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

@@ -1,13 +1,18 @@
-import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { FastifyReply } from 'fastify';
 import { IsOptional, Matches } from 'class-validator';
-import { Actor, CommandMeta, EnrolMemberCommand, EnrolledBody, GetMemberQuery, MemberView, TxOutcome } from '@ledger/application';
+import { Actor, CommandMeta, EnrolMemberCommand, EnrolledBody, TxOutcome } from '@ledger/application';
+import { MemberBalance } from '@ledger/projections';
 import { CurrentActor, Roles } from '../http/auth';
 import { MemberIdParam } from '../http/params';
 import { RequestMeta } from '../http/request-meta';
 import { IsCalendarDate, IsLuhnCardNumber, MEMBER_ID_PATTERN } from '../http/validators';
 import { answer } from '../transactions/answer';
+import { AS_OF_POSITION_HEADER } from '../projections/positions.controller';
+import { GetMemberBalanceQuery, parseMinPosition } from '../projections/read-model.queries';
+
+export type MemberBody = Pick<MemberBalance, 'memberId' | 'available' | 'held' | 'lifetimeAccrued' | 'lifetimeRedeemed' | 'lots'>;
 
 export class EnrolMemberRequest {
   @IsOptional()
@@ -17,7 +22,8 @@ export class EnrolMemberRequest {
   @IsLuhnCardNumber()
   cardNumber!: string;
 
-  @IsOptional() @IsCalendarDate()
+  @IsOptional()
+  @IsCalendarDate()
   birthDate?: string;
 }
 
@@ -42,11 +48,17 @@ export class MembersController {
     return answer(reply, outcome);
   }
 
+  /** From the read model (issue 5): `?minPosition=` waits for a write the caller made. */
   @Get(':memberId')
   @Roles('partner', 'finance', 'auditor', 'admin')
-  async get(@Param() { memberId }: MemberIdParam): Promise<Pick<MemberView, 'memberId' | 'available' | 'held' | 'lifetimeAccrued' | 'lifetimeRedeemed' | 'lots'>> {
-    const view: MemberView = await this.queries.execute(new GetMemberQuery(memberId));
-    const { cardNumber: _card, ...rest } = view;
-    return rest;
+  async get(
+    @Param() { memberId }: MemberIdParam,
+    @Query('minPosition') minPosition: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<MemberBody> {
+    const member: MemberBalance = await this.queries.execute(new GetMemberBalanceQuery(memberId, parseMinPosition(minPosition)));
+    void reply.header(AS_OF_POSITION_HEADER, String(member.asOfPosition));
+    const { available, held, lifetimeAccrued, lifetimeRedeemed, lots } = member;
+    return { memberId: member.memberId, available, held, lifetimeAccrued, lifetimeRedeemed, lots };
   }
 }

@@ -2,19 +2,39 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandBus } from '@nestjs/cqrs';
 import { systemClock } from '@ledger/application';
+import { Unavailable } from '@ledger/domain';
 import { openEventStore } from '@ledger/event-store';
-import { createLedgerApp } from '@ledger/api/create-app';
+import { readStorePath } from '@ledger/projections';
+import { ApiModuleOptions } from '@ledger/api/api.module';
+import { CreateAppOptions, createLedgerApp } from '@ledger/api/create-app';
+import { ReadModelAccess } from '@ledger/api/projections/read-model';
 import { JsonLogger } from '@ledger/api/http/json-logger';
 import { DemoKeys, seedDemo } from '../demo-seed';
 import { readServiceEnv } from '../env-config';
 
-/** Starts the HTTP API; on an empty store with LEDGER_DEMO on, seeds the demo coalition first. */
+const BANNER_LEAD_MS = 50;
+
+/**
+ * Starts the HTTP API; on an empty store with LEDGER_DEMO on, seeds the demo coalition first.
+ * The projector runs in this process and writes $LEDGER_DATA_DIR/read.db, unless
+ * LEDGER_PROJECTOR=off: then `ledger project` writes it and the API only reads it.
+ */
 export async function serve(): Promise<void> {
   const env = readServiceEnv();
   const logger = new JsonLogger();
   mkdirSync(env.dataDir, { recursive: true });
   const opened = openEventStore(env);
-  const app = await createLedgerApp({ store: opened.store, clock: systemClock, config: env.ledger, logger, accessLog: true });
+  const readModel = { projector: env.projector ? 'in-process' : 'external', file: readStorePath(env.dataDir) } as const;
+  // createLedgerApp hands its options to ApiModule.forRoot, which reads `readModel`.
+  const options: CreateAppOptions & ApiModuleOptions = {
+    store: opened.store,
+    clock: systemClock,
+    config: env.ledger,
+    logger,
+    accessLog: true,
+    readModel,
+  };
+  const app = await createLedgerApp(options);
   app.enableShutdownHooks();
   const empty = (await opened.store.readAll({ maxCount: 1 })).length === 0;
   let demoKeys: DemoKeys | undefined;
@@ -23,13 +43,35 @@ export async function serve(): Promise<void> {
     const file = join(env.dataDir, 'demo-keys.json');
     writeFileSync(file, JSON.stringify(demoKeys, null, 2) + '\n', { mode: 0o600 });
     logger.event('info', 'demo coalition seeded', { keysFile: file });
+    // The banner's first curl reads a balance: let the projector have the seed first.
+    const head = await opened.store.readAll({ direction: 'backwards', maxCount: 1 });
+    if (env.projector && head.length > 0) {
+      await app
+        .get(ReadModelAccess)
+        .atLeast(head[0].position)
+        .catch((err: unknown) => {
+          // Not there within the wait: the API still starts; reads catch up shortly.
+          if (!(err instanceof Unavailable)) throw err;
+          logger.event('warn', 'read models behind the demo seed', { reason: err.message });
+        });
+    }
   }
   await app.listen(env.port, env.host);
   const url = `http://localhost:${env.port}`;
   // The banner goes out before the "listening" line, so whoever waits for that line has it.
   if (demoKeys) process.stderr.write(demoBanner(url, demoKeys));
   else if (env.demo) process.stderr.write(`\nDemo keys (from the first start) are in ${join(env.dataDir, 'demo-keys.json')}\n\n`);
-  logger.event('info', 'ledger listening', { url, store: opened.kind, where: opened.where, demo: env.demo });
+  // stderr and stdout are two pipes, read in no particular order: give the banner a moment
+  // to be read before the line a supervisor (or a test) waits for.
+  if (env.demo) await new Promise((resolve) => setTimeout(resolve, BANNER_LEAD_MS));
+  logger.event('info', 'ledger listening', {
+    url,
+    store: opened.kind,
+    where: opened.where,
+    demo: env.demo,
+    readStore: readModel.file,
+    projector: readModel.projector,
+  });
 }
 
 function demoBanner(url: string, keys: DemoKeys): string {

@@ -24,7 +24,9 @@ export function registerSettleCommand(program: Command): void {
           statement = opts.show
             ? await ledger.queries.execute(new GetStatementQuery(opts.period))
             : await ledger.commands.execute(
-                new ClosePeriodCommand(opts.period, systemMeta(`settle-${opts.period}`), (position, cutoff) => progress.update(position, cutoff)),
+                new ClosePeriodCommand(opts.period, systemMeta(`settle-${opts.period}`), (position, cutoff) =>
+                  progress.update(position, cutoff),
+                ),
               );
         } finally {
           progress.done();
@@ -35,7 +37,9 @@ export function registerSettleCommand(program: Command): void {
         writeFileSync(join(dir, 'statement.json'), statementJson(statement) + '\n');
         const csv = statementCsv(statement);
         for (const [name, text] of Object.entries(csv)) writeFileSync(join(dir, `${name}.csv`), text);
-        process.stderr.write(`statement ${statement.sha256} written to ${dir}/ (statement.json, matrix.csv, netPositions.csv, transfers.csv)\n`);
+        process.stderr.write(
+          `statement ${statement.sha256} written to ${dir}/ (statement.json, matrix.csv, netPositions.csv, transfers.csv)\n`,
+        );
       } catch (err) {
         if (err instanceof DomainError) throw new Error(`${err.code}: ${err.message}`);
         throw err;

@@ -1,0 +1,40 @@
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import type { FastifyReply } from 'fastify';
+import { Actor } from '@ledger/application';
+import { PartnerPosition } from '@ledger/projections';
+import { CurrentActor, Roles, assertOwnPartner } from '../http/auth';
+import { PartnerIdParam } from '../http/params';
+import { GetPartnerPositionQuery, ListPartnerPositionsQuery, parseMinPosition } from './read-model.queries';
+
+/** Header on every read-model answer: the position the answer reflects. */
+export const AS_OF_POSITION_HEADER = 'Ledger-As-Of-Position';
+
+/** Partner positions from the read models (issue 5). */
+@Controller('v1/partners')
+export class PartnerPositionsController {
+  constructor(private readonly queries: QueryBus) {}
+
+  @Get()
+  @Roles('finance', 'auditor', 'admin')
+  async list(@Query('minPosition') minPosition: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<PartnerPosition[]> {
+    const positions: PartnerPosition[] = await this.queries.execute(new ListPartnerPositionsQuery(parseMinPosition(minPosition)));
+    if (positions.length > 0) void reply.header(AS_OF_POSITION_HEADER, String(positions[0].asOfPosition));
+    return positions;
+  }
+
+  @Get(':partnerId/position')
+  @Roles('partner', 'finance', 'auditor', 'admin')
+  async position(
+    @Param() { partnerId }: PartnerIdParam,
+    @Query('minPosition') minPosition: unknown,
+    @CurrentActor() actor: Actor,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<PartnerPosition> {
+    // Before any wait: another partner's books are refused outright.
+    assertOwnPartner(actor, partnerId);
+    const position: PartnerPosition = await this.queries.execute(new GetPartnerPositionQuery(partnerId, parseMinPosition(minPosition)));
+    void reply.header(AS_OF_POSITION_HEADER, String(position.asOfPosition));
+    return position;
+  }
+}

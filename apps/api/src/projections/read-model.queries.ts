@@ -1,0 +1,72 @@
+import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { InvalidInput, NotFound } from '@ledger/domain';
+import { MemberBalance, PartnerPosition } from '@ledger/projections';
+import { ReadModelAccess } from './read-model';
+
+/**
+ * Reads from the read models. Each query may carry `minPosition`, a position a command
+ * returned: the answer then reflects at least that write (read-your-writes), or is a 503
+ * after the wait.
+ */
+export class GetMemberBalanceQuery {
+  constructor(
+    readonly memberId: string,
+    readonly minPosition?: number,
+  ) {}
+}
+
+export class GetPartnerPositionQuery {
+  constructor(
+    readonly partnerId: string,
+    readonly minPosition?: number,
+  ) {}
+}
+
+export class ListPartnerPositionsQuery {
+  constructor(readonly minPosition?: number) {}
+}
+
+@QueryHandler(GetMemberBalanceQuery)
+export class GetMemberBalanceHandler implements IQueryHandler<GetMemberBalanceQuery, MemberBalance> {
+  constructor(private readonly readModel: ReadModelAccess) {}
+
+  async execute({ memberId, minPosition }: GetMemberBalanceQuery): Promise<MemberBalance> {
+    const member = (await this.readModel.atLeast(minPosition)).member(memberId);
+    if (!member) throw new NotFound('member', memberId);
+    return member;
+  }
+}
+
+@QueryHandler(GetPartnerPositionQuery)
+export class GetPartnerPositionHandler implements IQueryHandler<GetPartnerPositionQuery, PartnerPosition> {
+  constructor(private readonly readModel: ReadModelAccess) {}
+
+  async execute({ partnerId, minPosition }: GetPartnerPositionQuery): Promise<PartnerPosition> {
+    const position = (await this.readModel.atLeast(minPosition)).partnerPosition(partnerId);
+    if (!position) throw new NotFound('partner', partnerId);
+    return position;
+  }
+}
+
+@QueryHandler(ListPartnerPositionsQuery)
+export class ListPartnerPositionsHandler implements IQueryHandler<ListPartnerPositionsQuery, PartnerPosition[]> {
+  constructor(private readonly readModel: ReadModelAccess) {}
+
+  async execute({ minPosition }: ListPartnerPositionsQuery): Promise<PartnerPosition[]> {
+    return (await this.readModel.atLeast(minPosition)).partnerPositions();
+  }
+}
+
+export const READ_MODEL_QUERY_HANDLERS = [GetMemberBalanceHandler, GetPartnerPositionHandler, ListPartnerPositionsHandler];
+
+const POSITION_TEXT = /^[0-9]{1,16}$/;
+
+/** `?minPosition=` as given on the query string: absent, or a non-negative safe integer (400 otherwise). */
+export function parseMinPosition(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = typeof raw === 'string' && POSITION_TEXT.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value)) {
+    throw new InvalidInput('minPosition', 'must be a non-negative integer: a position returned by a command');
+  }
+  return value;
+}

@@ -1,0 +1,225 @@
+import { AllSubscription, EventStore, RecordedEvent } from '@ledger/event-store';
+import { assert } from '@ledger/domain';
+import { ReadModelWriter } from './read-model-writer';
+import { ReadStore } from './read-store';
+
+/**
+ * Events per transaction for a process that only projects (`ledger project`, rebuild).
+ * A commit writes every B-tree page the batch dirtied, and the keys (member, lot, txId) are
+ * scattered, so fewer, larger commits write each hot page fewer times. Measured on 200k
+ * events: 9.4 s at 2,000 per batch, 6.6 s at 10,000, 5.3 s at 20,000; on a 1M-event demo
+ * store with a 300 MiB cache: 29 s at 20,000, 25 s at 50,000. A batch of 50,000 holds
+ * ~75 MB of decoded events.
+ */
+export const PROJECTION_BATCH_SIZE_DEFAULT = 50_000;
+
+/**
+ * Inside the API the batch is applied on the thread that serves HTTP, synchronously, so a
+ * smaller batch keeps each pause short during a catch-up. Live, batches are small anyway.
+ */
+export const PROJECTION_BATCH_SIZE_IN_API = 5_000;
+
+export interface BatchApplied {
+  /** Checkpoint after the batch: the last position applied. */
+  position: number;
+  /** Events in this batch. */
+  events: number;
+  /** Events applied by this runner since it was created. */
+  eventsApplied: number;
+}
+
+export interface ProjectionRunnerOptions {
+  batchSize?: number;
+  /** Called after each committed batch (progress bars, logs). */
+  onBatch?: (batch: BatchApplied) => void;
+  /** Called when the read store was found to belong to another event store and was reset. */
+  onReset?: (why: string) => void;
+}
+
+/** How far the read models are, and a way to wait until they reach a position. */
+export interface ProjectionProgress {
+  position(): number | undefined;
+  /** Resolves true once the read models reflect `position`, false after `timeoutMs`. */
+  waitForPosition(position: number, timeoutMs: number): Promise<boolean>;
+}
+
+/**
+ * Follows $all from the read store's checkpoint (the port's catch-up-then-live
+ * subscription) and applies the events in batches; each batch and the checkpoint commit in
+ * one transaction (see ReadModelWriter).
+ *
+ * A batch closes when it is full, or as soon as the subscription has nothing more to hand
+ * over right now (a setImmediate fires only once the event loop is idle), so live events
+ * are visible within a tick while a catch-up still gets full batches.
+ */
+export class ProjectionRunner implements ProjectionProgress {
+  private readonly writer: ReadModelWriter;
+  private readonly batchSize: number;
+  private checkpoint: number | undefined;
+  private pending: RecordedEvent[] = [];
+  private idleFlush: NodeJS.Immediate | undefined;
+  private subscription: AllSubscription | undefined;
+  private failure: unknown;
+  private stopped = false;
+  private running = false;
+  private applied = 0;
+  private readonly waiters = new Set<{ position: number; done: (reached: boolean) => void }>();
+
+  constructor(
+    private readonly events: EventStore,
+    readonly readStore: ReadStore,
+    private readonly options: ProjectionRunnerOptions = {},
+  ) {
+    this.writer = new ReadModelWriter(readStore);
+    this.batchSize = options.batchSize ?? PROJECTION_BATCH_SIZE_DEFAULT;
+    assert(Number.isSafeInteger(this.batchSize) && this.batchSize > 0, 'batch size is a positive integer');
+    this.checkpoint = readStore.checkpoint().position;
+  }
+
+  position(): number | undefined {
+    return this.checkpoint;
+  }
+
+  eventsApplied(): number {
+    return this.applied;
+  }
+
+  /** Catches up, then follows live events until stop(). Rejects on the first failure (nothing of the failed batch is kept). */
+  run(): Promise<void> {
+    return this.follow(undefined);
+  }
+
+  /** Catches up to `position` (e.g. the store's head when called) and stops there. */
+  runUntil(position: number): Promise<void> {
+    return this.follow(position);
+  }
+
+  /** Ends the subscription; events already delivered are applied before run() resolves. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.subscription?.unsubscribe();
+  }
+
+  waitForPosition(position: number, timeoutMs: number): Promise<boolean> {
+    if (this.checkpoint !== undefined && this.checkpoint >= position) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = {
+        position,
+        done: (reached: boolean) => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve(reached);
+        },
+      };
+      const timer = setTimeout(() => waiter.done(false), timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  private async follow(stopAt: number | undefined): Promise<void> {
+    assert(!this.running, 'one loop per runner');
+    this.running = true;
+    this.failure = undefined;
+    try {
+      // The store may have moved on since construction (another runner, a rebuild).
+      this.checkpoint = await this.verifiedCheckpoint();
+      if (this.stopped || (stopAt !== undefined && this.checkpoint !== undefined && this.checkpoint >= stopAt)) return;
+      const subscription = this.events.subscribeToAll(this.checkpoint === undefined ? {} : { fromPosition: this.checkpoint });
+      this.subscription = subscription;
+      if (this.stopped) await subscription.unsubscribe();
+      try {
+        for await (const event of subscription) {
+          this.pending.push(event);
+          const reachedStop = stopAt !== undefined && event.position >= stopAt;
+          if (this.pending.length >= this.batchSize || reachedStop) {
+            this.flush();
+            if (reachedStop) break;
+            // A catch-up of millions of events would otherwise hold the event loop from
+            // one page read to the next; let HTTP requests and timers in between batches.
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          } else if (this.idleFlush === undefined) {
+            this.idleFlush = setImmediate(this.flushWhenIdle);
+          }
+          if (this.failure !== undefined) break;
+        }
+        if (this.failure !== undefined) throw this.failure;
+        // Stopped: what was delivered is applied, so stop() loses nothing it had.
+        if (this.pending.length > 0) this.flush();
+      } finally {
+        if (this.idleFlush !== undefined) clearImmediate(this.idleFlush);
+        this.idleFlush = undefined;
+        this.pending = [];
+        this.subscription = undefined;
+        await subscription.unsubscribe();
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private readonly flushWhenIdle = (): void => {
+    this.idleFlush = undefined;
+    if (this.pending.length === 0) return;
+    try {
+      this.flush();
+    } catch (error) {
+      // Thrown outside the loop: hand it to the loop, which ends with it.
+      this.failure = error;
+      void this.subscription?.unsubscribe();
+    }
+  };
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    this.writer.applyBatch(batch, this.checkpoint);
+    const last = batch[batch.length - 1].position;
+    assert(this.checkpoint === undefined || last > this.checkpoint, 'the checkpoint only moves forward');
+    this.checkpoint = last;
+    this.applied += batch.length;
+    for (const waiter of this.waiters) if (waiter.position <= last) waiter.done(true);
+    this.options.onBatch?.({ position: last, events: batch.length, eventsApplied: this.applied });
+  }
+
+  /**
+   * The read store's checkpoint, after checking that the event it names is in the event
+   * store: a read store left over from another (or a wiped) event store is reset, since
+   * following it from a foreign position would skip or mix events.
+   */
+  private async verifiedCheckpoint(): Promise<number | undefined> {
+    const { position, eventId } = this.readStore.checkpoint();
+    if (position === undefined) return undefined;
+    const [found] = await this.events.readAll({ fromPosition: position, maxCount: 1 });
+    if (found !== undefined && found.position === position && found.eventId === eventId) return position;
+    const why = `read store checkpoint ${position} (event ${String(eventId)}) is not in the event store; rebuilding from position 0`;
+    this.readStore.reset();
+    this.options.onReset?.(why);
+    return undefined;
+  }
+}
+
+/** The last position in the store, or undefined when it is empty. */
+export async function headPosition(events: EventStore): Promise<number | undefined> {
+  const [last] = await events.readAll({ direction: 'backwards', maxCount: 1 });
+  return last?.position;
+}
+
+/**
+ * Waits for a read store that another process projects into: polls its checkpoint.
+ * `position` reads the checkpoint now; undefined before the first batch.
+ */
+export function pollingProgress(position: () => number | undefined, pollIntervalMs = 20): ProjectionProgress {
+  return {
+    position,
+    async waitForPosition(target: number, timeoutMs: number): Promise<boolean> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const now = position();
+        if (now !== undefined && now >= target) return true;
+        const left = deadline - Date.now();
+        if (left <= 0) return false;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(pollIntervalMs, left)));
+      }
+    },
+  };
+}
