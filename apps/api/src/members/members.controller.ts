@@ -11,6 +11,7 @@ import { IsCalendarDate, IsLuhnCardNumber, MEMBER_ID_PATTERN } from '../http/val
 import { answer } from '../transactions/answer';
 import { AS_OF_POSITION_HEADER } from '../projections/positions.controller';
 import { GetMemberBalanceQuery, parseMinPosition } from '../projections/read-model.queries';
+import { MemberAsOfQuery, parseAsOfParam } from '../audit';
 
 export type MemberBody = Pick<MemberBalance, 'memberId' | 'available' | 'held' | 'lifetimeAccrued' | 'lifetimeRedeemed' | 'lots'>;
 
@@ -48,15 +49,23 @@ export class MembersController {
     return answer(reply, outcome);
   }
 
-  /** From the read model (issue 5): `?minPosition=` waits for a write the caller made. */
+  /**
+   * From the read model (issue 5): `?minPosition=` waits for a write the caller made.
+   * `?asOf=` (a log position or a recorded time) folds the member's events up to that
+   * moment instead, independent of the read model (issue 7).
+   */
   @Get(':memberId')
   @Roles('partner', 'finance', 'auditor', 'admin')
   async get(
     @Param() { memberId }: MemberIdParam,
     @Query('minPosition') minPosition: unknown,
+    @Query('asOf') asOfParam: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<MemberBody> {
-    const member: MemberBalance = await this.queries.execute(new GetMemberBalanceQuery(memberId, parseMinPosition(minPosition)));
+    const asOf = parseAsOfParam(asOfParam);
+    const member: MemberBalance = await this.queries.execute(
+      asOf ? new MemberAsOfQuery(memberId, asOf) : new GetMemberBalanceQuery(memberId, parseMinPosition(minPosition)),
+    );
     void reply.header(AS_OF_POSITION_HEADER, String(member.asOfPosition));
     const { available, held, lifetimeAccrued, lifetimeRedeemed, lots } = member;
     return { memberId: member.memberId, available, held, lifetimeAccrued, lifetimeRedeemed, lots };

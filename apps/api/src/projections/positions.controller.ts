@@ -6,6 +6,7 @@ import { PartnerPosition } from '@ledger/projections';
 import { CurrentActor, Roles, assertOwnPartner } from '../http/auth';
 import { PartnerIdParam } from '../http/params';
 import { GetPartnerPositionQuery, ListPartnerPositionsQuery, parseMinPosition } from './read-model.queries';
+import { PartnerPositionAsOfQuery, parseAsOfParam } from '../audit';
 
 /** Header on every read-model answer: the position the answer reflects. */
 export const AS_OF_POSITION_HEADER = 'Ledger-As-Of-Position';
@@ -28,12 +29,17 @@ export class PartnerPositionsController {
   async position(
     @Param() { partnerId }: PartnerIdParam,
     @Query('minPosition') minPosition: unknown,
+    @Query('asOf') asOfParam: unknown,
     @CurrentActor() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PartnerPosition> {
     // Before any wait: another partner's books are refused outright.
     assertOwnPartner(actor, partnerId);
-    const position: PartnerPosition = await this.queries.execute(new GetPartnerPositionQuery(partnerId, parseMinPosition(minPosition)));
+    // `?asOf=` is computed from the events up to that moment, not from the read model.
+    const asOf = parseAsOfParam(asOfParam);
+    const position: PartnerPosition = await this.queries.execute(
+      asOf ? new PartnerPositionAsOfQuery(partnerId, asOf) : new GetPartnerPositionQuery(partnerId, parseMinPosition(minPosition)),
+    );
     void reply.header(AS_OF_POSITION_HEADER, String(position.asOfPosition));
     return position;
   }
