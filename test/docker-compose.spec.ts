@@ -254,16 +254,17 @@ describe('docker/docker-compose.yml: the ledger services', () => {
     expect(clashes).toEqual([]);
   });
 
-  it('projector: runs `project` with its own volume for read.db', () => {
+  it('projector: runs `project`, the one writer of the read.db volume the API replicas read', () => {
     const p = services[projectors[0]];
     expect(commandOf(p)).toEqual(['project']);
     const vols = namedVolumesOf(p);
     const env = envOf(p);
     const dataVolume = Object.keys(vols).find((v) => vols[v] === env.LEDGER_DATA_DIR);
     expect(dataVolume).toBeDefined();
-    for (const [name, s] of Object.entries(services)) {
-      if (name !== projectors[0]) expect(Object.keys(namedVolumesOf(s))).not.toContain(dataVolume);
-    }
+    const readers = Object.entries(services).filter(([name, s]) => name !== projectors[0] && Object.keys(namedVolumesOf(s)).includes(dataVolume!));
+    // Whoever else mounts it runs no projector of its own: one writer per read store.
+    for (const [, s] of readers) expect(envOf(s).LEDGER_PROJECTOR).toBe('off');
+    expect(readers.map(([name]) => name)).toEqual(['api']);
     // no HTTP port in a projector: the image's /health check must not mark it unhealthy
     expect(services[projectors[0]].healthcheck?.disable).toBe(true);
     expect(p.ports ?? []).toEqual([]);
