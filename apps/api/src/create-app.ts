@@ -1,12 +1,11 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { LedgerApplicationOptions } from '@ledger/application';
-import { ApiModule } from './api.module';
+import { ApiModule, ApiModuleOptions } from './api.module';
 import { LedgerExceptionFilter } from './http/exception.filter';
 import { JsonLogger } from './http/json-logger';
 import { StrictValidationPipe } from './http/validation';
 
-export interface CreateAppOptions extends LedgerApplicationOptions {
+export interface CreateAppOptions extends ApiModuleOptions {
   logger?: JsonLogger;
   /** Per-request access log lines (off in tests). */
   accessLog?: boolean;

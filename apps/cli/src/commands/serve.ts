@@ -25,7 +25,6 @@ export async function serve(): Promise<void> {
   mkdirSync(env.dataDir, { recursive: true });
   const opened = openEventStore(env);
   const readModel = { projector: env.projector ? 'in-process' : 'external', file: readStorePath(env.dataDir) } as const;
-  // createLedgerApp hands its options to ApiModule.forRoot, which reads `readModel`.
   const options: CreateAppOptions & ApiModuleOptions = {
     store: opened.store,
     clock: systemClock,
