@@ -13,11 +13,19 @@ import { readServiceEnv } from '../env-config';
 
 const LOG_EVERY_MS = 5_000;
 
+/** Backoff between restarts of the runner after a failure: doubles from the first to the cap. */
+export const PROJECT_RETRY_DELAY_MS_FIRST = 250;
+export const PROJECT_RETRY_DELAY_MS_MAX = 10_000;
+
 /**
  * `ledger project`: the projector as its own process. It follows $all into
  * $LEDGER_DATA_DIR/read.db until SIGTERM/SIGINT; the API then runs with LEDGER_PROJECTOR=off
- * and reads that file. Exits non-zero on a failure, for the supervisor to restart it: the
- * checkpoint commits with the rows, so a restart (or a SIGKILL) neither skips nor repeats.
+ * and reads that file. A failure of the runner (the event store going away, an EventStoreDB
+ * node restarting) is logged as a warning and the runner is started again after a backoff
+ * (250 ms doubling to 10 s, back to 250 ms once a batch commits): it resumes from the
+ * read store's checkpoint, which commits with the rows, so a restart (or a SIGKILL)
+ * neither skips nor repeats. Only bad options or an unopenable store or read store exit
+ * non-zero.
  */
 export function registerProjectCommand(program: Command): void {
   program
@@ -47,7 +55,13 @@ export function registerProjectCommand(program: Command): void {
           logger.event('info', 'projecting', { position: b.position, eventsApplied: b.eventsApplied, eventsPerSecond });
         },
       });
-      const stop = () => void runner.stop();
+      let stopping = false;
+      let wake: (() => void) | undefined;
+      const stop = () => {
+        stopping = true;
+        wake?.();
+        void runner.stop();
+      };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       logger.event('info', 'projector started', {
@@ -57,11 +71,49 @@ export function registerProjectCommand(program: Command): void {
         where: opened.where,
       });
       try {
-        await runner.run();
+        let delayMs = PROJECT_RETRY_DELAY_MS_FIRST;
+        let failures = 0;
+        while (!stopping) {
+          const appliedBefore = runner.eventsApplied();
+          let failure: unknown;
+          try {
+            await runner.run();
+          } catch (error) {
+            failure = error;
+          }
+          if (stopping) break;
+          // A run that committed something was healthy until it failed: retry soon.
+          if (runner.eventsApplied() > appliedBefore) delayMs = PROJECT_RETRY_DELAY_MS_FIRST;
+          failures++;
+          logger.event('warn', 'projector failed; restarting from the read store checkpoint', {
+            error: failure === undefined ? 'the subscription to $all ended' : describe(failure),
+            position: runner.position() ?? null,
+            eventsApplied: runner.eventsApplied(),
+            failures,
+            retryInMs: delayMs,
+          });
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, delayMs);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = undefined;
+          delayMs = Math.min(delayMs * 2, PROJECT_RETRY_DELAY_MS_MAX);
+        }
         logger.event('info', 'projector stopped', { position: runner.position() ?? null, eventsApplied: runner.eventsApplied() });
       } finally {
+        process.removeListener('SIGTERM', stop);
+        process.removeListener('SIGINT', stop);
         readStore.close();
         await opened.store.close();
       }
     });
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return `${error.name}: ${error.message}${code === undefined ? '' : ` (code ${String(code)})`}`;
 }

@@ -5,7 +5,7 @@ import { DomainError } from '@ledger/domain';
 import { ClosePeriodCommand, GetStatementQuery, systemMeta } from '@ledger/application';
 import { SettlementStatement, renderStatementText, statementCsv, statementJson } from '@ledger/settlement';
 import { openLedgerContext } from '../ledger-context';
-import { progressLine } from '../progress';
+import { progressBar } from './progress-bar';
 
 /** `ledger settle --period 2026-10`: closes the period (or, with --show, prints a closed one) and files it. */
 export function registerSettleCommand(program: Command): void {
@@ -18,18 +18,18 @@ export function registerSettleCommand(program: Command): void {
     .action(async (opts: { period: string; out: string; show?: boolean }) => {
       const ledger = await openLedgerContext();
       try {
-        const progress = progressLine('reading the log');
+        const progress = progressBar('settle: reading the log', 'positions');
         let statement: SettlementStatement;
         try {
           statement = opts.show
             ? await ledger.queries.execute(new GetStatementQuery(opts.period))
             : await ledger.commands.execute(
                 new ClosePeriodCommand(opts.period, systemMeta(`settle-${opts.period}`), (position, cutoff) =>
-                  progress.update(position, cutoff),
+                  progress.update(position, cutoff, position),
                 ),
               );
         } finally {
-          progress.done();
+          progress.stop();
         }
         process.stdout.write(renderStatementText(statement) + '\n');
         const dir = join(opts.out, opts.period);
