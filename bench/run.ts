@@ -8,17 +8,21 @@ import { BenchLine, printLine, writeResults } from './lib/report';
 import { benchWritePath } from './write-path';
 import { benchAppendPath } from './append-path';
 import { benchBigStore } from './big-store';
+import { benchMemory } from './memory';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyArg = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
+// Memory is measured at 2M events by default (10M takes ~8 more minutes): --memory-events=10000000.
+const memoryEvents = Number(args.find((a) => a.startsWith('--memory-events='))?.slice('--memory-events='.length) ?? (quick ? 50_000 : 2_000_000));
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
 const suites: { name: string; run: () => Promise<BenchLine[]> }[] = [
   { name: 'write', run: () => benchWritePath({ quick, log }) },
   { name: 'append', run: () => benchAppendPath({ quick, log }) },
   { name: 'big', run: () => benchBigStore({ quick, log }) },
+  { name: 'memory', run: () => benchMemory({ events: memoryEvents, log }) },
 ];
 
 async function main() {

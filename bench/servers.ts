@@ -4,6 +4,8 @@
  *
  *   baseline <dir>            bare fastify; POST /insert does one durable append (SQLite,
  *                             synchronous=FULL, group commit), nothing else
+ *   existing <dir>            the real Nest app over an existing store <dir>/ledger.db, with the
+ *                             projector in process writing <dir>/read.db (admin key: BENCH_ADMIN_KEY)
  *   ledger <dir> <members> <history>
  *                             the real Nest app on the same store, with a coalition, one partner,
  *                             `members` enrolled members and `history` events of prior history
@@ -73,10 +75,26 @@ async function ledger(dir: string, members: number, history: number): Promise<vo
   process.stdout.write(JSON.stringify({ ready: true, port, key: key.key }) + '\n');
 }
 
+export const BENCH_ADMIN_KEY = 'bench-admin-key';
+
+async function existing(dir: string): Promise<void> {
+  const store = SqliteEventStore.open(join(dir, 'ledger.db'));
+  const app = await createLedgerApp({
+    store,
+    clock: systemClock,
+    config: { ...defaultLedgerConfig(), adminKey: BENCH_ADMIN_KEY },
+    logger: new JsonLogger(true),
+    readModel: { projector: 'in-process', file: join(dir, 'read.db') },
+  });
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as { port: number };
+  process.stdout.write(JSON.stringify({ ready: true, port, key: BENCH_ADMIN_KEY }) + '\n');
+}
+
 // Run only as the child process; the benchmark imports the names above.
 if (require.main === module) {
   const [mode, dir, a, b] = process.argv.slice(2);
-  const started = mode === 'baseline' ? baseline(dir) : ledger(dir, Number(a), Number(b));
+  const started = mode === 'baseline' ? baseline(dir) : mode === 'existing' ? existing(dir) : ledger(dir, Number(a), Number(b));
   started.catch((err) => {
     process.stderr.write(`bench server failed: ${err instanceof Error ? err.stack : String(err)}\n`);
     process.exit(1);
