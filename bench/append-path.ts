@@ -40,8 +40,29 @@ async function inFlight(count: number, concurrency: number, task: (i: number) =>
 const accrualEvent = (i: number, memberId: string): EventToAppend => ({
   eventId: randomUUID(),
   type: 'PointsAccrued',
-  data: { txId: `p:${i}`, partnerId: 'p', externalId: String(i), memberId, amountMinor: 100_000, currency: 'RUB', points: 10, pointValueMinor: 10, lotId: `p:${i}`, issuerPartnerId: 'p', expiresAt: '2028-11-25T00:00:00.000Z', occurredAt: '2026-11-25T00:00:00.000Z' },
-  metadata: { eventId: 'x', correlationId: 'bench', causationId: null, actor: { keyId: 'k', role: 'partner', partnerId: 'p' }, occurredAt: '2026-11-25T00:00:00.000Z', prevHash: '0'.repeat(64), hash: 'f'.repeat(64) },
+  data: {
+    txId: `p:${i}`,
+    partnerId: 'p',
+    externalId: String(i),
+    memberId,
+    amountMinor: 100_000,
+    currency: 'RUB',
+    points: 10,
+    pointValueMinor: 10,
+    lotId: `p:${i}`,
+    issuerPartnerId: 'p',
+    expiresAt: '2028-11-25T00:00:00.000Z',
+    occurredAt: '2026-11-25T00:00:00.000Z',
+  },
+  metadata: {
+    eventId: 'x',
+    correlationId: 'bench',
+    causationId: null,
+    actor: { keyId: 'k', role: 'partner', partnerId: 'p' },
+    occurredAt: '2026-11-25T00:00:00.000Z',
+    prevHash: '0'.repeat(64),
+    hash: 'f'.repeat(64),
+  },
 });
 
 export async function benchAppendPath({ quick, log }: { quick: boolean; log: (s: string) => void }): Promise<BenchLine[]> {
@@ -54,27 +75,55 @@ export async function benchAppendPath({ quick, log }: { quick: boolean; log: (s:
   try {
     log(`append path: raw appendToStream of ${count} pre-built events, ${concurrency} in flight`);
     const raw = SqliteEventStore.open(join(dir, 'raw.db'));
-    const rawSeconds = await inFlight(count, concurrency, (i) => raw.appendToStream(`member-r${i % members}`, [accrualEvent(i, `r${i % members}`)], { expectedRevision: 'any' }));
+    const rawSeconds = await inFlight(count, concurrency, (i) =>
+      raw.appendToStream(`member-r${i % members}`, [accrualEvent(i, `r${i % members}`)], { expectedRevision: 'any' }),
+    );
     await raw.close();
 
     log(`append path: AccruePoints through the command handlers, ${members} members`);
     const store = SqliteEventStore.open(join(dir, 'handlers.db'));
-    const app = await NestFactory.createApplicationContext(LedgerApplicationModule.forRoot({ store, clock: systemClock, config: defaultLedgerConfig() }), { logger: false });
+    const app = await NestFactory.createApplicationContext(
+      LedgerApplicationModule.forRoot({ store, clock: systemClock, config: defaultLedgerConfig() }),
+      { logger: false },
+    );
     const bus = app.get(CommandBus);
     const meta = systemMeta('bench');
     await bus.execute(new ConfigureCoalitionCommand({ currency: 'RUB', pointValueMinor: 10, expiryMonths: 24 }, meta));
-    await bus.execute(new RegisterPartnerCommand({ partnerId: 'p', name: 'P', earnRule: { pointsPerUnit: 1, unitMinor: 10_000 }, issuanceFeeBps: 0, breakageShareBps: 0 }, meta));
-    await inFlight(members, concurrency, (i) => bus.execute(new EnrolMemberCommand({ memberId: `h${i}`, cardNumber: withLuhnDigit(`38${String(i).padStart(13, '0')}`), enrolledBy: null }, meta)));
+    await bus.execute(
+      new RegisterPartnerCommand(
+        { partnerId: 'p', name: 'P', earnRule: { pointsPerUnit: 1, unitMinor: 10_000 }, issuanceFeeBps: 0, breakageShareBps: 0 },
+        meta,
+      ),
+    );
+    await inFlight(members, concurrency, (i) =>
+      bus.execute(
+        new EnrolMemberCommand(
+          { memberId: `h${i}`, cardNumber: withLuhnDigit(`38${String(i).padStart(13, '0')}`), enrolledBy: null },
+          meta,
+        ),
+      ),
+    );
     const occurredAt = new Date().toISOString();
     const partnerMeta = { correlationId: 'bench', causationId: null, actor: { keyId: 'k', role: 'partner' as const, partnerId: 'p' } };
     const handlerSeconds = await inFlight(count, concurrency, (i) =>
-      bus.execute(new AccruePointsCommand({ partnerId: 'p', externalId: String(i), memberId: `h${i % members}`, amountMinor: 100_000, currency: 'RUB', occurredAt }, partnerMeta)),
+      bus.execute(
+        new AccruePointsCommand(
+          { partnerId: 'p', externalId: String(i), memberId: `h${i % members}`, amountMinor: 100_000, currency: 'RUB', occurredAt },
+          partnerMeta,
+        ),
+      ),
     );
     await app.close();
     await store.close();
     const rawRate = count / rawSeconds;
     const handlerRate = count / handlerSeconds;
-    lines.push({ benchmark: '2 append path (no HTTP)', metric: 'raw appendToStream events/s', value: Math.round(rawRate), unit: 'events/s', config });
+    lines.push({
+      benchmark: '2 append path (no HTTP)',
+      metric: 'raw appendToStream events/s',
+      value: Math.round(rawRate),
+      unit: 'events/s',
+      config,
+    });
     lines.push({
       benchmark: '2 append path (no HTTP)',
       metric: 'AccruePoints handler events/s',
@@ -93,7 +142,9 @@ export async function benchAppendPath({ quick, log }: { quick: boolean; log: (s:
       const n = appenders === 1 ? Math.min(count, quick ? 1_000 : 5_000) : count;
       const s = SqliteEventStore.open(join(dir, `group-${appenders}.db`));
       log(`group commit: ${n} appends, ${appenders} concurrent appenders`);
-      const seconds = await inFlight(n, appenders, (i) => s.appendToStream(`member-g${i}`, [accrualEvent(i, `g${i}`)], { expectedRevision: 'no_stream' }));
+      const seconds = await inFlight(n, appenders, (i) =>
+        s.appendToStream(`member-g${i}`, [accrualEvent(i, `g${i}`)], { expectedRevision: 'no_stream' }),
+      );
       const { flushes } = s.stats();
       await s.close();
       rates.push({ appenders, rate: n / seconds, flushesPerSecond: flushes / seconds, eventsPerFlush: n / flushes });

@@ -50,7 +50,9 @@ async function settle(file: string): Promise<{ statement: SettlementStatement; s
   );
   try {
     const started = process.hrtime.bigint();
-    const statement: SettlementStatement = await app.get(CommandBus).execute(new ClosePeriodCommand(PERIOD.periodId, systemMeta('bench-settle')));
+    const statement: SettlementStatement = await app
+      .get(CommandBus)
+      .execute(new ClosePeriodCommand(PERIOD.periodId, systemMeta('bench-settle')));
     return { statement, seconds: seconds(started) };
   } finally {
     await app.close();
@@ -125,7 +127,10 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
     const two = generate('two', small * 2);
     log(`settling the ${two.events}-event period`);
     const s2 = await settle(two.file);
-    for (const [label, s, n] of [['1×', s1, one.events], ['2×', s2, two.events]] as const) {
+    for (const [label, s, n] of [
+      ['1×', s1, one.events],
+      ['2×', s2, two.events],
+    ] as const) {
       lines.push({
         benchmark: '5 settlement',
         metric: `close a ${n.toLocaleString('en-US')}-event period (${label})`,

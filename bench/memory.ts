@@ -3,7 +3,7 @@
  * up with a large store (members and events as given), as bytes per member and per event.
  * Baseline: the same API process's RSS right after start, before the catch-up.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -18,13 +18,21 @@ export async function benchMemory({ events, log }: { events: number; log: (s: st
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-mem-'));
   try {
     log(`memory: writing ${events} events for ${members} members`);
-    const written = writeBulkHistory({ file: join(dir, 'ledger.db'), events, members, startAt: '2026-10-01T00:00:00.000Z', endAt: '2026-11-01T00:00:00.000Z' });
+    const written = writeBulkHistory({
+      file: join(dir, 'ledger.db'),
+      events,
+      members,
+      startAt: '2026-10-01T00:00:00.000Z',
+      endAt: '2026-11-01T00:00:00.000Z',
+    });
     const server = await startChildServer(['existing', dir]);
     const rssAtStart = currentRss(server.child.pid!);
     const started = Date.now();
     // Wait (in 5 s slices) until the read models have reached the head of the log.
     for (;;) {
-      const res = await request(`${server.url}/v1/partners?minPosition=${written.events}`, { headers: { authorization: `Bearer ${server.key}` } });
+      const res = await request(`${server.url}/v1/partners?minPosition=${written.events}`, {
+        headers: { authorization: `Bearer ${server.key}` },
+      });
       await res.body.dump();
       if (res.statusCode === 200) break;
       if (res.statusCode !== 503) throw new Error(`memory: GET /v1/partners answered ${res.statusCode}`);
@@ -34,7 +42,14 @@ export async function benchMemory({ events, log }: { events: number; log: (s: st
     const peak = server.rssBytes();
     const rssAfter = currentRss(server.child.pid!);
     await server.stop();
-    const config = { events: written.events, members, adapter: 'sqlite', projector: 'in-process', catchUpSeconds: Math.round((Date.now() - started) / 1000), node: process.version };
+    const config = {
+      events: written.events,
+      members,
+      adapter: 'sqlite',
+      projector: 'in-process',
+      catchUpSeconds: Math.round((Date.now() - started) / 1000),
+      node: process.version,
+    };
     return [
       {
         benchmark: '7 memory',
@@ -55,6 +70,6 @@ export async function benchMemory({ events, log }: { events: number; log: (s: st
 }
 
 function currentRss(pid: number): number {
-  const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }

@@ -15,7 +15,9 @@ const quick = args.includes('--quick');
 const onlyArg = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
 // Memory is measured at 2M events by default (10M takes ~8 more minutes): --memory-events=10000000.
-const memoryEvents = Number(args.find((a) => a.startsWith('--memory-events='))?.slice('--memory-events='.length) ?? (quick ? 50_000 : 2_000_000));
+const memoryEvents = Number(
+  args.find((a) => a.startsWith('--memory-events='))?.slice('--memory-events='.length) ?? (quick ? 50_000 : 2_000_000),
+);
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
 const suites: { name: string; run: () => Promise<BenchLine[]> }[] = [

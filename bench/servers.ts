@@ -41,7 +41,9 @@ async function baseline(dir: string): Promise<void> {
   let n = 0;
   app.post('/insert', async (request, reply) => {
     const body = request.body as Record<string, unknown>;
-    const result = await store.appendToStream(`bench-${n++}`, [{ eventId: randomUUID(), type: 'Inserted', data: body, metadata: {} }], { expectedRevision: 'any' });
+    const result = await store.appendToStream(`bench-${n++}`, [{ eventId: randomUUID(), type: 'Inserted', data: body, metadata: {} }], {
+      expectedRevision: 'any',
+    });
     return reply.code(201).send({ position: result.position });
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -55,18 +57,40 @@ async function ledger(dir: string, members: number, history: number): Promise<vo
   const bus = app.get(CommandBus);
   const meta = systemMeta('bench');
   await bus.execute(new ConfigureCoalitionCommand({ currency: 'RUB', pointValueMinor: 10, expiryMonths: 24 }, meta));
-  await bus.execute(new RegisterPartnerCommand({ partnerId: BENCH_PARTNER, name: 'Bench Mart', earnRule: { pointsPerUnit: 1, unitMinor: 10_000 }, issuanceFeeBps: 100, breakageShareBps: 5000 }, meta));
+  await bus.execute(
+    new RegisterPartnerCommand(
+      {
+        partnerId: BENCH_PARTNER,
+        name: 'Bench Mart',
+        earnRule: { pointsPerUnit: 1, unitMinor: 10_000 },
+        issuanceFeeBps: 100,
+        breakageShareBps: 5000,
+      },
+      meta,
+    ),
+  );
   const key: IssuedKey = await bus.execute(new IssueApiKeyCommand({ partnerId: BENCH_PARTNER }, meta));
   if (history > 0) {
     // Prior history of other members, so stream loads are measured against a grown log.
-    await appendSyntheticHistory(store, { events: history, members: Math.max(1000, Math.floor(history / 25)), existingPartners: [BENCH_PARTNER], seed: 7, concurrency: 256 });
+    await appendSyntheticHistory(store, {
+      events: history,
+      members: Math.max(1000, Math.floor(history / 25)),
+      existingPartners: [BENCH_PARTNER],
+      seed: 7,
+      concurrency: 256,
+    });
   }
   const enrolBatch = 256;
   for (let from = 0; from < members; from += enrolBatch) {
     await Promise.all(
       Array.from({ length: Math.min(enrolBatch, members - from) }, (_, k) => {
         const i = from + k;
-        return bus.execute(new EnrolMemberCommand({ memberId: benchMemberId(i), cardNumber: withLuhnDigit(`39${String(i).padStart(13, '0')}`), enrolledBy: BENCH_PARTNER }, meta));
+        return bus.execute(
+          new EnrolMemberCommand(
+            { memberId: benchMemberId(i), cardNumber: withLuhnDigit(`39${String(i).padStart(13, '0')}`), enrolledBy: BENCH_PARTNER },
+            meta,
+          ),
+        );
       }),
     );
   }

@@ -19,9 +19,22 @@ export interface WritePathOptions {
 }
 
 const accrualBody = (i: number, members: number, occurredAt: string) =>
-  JSON.stringify({ externalId: `a-${i}`, memberId: benchMemberId(i % members), amountMinor: 100_000 + (i % 7) * 10_000, currency: 'RUB', occurredAt });
+  JSON.stringify({
+    externalId: `a-${i}`,
+    memberId: benchMemberId(i % members),
+    amountMinor: 100_000 + (i % 7) * 10_000,
+    currency: 'RUB',
+    occurredAt,
+  });
 
-function line(benchmark: string, metric: string, value: number, unit: string, config: Record<string, unknown>, extra: Partial<BenchLine> = {}): BenchLine {
+function line(
+  benchmark: string,
+  metric: string,
+  value: number,
+  unit: string,
+  config: Record<string, unknown>,
+  extra: Partial<BenchLine> = {},
+): BenchLine {
   return { benchmark, metric, value: Math.round(value * 100) / 100, unit, config, ...extra };
 }
 
@@ -40,8 +53,18 @@ export async function benchWritePath({ quick, log }: WritePathOptions): Promise<
   try {
     log(`write path: baseline (bare fastify + one durable append), ${requests} requests, ${CONNECTIONS} connections`);
     const base = await startChildServer(['baseline', dir]);
-    await runLoad({ url: base.url, connections: CONNECTIONS, total: Math.min(2_000, requests), request: (i) => ({ method: 'POST', path: '/insert', body: JSON.stringify({ warmup: i }) }) });
-    const baseline = await runLoad({ url: base.url, connections: CONNECTIONS, total: requests, request: (i) => ({ method: 'POST', path: '/insert', body: accrualBody(i, members, new Date().toISOString()) }) });
+    await runLoad({
+      url: base.url,
+      connections: CONNECTIONS,
+      total: Math.min(2_000, requests),
+      request: (i) => ({ method: 'POST', path: '/insert', body: JSON.stringify({ warmup: i }) }),
+    });
+    const baseline = await runLoad({
+      url: base.url,
+      connections: CONNECTIONS,
+      total: requests,
+      request: (i) => ({ method: 'POST', path: '/insert', body: accrualBody(i, members, new Date().toISOString()) }),
+    });
     await base.stop();
     checkClean('baseline', baseline, 201);
 
@@ -49,31 +72,71 @@ export async function benchWritePath({ quick, log }: WritePathOptions): Promise<
     const app = await startChildServer(['ledger', dir, String(members), '0']);
     const auth = { authorization: `Bearer ${app.key}` };
     const occurredAt = new Date().toISOString();
-    await runLoad({ url: app.url, connections: CONNECTIONS, total: Math.min(2_000, requests), request: (i) => ({ method: 'POST', path: '/v1/accruals', headers: auth, body: accrualBody(1e9 + i, members, occurredAt) }) });
-    const accruals = await runLoad({ url: app.url, connections: CONNECTIONS, total: requests, request: (i) => ({ method: 'POST', path: '/v1/accruals', headers: auth, body: accrualBody(i, members, occurredAt) }) });
+    await runLoad({
+      url: app.url,
+      connections: CONNECTIONS,
+      total: Math.min(2_000, requests),
+      request: (i) => ({ method: 'POST', path: '/v1/accruals', headers: auth, body: accrualBody(1e9 + i, members, occurredAt) }),
+    });
+    const accruals = await runLoad({
+      url: app.url,
+      connections: CONNECTIONS,
+      total: requests,
+      request: (i) => ({ method: 'POST', path: '/v1/accruals', headers: auth, body: accrualBody(i, members, occurredAt) }),
+    });
     checkClean('accruals', accruals, 201);
     const redemptions = await runLoad({
       url: app.url,
       connections: CONNECTIONS,
       total: requests,
-      request: (i) => ({ method: 'POST', path: '/v1/redemptions', headers: auth, body: JSON.stringify({ externalId: `r-${i}`, memberId: benchMemberId(i % members), points: 1, occurredAt }) }),
+      request: (i) => ({
+        method: 'POST',
+        path: '/v1/redemptions',
+        headers: auth,
+        body: JSON.stringify({ externalId: `r-${i}`, memberId: benchMemberId(i % members), points: 1, occurredAt }),
+      }),
     });
     checkClean('redemptions', redemptions, 201);
-    const replays = await runLoad({ url: app.url, connections: CONNECTIONS, total: requests, request: (i) => ({ method: 'POST', path: '/v1/accruals', headers: auth, body: accrualBody(i, members, occurredAt) }) });
+    const replays = await runLoad({
+      url: app.url,
+      connections: CONNECTIONS,
+      total: requests,
+      request: (i) => ({ method: 'POST', path: '/v1/accruals', headers: auth, body: accrualBody(i, members, occurredAt) }),
+    });
     checkClean('replays', replays, 201);
     await app.stop();
 
     const vs = { name: 'bare fastify + durable append', value: Math.round(baseline.requestsPerSecond) };
-    for (const [what, r] of [['POST /v1/accruals', accruals], ['POST /v1/redemptions', redemptions], ['idempotent replay of accruals', replays]] as const) {
+    for (const [what, r] of [
+      ['POST /v1/accruals', accruals],
+      ['POST /v1/redemptions', redemptions],
+      ['idempotent replay of accruals', replays],
+    ] as const) {
       const ratio = r.requestsPerSecond / baseline.requestsPerSecond;
-      lines.push(line('1 HTTP write path', `${what} requests/s`, r.requestsPerSecond, 'req/s', config, { baseline: vs, ratio, target: what === 'POST /v1/accruals' ? '≥ 0.5 of baseline' : undefined, met: what === 'POST /v1/accruals' ? ratio >= 0.5 : undefined }));
-      lines.push(line('1 HTTP write path', `${what} p50 / p99 latency`, r.p99Ms, 'ms (p99)', { ...config, p50Ms: r.p50Ms }, {
-        baseline: { name: 'baseline p99', value: Math.round(baseline.p99Ms * 100) / 100 },
-        ratio: r.p99Ms / baseline.p99Ms,
-        target: what === 'POST /v1/accruals' ? 'p99 ≤ 20 ms' : undefined,
-        met: what === 'POST /v1/accruals' ? r.p99Ms <= 20 : undefined,
-        ratioNote: `p50 ${r.p50Ms.toFixed(2)} ms`,
-      }));
+      lines.push(
+        line('1 HTTP write path', `${what} requests/s`, r.requestsPerSecond, 'req/s', config, {
+          baseline: vs,
+          ratio,
+          target: what === 'POST /v1/accruals' ? '≥ 0.5 of baseline' : undefined,
+          met: what === 'POST /v1/accruals' ? ratio >= 0.5 : undefined,
+        }),
+      );
+      lines.push(
+        line(
+          '1 HTTP write path',
+          `${what} p50 / p99 latency`,
+          r.p99Ms,
+          'ms (p99)',
+          { ...config, p50Ms: r.p50Ms },
+          {
+            baseline: { name: 'baseline p99', value: Math.round(baseline.p99Ms * 100) / 100 },
+            ratio: r.p99Ms / baseline.p99Ms,
+            target: what === 'POST /v1/accruals' ? 'p99 ≤ 20 ms' : undefined,
+            met: what === 'POST /v1/accruals' ? r.p99Ms <= 20 : undefined,
+            ratioNote: `p50 ${r.p50Ms.toFixed(2)} ms`,
+          },
+        ),
+      );
     }
 
     // 8: the same accrual load with more and more prior history in the store.
@@ -85,22 +148,40 @@ export async function benchWritePath({ quick, log }: WritePathOptions): Promise<
         log(`scaling: ledger app over ${history} prior events`);
         const s = await startChildServer(['ledger', hdir, String(members), String(history)]);
         const h = { authorization: `Bearer ${s.key}` };
-        const r = await runLoad({ url: s.url, connections: CONNECTIONS, total: requests, request: (i) => ({ method: 'POST', path: '/v1/accruals', headers: h, body: accrualBody(i, members, occurredAt) }) });
+        const r = await runLoad({
+          url: s.url,
+          connections: CONNECTIONS,
+          total: requests,
+          request: (i) => ({ method: 'POST', path: '/v1/accruals', headers: h, body: accrualBody(i, members, occurredAt) }),
+        });
         await s.stop();
         checkClean(`scaling ${history}`, r, 201);
         first.push(r);
         lines.push(
-          line('8 scaling with history', `accruals/s over ${history.toLocaleString('en-US')} prior events`, r.requestsPerSecond, 'req/s', { ...config, priorEvents: history, p50Ms: r.p50Ms, p99Ms: r.p99Ms }, {
-            baseline: { name: `same over ${histories[0].toLocaleString('en-US')} events`, value: Math.round(first[0].requestsPerSecond) },
-            ratio: r.requestsPerSecond / first[0].requestsPerSecond,
-            ratioNote: `p99 ${r.p99Ms.toFixed(1)} ms`,
-          }),
+          line(
+            '8 scaling with history',
+            `accruals/s over ${history.toLocaleString('en-US')} prior events`,
+            r.requestsPerSecond,
+            'req/s',
+            { ...config, priorEvents: history, p50Ms: r.p50Ms, p99Ms: r.p99Ms },
+            {
+              baseline: { name: `same over ${histories[0].toLocaleString('en-US')} events`, value: Math.round(first[0].requestsPerSecond) },
+              ratio: r.requestsPerSecond / first[0].requestsPerSecond,
+              ratioNote: `p99 ${r.p99Ms.toFixed(1)} ms`,
+            },
+          ),
         );
       } finally {
         rmSync(hdir, { recursive: true, force: true });
       }
     }
-    lines.unshift(line('1 HTTP write path', 'baseline requests/s', baseline.requestsPerSecond, 'req/s', { ...config, p50Ms: baseline.p50Ms, p99Ms: baseline.p99Ms }));
+    lines.unshift(
+      line('1 HTTP write path', 'baseline requests/s', baseline.requestsPerSecond, 'req/s', {
+        ...config,
+        p50Ms: baseline.p50Ms,
+        p99Ms: baseline.p99Ms,
+      }),
+    );
     return lines;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -261,7 +261,9 @@ describe('docker/docker-compose.yml: the ledger services', () => {
     const env = envOf(p);
     const dataVolume = Object.keys(vols).find((v) => vols[v] === env.LEDGER_DATA_DIR);
     expect(dataVolume).toBeDefined();
-    const readers = Object.entries(services).filter(([name, s]) => name !== projectors[0] && Object.keys(namedVolumesOf(s)).includes(dataVolume!));
+    const readers = Object.entries(services).filter(
+      ([name, s]) => name !== projectors[0] && Object.keys(namedVolumesOf(s)).includes(dataVolume!),
+    );
     // Whoever else mounts it runs no projector of its own: one writer per read store.
     for (const [, s] of readers) expect(envOf(s).LEDGER_PROJECTOR).toBe('off');
     expect(readers.map(([name]) => name)).toEqual(['api']);

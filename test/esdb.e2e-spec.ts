@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { EsdbEventStore } from '@ledger/event-store';
 import { EsdbWireServer } from '@ledger/testing/esdb-wire-server';
-import { TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
+import { cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
 
 /** The ledger on EventStoreDB's wire protocol: two API instances sharing one store, and the real CLI. */
 describe('ledger on the esdb adapter (in-process wire server)', () => {
@@ -19,15 +19,27 @@ describe('ledger on the esdb adapter (in-process wire server)', () => {
     const b = await startTestApp(EsdbEventStore.fromConnectionString(server.connectionString));
     try {
       const { partners } = await seedCoalition(a, ['shop']);
-      await a.http().post('/v1/members').set(partners.shop).send({ memberId: 'twin', cardNumber: cardNumber(42) }).expect(201);
+      await a
+        .http()
+        .post('/v1/members')
+        .set(partners.shop)
+        .send({ memberId: 'twin', cardNumber: cardNumber(42) })
+        .expect(201);
       const body = { externalId: 'till-9', memberId: 'twin', amountMinor: 500_000, currency: 'RUB', occurredAt: '2026-11-20T10:00:00Z' };
-      const responses = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).http().post('/v1/accruals').set(partners.shop).send(body)));
+      const responses = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).http().post('/v1/accruals').set(partners.shop).send(body)),
+      );
       expect(new Set(responses.map((r) => r.status))).toEqual(new Set([201]));
       expect(new Set(responses.map((r) => JSON.stringify(r.body))).size).toBe(1);
       const accrued = (await a.store.readStream('member-twin')).filter((e) => e.type === 'PointsAccrued');
       expect(accrued).toHaveLength(1);
       // Both instances agree on the balance, whichever wrote.
-      const viaB = await b.http().post('/v1/redemptions').set(partners.shop).send({ externalId: 'r-1', memberId: 'twin', points: 50, occurredAt: '2026-11-20T11:00:00Z' }).expect(201);
+      const viaB = await b
+        .http()
+        .post('/v1/redemptions')
+        .set(partners.shop)
+        .send({ externalId: 'r-1', memberId: 'twin', points: 50, occurredAt: '2026-11-20T11:00:00Z' })
+        .expect(201);
       expect(viaB.body.balance).toBe(0);
     } finally {
       await a.close();
@@ -77,7 +89,9 @@ describe('`LEDGER_EVENTSTORE=esdb://… ledger serve` (built CLI) against the wi
       child!.on('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
     });
     const keys = JSON.parse(readFileSync(join(dir, 'demo-keys.json'), 'utf8'));
-    const res = await fetch(`http://127.0.0.1:${port}/v1/members/demo-member-03`, { headers: { Authorization: `Bearer ${keys.finance.key}` } });
+    const res = await fetch(`http://127.0.0.1:${port}/v1/members/demo-member-03`, {
+      headers: { Authorization: `Bearer ${keys.finance.key}` },
+    });
     expect(res.status).toBe(200);
     // The demo's events are in EventStoreDB, not in a local SQLite file.
     const store = EsdbEventStore.fromConnectionString(server.connectionString);

@@ -20,7 +20,8 @@ describe('ledger serve (built CLI)', () => {
   let child: ChildProcess | undefined;
   let dir: string;
   beforeAll(() => {
-    if (!existsSync(join(root, 'dist', 'apps', 'cli', 'src', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
+    if (!existsSync(join(root, 'dist', 'apps', 'cli', 'src', 'main.js')))
+      throw new Error('dist/ is missing: run `npm run build` (npm test does)');
   });
   beforeEach(() => (dir = tempDir()));
   afterEach(() => {
@@ -29,7 +30,10 @@ describe('ledger serve (built CLI)', () => {
   });
 
   async function start(port: number): Promise<string> {
-    child = spawn(process.execPath, [cli, 'serve'], { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LEDGER_DATA_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [cli, 'serve'], {
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LEDGER_DATA_DIR: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
@@ -55,7 +59,9 @@ describe('ledger serve (built CLI)', () => {
     expect(banner).toContain('Demo coalition ready');
     expect(banner).toMatch(/curl -s http:\/\/localhost:\d+\/v1\/members\/demo-member-01/);
     const keys = JSON.parse(readFileSync(join(dir, 'demo-keys.json'), 'utf8'));
-    const res = await fetch(`http://127.0.0.1:${port}/v1/members/demo-member-01`, { headers: { Authorization: `Bearer ${keys.auditor.key}` } });
+    const res = await fetch(`http://127.0.0.1:${port}/v1/members/demo-member-01`, {
+      headers: { Authorization: `Bearer ${keys.auditor.key}` },
+    });
     expect(res.status).toBe(200);
     const member = (await res.json()) as { available: number; lifetimeRedeemed: number };
     expect(member.available).toBeGreaterThan(0);
@@ -65,7 +71,9 @@ describe('ledger serve (built CLI)', () => {
     await new Promise((r) => child!.once('exit', r));
     const again = await start(port);
     expect(again).not.toContain('Demo coalition ready');
-    const after = await fetch(`http://127.0.0.1:${port}/v1/members/demo-member-01`, { headers: { Authorization: `Bearer ${keys.auditor.key}` } });
+    const after = await fetch(`http://127.0.0.1:${port}/v1/members/demo-member-01`, {
+      headers: { Authorization: `Bearer ${keys.auditor.key}` },
+    });
     expect(await after.json()).toEqual(member);
   });
 

@@ -21,11 +21,33 @@ describe('settlement over HTTP', () => {
     auditor = { Authorization: `Bearer ${(await post('/v1/keys', t.admin, { role: 'auditor' })).body.key}` };
     await post('/v1/members', c.partners.grocer, { memberId: 'm-1', cardNumber: cardNumber(1) }).expect(201);
     // October: grocer issues 100 points (10 000 RUB at 1 per 100 RUB), cafe issues 20.
-    await post('/v1/accruals', c.partners.grocer, { externalId: 'g1', memberId: 'm-1', amountMinor: 1_000_000, currency: 'RUB', occurredAt: '2026-10-05T10:00:00Z' }).expect(201);
-    await post('/v1/accruals', c.partners.cafe, { externalId: 'c1', memberId: 'm-1', amountMinor: 200_000, currency: 'RUB', occurredAt: '2026-10-06T10:00:00Z' }).expect(201);
+    await post('/v1/accruals', c.partners.grocer, {
+      externalId: 'g1',
+      memberId: 'm-1',
+      amountMinor: 1_000_000,
+      currency: 'RUB',
+      occurredAt: '2026-10-05T10:00:00Z',
+    }).expect(201);
+    await post('/v1/accruals', c.partners.cafe, {
+      externalId: 'c1',
+      memberId: 'm-1',
+      amountMinor: 200_000,
+      currency: 'RUB',
+      occurredAt: '2026-10-06T10:00:00Z',
+    }).expect(201);
     // 70 grocer points spent at the cafe (grocer owes cafe 70 × 10 kopecks), 5 at the grocer itself.
-    await post('/v1/redemptions', c.partners.cafe, { externalId: 'x1', memberId: 'm-1', points: 70, occurredAt: '2026-10-20T19:00:00Z' }).expect(201);
-    await post('/v1/redemptions', c.partners.grocer, { externalId: 'x2', memberId: 'm-1', points: 5, occurredAt: '2026-10-21T19:00:00Z' }).expect(201);
+    await post('/v1/redemptions', c.partners.cafe, {
+      externalId: 'x1',
+      memberId: 'm-1',
+      points: 70,
+      occurredAt: '2026-10-20T19:00:00Z',
+    }).expect(201);
+    await post('/v1/redemptions', c.partners.grocer, {
+      externalId: 'x2',
+      memberId: 'm-1',
+      points: 5,
+      occurredAt: '2026-10-21T19:00:00Z',
+    }).expect(201);
   });
   afterEach(() => t.close());
 
@@ -87,7 +109,12 @@ describe('settlement over HTTP', () => {
 
   it('a late October event lands in the next close as a late adjustment; October never changes', async () => {
     const october = (await post('/v1/settlements', finance, { periodId: '2026-10' }).expect(201)).body as SettlementStatement;
-    await post('/v1/redemptions', c.partners.cafe, { externalId: 'late-1', memberId: 'm-1', points: 10, occurredAt: '2026-10-30T12:00:00Z' }).expect(201);
+    await post('/v1/redemptions', c.partners.cafe, {
+      externalId: 'late-1',
+      memberId: 'm-1',
+      points: 10,
+      occurredAt: '2026-10-30T12:00:00Z',
+    }).expect(201);
     t.clock.set('2026-12-01T09:00:00Z');
     const november = (await post('/v1/settlements', finance, { periodId: '2026-11' }).expect(201)).body as SettlementStatement;
     expect(november.lateAdjustments).toEqual([expect.objectContaining({ businessPeriodId: '2026-10' })]);
@@ -96,10 +123,13 @@ describe('settlement over HTTP', () => {
     expect(octoberAgain.body).toEqual(october);
   });
 
-  it('uses the partner terms in force at each event\'s business date', async () => {
-    const put = (partnerId: string, who: Record<string, string>, body: object) => t.http().put(`/v1/partners/${partnerId}/terms`).set(who).send(body);
+  it("uses the partner terms in force at each event's business date", async () => {
+    const put = (partnerId: string, who: Record<string, string>, body: object) =>
+      t.http().put(`/v1/partners/${partnerId}/terms`).set(who).send(body);
     // cafe's fee rises to 10 % from 6 October 00:00; its accrual that day (20 points = 200 kopecks) pays 20.
-    const res = await put('cafe', t.admin, { issuanceFeeBps: 1000, breakageShareBps: 2500, effectiveFrom: '2026-10-06T00:00:00Z' }).expect(200);
+    const res = await put('cafe', t.admin, { issuanceFeeBps: 1000, breakageShareBps: 2500, effectiveFrom: '2026-10-06T00:00:00Z' }).expect(
+      200,
+    );
     expect(res.body.terms).toHaveLength(2);
     await put('cafe', c.partners.cafe, { issuanceFeeBps: 0, breakageShareBps: 0, effectiveFrom: '2026-10-06T00:00:00Z' }).expect(403);
     await put('nobody', t.admin, { issuanceFeeBps: 0, breakageShareBps: 0, effectiveFrom: '2026-10-06T00:00:00Z' }).expect(404);

@@ -46,7 +46,9 @@ export function writeBulkHistory(o: BulkHistoryOptions): { events: number; membe
   const db = new Database(o.file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF'); // a generated fixture, not a ledger: rebuilt on any failure
-  const insert = db.prepare('INSERT INTO events (stream_id, revision, event_id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare(
+    'INSERT INTO events (stream_id, revision, event_id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
   const random = seededRandom(o.seed ?? 1);
   const partners = Array.from({ length: o.partners ?? 8 }, (_, i) => `p${String(i + 1).padStart(2, '0')}`);
   const startMs = Date.parse(o.startAt);
@@ -65,7 +67,12 @@ export function writeBulkHistory(o: BulkHistoryOptions): { events: number; membe
   });
 
   const header = withMetadata(
-    [{ type: 'CoalitionConfigured', data: { coalitionId: COALITION_ID, currency: 'RUB', pointValueMinor: POINT_VALUE_MINOR, expiryMonths: EXPIRY_MONTHS } }],
+    [
+      {
+        type: 'CoalitionConfigured',
+        data: { coalitionId: COALITION_ID, currency: 'RUB', pointValueMinor: POINT_VALUE_MINOR, expiryMonths: EXPIRY_MONTHS },
+      },
+    ],
     system,
     o.startAt,
     GENESIS_HASH,
@@ -73,7 +80,19 @@ export function writeBulkHistory(o: BulkHistoryOptions): { events: number; membe
   put(coalitionStream(), 0, header[0]);
   for (const partnerId of partners) {
     const [joined] = withMetadata(
-      [{ type: 'PartnerJoined', data: { partnerId, name: partnerId, earnRule: EARN, issuanceFeeBps: 150, breakageShareBps: 5000, effectiveFrom: '1970-01-01T00:00:00.000Z' } }],
+      [
+        {
+          type: 'PartnerJoined',
+          data: {
+            partnerId,
+            name: partnerId,
+            earnRule: EARN,
+            issuanceFeeBps: 150,
+            breakageShareBps: 5000,
+            effectiveFrom: '1970-01-01T00:00:00.000Z',
+          },
+        },
+      ],
       system,
       o.startAt,
       GENESIS_HASH,
@@ -85,7 +104,8 @@ export function writeBulkHistory(o: BulkHistoryOptions): { events: number; membe
   const perMember = Math.max(3, Math.round((o.events - written) / o.members));
   for (let from = 0; from < o.members && written < o.events; from += COHORT) {
     const cohort: { stream: string; events: ReturnType<typeof withMetadata> }[] = [];
-    for (let i = from; i < Math.min(o.members, from + COHORT); i++) cohort.push(memberHistory(i, Math.max(2, Math.round(perMember * (0.3 + 1.4 * random())) - 2)));
+    for (let i = from; i < Math.min(o.members, from + COHORT); i++)
+      cohort.push(memberHistory(i, Math.max(2, Math.round(perMember * (0.3 + 1.4 * random())) - 2)));
     // Round-robin across the cohort, so streams interleave in the log.
     for (let k = 0, left = true; left; k++) {
       left = false;
@@ -108,13 +128,21 @@ export function writeBulkHistory(o: BulkHistoryOptions): { events: number; membe
     const cardNumber = withLuhnDigit(`4${String(i).padStart(14, '0')}`);
     const domain: { e: DomainEvent; at: string; meta: CommandMeta }[] = [];
     const enrolAt = new Date(startMs).toISOString();
-    domain.push({ e: { type: 'MemberEnrolled', data: { memberId, cardNumber, birthDate: null, enrolledBy: null, occurredAt: enrolAt } }, at: enrolAt, meta: system });
+    domain.push({
+      e: { type: 'MemberEnrolled', data: { memberId, cardNumber, birthDate: null, enrolledBy: null, occurredAt: enrolAt } },
+      at: enrolAt,
+      meta: system,
+    });
     const lots: { lotId: string; issuerPartnerId: string; points: number }[] = [];
     let available = 0;
     for (let n = 0; n < transactions; n++) {
       const partnerId = partners[Math.floor(random() * partners.length)];
       const occurredAt = new Date(startMs + Math.floor(((n + random()) / transactions) * spanMs)).toISOString();
-      const meta: CommandMeta = { correlationId: 'bulk', causationId: null, actor: { keyId: `key-${partnerId}`, role: 'partner', partnerId } };
+      const meta: CommandMeta = {
+        correlationId: 'bulk',
+        causationId: null,
+        actor: { keyId: `key-${partnerId}`, role: 'partner', partnerId },
+      };
       const txId = `${partnerId}:${memberId}-${n}`;
       const redeem = available > 20 && random() < 0.35;
       if (!redeem) {
@@ -122,13 +150,26 @@ export function writeBulkHistory(o: BulkHistoryOptions): { events: number; membe
         const points = pointsEarned(amountMinor, EARN);
         lots.push({ lotId: txId, issuerPartnerId: partnerId, points });
         available += points;
-        const data = { txId, partnerId, externalId: `${memberId}-${n}`, memberId, amountMinor, currency: 'RUB', points, pointValueMinor: POINT_VALUE_MINOR, lotId: txId, issuerPartnerId: partnerId, expiresAt: addMonthsUtc(occurredAt, EXPIRY_MONTHS), occurredAt };
+        const data = {
+          txId,
+          partnerId,
+          externalId: `${memberId}-${n}`,
+          memberId,
+          amountMinor,
+          currency: 'RUB',
+          points,
+          pointValueMinor: POINT_VALUE_MINOR,
+          lotId: txId,
+          issuerPartnerId: partnerId,
+          expiresAt: addMonthsUtc(occurredAt, EXPIRY_MONTHS),
+          occurredAt,
+        };
         domain.push({ e: { type: 'PointsAccrued', data }, at: occurredAt, meta });
       } else {
         const points = 1 + Math.floor(random() * Math.min(available, 200));
         // All lots expire together 24 months on, in creation order: FIFO is creation order.
         const slices: LotSlice[] = [];
-        for (let left = points; left > 0; ) {
+        for (let left = points; left > 0;) {
           const lot = lots[0];
           const take = Math.min(left, lot.points);
           slices.push({ lotId: lot.lotId, issuerPartnerId: lot.issuerPartnerId, points: take });
@@ -137,7 +178,24 @@ export function writeBulkHistory(o: BulkHistoryOptions): { events: number; membe
           if (lot.points === 0) lots.shift();
         }
         available -= points;
-        domain.push({ e: { type: 'PointsRedeemed', data: { txId, partnerId, externalId: `${memberId}-${n}`, memberId, points, pointValueMinor: POINT_VALUE_MINOR, currency: 'RUB', slices, occurredAt } }, at: occurredAt, meta });
+        domain.push({
+          e: {
+            type: 'PointsRedeemed',
+            data: {
+              txId,
+              partnerId,
+              externalId: `${memberId}-${n}`,
+              memberId,
+              points,
+              pointValueMinor: POINT_VALUE_MINOR,
+              currency: 'RUB',
+              slices,
+              occurredAt,
+            },
+          },
+          at: occurredAt,
+          meta,
+        });
       }
     }
     let prev = GENESIS_HASH;

@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ChildServer {
@@ -46,7 +47,7 @@ export function startChildServer(args: string[], timeoutMs = 600_000): Promise<C
 
 function peakRss(pid: number): number {
   // VmHWM is the peak resident set size of the process, in kB.
-  const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
   return kb ? Number(kb) * 1024 : 0;
 }

@@ -38,7 +38,12 @@ export async function runLoad(opts: {
       const r = opts.request(i);
       const t0 = process.hrtime.bigint();
       try {
-        const res = await pool.request({ method: r.method, path: r.path, body: r.body, headers: { 'content-type': 'application/json', ...r.headers } });
+        const res = await pool.request({
+          method: r.method,
+          path: r.path,
+          body: r.body,
+          headers: { 'content-type': 'application/json', ...r.headers },
+        });
         await res.body.dump();
         statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
         if (res.statusCode >= 400) errors++;

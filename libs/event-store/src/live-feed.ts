@@ -20,10 +20,7 @@ const PAGE_SIZE = 1000;
  * page comes back empty, then sleep until woken or polled. So no event falls between
  * "caught up" and "live", and none is delivered twice.
  */
-export function liveFeedSubscription(
-  source: LiveFeedSource,
-  fromPosition: number | undefined,
-): AllSubscription {
+export function liveFeedSubscription(source: LiveFeedSource, fromPosition: number | undefined): AllSubscription {
   let closed = false;
   let wake: (() => void) | undefined;
   let pendingWake = false;

@@ -61,7 +61,12 @@ export async function seedCoalition(t: TestApp, partnerIds: string[] = ['grocer'
   await t.http().put('/v1/coalition').set(t.admin).send({ currency: 'RUB', pointValueMinor: 10, expiryMonths: 24 }).expect(200);
   const partners: SeededCoalition['partners'] = {};
   for (const partnerId of partnerIds) {
-    await t.http().post('/v1/partners').set(t.admin).send({ partnerId, name: partnerId, earnRule: { pointsPerUnit: 1, unitMinor: 10000 } }).expect(201);
+    await t
+      .http()
+      .post('/v1/partners')
+      .set(t.admin)
+      .send({ partnerId, name: partnerId, earnRule: { pointsPerUnit: 1, unitMinor: 10000 } })
+      .expect(201);
     const key = await t.http().post(`/v1/partners/${partnerId}/keys`).set(t.admin).expect(201);
     partners[partnerId] = { Authorization: `Bearer ${key.body.key}` };
   }

@@ -10,10 +10,14 @@ export class ConfigureCoalitionRequest {
   currency!: string;
 
   /** Minor units of the currency one point is worth. */
-  @IsInt() @Min(1) @Max(1_000_000)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
   pointValueMinor!: number;
 
-  @IsInt() @Min(1) @Max(120)
+  @IsInt()
+  @Min(1)
+  @Max(120)
   expiryMonths!: number;
 }
 

@@ -29,7 +29,10 @@ export function IsBusinessDateTime(options?: ValidationOptions) {
       target: object.constructor,
       propertyName,
       options: { message: 'must be an ISO 8601 date-time with a zone, e.g. 2026-10-01T12:00:00Z', ...options },
-      validator: { validate: (value: unknown) => typeof value === 'string' && DATE_TIME_PATTERN.test(value) && realDate(value.slice(0, 10)) && !Number.isNaN(Date.parse(value)) },
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' && DATE_TIME_PATTERN.test(value) && realDate(value.slice(0, 10)) && !Number.isNaN(Date.parse(value)),
+      },
     });
 }
 

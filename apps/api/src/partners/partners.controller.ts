@@ -2,17 +2,29 @@ import { Body, Controller, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { Type } from 'class-transformer';
 import { IsDefined, IsInt, IsOptional, IsString, Length, Matches, Max, Min, NotEquals, ValidateNested } from 'class-validator';
-import { ChangePartnerTermsCommand, CommandMeta, IssueApiKeyCommand, IssuedKey, PartnerView, RegisterPartnerCommand, STAFF_SCOPE } from '@ledger/application';
+import {
+  ChangePartnerTermsCommand,
+  CommandMeta,
+  IssueApiKeyCommand,
+  IssuedKey,
+  PartnerView,
+  RegisterPartnerCommand,
+  STAFF_SCOPE,
+} from '@ledger/application';
 import { Roles } from '../http/auth';
 import { RequestMeta } from '../http/request-meta';
 import { PartnerIdParam } from '../http/params';
 import { IsBusinessDateTime, PARTNER_ID_PATTERN } from '../http/validators';
 
 export class EarnRuleRequest {
-  @IsInt() @Min(1) @Max(1000)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
   pointsPerUnit!: number;
 
-  @IsInt() @Min(1) @Max(1_000_000_000)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
   unitMinor!: number;
 }
 
@@ -21,31 +33,46 @@ export class RegisterPartnerRequest {
   @NotEquals(STAFF_SCOPE, { message: 'is reserved' })
   partnerId!: string;
 
-  @IsString() @Length(1, 100)
+  @IsString()
+  @Length(1, 100)
   name!: string;
 
-  @IsDefined() @ValidateNested() @Type(() => EarnRuleRequest)
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => EarnRuleRequest)
   earnRule!: EarnRuleRequest;
 
-  @IsOptional() @IsInt() @Min(0) @Max(10_000)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
   issuanceFeeBps?: number;
 
-  @IsOptional() @IsInt() @Min(0) @Max(10_000)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
   breakageShareBps?: number;
 }
 
 export class ChangeTermsRequest {
-  @IsInt() @Min(0) @Max(10_000)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
   issuanceFeeBps!: number;
 
-  @IsInt() @Min(0) @Max(10_000)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
   breakageShareBps!: number;
 
   /** Business date from which the new terms apply (events dated earlier keep the old ones). */
   @IsBusinessDateTime()
   effectiveFrom!: string;
 
-  @IsOptional() @ValidateNested() @Type(() => EarnRuleRequest)
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => EarnRuleRequest)
   earnRule?: EarnRuleRequest;
 }
 
@@ -58,7 +85,16 @@ export class PartnersController {
   register(@Body() body: RegisterPartnerRequest, @RequestMeta() meta: CommandMeta): Promise<PartnerView> {
     const { partnerId, name, earnRule, issuanceFeeBps = 0, breakageShareBps = 0 } = body;
     return this.commands.execute(
-      new RegisterPartnerCommand({ partnerId, name, earnRule: { pointsPerUnit: earnRule.pointsPerUnit, unitMinor: earnRule.unitMinor }, issuanceFeeBps, breakageShareBps }, meta),
+      new RegisterPartnerCommand(
+        {
+          partnerId,
+          name,
+          earnRule: { pointsPerUnit: earnRule.pointsPerUnit, unitMinor: earnRule.unitMinor },
+          issuanceFeeBps,
+          breakageShareBps,
+        },
+        meta,
+      ),
     );
   }
 
@@ -68,7 +104,10 @@ export class PartnersController {
   changeTerms(@Param() { partnerId }: PartnerIdParam, @Body() body: ChangeTermsRequest, @RequestMeta() meta: CommandMeta) {
     const { earnRule, ...rest } = body;
     return this.commands.execute(
-      new ChangePartnerTermsCommand({ partnerId, ...rest, earnRule: earnRule && { pointsPerUnit: earnRule.pointsPerUnit, unitMinor: earnRule.unitMinor } }, meta),
+      new ChangePartnerTermsCommand(
+        { partnerId, ...rest, earnRule: earnRule && { pointsPerUnit: earnRule.pointsPerUnit, unitMinor: earnRule.unitMinor } },
+        meta,
+      ),
     );
   }
 

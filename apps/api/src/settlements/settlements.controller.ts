@@ -22,11 +22,13 @@ export class PeriodIdParam {
 const CSV_TABLES = ['matrix', 'netPositions', 'transfers'] as const;
 
 export class StatementFormatQuery {
-  @IsOptional() @IsIn(['json', 'csv'], { message: 'must be json or csv' })
+  @IsOptional()
+  @IsIn(['json', 'csv'], { message: 'must be json or csv' })
   format?: 'json' | 'csv';
 
   /** With format=csv: which of the three tables (one CSV each). */
-  @IsOptional() @IsIn(CSV_TABLES, { message: `must be one of ${CSV_TABLES.join(', ')}` })
+  @IsOptional()
+  @IsIn(CSV_TABLES, { message: `must be one of ${CSV_TABLES.join(', ')}` })
   table?: (typeof CSV_TABLES)[number];
 }
 

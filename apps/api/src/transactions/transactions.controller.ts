@@ -35,7 +35,9 @@ class PartnerTransactionRequest {
 }
 
 export class AccrualRequest extends PartnerTransactionRequest {
-  @IsInt() @Min(1) @Max(AMOUNT_MINOR_MAX)
+  @IsInt()
+  @Min(1)
+  @Max(AMOUNT_MINOR_MAX)
   amountMinor!: number;
 
   @Matches(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 currency code such as RUB' })
@@ -43,7 +45,9 @@ export class AccrualRequest extends PartnerTransactionRequest {
 }
 
 export class RedemptionRequest extends PartnerTransactionRequest {
-  @IsInt() @Min(1) @Max(AMOUNT_MINOR_MAX)
+  @IsInt()
+  @Min(1)
+  @Max(AMOUNT_MINOR_MAX)
   points!: number;
 }
 

@@ -41,7 +41,7 @@ export function registerSettleCommand(program: Command): void {
           `statement ${statement.sha256} written to ${dir}/ (statement.json, matrix.csv, netPositions.csv, transfers.csv)\n`,
         );
       } catch (err) {
-        if (err instanceof DomainError) throw new Error(`${err.code}: ${err.message}`);
+        if (err instanceof DomainError) throw new Error(`${err.code}: ${err.message}`, { cause: err });
         throw err;
       } finally {
         await ledger.close();

@@ -41,7 +41,10 @@ export class IssueApiKeyHandler implements ICommandHandler<IssueApiKeyCommand, I
       return retryOnConflict(partnerStream(partnerId), async () => {
         const loaded = await loadPartner(this.store, partnerId);
         if (loaded.state.status === 'none') throw new NotFound('partner', partnerId);
-        const events = decidePartner({ type: 'IssuePartnerKey', data: { partnerId, keyId: issued.keyId, keyHash: issued.keyHash } }, loaded.state);
+        const events = decidePartner(
+          { type: 'IssuePartnerKey', data: { partnerId, keyId: issued.keyId, keyHash: issued.keyHash } },
+          loaded.state,
+        );
         await appendDecided(this.store, partnerStream(partnerId), loaded, events, meta, now);
         this.reference.invalidate(partnerStream(partnerId));
         return { keyId: issued.keyId, key: issued.key, role: 'partner', partnerId };
@@ -50,7 +53,10 @@ export class IssueApiKeyHandler implements ICommandHandler<IssueApiKeyCommand, I
     const issued = newApiKey(STAFF_SCOPE);
     return retryOnConflict(coalitionStream(), async () => {
       const loaded = await loadCoalition(this.store);
-      const events = decideCoalition({ type: 'IssueStaffKey', data: { keyId: issued.keyId, role: scope.role, keyHash: issued.keyHash } }, loaded.state);
+      const events = decideCoalition(
+        { type: 'IssueStaffKey', data: { keyId: issued.keyId, role: scope.role, keyHash: issued.keyHash } },
+        loaded.state,
+      );
       await appendDecided(this.store, coalitionStream(), loaded, events, meta, now);
       this.reference.invalidate(coalitionStream());
       return { keyId: issued.keyId, key: issued.key, role: scope.role };

@@ -31,10 +31,7 @@ export class AccruePointsHandler implements ICommandHandler<AccruePointsCommand,
   ) {}
 
   async execute({ data, meta }: AccruePointsCommand): Promise<TxOutcome<AccrualBody>> {
-    const [coalition, partner] = await Promise.all([
-      this.reference.configuredCoalition(),
-      this.reference.activePartner(data.partnerId),
-    ]);
+    const [coalition, partner] = await Promise.all([this.reference.configuredCoalition(), this.reference.activePartner(data.partnerId)]);
     const txId = txIdOf(data.partnerId, data.externalId);
     const context = {
       coalitionCurrency: coalition.currency,

@@ -64,7 +64,12 @@ export class EnrolMemberHandler implements ICommandHandler<EnrolMemberCommand, T
       });
     } catch (err) {
       if (!(err instanceof WrongExpectedVersion)) throw err;
-      const claim = await loadStream(this.store, stream, () => '', (_s, e) => String((e.data as { memberId: string }).memberId));
+      const claim = await loadStream(
+        this.store,
+        stream,
+        () => '',
+        (_s, e) => String((e.data as { memberId: string }).memberId),
+      );
       // A claim left by an earlier attempt for this very member lets the retry finish.
       if (claim.state !== memberId) throw new Conflict('card_in_use', `card ${cardNumber} belongs to another member`);
     }

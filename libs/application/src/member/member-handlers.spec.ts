@@ -25,24 +25,47 @@ describe('member command handlers (memory store)', () => {
   beforeEach(async () => {
     store = new MemoryEventStore();
     const moduleRef = await Test.createTestingModule({
-      imports: [LedgerApplicationModule.forRoot({ store, clock: new FixedClock(new Date('2026-11-20T12:00:00Z')), config: { maxBackdateDays: 90 } })],
+      imports: [
+        LedgerApplicationModule.forRoot({
+          store,
+          clock: new FixedClock(new Date('2026-11-20T12:00:00Z')),
+          config: { maxBackdateDays: 90 },
+        }),
+      ],
     }).compile();
     await moduleRef.init();
     bus = moduleRef.get(CommandBus);
     await bus.execute(new ConfigureCoalitionCommand({ currency: 'RUB', pointValueMinor: 10, expiryMonths: 12 }, systemMeta()));
     for (const partnerId of ['a', 'b']) {
-      await bus.execute(new RegisterPartnerCommand({ partnerId, name: partnerId, earnRule: { pointsPerUnit: 1, unitMinor: 100 }, issuanceFeeBps: 0, breakageShareBps: 0 }, systemMeta()));
+      await bus.execute(
+        new RegisterPartnerCommand(
+          { partnerId, name: partnerId, earnRule: { pointsPerUnit: 1, unitMinor: 100 }, issuanceFeeBps: 0, breakageShareBps: 0 },
+          systemMeta(),
+        ),
+      );
     }
-    await bus.execute(new EnrolMemberCommand({ memberId: 'm', cardNumber: withLuhnDigit('700000000000001'), enrolledBy: 'a' }, partnerMeta('a')));
+    await bus.execute(
+      new EnrolMemberCommand({ memberId: 'm', cardNumber: withLuhnDigit('700000000000001'), enrolledBy: 'a' }, partnerMeta('a')),
+    );
   });
 
   const accrue = (externalId: string, amountMinor = 1000, partnerId = 'a') =>
-    bus.execute(new AccruePointsCommand({ partnerId, externalId, memberId: 'm', amountMinor, currency: 'RUB', occurredAt: '2026-11-20T10:00:00Z' }, partnerMeta(partnerId)));
+    bus.execute(
+      new AccruePointsCommand(
+        { partnerId, externalId, memberId: 'm', amountMinor, currency: 'RUB', occurredAt: '2026-11-20T10:00:00Z' },
+        partnerMeta(partnerId),
+      ),
+    );
 
   it('chains every event of a stream to the one before it', async () => {
     await accrue('r1');
     await accrue('r2');
-    await bus.execute(new RedeemPointsCommand({ partnerId: 'b', externalId: 'x', memberId: 'm', points: 15, occurredAt: '2026-11-20T11:00:00Z' }, partnerMeta('b')));
+    await bus.execute(
+      new RedeemPointsCommand(
+        { partnerId: 'b', externalId: 'x', memberId: 'm', points: 15, occurredAt: '2026-11-20T11:00:00Z' },
+        partnerMeta('b'),
+      ),
+    );
     const events = await store.readStream('member-m');
     expect(events.map((e) => e.type)).toEqual(['MemberEnrolled', 'PointsAccrued', 'PointsAccrued', 'PointsRedeemed']);
     let prev = GENESIS_HASH;
@@ -57,7 +80,9 @@ describe('member command handlers (memory store)', () => {
     await accrue('r1');
     const [, accrued] = await store.readStream('member-m');
     const tampered = { ...accrued.data, points: 1_000 };
-    expect(chainHash(String(accrued.metadata.prevHash), accrued.type, tampered, accrued.metadata as unknown as BusinessMetadata)).not.toBe(accrued.metadata.hash);
+    expect(chainHash(String(accrued.metadata.prevHash), accrued.type, tampered, accrued.metadata as unknown as BusinessMetadata)).not.toBe(
+      accrued.metadata.hash,
+    );
   });
 
   it('concurrent different transactions on one member all land, each once (retry on conflict)', async () => {
@@ -74,22 +99,43 @@ describe('member command handlers (memory store)', () => {
   it('records metadata: correlation, actor, business time', async () => {
     await accrue('r1');
     const [, accrued] = await store.readStream('member-m');
-    expect(accrued.metadata).toMatchObject({ correlationId: 'c-1', causationId: null, actor: { role: 'partner', partnerId: 'a' }, occurredAt: '2026-11-20T10:00:00.000Z' });
+    expect(accrued.metadata).toMatchObject({
+      correlationId: 'c-1',
+      causationId: null,
+      actor: { role: 'partner', partnerId: 'a' },
+      occurredAt: '2026-11-20T10:00:00.000Z',
+    });
   });
 
   describe('two app instances on one store (cached member state must never decide wrongly)', () => {
     let other: CommandBus;
     beforeEach(async () => {
       const moduleRef = await Test.createTestingModule({
-        imports: [LedgerApplicationModule.forRoot({ store, clock: new FixedClock(new Date('2026-11-20T12:00:00Z')), config: { maxBackdateDays: 90 } })],
+        imports: [
+          LedgerApplicationModule.forRoot({
+            store,
+            clock: new FixedClock(new Date('2026-11-20T12:00:00Z')),
+            config: { maxBackdateDays: 90 },
+          }),
+        ],
       }).compile();
       await moduleRef.init();
       other = moduleRef.get(CommandBus);
     });
     const accrueVia = (via: CommandBus, externalId: string, amountMinor = 1000) =>
-      via.execute(new AccruePointsCommand({ partnerId: 'a', externalId, memberId: 'm', amountMinor, currency: 'RUB', occurredAt: '2026-11-20T10:00:00Z' }, partnerMeta('a')));
+      via.execute(
+        new AccruePointsCommand(
+          { partnerId: 'a', externalId, memberId: 'm', amountMinor, currency: 'RUB', occurredAt: '2026-11-20T10:00:00Z' },
+          partnerMeta('a'),
+        ),
+      );
     const redeemVia = (via: CommandBus, externalId: string, points: number) =>
-      via.execute(new RedeemPointsCommand({ partnerId: 'b', externalId, memberId: 'm', points, occurredAt: '2026-11-20T11:00:00Z' }, partnerMeta('b')));
+      via.execute(
+        new RedeemPointsCommand(
+          { partnerId: 'b', externalId, memberId: 'm', points, occurredAt: '2026-11-20T11:00:00Z' },
+          partnerMeta('b'),
+        ),
+      );
 
     it('a redemption covered only by points accrued through the other instance succeeds', async () => {
       await accrueVia(bus, 'r1'); // this instance now caches a balance of 10

@@ -20,7 +20,12 @@ export class MemberTransactionPoster {
     private readonly cache: MemberStateCache,
   ) {}
 
-  post<Body>(command: MemberCommand & { data: { memberId: string } }, txId: string, meta: CommandMeta, answer: (r: TxRecord) => Body): Promise<TxOutcome<Body>> {
+  post<Body>(
+    command: MemberCommand & { data: { memberId: string } },
+    txId: string,
+    meta: CommandMeta,
+    answer: (r: TxRecord) => Body,
+  ): Promise<TxOutcome<Body>> {
     const { memberId } = command.data;
     const stream = memberStream(memberId);
     return retryOnConflict(stream, async () => {

@@ -44,10 +44,7 @@ export class RedeemPointsHandler implements ICommandHandler<RedeemPointsCommand,
   ) {}
 
   async execute({ data, meta }: RedeemPointsCommand): Promise<TxOutcome<RedemptionBody>> {
-    const [coalition] = await Promise.all([
-      this.reference.configuredCoalition(),
-      this.reference.activePartner(data.partnerId),
-    ]);
+    const [coalition] = await Promise.all([this.reference.configuredCoalition(), this.reference.activePartner(data.partnerId)]);
     const txId = txIdOf(data.partnerId, data.externalId);
     const context = {
       coalitionCurrency: coalition.currency,

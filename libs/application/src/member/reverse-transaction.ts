@@ -35,10 +35,7 @@ export class ReverseTransactionHandler implements ICommandHandler<ReverseTransac
   ) {}
 
   async execute({ data, meta }: ReverseTransactionCommand): Promise<TxOutcome<ReversalBody>> {
-    const [coalition] = await Promise.all([
-      this.reference.configuredCoalition(),
-      this.reference.activePartner(data.partnerId),
-    ]);
+    const [coalition] = await Promise.all([this.reference.configuredCoalition(), this.reference.activePartner(data.partnerId)]);
     const txId = txIdOf(data.partnerId, data.externalId);
     const context = {
       coalitionCurrency: coalition.currency,

@@ -70,7 +70,10 @@ export async function calculatePeriodStatement(
   closedCutoffs.delete(periodId);
   for (const [q, c] of closedCutoffs) if (c > cutoffPosition) closedCutoffs.delete(q);
   const close = prepareClose({ periodId, cutoffPosition, closedCutoffs });
-  const builder = new StatementBuilder({ periodId, currency: coalition.currency, pointValueMinor: coalition.pointValueMinor, cutoffPosition }, partnerTerms);
+  const builder = new StatementBuilder(
+    { periodId, currency: coalition.currency, pointValueMinor: coalition.pointValueMinor, cutoffPosition },
+    partnerTerms,
+  );
   const leaves: LeafEvent[] = [];
   await scanLog(
     store,
@@ -118,7 +121,9 @@ export class ClosePeriodHandler implements ICommandHandler<ClosePeriodCommand, S
     // The decider refuses these too; asking first spares reading the whole log for nothing.
     if (loaded.state.status === 'closed') throw new Conflict('period_closed', `period ${periodId} is already closed`);
     if (!periodHasEnded(periodId, now)) throw new Refused('period_not_ended', `period ${periodId} has not ended yet`);
-    const statement = await calculatePeriodStatement(this.store, periodId, cutoffPosition, coalition, (p) => onProgress?.(p, cutoffPosition));
+    const statement = await calculatePeriodStatement(this.store, periodId, cutoffPosition, coalition, (p) =>
+      onProgress?.(p, cutoffPosition),
+    );
     const events = decideSettlement({ type: 'ClosePeriod', data: { periodId, cutoffPosition, statement } }, loaded.state, now);
     try {
       await appendDecided(this.store, stream, loaded, events, meta, now.toISOString());

@@ -1,6 +1,13 @@
 import { NotFound } from '@ledger/domain';
 import { EventStore } from '@ledger/event-store';
-import { SettlementEvent, SettlementState, SettlementStatement, evolveSettlement, initialSettlement, settlementStream } from '@ledger/settlement';
+import {
+  SettlementEvent,
+  SettlementState,
+  SettlementStatement,
+  evolveSettlement,
+  initialSettlement,
+  settlementStream,
+} from '@ledger/settlement';
 import { LoadedStream, loadStream } from '../shared/event-stream';
 
 export const loadSettlement = (store: EventStore, periodId: string): Promise<LoadedStream<SettlementState>> =>

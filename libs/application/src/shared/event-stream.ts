@@ -14,12 +14,7 @@ export interface LoadedStream<S> {
 
 export type Evolve<S> = (state: S, event: DomainEvent<string, any>, position: number) => S;
 
-export async function loadStream<S>(
-  store: EventStore,
-  streamId: string,
-  initial: () => S,
-  evolve: Evolve<S>,
-): Promise<LoadedStream<S>> {
+export async function loadStream<S>(store: EventStore, streamId: string, initial: () => S, evolve: Evolve<S>): Promise<LoadedStream<S>> {
   const events = await store.readStream(streamId);
   let state = initial();
   for (const e of events) state = evolve(state, { type: e.type, data: e.data }, e.position);
@@ -27,16 +22,10 @@ export async function loadStream<S>(
   return { state, revision: last?.revision ?? -1, lastHash: lastHashOf(last) };
 }
 
-const lastHashOf = (e: RecordedEvent | undefined): string =>
-  e === undefined ? GENESIS_HASH : String(e.metadata.hash ?? GENESIS_HASH);
+const lastHashOf = (e: RecordedEvent | undefined): string => (e === undefined ? GENESIS_HASH : String(e.metadata.hash ?? GENESIS_HASH));
 
 /** Attaches DESIGN §2 metadata and the per-stream hash chain to decided events. */
-export function withMetadata(
-  events: readonly DomainEvent[],
-  meta: CommandMeta,
-  occurredAt: string,
-  prevHash: string,
-): EventToAppend[] {
+export function withMetadata(events: readonly DomainEvent[], meta: CommandMeta, occurredAt: string, prevHash: string): EventToAppend[] {
   let hash = prevHash;
   return events.map((e) => {
     const eventId = randomUUID();

@@ -752,14 +752,12 @@ describe('member decider', () => {
     it('answers a retried accrual as a replay after its business date left the window', () =>
       later([enrolled(), accrued({ points: 150, occurredAt: acceptedAtNow, expiresAt: '2027-08-22T13:00:00.000Z' })])
         .when(accrue({ occurredAt: acceptedAtNow }))
-        .thenNothingHappened(),
-    );
+        .thenNothingHappened());
 
     it('answers a retried redemption as a replay after its business date left the window', () =>
       later([enrolled(), accrued({ points: 150 }), redeemed({ points: 30, slices: [slice('grocer:r-1', 30)], occurredAt: acceptedAtNow })])
         .when(redeem({ occurredAt: acceptedAtNow }))
-        .thenNothingHappened(),
-    );
+        .thenNothingHappened());
   });
 });
 

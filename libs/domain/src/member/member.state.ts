@@ -90,22 +90,46 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
   switch (event.type) {
     case 'MemberEnrolled': {
       const d = event.data;
-      return { ...state, status: 'active', memberId: d.memberId, cardNumber: d.cardNumber, birthDate: d.birthDate, enrolledAt: d.occurredAt };
+      return {
+        ...state,
+        status: 'active',
+        memberId: d.memberId,
+        cardNumber: d.cardNumber,
+        birthDate: d.birthDate,
+        enrolledAt: d.occurredAt,
+      };
     }
     case 'PointsAccrued': {
       const d = event.data;
       if (d.points > 0) {
-        state.lotIndex.set(d.lotId, { issuerPartnerId: d.issuerPartnerId, expiresAt: d.expiresAt, seq: state.nextLotSeq, pointsIssued: d.points });
+        state.lotIndex.set(d.lotId, {
+          issuerPartnerId: d.issuerPartnerId,
+          expiresAt: d.expiresAt,
+          seq: state.nextLotSeq,
+          pointsIssued: d.points,
+        });
       }
       const lots =
         d.points > 0
-          ? [...state.lots, { lotId: d.lotId, issuerPartnerId: d.issuerPartnerId, points: d.points, expiresAt: d.expiresAt, seq: state.nextLotSeq }]
+          ? [
+              ...state.lots,
+              { lotId: d.lotId, issuerPartnerId: d.issuerPartnerId, points: d.points, expiresAt: d.expiresAt, seq: state.nextLotSeq },
+            ]
           : state.lots;
       const available = state.available + d.points;
       return withTx(
         { ...state, lots, available, lifetimeAccrued: state.lifetimeAccrued + d.points, nextLotSeq: state.nextLotSeq + 1 },
         d.txId,
-        { kind: 'accrual', fingerprint: accrualFingerprint(d), points: d.points, balanceAfter: available, slices: [], position, occurredAt: d.occurredAt, pointValueMinor: d.pointValueMinor },
+        {
+          kind: 'accrual',
+          fingerprint: accrualFingerprint(d),
+          points: d.points,
+          balanceAfter: available,
+          slices: [],
+          position,
+          occurredAt: d.occurredAt,
+          pointValueMinor: d.pointValueMinor,
+        },
       );
     }
     case 'PointsRedeemed': {
@@ -115,7 +139,16 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
       return withTx(
         { ...state, lots: takeSlices(state.lots, d.slices), available, lifetimeRedeemed: state.lifetimeRedeemed + d.points },
         d.txId,
-        { kind: 'redemption', fingerprint: redemptionFingerprint(d), points: d.points, balanceAfter: available, slices: d.slices, position, occurredAt: d.occurredAt, pointValueMinor: d.pointValueMinor },
+        {
+          kind: 'redemption',
+          fingerprint: redemptionFingerprint(d),
+          points: d.points,
+          balanceAfter: available,
+          slices: d.slices,
+          position,
+          occurredAt: d.occurredAt,
+          pointValueMinor: d.pointValueMinor,
+        },
       );
     }
     case 'AccrualReversed': {
@@ -132,7 +165,16 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
           reversedTxIds: new Set(state.reversedTxIds).add(d.originalTxId),
         },
         d.txId,
-        { kind: 'accrual_reversal', fingerprint: reversalFingerprint(d), points: d.points, balanceAfter: available, slices: [slice], position, occurredAt: d.occurredAt, pointValueMinor: d.pointValueMinor },
+        {
+          kind: 'accrual_reversal',
+          fingerprint: reversalFingerprint(d),
+          points: d.points,
+          balanceAfter: available,
+          slices: [slice],
+          position,
+          occurredAt: d.occurredAt,
+          pointValueMinor: d.pointValueMinor,
+        },
       );
     }
     case 'RedemptionReversed': {
@@ -147,14 +189,28 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
           reversedTxIds: new Set(state.reversedTxIds).add(d.originalTxId),
         },
         d.txId,
-        { kind: 'redemption_reversal', fingerprint: reversalFingerprint(d), points: d.points, balanceAfter: available, slices: d.slices, position, occurredAt: d.occurredAt, pointValueMinor: d.pointValueMinor },
+        {
+          kind: 'redemption_reversal',
+          fingerprint: reversalFingerprint(d),
+          points: d.points,
+          balanceAfter: available,
+          slices: d.slices,
+          position,
+          occurredAt: d.occurredAt,
+          pointValueMinor: d.pointValueMinor,
+        },
       );
     }
     case 'PointsExpired': {
       const d = event.data;
       const available = state.available - d.points;
       assert(available >= 0, 'available never goes negative');
-      return { ...state, lots: takeSlices(state.lots, [{ lotId: d.lotId, issuerPartnerId: d.issuerPartnerId, points: d.points }]), available, lifetimeExpired: state.lifetimeExpired + d.points };
+      return {
+        ...state,
+        lots: takeSlices(state.lots, [{ lotId: d.lotId, issuerPartnerId: d.issuerPartnerId, points: d.points }]),
+        available,
+        lifetimeExpired: state.lifetimeExpired + d.points,
+      };
     }
     default: {
       const unknown: never = event;

@@ -50,10 +50,7 @@ export class Unavailable extends DomainError {
 }
 
 export const idempotencyConflict = (txId: string) =>
-  new Conflict(
-    'idempotency_conflict',
-    `transaction ${txId} was already posted with a different payload`,
-  );
+  new Conflict('idempotency_conflict', `transaction ${txId} was already posted with a different payload`);
 
 /** A programming error: the code broke its own invariant. Never a reaction to input. */
 export class AssertionFailed extends Error {

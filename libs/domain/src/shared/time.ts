@@ -5,12 +5,7 @@ export const FUTURE_SKEW_MS = 5 * 60 * 1000;
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** A business date must be a real instant, not in the future, and not older than the window. */
-export function checkBusinessDate(
-  field: string,
-  iso: string,
-  now: Date,
-  maxBackdateDays: number,
-): void {
+export function checkBusinessDate(field: string, iso: string, now: Date, maxBackdateDays: number): void {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) throw new InvalidInput(field, 'must be an ISO 8601 date-time');
   if (t - now.getTime() > FUTURE_SKEW_MS) {
@@ -26,7 +21,15 @@ export function addMonthsUtc(iso: string, months: number): string {
   const d = new Date(iso);
   const day = d.getUTCDate();
   const target = new Date(
-    Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()),
+    Date.UTC(
+      d.getUTCFullYear(),
+      d.getUTCMonth() + months,
+      1,
+      d.getUTCHours(),
+      d.getUTCMinutes(),
+      d.getUTCSeconds(),
+      d.getUTCMilliseconds(),
+    ),
   );
   const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
   target.setUTCDate(Math.min(day, lastDay));
