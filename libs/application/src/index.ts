@@ -16,7 +16,6 @@ export * from './member/post-transaction';
 export * from './member/accrue-points';
 export * from './member/redeem-points';
 export * from './member/reverse-transaction';
-export * from './member/get-member';
 export * from './shared/scan-log';
 export * from './settlement/settlement-stream';
 export * from './settlement/close-period';

@@ -6,7 +6,6 @@ import { Authenticator } from './keys/authenticate';
 import { IssueApiKeyHandler } from './keys/issue-api-key';
 import { AccruePointsHandler } from './member/accrue-points';
 import { EnrolMemberHandler } from './member/enrol-member';
-import { GetMemberHandler } from './member/get-member';
 import { MemberTransactionPoster } from './member/post-transaction';
 import { RedeemPointsHandler } from './member/redeem-points';
 import { ReverseTransactionHandler } from './member/reverse-transaction';
@@ -30,7 +29,7 @@ export const COMMAND_HANDLERS = [
   ReverseTransactionHandler,
   ClosePeriodHandler,
 ];
-export const QUERY_HANDLERS = [GetStatementHandler, GetMemberHandler];
+export const QUERY_HANDLERS = [GetStatementHandler];
 
 export interface LedgerApplicationOptions {
   store: EventStore;

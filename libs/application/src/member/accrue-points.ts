@@ -3,7 +3,7 @@ import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { termsAt, txIdOf } from '@ledger/domain';
 import { CommandMeta } from '../shared/command-meta';
 import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
-import { ReferenceData } from '../shared/reference-data';
+import { ReferenceData, txContextOf } from '../shared/reference-data';
 import { TxOutcome } from './member-stream';
 import { MemberTransactionPoster } from './post-transaction';
 
@@ -33,13 +33,7 @@ export class AccruePointsHandler implements ICommandHandler<AccruePointsCommand,
   async execute({ data, meta }: AccruePointsCommand): Promise<TxOutcome<AccrualBody>> {
     const [coalition, partner] = await Promise.all([this.reference.configuredCoalition(), this.reference.activePartner(data.partnerId)]);
     const txId = txIdOf(data.partnerId, data.externalId);
-    const context = {
-      coalitionCurrency: coalition.currency,
-      pointValueMinor: coalition.pointValueMinor,
-      expiryMonths: coalition.expiryMonths,
-      maxBackdateDays: this.config.maxBackdateDays,
-      earnRule: termsAt(partner.terms, data.occurredAt).earnRule,
-    };
+    const context = { ...txContextOf(coalition, this.config), earnRule: termsAt(partner.terms, data.occurredAt).earnRule };
     return this.poster.post({ type: 'AccruePoints', data, context }, txId, meta, (r) => ({
       txId,
       memberId: data.memberId,

@@ -3,7 +3,7 @@ import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { LotSlice, txIdOf } from '@ledger/domain';
 import { CommandMeta } from '../shared/command-meta';
 import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
-import { ReferenceData } from '../shared/reference-data';
+import { ReferenceData, txContextOf } from '../shared/reference-data';
 import { TxOutcome } from './member-stream';
 import { MemberTransactionPoster } from './post-transaction';
 
@@ -46,12 +46,7 @@ export class RedeemPointsHandler implements ICommandHandler<RedeemPointsCommand,
   async execute({ data, meta }: RedeemPointsCommand): Promise<TxOutcome<RedemptionBody>> {
     const [coalition] = await Promise.all([this.reference.configuredCoalition(), this.reference.activePartner(data.partnerId)]);
     const txId = txIdOf(data.partnerId, data.externalId);
-    const context = {
-      coalitionCurrency: coalition.currency,
-      pointValueMinor: coalition.pointValueMinor,
-      expiryMonths: coalition.expiryMonths,
-      maxBackdateDays: this.config.maxBackdateDays,
-    };
+    const context = txContextOf(coalition, this.config);
     return this.poster.post({ type: 'RedeemPoints', data, context }, txId, meta, (r) => ({
       txId,
       memberId: data.memberId,

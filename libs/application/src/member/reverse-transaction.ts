@@ -3,7 +3,7 @@ import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { txIdOf } from '@ledger/domain';
 import { CommandMeta } from '../shared/command-meta';
 import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
-import { ReferenceData } from '../shared/reference-data';
+import { ReferenceData, txContextOf } from '../shared/reference-data';
 import { TxOutcome } from './member-stream';
 import { MemberTransactionPoster } from './post-transaction';
 import { Allocation, allocationsByIssuer } from './redeem-points';
@@ -37,12 +37,7 @@ export class ReverseTransactionHandler implements ICommandHandler<ReverseTransac
   async execute({ data, meta }: ReverseTransactionCommand): Promise<TxOutcome<ReversalBody>> {
     const [coalition] = await Promise.all([this.reference.configuredCoalition(), this.reference.activePartner(data.partnerId)]);
     const txId = txIdOf(data.partnerId, data.externalId);
-    const context = {
-      coalitionCurrency: coalition.currency,
-      pointValueMinor: coalition.pointValueMinor,
-      expiryMonths: coalition.expiryMonths,
-      maxBackdateDays: this.config.maxBackdateDays,
-    };
+    const context = txContextOf(coalition, this.config);
     return this.poster.post({ type: 'ReverseTransaction', data, context }, txId, meta, (r) => ({
       txId,
       memberId: data.memberId,

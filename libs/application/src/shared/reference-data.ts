@@ -5,6 +5,7 @@ import {
   PartnerEvent,
   PartnerState,
   Refused,
+  TxContext,
   coalitionStream,
   evolveCoalition,
   evolvePartner,
@@ -83,3 +84,11 @@ export class ReferenceData {
     return state;
   }
 }
+
+/** The coalition rules a member transaction is decided under (the partner's earn rule aside). */
+export const txContextOf = (coalition: CoalitionState, config: { maxBackdateDays: number }): TxContext => ({
+  coalitionCurrency: coalition.currency,
+  pointValueMinor: coalition.pointValueMinor,
+  expiryMonths: coalition.expiryMonths,
+  maxBackdateDays: config.maxBackdateDays,
+});
