@@ -7,8 +7,7 @@ import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store'
 import { ApiModule } from '@ledger/api/api.module';
 import { AUDIT_CONTROLLERS } from '@ledger/api/audit';
 import { checkProofDocument, importEvents, verifyLedger } from '@ledger/audit';
-import { startAuditTestApp } from '@ledger/audit/testing/audit-test-app';
-import { SeededCoalition, TestApp, cardNumber, seedCoalition, tempDir } from '@ledger/testing';
+import { SeededCoalition, TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
 
 /** The auditor over HTTP (issue 7): replay, as-of, verify, proofs, export; and an auditor key writes nothing. */
 describe('audit over HTTP', () => {
@@ -25,7 +24,7 @@ describe('audit over HTTP', () => {
   beforeEach(async () => {
     const dir = tempDir();
     storeNow = new Date('2026-11-20T08:00:00.000Z');
-    t = await startAuditTestApp(SqliteEventStore.open(join(dir, 'ledger.db'), { now: () => storeNow }), { dataDir: dir });
+    t = await startTestApp(SqliteEventStore.open(join(dir, 'ledger.db'), { now: () => storeNow }), { dataDir: dir });
     c = await seedCoalition(t, ['grocer', 'cafe']);
     auditor = { Authorization: `Bearer ${(await post('/v1/keys', t.admin, { role: 'auditor' })).body.key}` };
     finance = { Authorization: `Bearer ${(await post('/v1/keys', t.admin, { role: 'finance' })).body.key}` };
