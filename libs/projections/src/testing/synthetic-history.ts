@@ -100,19 +100,26 @@ export async function appendSyntheticHistory(store: EventStore, options: Synthet
   let written = 0;
   let head = -1;
   let inFlight: Promise<unknown>[] = [];
+  // A stream's appends are sent one after the other: over a network (EventStoreDB) calls
+  // in flight together may arrive out of order, which a later revision would refuse.
+  const lastOfStream = new Map<string, Promise<unknown>>();
   const append = (stream: string, events: ReturnType<typeof withMetadata>, expectedRevision: number | 'no_stream') => {
     written += events.length;
-    inFlight.push(
+    const send = () =>
       store.appendToStream(stream, events, { expectedRevision }).then((r) => {
         if (r.position > head) head = r.position;
-      }),
-    );
+      });
+    const before = lastOfStream.get(stream);
+    const appended = before ? before.then(send) : send();
+    lastOfStream.set(stream, appended);
+    inFlight.push(appended);
   };
   const drain = async (force = false) => {
     if (!force && inFlight.length < concurrency) return;
     const batch = inFlight;
     inFlight = [];
     await Promise.all(batch);
+    lastOfStream.clear();
     options.onProgress?.(written);
   };
   const isoAt = (ms: number) => new Date(ms).toISOString();
