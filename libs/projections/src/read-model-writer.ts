@@ -63,11 +63,12 @@ interface MemberDelta {
   redeemed: number;
   expired: number;
   position: number;
+  /** The member's lots changed in the batch, by lot id (created on first use). */
+  lots: Map<string, LotDelta> | undefined;
 }
 
 /** A lot's change in points over a batch; `opened` when the batch holds its accrual. */
 interface LotDelta {
-  memberId: string;
   lotId: string;
   opened: { issuerPartnerId: string; pointsIssued: number; expiresAt: string; position: number } | undefined;
   points: number;
@@ -97,17 +98,24 @@ export class ReadModelWriter {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepare>;
   private readonly members = new Map<string, MemberDelta>();
-  private readonly lots = new Map<string, LotDelta>();
   private readonly partners = new Map<string, PartnerDelta>();
   private readonly liability = new Map<string, LiabilityDelta>();
-  private readonly applyTx: (events: readonly RecordedEvent[], expected: number | undefined) => void;
+  /** The transaction index rows of the batch, 8 columns each, flat, in event order. */
+  private txRows: (string | number | null)[] = [];
+  /** Coalition settings changes of the batch, in event order (rare: a handful per history). */
+  private coalitionChanges: (() => void)[] = [];
+  /** Events staged since the last commit or discard, and the first and last of them. */
+  private staged = 0;
+  private firstStaged: number | undefined;
+  private lastStaged: RecordedEvent | undefined;
+  private readonly commitTx: (expected: number | undefined) => void;
 
   constructor(readonly store: ReadStore) {
     assert(!store.readonly, 'the projector writes the read store');
     this.db = store.db;
     this.stmt = prepare(this.db);
-    this.applyTx = this.db.transaction((events: readonly RecordedEvent[], expected: number | undefined) => {
-      this.applyInTransaction(events, expected);
+    this.commitTx = this.db.transaction((expected: number | undefined) => {
+      this.commitInTransaction(expected);
     }).immediate;
   }
 
@@ -118,34 +126,75 @@ export class ReadModelWriter {
    */
   applyBatch(events: readonly RecordedEvent[], expectedCheckpoint: number | undefined): void {
     assert(events.length > 0, 'a batch holds at least one event');
+    assert(this.staged === 0, 'applyBatch is not mixed with staged events');
     try {
-      this.applyTx(events, expectedCheckpoint);
+      for (const event of events) this.stage(event);
+    } catch (error) {
+      this.discardStaged();
+      throw error;
+    }
+    this.commitStaged(expectedCheckpoint);
+  }
+
+  /** Events staged and not yet committed. */
+  stagedEvents(): number {
+    return this.staged;
+  }
+
+  /**
+   * Folds one event (in position order) into the pending batch, in memory: nothing is
+   * written until commitStaged. The runner stages events as they arrive, so a batch holds
+   * its sums, not its decoded events. On a throw the batch is unusable: discard it.
+   */
+  stage(event: RecordedEvent): void {
+    const previous = this.lastStaged?.position;
+    assert(previous === undefined || event.position > previous, 'events arrive in increasing position order');
+    this.apply(event);
+    if (this.staged === 0) this.firstStaged = event.position;
+    this.lastStaged = event;
+    this.staged += 1;
+  }
+
+  /**
+   * Writes the staged batch and moves the checkpoint to its last event, in one IMMEDIATE
+   * transaction. Throws CheckpointMoved, having written nothing, if the checkpoint is not
+   * `expectedCheckpoint`. The staged batch is gone afterwards, written or not.
+   */
+  commitStaged(expectedCheckpoint: number | undefined): void {
+    assert(this.staged > 0, 'a batch holds at least one event');
+    try {
+      this.commitTx(expectedCheckpoint);
     } finally {
       // On a rollback the sums belong to nothing that was written.
-      this.members.clear();
-      this.lots.clear();
-      this.partners.clear();
-      this.liability.clear();
+      this.discardStaged();
     }
   }
 
-  private applyInTransaction(events: readonly RecordedEvent[], expected: number | undefined): void {
+  /** Forgets the staged events. */
+  discardStaged(): void {
+    this.members.clear();
+    this.partners.clear();
+    this.liability.clear();
+    this.txRows = [];
+    this.coalitionChanges = [];
+    this.staged = 0;
+    this.firstStaged = undefined;
+    this.lastStaged = undefined;
+  }
+
+  private commitInTransaction(expected: number | undefined): void {
     // Compare-and-set on the checkpoint: two writers on one file (a projector left running
     // during a rebuild, two `ledger project`) cannot both apply the same events.
     const found = this.stmt.checkpoint.get()!.position ?? undefined;
     if (found !== expected) throw new CheckpointMoved(expected, found);
-    let previous = expected;
-    for (const event of events) {
-      assert(previous === undefined || event.position > previous, 'events arrive in increasing position order');
-      previous = event.position;
-      this.apply(event);
-    }
+    assert(expected === undefined || this.firstStaged! > expected, 'events arrive in increasing position order');
+    for (const change of this.coalitionChanges) change();
     this.flushMembers();
-    this.flushLots();
+    this.flushTransactions();
     this.flushPartners();
     this.flushLiability();
-    const last = events[events.length - 1];
-    const moved = this.stmt.moveCheckpoint.run(last.position, last.eventId, events.length);
+    const last = this.lastStaged!;
+    const moved = this.stmt.moveCheckpoint.run(last.position, last.eventId, this.staged);
     assert(moved.changes === 1, 'the checkpoint row exists');
   }
 
@@ -171,15 +220,20 @@ export class ReadModelWriter {
       }
       case 'CoalitionConfigured': {
         const d = event.data as unknown as Data<CoalitionConfigured>;
-        this.stmt.configureCoalition.run(d.currency, d.pointValueMinor, d.expiryMonths);
+        const { currency, pointValueMinor, expiryMonths } = d;
+        this.coalitionChanges.push(() => this.stmt.configureCoalition.run(currency, pointValueMinor, expiryMonths));
         return;
       }
-      case 'PointValueChanged':
-        this.stmt.changePointValue.run((event.data as { pointValueMinor: number }).pointValueMinor);
+      case 'PointValueChanged': {
+        const { pointValueMinor } = event.data as { pointValueMinor: number };
+        this.coalitionChanges.push(() => this.stmt.changePointValue.run(pointValueMinor));
         return;
-      case 'ExpiryPolicyChanged':
-        this.stmt.changeExpiry.run((event.data as { expiryMonths: number }).expiryMonths);
+      }
+      case 'ExpiryPolicyChanged': {
+        const { expiryMonths } = event.data as { expiryMonths: number };
+        this.coalitionChanges.push(() => this.stmt.changeExpiry.run(expiryMonths));
         return;
+      }
       default:
         // A new version of an event projected here (`PointsAccrued.v2`) must be upcast
         // first: skipping it would quietly leave every balance wrong.
@@ -197,10 +251,10 @@ export class ReadModelWriter {
   }
 
   private pointsAccrued(d: Data<PointsAccrued>, position: number): void {
-    this.memberChange(d.memberId, d.points, d.points, 0, 0, position);
+    const member = this.memberChange(d.memberId, d.points, d.points, 0, 0, position);
     // Mirrors the member decider: an accrual of 0 points opens no lot.
     if (d.points > 0) {
-      const lot = this.lot(d.memberId, d.lotId);
+      const lot = this.lot(member, d.lotId);
       assert(lot.opened === undefined, 'a lot is opened once');
       lot.opened = { issuerPartnerId: d.issuerPartnerId, pointsIssued: d.points, expiresAt: d.expiresAt, position };
       lot.points += d.points;
@@ -211,15 +265,15 @@ export class ReadModelWriter {
   }
 
   private pointsRedeemed(d: Data<PointsRedeemed>, position: number): void {
-    this.memberChange(d.memberId, -d.points, 0, d.points, 0, position);
-    this.slices(d.memberId, d.partnerId, d.slices, d.points, d.pointValueMinor, d.occurredAt, 1);
+    const member = this.memberChange(d.memberId, -d.points, 0, d.points, 0, position);
+    this.slices(member, d.partnerId, d.slices, d.points, d.pointValueMinor, d.occurredAt, 1);
     this.transaction(d.txId, d.memberId, d.partnerId, 'redemption', d.points, null, d.occurredAt, position);
   }
 
   /** A refund: the lot's points come back out of the member and off the issuer's books. */
   private accrualReversed(d: Data<AccrualReversed>, position: number): void {
-    this.memberChange(d.memberId, -d.points, -d.points, 0, 0, position);
-    this.lotChange(d.memberId, d.lotId, -d.points);
+    const member = this.memberChange(d.memberId, -d.points, -d.points, 0, 0, position);
+    this.lot(member, d.lotId).points -= d.points;
     this.transaction(d.txId, d.memberId, d.partnerId, 'accrual_reversal', d.points, d.originalTxId, d.occurredAt, position);
     this.partner(d.issuerPartnerId).reversed += d.points;
   }
@@ -231,20 +285,20 @@ export class ReadModelWriter {
    * `pointsReversed`: that counts issued points taken back by refunds.
    */
   private redemptionReversed(d: Data<RedemptionReversed>, position: number): void {
-    this.memberChange(d.memberId, d.points, 0, -d.points, 0, position);
-    this.slices(d.memberId, d.partnerId, d.slices, d.points, d.pointValueMinor, d.occurredAt, -1);
+    const member = this.memberChange(d.memberId, d.points, 0, -d.points, 0, position);
+    this.slices(member, d.partnerId, d.slices, d.points, d.pointValueMinor, d.occurredAt, -1);
     this.transaction(d.txId, d.memberId, d.partnerId, 'redemption_reversal', d.points, d.originalTxId, d.occurredAt, position);
   }
 
   private pointsExpired(d: Data<PointsExpired>, position: number): void {
-    this.memberChange(d.memberId, -d.points, 0, 0, d.points, position);
-    this.lotChange(d.memberId, d.lotId, -d.points);
+    const member = this.memberChange(d.memberId, -d.points, 0, 0, d.points, position);
+    this.lot(member, d.lotId).points -= d.points;
     this.partner(d.issuerPartnerId).expired += d.points;
   }
 
   /** Redemption slices (sign 1) or their return (sign -1): lots, both partners' counters, liability cells. */
   private slices(
-    memberId: string,
+    member: MemberDelta,
     redeemerId: string,
     slices: readonly LotSlice[],
     points: number,
@@ -257,7 +311,7 @@ export class ReadModelWriter {
     let sliced = 0;
     for (const s of slices) {
       sliced += s.points;
-      this.lotChange(memberId, s.lotId, -sign * s.points);
+      this.lot(member, s.lotId).points -= sign * s.points;
       redeemer.redeemedAt += sign * s.points;
       if (s.issuerPartnerId !== redeemerId) {
         this.partner(s.issuerPartnerId).redeemedElsewhere += sign * s.points;
@@ -275,60 +329,70 @@ export class ReadModelWriter {
     assert(sliced === points, 'slices sum to the points redeemed');
   }
 
-  private memberChange(memberId: string, available: number, accrued: number, redeemed: number, expired: number, position: number): void {
+  private memberChange(
+    memberId: string,
+    available: number,
+    accrued: number,
+    redeemed: number,
+    expired: number,
+    position: number,
+  ): MemberDelta {
     const member = this.member(memberId, position);
     member.available += available;
     member.accrued += accrued;
     member.redeemed += redeemed;
     member.expired += expired;
     member.position = position;
-  }
-
-  private lotChange(memberId: string, lotId: string, points: number): void {
-    this.lot(memberId, lotId).points += points;
+    return member;
   }
 
   private member(memberId: string, position: number): MemberDelta {
     let member = this.members.get(memberId);
     if (member === undefined) {
-      member = { memberId, enrolled: undefined, available: 0, accrued: 0, redeemed: 0, expired: 0, position };
+      member = { memberId, enrolled: undefined, available: 0, accrued: 0, redeemed: 0, expired: 0, position, lots: undefined };
       this.members.set(memberId, member);
     }
     return member;
   }
 
-  private lot(memberId: string, lotId: string): LotDelta {
-    const key = `${memberId}\u0000${lotId}`;
-    let lot = this.lots.get(key);
+  private lot(member: MemberDelta, lotId: string): LotDelta {
+    let lots = member.lots;
+    if (lots === undefined) {
+      lots = new Map();
+      member.lots = lots;
+    }
+    let lot = lots.get(lotId);
     if (lot === undefined) {
-      lot = { memberId, lotId, opened: undefined, points: 0 };
-      this.lots.set(key, lot);
+      lot = { lotId, opened: undefined, points: 0 };
+      lots.set(lotId, lot);
     }
     return lot;
   }
 
+  /** Each member row, then that member's lot rows (its lots are neighbours in the lots key order). */
   private flushMembers(): void {
     for (const m of this.members.values()) {
       if (m.enrolled !== undefined) {
         const { cardNumber, enrolledAt } = m.enrolled;
         this.stmt.enrolMember.run(m.memberId, cardNumber, enrolledAt, m.available, m.accrued, m.redeemed, m.expired, m.position);
-        continue;
+      } else {
+        const info = this.stmt.changeMember.run(m.available, m.accrued, m.redeemed, m.expired, m.position, m.memberId);
+        if (info.changes !== 1) throw new AssertionFailed(`member ${m.memberId} moved points before it was enrolled`);
       }
-      const info = this.stmt.changeMember.run(m.available, m.accrued, m.redeemed, m.expired, m.position, m.memberId);
-      if (info.changes !== 1) throw new AssertionFailed(`member ${m.memberId} moved points before it was enrolled`);
+      if (m.lots !== undefined) this.flushLots(m.memberId, m.lots);
     }
   }
 
-  private flushLots(): void {
-    for (const lot of this.lots.values()) {
+  private flushLots(memberId: string, lots: Map<string, LotDelta>): void {
+    for (const lot of lots.values()) {
       if (lot.opened !== undefined) {
         const { issuerPartnerId, pointsIssued, expiresAt, position } = lot.opened;
-        this.stmt.openLot.run(lot.memberId, lot.lotId, issuerPartnerId, lot.points, pointsIssued, expiresAt, position);
+        this.stmt.openLot.run(memberId, lot.lotId, issuerPartnerId, lot.points, pointsIssued, expiresAt, position);
         continue;
       }
       if (lot.points === 0) continue; // taken and given back within the batch
-      const info = this.stmt.changeLot.run(lot.points, lot.memberId, lot.lotId);
-      if (info.changes !== 1) throw new AssertionFailed(`lot ${lot.lotId} of member ${lot.memberId} does not exist`);
+      const info = this.stmt.changeLot.run(lot.points, memberId, lot.lotId);
+      if (info.changes !== 1) throw new AssertionFailed(`lot ${lot.lotId} of member ${memberId} does not exist`);
     }
   }
 
@@ -342,7 +406,15 @@ export class ReadModelWriter {
     occurredAt: string,
     position: number,
   ): void {
-    this.stmt.indexTransaction.run(txId, memberId, partnerId, kind, points, originalTxId, occurredAt, position);
+    this.txRows.push(txId, memberId, partnerId, kind, points, originalTxId, occurredAt, position);
+  }
+
+  private flushTransactions(): void {
+    const rows = this.txRows;
+    const insert = this.stmt.indexTransaction;
+    for (let i = 0; i < rows.length; i += 8) {
+      insert.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5], rows[i + 6], rows[i + 7]);
+    }
   }
 
   private partner(partnerId: string): PartnerDelta {
@@ -413,7 +485,8 @@ function prepare(db: Database.Database) {
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     changeLot: db.prepare<[number, string, string]>('UPDATE lots SET points = points + ? WHERE member_id = ? AND lot_id = ?'),
-    indexTransaction: db.prepare<[string, string, string, string, number, string | null, string, number]>(
+    // Bound from the flat row buffer: tx_id, member_id, partner_id, kind, points, original_tx_id, occurred_at, position.
+    indexTransaction: db.prepare<(string | number | null)[]>(
       `INSERT INTO transactions (tx_id, member_id, partner_id, kind, points, original_tx_id, occurred_at, position)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
