@@ -30,13 +30,14 @@ export class MemberTransactionPoster {
     const stream = memberStream(memberId);
     return retryOnConflict(stream, async () => {
       const now = this.clock.now();
-      let loaded = this.cache.get(memberId);
+      const cached = this.cache.get(memberId);
+      let loaded = cached ?? (await this.load(memberId));
       let decision;
       try {
-        decision = decideMember(command, (loaded ??= await this.load(memberId)).state, now);
+        decision = decideMember(command, loaded.state, now);
       } catch (err) {
         // A refusal is given on the member's current state, never on a cached one that may lag.
-        if (!(err instanceof DomainError) || this.cache.get(memberId) !== loaded) throw err;
+        if (!(err instanceof DomainError) || cached === undefined) throw err;
         this.cache.drop(memberId);
         loaded = await this.load(memberId);
         decision = decideMember(command, loaded.state, now);
