@@ -2,6 +2,7 @@ import { InvalidInput, assert, MemberEvent, MemberState, NotFound, evolveMember,
 import { EventStore, RecordedEvent } from '@ledger/event-store';
 import { scanLog } from '@ledger/application/shared/scan-log';
 import { AuditFold } from './audit-fold';
+import type { PartnerPosition } from '@ledger/projections';
 
 /**
  * "As of" = what the ledger knew at a moment, computed from the events alone (never from
@@ -204,24 +205,11 @@ async function foldMemberUpTo(
   return { state, lastPosition };
 }
 
-/** A partner's book with the coalition at a moment: the read model's fields, from the events. */
-export interface PartnerPositionAsOf {
-  partnerId: string;
-  currency: string | null;
-  pointsIssued: number;
-  pointsRedeemedAt: number;
-  pointsRedeemedElsewhere: number;
-  pointsRedeemedFromOthers: number;
-  pointsExpired: number;
-  pointsReversed: number;
-  /** Issued − redeemed anywhere − expired − reversed. */
-  pointsOutstanding: number;
-  /** pointsOutstanding × the coalition's point value at that moment. */
-  liabilityMinor: number;
-  /** The position the answer reflects (as the read model's `asOfPosition`). */
-  asOfPosition: number;
-  asOf: ResolvedAsOf;
-}
+/**
+ * A partner's book with the coalition at a moment: the read model's fields, computed from
+ * the events (`liabilityMinor` at the point value in force then), and the moment resolved.
+ */
+export type PartnerPositionAsOf = PartnerPosition & { asOf: ResolvedAsOf };
 
 /**
  * A partner's position at `asOf`: the whole log up to that moment folded (a partner's book
