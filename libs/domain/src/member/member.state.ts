@@ -117,20 +117,12 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
             ]
           : state.lots;
       const available = state.available + d.points;
-      return withTx(
-        { ...state, lots, available, lifetimeAccrued: state.lifetimeAccrued + d.points, nextLotSeq: state.nextLotSeq + 1 },
-        d.txId,
-        {
-          kind: 'accrual',
-          fingerprint: accrualFingerprint(d),
-          points: d.points,
-          balanceAfter: available,
-          slices: [],
-          position,
-          occurredAt: d.occurredAt,
-          pointValueMinor: d.pointValueMinor,
-        },
-      );
+      return withTx({ ...state, lots, available, lifetimeAccrued: state.lifetimeAccrued + d.points, nextLotSeq: state.nextLotSeq + 1 }, d, {
+        kind: 'accrual',
+        fingerprint: accrualFingerprint(d),
+        slices: [],
+        position,
+      });
     }
     case 'PointsRedeemed': {
       const d = event.data;
@@ -138,17 +130,8 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
       assert(available >= 0, 'available never goes negative');
       return withTx(
         { ...state, lots: takeSlices(state.lots, d.slices), available, lifetimeRedeemed: state.lifetimeRedeemed + d.points },
-        d.txId,
-        {
-          kind: 'redemption',
-          fingerprint: redemptionFingerprint(d),
-          points: d.points,
-          balanceAfter: available,
-          slices: d.slices,
-          position,
-          occurredAt: d.occurredAt,
-          pointValueMinor: d.pointValueMinor,
-        },
+        d,
+        { kind: 'redemption', fingerprint: redemptionFingerprint(d), slices: d.slices, position },
       );
     }
     case 'AccrualReversed': {
@@ -164,17 +147,8 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
           lifetimeAccrued: state.lifetimeAccrued - d.points,
           reversedTxIds: new Set(state.reversedTxIds).add(d.originalTxId),
         },
-        d.txId,
-        {
-          kind: 'accrual_reversal',
-          fingerprint: reversalFingerprint(d),
-          points: d.points,
-          balanceAfter: available,
-          slices: [slice],
-          position,
-          occurredAt: d.occurredAt,
-          pointValueMinor: d.pointValueMinor,
-        },
+        d,
+        { kind: 'accrual_reversal', fingerprint: reversalFingerprint(d), slices: [slice], position },
       );
     }
     case 'RedemptionReversed': {
@@ -188,17 +162,8 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
           lifetimeRedeemed: state.lifetimeRedeemed - d.points,
           reversedTxIds: new Set(state.reversedTxIds).add(d.originalTxId),
         },
-        d.txId,
-        {
-          kind: 'redemption_reversal',
-          fingerprint: reversalFingerprint(d),
-          points: d.points,
-          balanceAfter: available,
-          slices: d.slices,
-          position,
-          occurredAt: d.occurredAt,
-          pointValueMinor: d.pointValueMinor,
-        },
+        d,
+        { kind: 'redemption_reversal', fingerprint: reversalFingerprint(d), slices: d.slices, position },
       );
     }
     case 'PointsExpired': {
@@ -219,10 +184,21 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
   }
 }
 
-function withTx(state: MemberState, txId: string, record: TxRecord): MemberState {
+/** Records a transaction's answer on the state it produced: its balance is that state's. */
+function withTx(
+  state: MemberState,
+  d: { txId: string; points: number; occurredAt: string; pointValueMinor: number },
+  record: Pick<TxRecord, 'kind' | 'fingerprint' | 'slices' | 'position'>,
+): MemberState {
   // The transactions and lot maps are shared between successive states for speed: folding
   // a long stream must not copy every earlier entry. A state is never reused once evolved.
-  state.transactions.set(txId, record);
+  state.transactions.set(d.txId, {
+    ...record,
+    points: d.points,
+    balanceAfter: state.available,
+    occurredAt: d.occurredAt,
+    pointValueMinor: d.pointValueMinor,
+  });
   return state;
 }
 
