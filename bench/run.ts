@@ -9,6 +9,8 @@ import { benchWritePath } from './write-path';
 import { benchAppendPath } from './append-path';
 import { benchBigStore } from './big-store';
 import { benchMemory } from './memory';
+import { benchRecovery } from './recovery';
+import { benchServiceLoad } from './service-load';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -24,6 +26,8 @@ const suites: { name: string; run: () => Promise<BenchLine[]> }[] = [
   { name: 'write', run: () => benchWritePath({ quick, log }) },
   { name: 'append', run: () => benchAppendPath({ quick, log }) },
   { name: 'big', run: () => benchBigStore({ quick, log }) },
+  { name: 'serve', run: () => benchServiceLoad({ quick, log }) },
+  { name: 'recovery', run: () => benchRecovery({ quick, log }) },
   { name: 'memory', run: () => benchMemory({ events: memoryEvents, log }) },
 ];
 

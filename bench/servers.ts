@@ -2,8 +2,9 @@
  * The HTTP servers the write-path benchmark loads, each in its own process so the load
  * generator does not share their event loop:
  *
- *   baseline <dir>            bare fastify; POST /insert does one durable append (SQLite,
- *                             synchronous=FULL, group commit), nothing else
+ *   adapter <dir>             bare fastify; POST /insert does one append through the project's
+ *                             SqliteEventStore (synchronous=FULL, group commit), nothing else
+ *                             (the bare baseline with no project code is bare-server.ts)
  *   existing <dir>            the real Nest app over an existing store <dir>/ledger.db, with the
  *                             projector in process writing <dir>/read.db (admin key: BENCH_ADMIN_KEY)
  *   ledger <dir> <members> <history>
@@ -35,8 +36,8 @@ import { appendSyntheticHistory } from '@ledger/projections/testing/synthetic-hi
 export const BENCH_PARTNER = 'benchmart';
 export const benchMemberId = (i: number) => `bm-${i}`;
 
-async function baseline(dir: string): Promise<void> {
-  const store = SqliteEventStore.open(join(dir, 'baseline.db'));
+async function adapter(dir: string): Promise<void> {
+  const store = SqliteEventStore.open(join(dir, 'adapter.db'));
   const app = Fastify({ logger: false });
   let n = 0;
   app.post('/insert', async (request, reply) => {
@@ -118,7 +119,7 @@ async function existing(dir: string): Promise<void> {
 // Run only as the child process; the benchmark imports the names above.
 if (require.main === module) {
   const [mode, dir, a, b] = process.argv.slice(2);
-  const started = mode === 'baseline' ? baseline(dir) : mode === 'existing' ? existing(dir) : ledger(dir, Number(a), Number(b));
+  const started = mode === 'adapter' ? adapter(dir) : mode === 'existing' ? existing(dir) : ledger(dir, Number(a), Number(b));
   started.catch((err) => {
     process.stderr.write(`bench server failed: ${err instanceof Error ? err.stack : String(err)}\n`);
     process.exit(1);

@@ -1,13 +1,14 @@
 /**
  * Benchmarks 1 and 8: the accrual write path over HTTP (and redemptions, and idempotent
- * replays) against a bare fastify route doing one durable SQLite append per request, then
- * accrual throughput as prior history grows.
+ * replays) against a bare fastify route doing one durable better-sqlite3 insert per request
+ * with no project code, the project's SQLite adapter behind the same bare route, then accrual
+ * throughput as prior history grows.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BenchLine } from './lib/report';
-import { startChildServer } from './lib/child-server';
+import { startBareServer, startChildServer } from './lib/child-server';
 import { LoadResult, runLoad } from './lib/load';
 import { benchMemberId } from './servers';
 
@@ -51,22 +52,32 @@ export async function benchWritePath({ quick, log }: WritePathOptions): Promise<
   const lines: BenchLine[] = [];
   const config = { connections: CONNECTIONS, requests, members, adapter: 'sqlite', synchronous: 'FULL', node: process.version };
   try {
-    log(`write path: baseline (bare fastify + one durable append), ${requests} requests, ${CONNECTIONS} connections`);
-    const base = await startChildServer(['baseline', dir]);
-    await runLoad({
-      url: base.url,
-      connections: CONNECTIONS,
-      total: Math.min(2_000, requests),
-      request: (i) => ({ method: 'POST', path: '/insert', body: JSON.stringify({ warmup: i }) }),
-    });
-    const baseline = await runLoad({
-      url: base.url,
-      connections: CONNECTIONS,
-      total: requests,
-      request: (i) => ({ method: 'POST', path: '/insert', body: accrualBody(i, members, new Date().toISOString()) }),
-    });
+    const insertLoad = async (name: string, url: string) => {
+      await runLoad({
+        url,
+        connections: CONNECTIONS,
+        total: Math.min(2_000, requests),
+        request: (i) => ({ method: 'POST', path: '/insert', body: JSON.stringify({ warmup: i }) }),
+      });
+      const r = await runLoad({
+        url,
+        connections: CONNECTIONS,
+        total: requests,
+        request: (i) => ({ method: 'POST', path: '/insert', body: accrualBody(i, members, new Date().toISOString()) }),
+      });
+      checkClean(name, r, 201);
+      return r;
+    };
+    log(
+      `write path: bare baseline (fastify + better-sqlite3 group commit, no project code), ${requests} requests, ${CONNECTIONS} connections`,
+    );
+    const base = await startBareServer(dir);
+    const baseline = await insertLoad('baseline', base.url);
     await base.stop();
-    checkClean('baseline', baseline, 201);
+    log('write path: the same route appending through the project SqliteEventStore');
+    const adapterServer = await startChildServer(['adapter', dir]);
+    const adapter = await insertLoad('adapter', adapterServer.url);
+    await adapterServer.stop();
 
     log(`write path: ledger app with ${members} enrolled members`);
     const app = await startChildServer(['ledger', dir, String(members), '0']);
@@ -106,7 +117,14 @@ export async function benchWritePath({ quick, log }: WritePathOptions): Promise<
     checkClean('replays', replays, 201);
     await app.stop();
 
-    const vs = { name: 'bare fastify + durable append', value: Math.round(baseline.requestsPerSecond) };
+    const vs = { name: 'bare fastify + better-sqlite3', value: Math.round(baseline.requestsPerSecond) };
+    lines.push(
+      line('1 HTTP write path', 'SqliteEventStore append behind the bare route requests/s', adapter.requestsPerSecond, 'req/s', config, {
+        baseline: vs,
+        ratio: adapter.requestsPerSecond / baseline.requestsPerSecond,
+        ratioNote: `p99 ${adapter.p99Ms.toFixed(1)} ms`,
+      }),
+    );
     for (const [what, r] of [
       ['POST /v1/accruals', accruals],
       ['POST /v1/redemptions', redemptions],

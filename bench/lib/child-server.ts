@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 export interface ChildServer {
@@ -9,6 +10,8 @@ export interface ChildServer {
   /** Peak resident set size of the server process so far, in bytes (from /proc). */
   rssBytes(): number;
   stop(): Promise<void>;
+  /** SIGKILL, and wait for the process to be gone. */
+  kill(): Promise<void>;
 }
 
 // Compiled to dist/bench/lib/: the repository root is three levels up.
@@ -16,7 +19,16 @@ const root = join(__dirname, '..', '..', '..');
 
 /** Starts `dist/bench/servers.js <args>` and waits for its ready line. */
 export function startChildServer(args: string[], timeoutMs = 600_000): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['-r', join(root, 'bin', 'aliases.js'), join(root, 'dist', 'bench', 'servers.js'), ...args], {
+  return startScript(join(root, 'dist', 'bench', 'servers.js'), args, timeoutMs);
+}
+
+/** The bare fastify + better-sqlite3 route, with no project code loaded. */
+export function startBareServer(dir: string): Promise<ChildServer> {
+  return startScript(join(root, 'dist', 'bench', 'bare-server.js'), [dir], 60_000);
+}
+
+function startScript(script: string, args: string[], timeoutMs: number): Promise<ChildServer> {
+  const child = spawn(process.execPath, ['-r', join(root, 'bin', 'aliases.js'), script, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -29,20 +41,69 @@ export function startChildServer(args: string[], timeoutMs = 600_000): Promise<C
       if (!line) return;
       clearTimeout(timer);
       const ready = JSON.parse(line) as { port: number; key?: string };
-      resolve({
-        url: `http://127.0.0.1:${ready.port}`,
-        key: ready.key,
-        child,
-        rssBytes: () => peakRss(child.pid!),
-        stop: () =>
-          new Promise<void>((done) => {
-            child.removeAllListeners('exit');
-            child.once('exit', () => done());
-            child.kill('SIGTERM');
-          }),
-      });
+      resolve(handle(child, `http://127.0.0.1:${ready.port}`, ready.key));
     });
   });
+}
+
+/** A free loopback port, for a child that must be told its port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * `ledger serve` as a user starts it (the built CLI, its own logging, the projector in
+ * process), on `port`, with `env` added. Ready when GET /health answers 200.
+ */
+export async function startLedgerServe(port: number, env: Record<string, string>, timeoutMs = 600_000): Promise<ChildServer> {
+  const child = spawn(process.execPath, [join(root, 'bin', 'ledger.js'), 'serve'], {
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    // Its logs are part of what a user runs; the benchmark drops them.
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`ledger serve exited with ${child.exitCode}: ${stderr}`);
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.status === 200) return handle(child, url);
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`ledger serve not ready in ${timeoutMs} ms: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function handle(child: ChildProcess, url: string, key?: string): ChildServer {
+  const ended = (signal: NodeJS.Signals) =>
+    new Promise<void>((done) => {
+      child.removeAllListeners('exit');
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      child.once('exit', () => done());
+      child.kill(signal);
+    });
+  return {
+    url,
+    key,
+    child,
+    rssBytes: () => peakRss(child.pid!),
+    stop: () => ended('SIGTERM'),
+    kill: () => ended('SIGKILL'),
+  };
 }
 
 function peakRss(pid: number): number {

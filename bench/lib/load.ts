@@ -1,31 +1,56 @@
 import { Pool } from 'undici';
 
-export interface LoadResult {
+export interface LatencySummary {
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+}
+
+export interface LoadResult extends LatencySummary {
   requests: number;
   errors: number;
   statuses: Record<number, number>;
   firstError?: string;
   seconds: number;
   requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
+  /** Latencies per request tag, where the requests carry one. */
+  byTag: Record<string, LatencySummary>;
+}
+
+export interface LoadRequest {
+  method: 'POST' | 'GET';
+  path: string;
+  body?: string;
+  headers?: Record<string, string>;
+  /** Groups latencies in `byTag` (e.g. accrual, redemption). */
+  tag?: string;
 }
 
 export const percentile = (sorted: number[], p: number): number =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
+export function summarise(latencies: number[]): LatencySummary {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), p999Ms: percentile(sorted, 99.9) };
+}
+
 /**
  * Closed-loop load over loopback: `connections` workers, each sending its next request as soon
  * as the previous answer is in, until `total` requests were sent. Latency is per request.
+ * `onAnswer` receives each answer's status, parsed body and timing (bodies are only read when it
+ * is set).
  */
 export async function runLoad(opts: {
   url: string;
   connections: number;
   total: number;
-  request: (i: number) => { method: 'POST' | 'GET'; path: string; body?: string; headers?: Record<string, string> };
+  request: (i: number) => LoadRequest;
+  onAnswer?: (i: number, status: number, body: unknown, timing: { startNs: bigint; latencyMs: number }) => void;
 }): Promise<LoadResult> {
   const pool = new Pool(opts.url, { connections: opts.connections, pipelining: 1 });
   const latencies: number[] = [];
+  const tagged: Record<string, number[]> = {};
   const statuses: Record<number, number> = {};
   let next = 0;
   let errors = 0;
@@ -44,7 +69,13 @@ export async function runLoad(opts: {
           body: r.body,
           headers: { 'content-type': 'application/json', ...r.headers },
         });
-        await res.body.dump();
+        if (opts.onAnswer) {
+          const text = await res.body.text();
+          const latencyMs = Number(process.hrtime.bigint() - t0) / 1e6;
+          opts.onAnswer(i, res.statusCode, text ? JSON.parse(text) : undefined, { startNs: t0, latencyMs });
+        } else {
+          await res.body.dump();
+        }
         statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
         if (res.statusCode >= 400) errors++;
       } catch (err) {
@@ -52,13 +83,16 @@ export async function runLoad(opts: {
         errors++;
         firstError ??= err instanceof Error ? err.message : String(err);
       }
-      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      latencies.push(ms);
+      if (r.tag) (tagged[r.tag] ??= []).push(ms);
     }
   };
   await Promise.all(Array.from({ length: opts.connections }, worker));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await pool.close();
-  latencies.sort((a, b) => a - b);
+  const byTag: Record<string, LatencySummary> = {};
+  for (const [tag, values] of Object.entries(tagged)) byTag[tag] = summarise(values);
   return {
     requests: opts.total,
     errors,
@@ -66,7 +100,7 @@ export async function runLoad(opts: {
     firstError,
     seconds,
     requestsPerSecond: opts.total / seconds,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
+    byTag,
+    ...summarise(latencies),
   };
 }

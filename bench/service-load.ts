@@ -1,0 +1,376 @@
+/**
+ * Benchmarks 9–14: `ledger serve` as a user starts it (the built CLI, its logging, the projector
+ * in process), each figure beside the bare fastify + better-sqlite3 route of the same run.
+ *
+ *   9  accruals for members drawn at random from the enrolled population
+ *   10 the same load on 100 hot members
+ *   11 one member, 8 concurrent writers, its stream growing by thousands of lots
+ *   12 a mixed, skewed load (Zipf members; 80% accruals, 15% redemptions, 5% reversals, 2% retries)
+ *   13 the projector's lag under that load (command answered → readable through ?minPosition)
+ *   14 a period close while the mixed load goes on (write p99 during the close vs without)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
+import { seededRandom } from '@ledger/projections/testing/synthetic-history';
+import { writeBulkHistory } from './lib/bulk-history';
+import { ChildServer, freePort, startBareServer, startLedgerServe } from './lib/child-server';
+import { LoadResult, runLoad, summarise } from './lib/load';
+import { BenchLine } from './lib/report';
+import { ZipfSampler } from './lib/zipf';
+
+const CONNECTIONS = 64;
+const ADMIN_KEY = 'bench-admin-key-0123456789';
+const bulkMember = (i: number) => `b${String(i).padStart(7, '0')}`;
+
+export interface ServiceLoadOptions {
+  quick: boolean;
+  log: (s: string) => void;
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** The store's last position, read beside the running service. */
+async function headPosition(file: string): Promise<number> {
+  const store = SqliteEventStore.open(file);
+  try {
+    const [last] = await store.readAll({ direction: 'backwards', maxCount: 1 });
+    return last?.position ?? 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function call(url: string, method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(url + path, {
+    method,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Waits until the service's read models reflect `position`. */
+async function caughtUp(server: ChildServer, key: string, position: number, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await call(server.url, 'GET', `/v1/partners/p01/position?minPosition=${position}`, key);
+    if (r.status === 200) return;
+    // 503 projection_behind after the route's own wait: ask again.
+    if (r.status !== 503) throw new Error(`catch-up check answered ${r.status}: ${JSON.stringify(r.body)}`);
+    if (Date.now() > deadline) throw new Error(`read models not at ${position} in ${timeoutMs} ms`);
+  }
+}
+
+function requireClean(name: string, r: LoadResult): void {
+  const bad = Object.entries(r.statuses).filter(([s]) => Number(s) >= 300);
+  if (r.errors > 0 && (bad.length > 0 || r.firstError)) {
+    throw new Error(`${name}: ${r.errors} errors, statuses ${JSON.stringify(r.statuses)}${r.firstError ? `, first: ${r.firstError}` : ''}`);
+  }
+}
+
+const nonOk = (r: LoadResult) =>
+  Object.entries(r.statuses)
+    .filter(([s]) => Number(s) >= 300)
+    .reduce((n, [, c]) => n + c, 0);
+
+/** The previous UTC calendar month of `now`: a period that has ended and may be closed. */
+function previousMonth(now: Date): { periodId: string; startAt: string; endAt: string } {
+  const end = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+  const periodId = `${start.getUTCFullYear()}-${String(start.getUTCMonth() + 1).padStart(2, '0')}`;
+  return { periodId, startAt: start.toISOString(), endAt: new Date(end).toISOString() };
+}
+
+export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Promise<BenchLine[]> {
+  const members = quick ? 5_000 : 100_000;
+  const requests = quick ? 1_000 : 20_000;
+  const singleMemberLots = quick ? 500 : 5_000;
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-serve-'));
+  const lines: BenchLine[] = [];
+  const config = { connections: CONNECTIONS, requests, members, adapter: 'sqlite', server: 'ledger serve', node: process.version };
+  const now = new Date();
+  const period = previousMonth(now);
+  try {
+    log(`serve: bare baseline, ${requests} requests`);
+    const bare = await startBareServer(dir);
+    const baseline = await runLoad({
+      url: bare.url,
+      connections: CONNECTIONS,
+      total: requests,
+      request: (i) => ({
+        method: 'POST',
+        path: '/insert',
+        body: JSON.stringify({ externalId: `w-${i}`, memberId: bulkMember(i % members) }),
+      }),
+    });
+    await bare.stop();
+    requireClean('bare baseline', baseline);
+    const vs = { name: 'bare fastify + better-sqlite3', value: Math.round(baseline.requestsPerSecond) };
+
+    // The store: `members` enrolled members with history last month, so the month can be closed.
+    const file = join(dir, 'data', 'ledger.db');
+    log(`serve: writing ${members} members' history into ${file}`);
+    writeBulkHistory({ file, events: members * 8, members, startAt: period.startAt, endAt: period.endAt });
+    const port = await freePort();
+    const env = { LEDGER_DATA_DIR: join(dir, 'data'), LEDGER_DEMO: 'off', LEDGER_ADMIN_KEY: ADMIN_KEY };
+    const server = await startLedgerServe(port, env);
+    try {
+      await caughtUp(server, ADMIN_KEY, await headPosition(file));
+      const partnerKey = (await call(server.url, 'POST', '/v1/partners/p01/keys', ADMIN_KEY, {})).body.key as string;
+      const financeKey = (await call(server.url, 'POST', '/v1/keys', ADMIN_KEY, { role: 'finance' })).body.key as string;
+      const auth = { authorization: `Bearer ${partnerKey}` };
+      const occurredAt = () => new Date(Date.now() - 60_000).toISOString();
+      const accrual = (externalId: string, memberId: string) => ({
+        method: 'POST' as const,
+        path: '/v1/accruals',
+        headers: auth,
+        body: JSON.stringify({ externalId, memberId, amountMinor: 150_000, currency: 'RUB', occurredAt: occurredAt() }),
+        tag: 'accrual',
+      });
+
+      const random = seededRandom(11);
+      const writeLine = (n: number, metric: string, r: LoadResult, target: string, met: boolean, extra: Record<string, unknown> = {}) =>
+        lines.push({
+          benchmark: `${n} ledger serve`,
+          metric,
+          value: round2(r.requestsPerSecond),
+          unit: 'req/s',
+          config: { ...config, p50Ms: round2(r.p50Ms), p99Ms: round2(r.p99Ms), statuses: r.statuses, ...extra },
+          baseline: vs,
+          ratio: r.requestsPerSecond / baseline.requestsPerSecond,
+          ratioNote: `p99 ${r.p99Ms.toFixed(1)} ms, ${nonOk(r)} non-2xx`,
+          target,
+          met,
+        });
+
+      log(`serve: ${requests} accruals, members at random from ${members}`);
+      const atRandom = await runLoad({
+        url: server.url,
+        connections: CONNECTIONS,
+        total: requests,
+        request: (i) => accrual(`rnd-${i}`, bulkMember(Math.floor(random() * members))),
+      });
+      requireClean('random members', atRandom);
+      const randomRatio = atRandom.requestsPerSecond / baseline.requestsPerSecond;
+      writeLine(
+        9,
+        `accruals/s, members at random from ${members.toLocaleString('en-US')}`,
+        atRandom,
+        '≥ 0.4 with p99 ≤ 25 ms',
+        randomRatio >= 0.4 && atRandom.p99Ms <= 25 && nonOk(atRandom) === 0,
+      );
+
+      log(`serve: ${requests} accruals on 100 hot members`);
+      const hot = await runLoad({
+        url: server.url,
+        connections: CONNECTIONS,
+        total: requests,
+        request: (i) => accrual(`hot-${i}`, bulkMember(Math.floor(random() * 100))),
+      });
+      requireClean('hot members', hot);
+      const hotRatio = hot.requestsPerSecond / baseline.requestsPerSecond;
+      writeLine(10, 'accruals/s on 100 hot members', hot, '≥ 0.3 with p99 ≤ 50 ms', hotRatio >= 0.3 && hot.p99Ms <= 50 && nonOk(hot) === 0);
+
+      log(`serve: one member, 8 concurrent writers, ${singleMemberLots} accruals`);
+      const one = bulkMember(members - 1);
+      const inOrder: number[] = [];
+      const single = await runLoad({
+        url: server.url,
+        connections: 8,
+        total: singleMemberLots,
+        request: (i) => accrual(`one-${i}`, one),
+        onAnswer: (_i, _status, _body, timing) => inOrder.push(timing.latencyMs),
+      });
+      const window = Math.max(1, Math.floor(singleMemberLots / 10));
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const firstMs = mean(inOrder.slice(0, window));
+      const lastMs = mean(inOrder.slice(-window));
+      const unavailable = single.statuses[503] ?? 0;
+      lines.push({
+        benchmark: '11 ledger serve',
+        metric: `one member, 8 writers: mean ms per accrual over the last ${window} of ${singleMemberLots} lots`,
+        value: round2(lastMs),
+        unit: 'ms',
+        config: { ...config, connections: 8, lots: singleMemberLots, statuses: single.statuses },
+        baseline: { name: `same over the first ${window}`, value: round2(firstMs) },
+        ratio: lastMs / firstMs,
+        ratioNote: `${unavailable} × 503`,
+        target: 'last ≤ 1.2 × first, no 503',
+        met: lastMs <= 1.2 * firstMs && unavailable === 0,
+      });
+
+      log(`serve: mixed skewed load, ${requests} requests, Zipf over ${members} members`);
+      const mixed = await runMixed(server, auth, members, requests, occurredAt, seededRandom(23));
+      lines.push({
+        benchmark: '12 ledger serve',
+        metric: 'mixed skewed load requests/s (80% accrue, 15% redeem, 5% reverse, 2% retries)',
+        value: round2(mixed.load.requestsPerSecond),
+        unit: 'req/s',
+        config: {
+          ...config,
+          p50Ms: round2(mixed.load.p50Ms),
+          p99Ms: round2(mixed.load.p99Ms),
+          p999Ms: round2(mixed.load.p999Ms),
+          statuses: mixed.load.statuses,
+          byTag: mixed.load.byTag,
+        },
+        baseline: vs,
+        ratio: mixed.load.requestsPerSecond / baseline.requestsPerSecond,
+        ratioNote: `p50 ${mixed.load.p50Ms.toFixed(1)} / p99 ${mixed.load.p99Ms.toFixed(1)} / p99.9 ${mixed.load.p999Ms.toFixed(1)} ms; ${nonOk(mixed.load)} non-2xx`,
+      });
+      const lag = summarise(mixed.lagMs);
+      const within50 = mixed.lagMs.filter((ms) => ms <= 50).length / Math.max(1, mixed.lagMs.length);
+      lines.push({
+        benchmark: '13 catch-up during writes',
+        metric: 'projector lag under the mixed load, p50 / p99 (answer → readable via ?minPosition)',
+        value: round2(lag.p99Ms),
+        unit: 'ms (p99)',
+        config: { ...config, samples: lag.count, p50Ms: round2(lag.p50Ms) },
+        baseline: { name: 'p50', value: round2(lag.p50Ms) },
+        ratio: within50,
+        ratioNote: `share of ?minPosition reads answered within 50 ms (${lag.count} samples)`,
+      });
+
+      log(`serve: month-end close of ${period.periodId} during the mixed load`);
+      const monthEnd = await runMixed(server, auth, members, requests, occurredAt, seededRandom(29), async () => {
+        const r = await call(server.url, 'POST', '/v1/settlements', financeKey, { periodId: period.periodId });
+        if (r.status !== 201) throw new Error(`close answered ${r.status}: ${JSON.stringify(r.body)}`);
+      });
+      const during = summarise(monthEnd.duringCloseMs);
+      lines.push({
+        benchmark: '14 month-end',
+        metric: `write p99 while ${period.periodId} is closed under the mixed load`,
+        value: round2(during.p99Ms),
+        unit: 'ms (p99)',
+        config: { ...config, closeSeconds: round2(monthEnd.closeSeconds), requestsDuringClose: during.count },
+        baseline: { name: 'p99 of the same load without a close', value: round2(mixed.load.p99Ms) },
+        ratio: during.p99Ms / mixed.load.p99Ms,
+        ratioNote: `close took ${monthEnd.closeSeconds.toFixed(1)} s, ${during.count} writes during it`,
+      });
+    } finally {
+      await server.stop();
+    }
+    return lines;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface MixedRun {
+  load: LoadResult;
+  lagMs: number[];
+  duringCloseMs: number[];
+  closeSeconds: number;
+}
+
+/**
+ * The mixed load: members from a Zipf distribution; redemptions only where an earlier answer
+ * showed points to spend, reversals of this run's own accruals, and 2% exact repeats of answered
+ * requests. Beside it a sampler posts an accrual every 25 ms and reads it back through
+ * ?minPosition, for the projector's lag. `during`, when given, runs once the load is under way.
+ */
+async function runMixed(
+  server: ChildServer,
+  auth: Record<string, string>,
+  members: number,
+  total: number,
+  occurredAt: () => string,
+  random: () => number,
+  during?: () => Promise<void>,
+): Promise<MixedRun> {
+  const zipf = new ZipfSampler(members, 1.1, random);
+  const balance = new Map<string, number>();
+  const accrued: { externalId: string; memberId: string }[] = [];
+  const answered: string[] = [];
+  const prefix = `mx${Math.floor(random() * 1e9)}`;
+  const bodies: string[] = [];
+  const request = (i: number) => {
+    const roll = random();
+    if (roll < 0.02 && answered.length > 0) {
+      const repeat = answered[Math.floor(random() * answered.length)];
+      const [path, body] = JSON.parse(repeat) as [string, string];
+      return { method: 'POST' as const, path, headers: auth, body, tag: 'retry' };
+    }
+    const memberId = bulkMember(zipf.next());
+    const externalId = `${prefix}-${i}`;
+    let path = '/v1/accruals';
+    let payload: Record<string, unknown> = { externalId, memberId, amountMinor: 120_000, currency: 'RUB', occurredAt: occurredAt() };
+    let tag = 'accrual';
+    if (roll < 0.17 && (balance.get(memberId) ?? 0) >= 2) {
+      path = '/v1/redemptions';
+      payload = { externalId, memberId, points: 1, occurredAt: occurredAt() };
+      tag = 'redemption';
+      balance.set(memberId, (balance.get(memberId) ?? 0) - 1);
+    } else if (roll < 0.22 && accrued.length > 0) {
+      const original = accrued.splice(Math.floor(random() * accrued.length), 1)[0];
+      path = '/v1/reversals';
+      payload = { externalId, memberId: original.memberId, originalExternalId: original.externalId, occurredAt: occurredAt() };
+      tag = 'reversal';
+    }
+    const body = JSON.stringify(payload);
+    bodies[i] = JSON.stringify([path, body]);
+    return { method: 'POST' as const, path, headers: auth, body, tag };
+  };
+
+  let sampling = true;
+  const lagMs: number[] = [];
+  const sampler = (async () => {
+    for (let n = 0; sampling; n++) {
+      const memberId = bulkMember(Math.floor(random() * members));
+      const res = await call(server.url, 'POST', '/v1/accruals', auth.authorization.slice(7), {
+        externalId: `${prefix}-lag-${n}`,
+        memberId,
+        amountMinor: 100_000,
+        currency: 'RUB',
+        occurredAt: occurredAt(),
+      });
+      if (res.status === 201) {
+        const t0 = process.hrtime.bigint();
+        const read = await call(server.url, 'GET', `/v1/members/${memberId}?minPosition=${res.body.position}`, auth.authorization.slice(7));
+        if (read.status === 200) lagMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+
+  const starts: { startNs: bigint; latencyMs: number }[] = [];
+  let closeWindow: [bigint, bigint] | undefined;
+  let closing: Promise<void> | undefined;
+  const load = await runLoad({
+    url: server.url,
+    connections: CONNECTIONS,
+    total,
+    request: (i) => {
+      if (during && !closing && i === Math.floor(total / 10)) {
+        const t0 = process.hrtime.bigint();
+        closing = during().then(() => void (closeWindow = [t0, process.hrtime.bigint()]));
+      }
+      return request(i);
+    },
+    onAnswer: (i, status, body, timing) => {
+      starts.push(timing);
+      if (status !== 201 && status !== 200) return;
+      const b = body as { balance?: number; memberId?: string };
+      if (b?.memberId !== undefined && typeof b.balance === 'number') balance.set(b.memberId, b.balance);
+      if (bodies[i]) {
+        answered.push(bodies[i]);
+        const [path, sent] = JSON.parse(bodies[i]) as [string, string];
+        if (path === '/v1/accruals' && status === 201) {
+          const p = JSON.parse(sent) as { externalId: string; memberId: string };
+          accrued.push({ externalId: p.externalId, memberId: p.memberId });
+        }
+      }
+    },
+  });
+  sampling = false;
+  await sampler;
+  if (closing) await closing;
+  const duringCloseMs = closeWindow
+    ? starts.filter((s) => s.startNs >= closeWindow![0] && s.startNs <= closeWindow![1]).map((s) => s.latencyMs)
+    : [];
+  const closeSeconds = closeWindow ? Number(closeWindow[1] - closeWindow[0]) / 1e9 : 0;
+  return { load, lagMs, duringCloseMs, closeSeconds };
+}
