@@ -30,7 +30,7 @@ import {
 } from '@ledger/application';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { createLedgerApp } from '@ledger/api/create-app';
-import { JsonLogger } from '@ledger/api/http/json-logger';
+import { createLogger } from '@ledger/api/http/logger';
 import { appendSyntheticHistory } from '@ledger/projections/testing/synthetic-history';
 
 export const BENCH_PARTNER = 'benchmart';
@@ -54,7 +54,12 @@ async function adapter(dir: string): Promise<void> {
 
 async function ledger(dir: string, members: number, history: number): Promise<void> {
   const store = SqliteEventStore.open(join(dir, 'ledger.db'));
-  const app = await createLedgerApp({ store, clock: systemClock, config: defaultLedgerConfig(), logger: new JsonLogger(true) });
+  const app = await createLedgerApp({
+    store,
+    clock: systemClock,
+    config: defaultLedgerConfig(),
+    logger: createLogger({ level: 'silent' }),
+  });
   const bus = app.get(CommandBus);
   const meta = systemMeta('bench');
   await bus.execute(new ConfigureCoalitionCommand({ currency: 'RUB', pointValueMinor: 10, expiryMonths: 24 }, meta));
@@ -108,7 +113,7 @@ async function existing(dir: string): Promise<void> {
     store,
     clock: systemClock,
     config: { ...defaultLedgerConfig(), adminKey: BENCH_ADMIN_KEY },
-    logger: new JsonLogger(true),
+    logger: createLogger({ level: 'silent' }),
     readModel: { projector: 'in-process', file: join(dir, 'read.db') },
   });
   await app.listen(0, '127.0.0.1');

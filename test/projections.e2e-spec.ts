@@ -7,7 +7,7 @@ import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store'
 import { ProjectionRunner, ReadStore, rebuildReadStore } from '@ledger/projections';
 import { ApiModuleOptions } from '@ledger/api/api.module';
 import { CreateAppOptions, createLedgerApp } from '@ledger/api/create-app';
-import { JsonLogger } from '@ledger/api/http/json-logger';
+import { createLogger } from '@ledger/api/http/logger';
 import { MIN_POSITION_WAIT_MS, ReadModelOptions } from '@ledger/api/projections/read-model';
 import { SeededCoalition, TEST_ADMIN_KEY, TEST_NOW, TestApp, cardNumber, seedCoalition, tempDir } from '@ledger/testing/test-app';
 
@@ -18,7 +18,7 @@ async function startApp(store: EventStore, readModel?: ReadModelOptions): Promis
     store,
     clock,
     config: { ...defaultLedgerConfig(), adminKey: TEST_ADMIN_KEY },
-    logger: new JsonLogger(true),
+    logger: createLogger({ level: 'silent' }),
     readModel,
   };
   const app = await createLedgerApp(options);

@@ -1,4 +1,5 @@
 import { LedgerConfig } from '@ledger/application';
+import { LogLevel, parseLogLevel } from '@ledger/api/http/logger';
 
 /** Everything the service reads from the environment, validated once at start. */
 export interface ServiceEnv {
@@ -13,6 +14,8 @@ export interface ServiceEnv {
    */
   projector: boolean;
   ledger: LedgerConfig;
+  /** LEDGER_LOG_LEVEL: trace, debug, info (default), warn, error, fatal or silent. */
+  logLevel: LogLevel;
 }
 
 export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -26,6 +29,7 @@ export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv
     demo: !['0', 'false', 'off', 'no'].includes((env.LEDGER_DEMO ?? 'on').toLowerCase()),
     projector: switchVar(env, 'LEDGER_PROJECTOR'),
     ledger: { maxBackdateDays, adminKey: env.LEDGER_ADMIN_KEY || undefined },
+    logLevel: parseLogLevel(env.LEDGER_LOG_LEVEL),
   };
 }
 

@@ -7,7 +7,7 @@ import { withLuhnDigit } from '@ledger/domain';
 import { FixedClock, defaultLedgerConfig } from '@ledger/application';
 import { EventStore } from '@ledger/event-store';
 import { createLedgerApp } from '@ledger/api/create-app';
-import { JsonLogger } from '@ledger/api/http/json-logger';
+import { LedgerLogger, createLogger } from '@ledger/api/http/logger';
 
 export const TEST_ADMIN_KEY = 'test-admin-key-not-for-production';
 export const TEST_NOW = '2026-11-20T12:00:00.000Z';
@@ -26,13 +26,17 @@ export interface TestApp {
 export const tempDir = (prefix = 'ledger-test-') => mkdtempSync(join(tmpdir(), prefix));
 
 /** The real Nest app on the given store, with a pinned clock and an admin key from config. */
-export async function startTestApp(store: EventStore, opts: { dataDir?: string } = {}): Promise<TestApp> {
+export async function startTestApp(
+  store: EventStore,
+  opts: { dataDir?: string; logger?: LedgerLogger; accessLog?: boolean } = {},
+): Promise<TestApp> {
   const clock = new FixedClock(new Date(TEST_NOW));
   const app = await createLedgerApp({
     store,
     clock,
     config: { ...defaultLedgerConfig(), adminKey: TEST_ADMIN_KEY },
-    logger: new JsonLogger(true),
+    logger: opts.logger ?? createLogger({ level: 'silent' }),
+    accessLog: opts.accessLog,
   });
   return {
     app,

@@ -2,7 +2,6 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/co
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, DomainErrorKind } from '@ledger/domain';
 import { ErrorBody, errorBody } from './error-body';
-import { JsonLogger } from './json-logger';
 
 const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
   invalid_input: 400,
@@ -18,8 +17,6 @@ const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
  */
 @Catch()
 export class LedgerExceptionFilter implements ExceptionFilter {
-  constructor(private readonly logger: JsonLogger) {}
-
   catch(exception: unknown, host: ArgumentsHost) {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
@@ -49,12 +46,16 @@ export class LedgerExceptionFilter implements ExceptionFilter {
         { field: 'body', reason: bodyReason(fastifyError.code) },
       ]);
     }
-    this.logger.event('error', 'unhandled error', {
-      method: request.method,
-      url: request.url,
-      error: exception instanceof Error ? exception.message : String(exception),
-      stack: exception instanceof Error ? exception.stack : undefined,
-    });
+    // The request's child logger, so the line carries the request id.
+    request.log.error(
+      {
+        method: request.method,
+        url: request.url,
+        error: exception instanceof Error ? exception.message : String(exception),
+        stack: exception instanceof Error ? exception.stack : undefined,
+      },
+      'unhandled error',
+    );
     return errorBody(500, 'internal_error', 'internal error');
   }
 }

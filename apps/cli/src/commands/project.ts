@@ -8,7 +8,7 @@ import {
   ReadStore,
   readStorePath,
 } from '@ledger/projections';
-import { JsonLogger } from '@ledger/api/http/json-logger';
+import { createLogger } from '@ledger/api/http/logger';
 import { readServiceEnv } from '../env-config';
 
 const LOG_EVERY_MS = 5_000;
@@ -36,7 +36,7 @@ export function registerProjectCommand(program: Command): void {
       const env = readServiceEnv();
       const batchSize = Number(opts.batch);
       if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new Error('--batch must be a positive integer');
-      const logger = new JsonLogger();
+      const logger = createLogger({ level: env.logLevel });
       mkdirSync(env.dataDir, { recursive: true });
       const opened = openEventStore(env);
       const file = readStorePath(env.dataDir);
@@ -45,14 +45,14 @@ export function registerProjectCommand(program: Command): void {
       let lastApplied = 0;
       const runner = new ProjectionRunner(opened.store, readStore, {
         batchSize,
-        onReset: (why) => logger.event('warn', 'read store reset', { why }),
+        onReset: (why) => logger.warn({ why }, 'read store reset'),
         onBatch: (b) => {
           const now = Date.now();
           if (now - lastLog < LOG_EVERY_MS) return;
           const eventsPerSecond = Math.round(((b.eventsApplied - lastApplied) * 1000) / (now - lastLog));
           lastLog = now;
           lastApplied = b.eventsApplied;
-          logger.event('info', 'projecting', { position: b.position, eventsApplied: b.eventsApplied, eventsPerSecond });
+          logger.info({ position: b.position, eventsApplied: b.eventsApplied, eventsPerSecond }, 'projecting');
         },
       });
       let stopping = false;
@@ -64,12 +64,15 @@ export function registerProjectCommand(program: Command): void {
       };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
-      logger.event('info', 'projector started', {
-        readStore: file,
-        from: readStore.checkpoint().position ?? null,
-        store: opened.kind,
-        where: opened.where,
-      });
+      logger.info(
+        {
+          readStore: file,
+          from: readStore.checkpoint().position ?? null,
+          store: opened.kind,
+          where: opened.where,
+        },
+        'projector started',
+      );
       try {
         let delayMs = PROJECT_RETRY_DELAY_MS_FIRST;
         let failures = 0;
@@ -85,13 +88,16 @@ export function registerProjectCommand(program: Command): void {
           // A run that committed something was healthy until it failed: retry soon.
           if (runner.eventsApplied() > appliedBefore) delayMs = PROJECT_RETRY_DELAY_MS_FIRST;
           failures++;
-          logger.event('warn', 'projector failed; restarting from the read store checkpoint', {
-            error: failure === undefined ? 'the subscription to $all ended' : describe(failure),
-            position: runner.position() ?? null,
-            eventsApplied: runner.eventsApplied(),
-            failures,
-            retryInMs: delayMs,
-          });
+          logger.warn(
+            {
+              error: failure === undefined ? 'the subscription to $all ended' : describe(failure),
+              position: runner.position() ?? null,
+              eventsApplied: runner.eventsApplied(),
+              failures,
+              retryInMs: delayMs,
+            },
+            'projector failed; restarting from the read store checkpoint',
+          );
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, delayMs);
             wake = () => {
@@ -102,7 +108,7 @@ export function registerProjectCommand(program: Command): void {
           wake = undefined;
           delayMs = Math.min(delayMs * 2, PROJECT_RETRY_DELAY_MS_MAX);
         }
-        logger.event('info', 'projector stopped', { position: runner.position() ?? null, eventsApplied: runner.eventsApplied() });
+        logger.info({ position: runner.position() ?? null, eventsApplied: runner.eventsApplied() }, 'projector stopped');
       } finally {
         process.removeListener('SIGTERM', stop);
         process.removeListener('SIGINT', stop);

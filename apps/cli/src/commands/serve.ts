@@ -8,7 +8,7 @@ import { readStorePath } from '@ledger/projections';
 import { ApiModuleOptions } from '@ledger/api/api.module';
 import { CreateAppOptions, createLedgerApp } from '@ledger/api/create-app';
 import { ReadModelAccess } from '@ledger/api/projections/read-model';
-import { JsonLogger } from '@ledger/api/http/json-logger';
+import { createLogger } from '@ledger/api/http/logger';
 import { DemoKeys, seedDemo } from '../demo-seed';
 import { readServiceEnv } from '../env-config';
 
@@ -21,7 +21,7 @@ const BANNER_LEAD_MS = 50;
  */
 export async function serve(): Promise<void> {
   const env = readServiceEnv();
-  const logger = new JsonLogger();
+  const logger = createLogger({ level: env.logLevel });
   mkdirSync(env.dataDir, { recursive: true });
   const opened = openEventStore(env);
   const readModel = { projector: env.projector ? 'in-process' : 'external', file: readStorePath(env.dataDir) } as const;
@@ -41,7 +41,7 @@ export async function serve(): Promise<void> {
     demoKeys = await seedDemo(app.get(CommandBus), systemClock.now());
     const file = join(env.dataDir, 'demo-keys.json');
     writeFileSync(file, JSON.stringify(demoKeys, null, 2) + '\n', { mode: 0o600 });
-    logger.event('info', 'demo coalition seeded', { keysFile: file });
+    logger.info({ keysFile: file }, 'demo coalition seeded');
     // The banner's first curl reads a balance: let the projector have the seed first.
     const head = await opened.store.readAll({ direction: 'backwards', maxCount: 1 });
     if (env.projector && head.length > 0) {
@@ -51,7 +51,7 @@ export async function serve(): Promise<void> {
         .catch((err: unknown) => {
           // Not there within the wait: the API still starts; reads catch up shortly.
           if (!(err instanceof Unavailable)) throw err;
-          logger.event('warn', 'read models behind the demo seed', { reason: err.message });
+          logger.warn({ reason: err.message }, 'read models behind the demo seed');
         });
     }
   }
@@ -63,14 +63,17 @@ export async function serve(): Promise<void> {
   // stderr and stdout are two pipes, read in no particular order: give the banner a moment
   // to be read before the line a supervisor (or a test) waits for.
   if (env.demo) await new Promise((resolve) => setTimeout(resolve, BANNER_LEAD_MS));
-  logger.event('info', 'ledger listening', {
-    url,
-    store: opened.kind,
-    where: opened.where,
-    demo: env.demo,
-    readStore: readModel.file,
-    projector: readModel.projector,
-  });
+  logger.info(
+    {
+      url,
+      store: opened.kind,
+      where: opened.where,
+      demo: env.demo,
+      readStore: readModel.file,
+      projector: readModel.projector,
+    },
+    'ledger listening',
+  );
 }
 
 function demoBanner(url: string, keys: DemoKeys): string {
