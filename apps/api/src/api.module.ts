@@ -7,6 +7,7 @@ import { HealthController } from './health/health.controller';
 import { ApiKeyGuard } from './http/auth';
 import { KeysController } from './keys/keys.controller';
 import { MembersController } from './members/members.controller';
+import { PartnerTransactionsHandler } from './members/partner-member-view';
 import { PartnersController } from './partners/partners.controller';
 import { PartnerPositionsController } from './projections/positions.controller';
 import { ReadModelAccess, ReadModelOptions } from './projections/read-model';
@@ -49,6 +50,7 @@ export class ApiModule {
           inject: [EVENT_STORE],
         },
         ...READ_MODEL_QUERY_HANDLERS,
+        PartnerTransactionsHandler,
         ...AUDIT_PROVIDERS,
       ],
     };

@@ -1,17 +1,19 @@
-import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { FastifyReply } from 'fastify';
 import { IsOptional, Matches } from 'class-validator';
-import { Actor, CommandMeta, EnrolMemberCommand, EnrolledBody, TxOutcome } from '@ledger/application';
+import { Actor, CLOCK, Clock, CommandMeta, EnrolMemberCommand, EnrolledBody, TxOutcome } from '@ledger/application';
 import { MemberBalance } from '@ledger/projections';
-import { CurrentActor, Roles } from '../http/auth';
+import { CurrentActor, Roles, partnerIdOf } from '../http/auth';
 import { MemberIdParam } from '../http/params';
 import { RequestMeta } from '../http/request-meta';
 import { IsCalendarDate, IsLuhnCardNumber, MEMBER_ID_PATTERN } from '../http/validators';
 import { answer } from '../transactions/answer';
 import { AS_OF_POSITION_HEADER } from '../projections/positions.controller';
 import { GetMemberBalanceQuery, parseMinPosition } from '../projections/read-model.queries';
+import { MemberAsOf } from '@ledger/audit';
 import { MemberAsOfQuery, parseAsOfParam } from '../audit';
+import { PartnerMemberBody, PartnerTransaction, PartnerTransactionsQuery, partnerMemberView } from './partner-member-view';
 
 export type MemberBody = Pick<MemberBalance, 'memberId' | 'available' | 'held' | 'lifetimeAccrued' | 'lifetimeRedeemed' | 'lots'>;
 
@@ -33,6 +35,7 @@ export class MembersController {
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Post()
@@ -52,7 +55,8 @@ export class MembersController {
   /**
    * From the read model (issue 5): `?minPosition=` waits for a write the caller made.
    * `?asOf=` (a log position or a recorded time) folds the member's events up to that
-   * moment instead, independent of the read model (issue 7).
+   * moment instead, independent of the read model (issue 7). Staff keys get the full
+   * record; a partner key gets its till's view (partner-member-view.ts).
    */
   @Get(':memberId')
   @Roles('partner', 'finance', 'auditor', 'admin')
@@ -60,13 +64,23 @@ export class MembersController {
     @Param() { memberId }: MemberIdParam,
     @Query('minPosition') minPosition: unknown,
     @Query('asOf') asOfParam: unknown,
+    @CurrentActor() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<MemberBody> {
+  ): Promise<MemberBody | PartnerMemberBody> {
     const asOf = parseAsOfParam(asOfParam);
-    const member: MemberBalance = await this.queries.execute(
+    const member: MemberBalance | MemberAsOf = await this.queries.execute(
       asOf ? new MemberAsOfQuery(memberId, asOf) : new GetMemberBalanceQuery(memberId, parseMinPosition(minPosition)),
     );
     void reply.header(AS_OF_POSITION_HEADER, String(member.asOfPosition));
+    if (actor.role === 'partner') {
+      const partnerId = partnerIdOf(actor);
+      const transactions: PartnerTransaction[] = await this.queries.execute(
+        new PartnerTransactionsQuery(memberId, partnerId, member.asOfPosition),
+      );
+      // "Expiring soon" counts from the moment answered: now, or the as-of moment.
+      const at = 'asOf' in member && member.asOf.recordedAt !== undefined ? new Date(member.asOf.recordedAt) : this.clock.now();
+      return partnerMemberView(member, partnerId, transactions, at);
+    }
     const { available, held, lifetimeAccrued, lifetimeRedeemed, lots } = member;
     return { memberId: member.memberId, available, held, lifetimeAccrued, lifetimeRedeemed, lots };
   }

@@ -1,0 +1,172 @@
+import { Inject } from '@nestjs/common';
+import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { AccrualReversed, PointsAccrued, PointsRedeemed, RedemptionReversed, assert, memberStream } from '@ledger/domain';
+import { EVENT_STORE, EventStore, RecordedEvent } from '@ledger/event-store';
+import type { TransactionKind } from '@ledger/projections';
+
+/**
+ * What a partner's till sees of a member (issue 15 §6). Another partner's lots are that
+ * partner's sales data: they appear only inside totals, and nothing here names another
+ * partner, its lots or its receipts. Staff keys see the full record instead.
+ */
+export interface PartnerMemberBody {
+  memberId: string;
+  available: number;
+  held: number;
+  /** All open points, whoever issued them, that lapse within EXPIRING_SOON_DAYS of the moment answered. */
+  expiringSoon: { points: number; until: string };
+  /** Open lots this partner issued, in creation order. */
+  ownLots: { lotId: string; points: number; expiresAt: string }[];
+  /** Open points issued by every other partner together. */
+  otherIssuersPoints: number;
+  /** This partner's transactions with the member, the most recent PARTNER_TRANSACTIONS_MAX, oldest first. */
+  transactions: PartnerTransaction[];
+  /** How many transactions this partner has with the member in all. */
+  transactionCount: number;
+}
+
+export interface PartnerTransaction {
+  txId: string;
+  kind: TransactionKind;
+  points: number;
+  originalTxId: string | null;
+  occurredAt: string;
+  position: number;
+}
+
+export const EXPIRING_SOON_DAYS = 30;
+export const PARTNER_TRANSACTIONS_MAX = 100;
+const DAY_MS = 86_400_000;
+
+/** The full member record a staff key sees; the partner view is cut from it. */
+export interface MemberRecord {
+  memberId: string;
+  available: number;
+  held: number;
+  lots: readonly { lotId: string; issuerPartnerId: string; points: number; expiresAt: string }[];
+}
+
+export function partnerMemberView(
+  member: MemberRecord,
+  partnerId: string,
+  transactions: readonly PartnerTransaction[],
+  at: Date,
+): PartnerMemberBody {
+  const now = at.getTime();
+  const until = now + EXPIRING_SOON_DAYS * DAY_MS;
+  let expiringSoon = 0;
+  let otherIssuersPoints = 0;
+  const ownLots: PartnerMemberBody['ownLots'] = [];
+  for (const lot of member.lots) {
+    const expires = Date.parse(lot.expiresAt);
+    if (expires > now && expires <= until) expiringSoon += lot.points;
+    if (lot.issuerPartnerId === partnerId) ownLots.push({ lotId: lot.lotId, points: lot.points, expiresAt: lot.expiresAt });
+    else otherIssuersPoints += lot.points;
+  }
+  // A transaction listed here is this partner's: its txId is scoped to the partner.
+  assert(
+    transactions.every((t) => t.txId.startsWith(`${partnerId}:`)),
+    'only the partner’s own transactions reach its view',
+  );
+  return {
+    memberId: member.memberId,
+    available: member.available,
+    held: member.held,
+    expiringSoon: { points: expiringSoon, until: new Date(until).toISOString() },
+    ownLots,
+    otherIssuersPoints,
+    transactions: transactions.slice(-PARTNER_TRANSACTIONS_MAX),
+    transactionCount: transactions.length,
+  };
+}
+
+/**
+ * One partner's transactions with a member, from the member stream up to a position (the
+ * read model's or an as-of moment's), so the list matches the balance it is shown with.
+ */
+export class PartnerTransactionsQuery {
+  constructor(
+    readonly memberId: string,
+    readonly partnerId: string,
+    readonly upToPosition: number,
+  ) {}
+}
+
+@QueryHandler(PartnerTransactionsQuery)
+export class PartnerTransactionsHandler implements IQueryHandler<PartnerTransactionsQuery, PartnerTransaction[]> {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  async execute({ memberId, partnerId, upToPosition }: PartnerTransactionsQuery): Promise<PartnerTransaction[]> {
+    return partnerTransactionsOf(await this.store.readStream(memberStream(memberId)), partnerId, upToPosition);
+  }
+}
+
+export function partnerTransactionsOf(events: readonly RecordedEvent[], partnerId: string, upToPosition: number): PartnerTransaction[] {
+  const rows: PartnerTransaction[] = [];
+  for (const e of events) {
+    // A stream's positions grow with its revisions: the rest is after the moment.
+    if (e.position > upToPosition) break;
+    const row = transactionOf(e);
+    if (row && row.partnerId === partnerId) {
+      const { partnerId: _own, ...transaction } = row;
+      rows.push(transaction);
+    }
+  }
+  return rows;
+}
+
+function transactionOf(e: RecordedEvent): (PartnerTransaction & { partnerId: string }) | undefined {
+  const base = { position: e.position };
+  switch (e.type) {
+    case 'PointsAccrued': {
+      const d = e.data as unknown as PointsAccrued['data'];
+      return {
+        ...base,
+        partnerId: d.partnerId,
+        txId: d.txId,
+        kind: 'accrual',
+        points: d.points,
+        originalTxId: null,
+        occurredAt: d.occurredAt,
+      };
+    }
+    case 'PointsRedeemed': {
+      const d = e.data as unknown as PointsRedeemed['data'];
+      return {
+        ...base,
+        partnerId: d.partnerId,
+        txId: d.txId,
+        kind: 'redemption',
+        points: d.points,
+        originalTxId: null,
+        occurredAt: d.occurredAt,
+      };
+    }
+    case 'AccrualReversed': {
+      const d = e.data as unknown as AccrualReversed['data'];
+      return {
+        ...base,
+        partnerId: d.partnerId,
+        txId: d.txId,
+        kind: 'accrual_reversal',
+        points: d.points,
+        originalTxId: d.originalTxId,
+        occurredAt: d.occurredAt,
+      };
+    }
+    case 'RedemptionReversed': {
+      const d = e.data as unknown as RedemptionReversed['data'];
+      return {
+        ...base,
+        partnerId: d.partnerId,
+        txId: d.txId,
+        kind: 'redemption_reversal',
+        points: d.points,
+        originalTxId: d.originalTxId,
+        occurredAt: d.occurredAt,
+      };
+    }
+    default:
+      return undefined;
+  }
+}
