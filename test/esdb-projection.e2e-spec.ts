@@ -317,7 +317,7 @@ describe('ledger over HTTP on the esdb adapter: accrue, redeem, project, settle,
     expect(lastEvent).toMatchObject({ type: 'PointsRedeemed', position: redeemed.body.position });
 
     // Read-your-writes through the projector following the node's $all.
-    const member = await app.http().get(`/v1/members/m-1?minPosition=${redeemed.body.position}`).set(partners.cafe).expect(200);
+    const member = await app.http().get(`/v1/members/m-1?minPosition=${redeemed.body.position}`).set(finance).expect(200);
     expect(member.body).toMatchObject({ memberId: 'm-1', available: 30, held: 0, lifetimeAccrued: 100, lifetimeRedeemed: 70 });
     expect(Number(member.headers['ledger-as-of-position'])).toBeGreaterThanOrEqual(redeemed.body.position);
 
