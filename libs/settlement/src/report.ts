@@ -1,5 +1,5 @@
 import { assert } from '@ledger/domain';
-import { byCodeUnit } from './statement';
+import { byCodeUnit } from './sorted-tables';
 import { MatrixLine, SettlementStatement } from './statement.types';
 
 // ---------------------------------------------------------------------------------------

@@ -1,0 +1,256 @@
+import { CURRENCY_PATTERN, PartnerTerms, assert, roundHalfEven } from '@ledger/domain';
+import { BPS_DIVISOR, addExact, pointsValueMinor, sumBigint, toStatementFigure } from './exact-integers';
+import { byStreamAndRevision, lateAdjustmentOf } from './late-adjustments';
+import { SettledEvent } from './membership';
+import { netPositionsOf, transfersOf } from './net-positions';
+import { isPeriodId, periodEndsAt, periodStartsAt } from './period';
+import { cellOrInit } from './sorted-tables';
+import { sealStatement } from './statement-hash';
+import {
+  ExpiredTable,
+  IssuedTable,
+  RedemptionTable,
+  breakageOf,
+  issuanceFeesOf,
+  matrixLinesOf,
+  noRedemptions,
+  noneExpired,
+  noneIssued,
+} from './statement-lines';
+import {
+  Breakage,
+  IssuanceFee,
+  LateAdjustment,
+  MatrixLine,
+  STATEMENT_VERSION,
+  SettlementStatement,
+  StatementTotals,
+  Transfer,
+} from './statement.types';
+import { TermsBook } from './terms-book';
+
+/** The header of a statement: what is fixed before any event is read. */
+export interface StatementHeader {
+  periodId: string;
+  currency: string;
+  /** The coalition's point value at the close, for the header. */
+  pointValueMinor: number;
+  cutoffPosition: number;
+}
+
+/**
+ * `calculateStatement` one event at a time, so a period close can page through the log
+ * instead of holding millions of events: memory grows with partners and terms versions
+ * (and late adjustments), not with events. Build once.
+ */
+export class StatementBuilder {
+  private readonly terms: TermsBook;
+  private readonly redemptions: RedemptionTable = new Map();
+  private readonly issued: IssuedTable = new Map();
+  private readonly expired: ExpiredTable = new Map();
+  private readonly lateAdjustments: LateAdjustment[] = [];
+  // Counted while reading the events, compared with the matrix at the end: two routes, one answer.
+  private interPartnerPointsRead = 0;
+  private eventCount = 0;
+  private lateEventCount = 0;
+  private readonly revisionsByStream = new Map<string, number[]>();
+  private built = false;
+
+  constructor(
+    private readonly header: StatementHeader,
+    partnerTerms: ReadonlyMap<string, readonly PartnerTerms[]>,
+  ) {
+    const { periodId, currency, pointValueMinor, cutoffPosition } = header;
+    assert(isPeriodId(periodId), 'period id validated by the caller');
+    assert(CURRENCY_PATTERN.test(currency), 'currency is an ISO code');
+    assert(Number.isSafeInteger(pointValueMinor) && pointValueMinor > 0, 'point value is a positive integer');
+    assert(Number.isSafeInteger(cutoffPosition) && cutoffPosition >= 0, 'cut-off is a store position');
+    this.terms = new TermsBook(partnerTerms);
+  }
+
+  add(settled: SettledEvent): void {
+    assert(!this.built, 'events are added before the statement is built');
+    const { event, membership } = settled;
+    const data = event.data;
+    assert(data.currency === this.header.currency, 'the coalition currency never changes');
+    assert(Number.isSafeInteger(data.pointValueMinor) && data.pointValueMinor > 0, 'events carry a positive point value');
+    let revisions = this.revisionsByStream.get(settled.streamId);
+    if (revisions === undefined) this.revisionsByStream.set(settled.streamId, (revisions = []));
+    revisions.push(settled.revision);
+    this.eventCount += 1;
+    if (membership === 'late') this.lateEventCount += 1;
+
+    switch (event.type) {
+      case 'PointsRedeemed':
+      case 'RedemptionReversed': {
+        const redeemer = event.data.partnerId;
+        const redeeming = event.type === 'PointsRedeemed';
+        let slicePoints = 0;
+        for (const s of event.data.slices) {
+          const totals = cellOrInit(this.redemptions, s.issuerPartnerId, redeemer, noRedemptions);
+          const amount = pointsValueMinor(s.points, data.pointValueMinor);
+          if (redeeming) {
+            totals.redeemedPoints = addExact(totals.redeemedPoints, s.points, 'matrix points');
+            totals.redeemedAmount = addExact(totals.redeemedAmount, amount, 'matrix amount');
+          } else {
+            totals.reversedPoints = addExact(totals.reversedPoints, s.points, 'matrix points');
+            totals.reversedAmount = addExact(totals.reversedAmount, amount, 'matrix amount');
+          }
+          if (s.issuerPartnerId !== redeemer) {
+            this.interPartnerPointsRead = addExact(this.interPartnerPointsRead, redeeming ? s.points : -s.points, 'inter-partner points');
+          }
+          slicePoints += s.points;
+        }
+        assert(slicePoints === event.data.points, 'slices sum to the points redeemed');
+        break;
+      }
+      case 'PointsAccrued':
+      case 'AccrualReversed': {
+        const issuer = event.data.issuerPartnerId;
+        const totals = cellOrInit(this.issued, issuer, this.terms.versionIndexAt(issuer, data.occurredAt), noneIssued);
+        const value = pointsValueMinor(event.data.points, data.pointValueMinor);
+        // A refund takes back the fee at the terms of the refund's business date: the
+        // reversal does not carry the original's date (see README).
+        if (event.type === 'PointsAccrued') {
+          totals.issuedPoints = addExact(totals.issuedPoints, event.data.points, 'issued points');
+          totals.value = addExact(totals.value, value, 'issued value');
+        } else {
+          totals.reversedPoints = addExact(totals.reversedPoints, event.data.points, 'reversed points');
+          totals.value = addExact(totals.value, -value, 'issued value');
+        }
+        break;
+      }
+      case 'PointsExpired': {
+        const issuer = event.data.issuerPartnerId;
+        const totals = cellOrInit(this.expired, issuer, this.terms.versionIndexAt(issuer, data.occurredAt), noneExpired);
+        totals.points = addExact(totals.points, event.data.points, 'expired points');
+        totals.amount = addExact(totals.amount, pointsValueMinor(event.data.points, data.pointValueMinor), 'breakage');
+        break;
+      }
+      default: {
+        const unknown: never = event;
+        throw new Error(`unknown money event ${JSON.stringify(unknown)}`);
+      }
+    }
+
+    const adjustment = lateAdjustmentOf(settled, this.header.periodId);
+    if (adjustment !== undefined) this.lateAdjustments.push(adjustment);
+  }
+
+  build(): SettlementStatement {
+    assert(!this.built, 'a builder builds one statement');
+    this.built = true;
+    const { periodId, currency, pointValueMinor, cutoffPosition } = this.header;
+    const { terms, lateAdjustments, eventCount, lateEventCount } = this;
+
+    for (const revisions of this.revisionsByStream.values()) assert(noRevisionTwice(revisions), 'each event is settled once');
+
+    const matrixLines = matrixLinesOf(this.redemptions);
+    const issuanceFees = issuanceFeesOf(this.issued, terms);
+    const breakage = breakageOf(this.expired, terms);
+
+    const interPartnerPoints = matrixLines.reduce((sum, l) => (l.selfRedemption ? sum : sum + BigInt(l.points)), 0n);
+    assert(interPartnerPoints === BigInt(this.interPartnerPointsRead), 'matrix holds every inter-partner slice');
+
+    const { bilateralNets, netPositions } = netPositionsOf(matrixLines, issuanceFees, breakage);
+    const transfers = transfersOf(netPositions);
+    const totals = totalsOf(matrixLines, interPartnerPoints, issuanceFees, breakage, transfers);
+
+    const residue = sumBigint(issuanceFees, (f) => f.residueBpsOfMinor) + sumBigint(breakage, (b) => b.residueBpsOfMinor);
+
+    lateAdjustments.sort(byStreamAndRevision);
+
+    return sealStatement({
+      statementVersion: STATEMENT_VERSION,
+      periodId,
+      periodStartsAt: periodStartsAt(periodId),
+      periodEndsAt: periodEndsAt(periodId),
+      currency,
+      pointValueMinor,
+      cutoffPosition,
+      eventCount,
+      regularEventCount: eventCount - lateEventCount,
+      lateEventCount,
+      matrix: matrixLines,
+      issuanceFees,
+      breakage,
+      bilateralNets,
+      netPositions,
+      transfers,
+      lateAdjustments,
+      totals,
+      roundingResidueMinor: toStatementFigure(roundHalfEven(residue, BPS_DIVISOR), 'rounding residue'),
+      roundingResidueBpsOfMinor: toStatementFigure(residue, 'rounding residue'),
+    });
+  }
+}
+
+/** The statement's totals, after checking that the clearing account keeps exactly the operator income. */
+function totalsOf(
+  matrixLines: readonly MatrixLine[],
+  interPartnerPoints: bigint,
+  issuanceFees: readonly IssuanceFee[],
+  breakage: readonly Breakage[],
+  transfers: readonly Transfer[],
+): StatementTotals {
+  const issuanceFeesMinor = sumBigint(issuanceFees, (f) => f.amountMinor);
+  const operatorBreakageShareMinor = sumBigint(breakage, (b) => b.operatorShareMinor);
+  const operatorIncome = issuanceFeesMinor + operatorBreakageShareMinor;
+  const payIn = sumBigint(transfers, (t) => (t.direction === 'pay' ? t.amountMinor : 0));
+  const payOut = sumBigint(transfers, (t) => (t.direction === 'receive' ? t.amountMinor : 0));
+  // Partners pay in what they owe each other plus the operator's income; the account pays out the rest.
+  assert(payIn - payOut === operatorIncome, 'the clearing account keeps exactly the operator income');
+  return {
+    redeemedPoints: toStatementFigure(
+      sumBigint(matrixLines, (l) => l.redeemedPoints),
+      'redeemed points',
+    ),
+    reversedPoints: toStatementFigure(
+      sumBigint(matrixLines, (l) => l.reversedPoints),
+      'reversed points',
+    ),
+    interPartnerPoints: toStatementFigure(interPartnerPoints, 'inter-partner points'),
+    interPartnerAmountMinor: toStatementFigure(
+      sumBigint(matrixLines, (l) => (l.selfRedemption ? 0 : l.amountMinor)),
+      'inter-partner amount',
+    ),
+    selfRedeemedPoints: toStatementFigure(
+      sumBigint(matrixLines, (l) => (l.selfRedemption ? l.points : 0)),
+      'self-redeemed points',
+    ),
+    selfRedeemedAmountMinor: toStatementFigure(
+      sumBigint(matrixLines, (l) => (l.selfRedemption ? l.amountMinor : 0)),
+      'self-redeemed amount',
+    ),
+    issuedPoints: toStatementFigure(
+      sumBigint(issuanceFees, (f) => f.issuedPoints),
+      'issued points',
+    ),
+    issuedValueMinor: toStatementFigure(
+      sumBigint(issuanceFees, (f) => f.issuedValueMinor),
+      'issued value',
+    ),
+    issuanceFeesMinor: toStatementFigure(issuanceFeesMinor, 'issuance fees'),
+    expiredPoints: toStatementFigure(
+      sumBigint(breakage, (b) => b.points),
+      'expired points',
+    ),
+    breakageMinor: toStatementFigure(
+      sumBigint(breakage, (b) => b.amountMinor),
+      'breakage',
+    ),
+    operatorBreakageShareMinor: toStatementFigure(operatorBreakageShareMinor, 'breakage share'),
+    operatorIncomeMinor: toStatementFigure(operatorIncome, 'operator income'),
+    clearingPayInMinor: toStatementFigure(payIn, 'pay-in'),
+    clearingPayOutMinor: toStatementFigure(payOut, 'pay-out'),
+  };
+}
+
+/** No revision twice in a stream; events usually come in stream order, which needs no sort. */
+function noRevisionTwice(revisions: number[]): boolean {
+  let ascending = true;
+  for (let i = 1; i < revisions.length && ascending; i++) ascending = revisions[i - 1] < revisions[i];
+  if (ascending) return true;
+  const sorted = [...revisions].sort((a, b) => a - b);
+  return sorted.every((r, i) => i === 0 || sorted[i - 1] !== r);
+}
