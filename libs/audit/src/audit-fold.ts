@@ -6,7 +6,7 @@ import { Divergence } from './divergence';
  * The audit's own fold of the whole log: member balances and lots, partner positions, the
  * transaction index and the liability cells, each kept the way the read models keep them
  * (libs/projections), so verify can compare row by row; and along the way every rule an
- * event must obey (DESIGN.md §1, §5), so a stored history that could never have been
+ * event must obey (docs/domain.md, "Rules"), so a stored history that could never have been
  * decided is caught even when every hash holds.
  *
  * It is written separately from the member decider and the projector on purpose: an

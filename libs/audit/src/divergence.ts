@@ -3,7 +3,7 @@
  * `found` what is stored; both are small JSON values so a report prints them as they are.
  */
 export type DivergenceKind =
-  // The per-stream hash chain (DESIGN.md §2).
+  // The per-stream hash chain (docs/domain.md, "Events").
   | 'revision_gap'
   | 'prev_hash_mismatch'
   | 'hash_mismatch'

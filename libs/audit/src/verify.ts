@@ -103,7 +103,7 @@ class Findings {
 }
 
 /**
- * Everything an auditor can establish from the log alone (DESIGN.md §2, issue 7), in one
+ * Everything an auditor can establish from the log alone (docs/architecture.md, "Audit"), in one
  * read of it:
  *  - every stream's hash chain (edits, deletions, insertions, swaps);
  *  - the audit fold of every member stream: no negative balance, slices that match lots

@@ -4,7 +4,7 @@ import { Membership, classifyMembership, closedCutoffsFrom, prepareClose, select
 import { LedgerEvent } from './money-events';
 import { accrued, redeemed } from './settlement.fixtures';
 
-describe('period membership (DESIGN.md §1)', () => {
+describe('period membership (docs/domain.md)', () => {
   // September closed at 1000, August at 400; closing October at 5000.
   const close = prepareClose({
     periodId: '2026-10',

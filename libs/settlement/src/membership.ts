@@ -3,7 +3,7 @@ import { LedgerEvent, MoneyEvent, asMoneyEvent } from './money-events';
 import { businessPeriodOf, isPeriodId } from './period';
 
 /**
- * Which statement settles a money event (DESIGN.md §1, "Settlement").
+ * Which statement settles a money event (docs/domain.md, "Settlement membership"; the table in libs/settlement/README.md).
  *
  * Closing period P at cut-off C, with the periods already closed and their cut-offs
  * K = {q → C_q}. An event has a business period b (the UTC month of `occurredAt`) and a

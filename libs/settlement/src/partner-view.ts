@@ -1,8 +1,8 @@
 import { SettlementStatement } from './statement.types';
 
 /**
- * What a partner may read of a statement (DESIGN.md §3): its own matrix rows and columns,
- * its fees, breakage, nets, transfer and the adjustments that touch it. Coalition totals and
+ * What a partner may read of a statement (the roles in README.md, "HTTP API"): its own matrix
+ * rows and columns, its fees, breakage, nets, transfer and the adjustments that touch it. Coalition totals and
  * other partners' positions are left out. `sha256` still names the full statement, so the
  * partner can quote it to finance.
  */

@@ -44,7 +44,7 @@ export function parseAsOfParam(raw: unknown): AsOf | undefined {
 const EXPORT_PAGE = 2_000;
 
 /**
- * The auditor's view (issue 7, DESIGN.md §3): replay, balances as of any moment, verify,
+ * The auditor's view (docs/architecture.md, "Audit"): replay, balances as of any moment, verify,
  * inclusion proofs, export. Read-only by construction: every route is a GET over the event
  * store.
  */

@@ -24,7 +24,7 @@ export async function loadStream<S>(store: EventStore, streamId: string, initial
 
 const lastHashOf = (e: RecordedEvent | undefined): string => (e === undefined ? GENESIS_HASH : String(e.metadata.hash ?? GENESIS_HASH));
 
-/** Attaches DESIGN §2 metadata and the per-stream hash chain to decided events. */
+/** Attaches the event metadata (docs/domain.md, "Events") and the per-stream hash chain to decided events. */
 export function withMetadata(events: readonly DomainEvent[], meta: CommandMeta, occurredAt: string, prevHash: string): EventToAppend[] {
   let hash = prevHash;
   return events.map((e) => {

@@ -744,7 +744,7 @@ describe('member decider', () => {
   });
 
   describe('retries after the backdating window moved on', () => {
-    // DESIGN §2: a repeat with the same payload returns the original result, even when its
+    // docs/domain.md, "Idempotency": a repeat with the same payload returns the original result, even when its
     // business date has since slid out of the window that admitted it.
     const later = specAt(new Date('2026-11-20T14:00:00.000Z'));
     const acceptedAtNow = '2026-08-22T13:00:00.000Z'; // 89 days 23 h before NOW; 90 days 1 h before `later`

@@ -447,7 +447,7 @@ function reversal(partnerId: string, externalId: string, originalExternalId: str
   return { type: 'ReverseTransaction', data: { partnerId, externalId, memberId: MEMBER, originalExternalId, occurredAt }, context: CTX };
 }
 
-/** FIFO as DESIGN states it: oldest expiry first, then oldest lot; whole lots until the last. */
+/** FIFO as docs/domain.md states it: oldest expiry first, then oldest lot; whole lots until the last. */
 function fifoReference(ordered: readonly ModelLot[], points: number): LotSlice[] {
   const slices: LotSlice[] = [];
   let left = points;

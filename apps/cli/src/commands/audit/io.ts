@@ -32,7 +32,7 @@ const NOT_TTY_EVERY_MS = 2_000;
 
 export const dataDirOf = (env: NodeJS.ProcessEnv) => env.LEDGER_DATA_DIR ?? './data';
 
-/** The store the environment names (DESIGN.md: embedded SQLite in $LEDGER_DATA_DIR unless $LEDGER_EVENTSTORE). */
+/** The store the environment names (docs/architecture.md: embedded SQLite in $LEDGER_DATA_DIR unless $LEDGER_EVENTSTORE). */
 export function openStore(env: NodeJS.ProcessEnv): EventStore {
   return openEventStore({ dataDir: dataDirOf(env), eventStoreUrl: env.LEDGER_EVENTSTORE || undefined }).store;
 }
