@@ -66,7 +66,12 @@ export function problemOf(link: Link, root: string): string | undefined {
 function markdownFiles(): string[] {
   const files = [join(ROOT, 'README.md')];
   const docs = join(ROOT, 'docs');
-  if (existsSync(docs)) files.push(...readdirSync(docs).filter((f) => f.endsWith('.md')).map((f) => join(docs, f)));
+  if (existsSync(docs))
+    files.push(
+      ...readdirSync(docs)
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => join(docs, f)),
+    );
   // Every README below the libraries, apps and tooling (e.g. libs/settlement, the wire server).
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir)) {
