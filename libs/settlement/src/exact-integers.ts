@@ -29,6 +29,9 @@ export function toStatementFigure(value: bigint, what: string): number {
 /** Σ f(x) over xs, in bigint: exact whatever the signs and sizes of the terms. */
 export const sumBigint = <T>(xs: readonly T[], f: (x: T) => number | bigint): bigint => xs.reduce((s, x) => s + BigInt(f(x)), 0n);
 
+/** Σ f(x) over xs as a statement figure: summed exactly, then checked to be a safe integer. */
+export const sumAsFigure = <T>(xs: readonly T[], f: (x: T) => number, what: string): number => toStatementFigure(sumBigint(xs, f), what);
+
 /** points × pointValueMinor of one event, exact (the domain's checked product). */
 export function pointsValueMinor(points: number, pointValueMinor: number): number {
   assert(Number.isSafeInteger(points) && points >= 0, 'event points are a non-negative integer');

@@ -1,5 +1,5 @@
 import { CURRENCY_PATTERN, PartnerTerms, assert, roundHalfEven } from '@ledger/domain';
-import { BPS_DIVISOR, addExact, pointsValueMinor, sumBigint, toStatementFigure } from './exact-integers';
+import { BPS_DIVISOR, addExact, pointsValueMinor, sumAsFigure, sumBigint, toStatementFigure } from './exact-integers';
 import { byStreamAndRevision, lateAdjustmentOf } from './late-adjustments';
 import { SettledEvent } from './membership';
 import { netPositionsOf, transfersOf } from './net-positions';
@@ -201,44 +201,17 @@ function totalsOf(
   // Partners pay in what they owe each other plus the operator's income; the account pays out the rest.
   assert(payIn - payOut === operatorIncome, 'the clearing account keeps exactly the operator income');
   return {
-    redeemedPoints: toStatementFigure(
-      sumBigint(matrixLines, (l) => l.redeemedPoints),
-      'redeemed points',
-    ),
-    reversedPoints: toStatementFigure(
-      sumBigint(matrixLines, (l) => l.reversedPoints),
-      'reversed points',
-    ),
+    redeemedPoints: sumAsFigure(matrixLines, (l) => l.redeemedPoints, 'redeemed points'),
+    reversedPoints: sumAsFigure(matrixLines, (l) => l.reversedPoints, 'reversed points'),
     interPartnerPoints: toStatementFigure(interPartnerPoints, 'inter-partner points'),
-    interPartnerAmountMinor: toStatementFigure(
-      sumBigint(matrixLines, (l) => (l.selfRedemption ? 0 : l.amountMinor)),
-      'inter-partner amount',
-    ),
-    selfRedeemedPoints: toStatementFigure(
-      sumBigint(matrixLines, (l) => (l.selfRedemption ? l.points : 0)),
-      'self-redeemed points',
-    ),
-    selfRedeemedAmountMinor: toStatementFigure(
-      sumBigint(matrixLines, (l) => (l.selfRedemption ? l.amountMinor : 0)),
-      'self-redeemed amount',
-    ),
-    issuedPoints: toStatementFigure(
-      sumBigint(issuanceFees, (f) => f.issuedPoints),
-      'issued points',
-    ),
-    issuedValueMinor: toStatementFigure(
-      sumBigint(issuanceFees, (f) => f.issuedValueMinor),
-      'issued value',
-    ),
+    interPartnerAmountMinor: sumAsFigure(matrixLines, (l) => (l.selfRedemption ? 0 : l.amountMinor), 'inter-partner amount'),
+    selfRedeemedPoints: sumAsFigure(matrixLines, (l) => (l.selfRedemption ? l.points : 0), 'self-redeemed points'),
+    selfRedeemedAmountMinor: sumAsFigure(matrixLines, (l) => (l.selfRedemption ? l.amountMinor : 0), 'self-redeemed amount'),
+    issuedPoints: sumAsFigure(issuanceFees, (f) => f.issuedPoints, 'issued points'),
+    issuedValueMinor: sumAsFigure(issuanceFees, (f) => f.issuedValueMinor, 'issued value'),
     issuanceFeesMinor: toStatementFigure(issuanceFeesMinor, 'issuance fees'),
-    expiredPoints: toStatementFigure(
-      sumBigint(breakage, (b) => b.points),
-      'expired points',
-    ),
-    breakageMinor: toStatementFigure(
-      sumBigint(breakage, (b) => b.amountMinor),
-      'breakage',
-    ),
+    expiredPoints: sumAsFigure(breakage, (b) => b.points, 'expired points'),
+    breakageMinor: sumAsFigure(breakage, (b) => b.amountMinor, 'breakage'),
     operatorBreakageShareMinor: toStatementFigure(operatorBreakageShareMinor, 'breakage share'),
     operatorIncomeMinor: toStatementFigure(operatorIncome, 'operator income'),
     clearingPayInMinor: toStatementFigure(payIn, 'pay-in'),

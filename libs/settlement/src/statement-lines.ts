@@ -1,5 +1,5 @@
 import { applyBps } from '@ledger/domain';
-import { toStatementFigure } from './exact-integers';
+import { sumAsFigure } from './exact-integers';
 import { Table, sortedKeys } from './sorted-tables';
 import { Breakage, BreakageLine, IssuanceFee, IssuanceFeeLine, MatrixLine } from './statement.types';
 import { TermsBook } from './terms-book';
@@ -40,14 +40,6 @@ export type ExpiredTable = Table<string, number, ExpiredTotals>;
 export const noRedemptions = (): RedemptionTotals => ({ redeemedPoints: 0, redeemedAmount: 0, reversedPoints: 0, reversedAmount: 0 });
 export const noneIssued = (): IssuedTotals => ({ issuedPoints: 0, reversedPoints: 0, value: 0 });
 export const noneExpired = (): ExpiredTotals => ({ points: 0, amount: 0 });
-
-/** Σ f(line) over lines, in bigint, as a statement figure. */
-function totalOfLines<L>(lines: readonly L[], f: (line: L) => number, what: string): number {
-  return toStatementFigure(
-    lines.reduce((s, l) => s + BigInt(f(l)), 0n),
-    what,
-  );
-}
 
 export function matrixLinesOf(redemptions: RedemptionTable): MatrixLine[] {
   const lines: MatrixLine[] = [];
@@ -94,10 +86,10 @@ export function issuanceFeesOf(issued: IssuedTable, terms: TermsBook): IssuanceF
     }
     fees.push({
       partnerId,
-      issuedPoints: totalOfLines(lines, (l) => l.issuedPoints - l.reversedPoints, 'issued points'),
-      issuedValueMinor: totalOfLines(lines, (l) => l.issuedValueMinor, 'issued value'),
-      amountMinor: totalOfLines(lines, (l) => l.feeMinor, 'issuance fee'),
-      residueBpsOfMinor: totalOfLines(lines, (l) => l.residueBpsOfMinor, 'fee residue'),
+      issuedPoints: sumAsFigure(lines, (l) => l.issuedPoints - l.reversedPoints, 'issued points'),
+      issuedValueMinor: sumAsFigure(lines, (l) => l.issuedValueMinor, 'issued value'),
+      amountMinor: sumAsFigure(lines, (l) => l.feeMinor, 'issuance fee'),
+      residueBpsOfMinor: sumAsFigure(lines, (l) => l.residueBpsOfMinor, 'fee residue'),
       lines,
     });
   }
@@ -125,10 +117,10 @@ export function breakageOf(expired: ExpiredTable, terms: TermsBook): Breakage[] 
     }
     breakage.push({
       issuerPartnerId,
-      points: totalOfLines(lines, (l) => l.points, 'expired points'),
-      amountMinor: totalOfLines(lines, (l) => l.amountMinor, 'breakage'),
-      operatorShareMinor: totalOfLines(lines, (l) => l.operatorShareMinor, 'breakage share'),
-      residueBpsOfMinor: totalOfLines(lines, (l) => l.residueBpsOfMinor, 'share residue'),
+      points: sumAsFigure(lines, (l) => l.points, 'expired points'),
+      amountMinor: sumAsFigure(lines, (l) => l.amountMinor, 'breakage'),
+      operatorShareMinor: sumAsFigure(lines, (l) => l.operatorShareMinor, 'breakage share'),
+      residueBpsOfMinor: sumAsFigure(lines, (l) => l.residueBpsOfMinor, 'share residue'),
       lines,
     });
   }
