@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { RecordedEvent } from '@ledger/event-store';
-import { ReadStore } from '@ledger/projections';
-import { AuditFold, FoldStep, FoldedTx } from './audit-fold';
+import { READ_MODEL_TABLES, ReadStore } from '@ledger/projections';
+import { AuditFold, CoalitionSettings, FoldStep, FoldedLot, FoldedMember, FoldedTx, LiabilityCell, PartnerCounters } from './audit-fold';
 import { Divergence } from './divergence';
 
 /**
@@ -23,67 +23,364 @@ export interface ReadModelCheck {
   end(): void;
 }
 
-interface MemberRow {
-  member_id: string;
-  card_number: string;
-  enrolled_at: string;
-  available: number;
-  held: number;
-  lifetime_accrued: number;
-  lifetime_redeemed: number;
-  lifetime_expired: number;
-  position: number;
+/** A read-model row, column by column, as the store returns it. */
+type Row = Record<string, unknown>;
+
+/** One consistent snapshot of a read store's tables. */
+interface ReadStoreSnapshot {
+  checkpoint(): { position: number | undefined; eventId: string | undefined };
+  /** Every row of `table` in its key order. */
+  rows(table: string): Iterable<Row>;
+  /** The row of `table` whose key columns hold `key`'s values. */
+  row(table: string, key: Row): Row | undefined;
+  count(table: string): number;
+  close(): void;
 }
 
-interface LotRow {
-  member_id: string;
-  lot_id: string;
-  issuer_partner_id: string;
-  points: number;
-  points_issued: number;
-  expires_at: string;
-  position: number;
-}
-
-interface PartnerRow {
-  partner_id: string;
-  name: string | null;
-  points_issued: number;
-  points_redeemed_at: number;
-  points_redeemed_elsewhere: number;
-  points_redeemed_from_others: number;
-  points_expired: number;
-  points_reversed: number;
-}
-
-interface TxRow {
-  tx_id: string;
-  member_id: string;
-  partner_id: string;
-  kind: string;
-  points: number;
-  original_tx_id: string | null;
-  occurred_at: string;
-  position: number;
-}
-
-interface LiabilityRow {
-  period: string;
-  issuer_partner_id: string;
-  redeemer_partner_id: string;
-  points: number;
-  amount_minor: number;
+/**
+ * What a read-model table should hold, from the fold: one entry per row, found from a row
+ * (to compare it) and listed (to find the rows missing).
+ */
+interface TableExpectation<E> {
+  table: string;
+  check: string;
+  /** The fold's entry a row stands for; undefined when no event explains the row. */
+  entryOf(row: Row): E | undefined;
+  entries(): Iterable<E>;
+  entryCount(): number;
+  /** The entry's key columns and values. */
+  keyOf(entry: E): Row;
+  /** The entry's other columns, as the row should hold them. */
+  columnsOf(entry: E): Row;
+  /** How a divergence names the row (from its key columns). */
+  label(key: Row): string;
+  /** The stream and position a divergence points to. */
+  locate(key: Row, entry: E | undefined): { streamId?: string; position?: number };
 }
 
 /** Field by field: the first column whose value differs, or undefined. */
-function firstColumnDiff(
-  expected: Record<string, unknown>,
-  found: Record<string, unknown>,
-): { column: string; expected: unknown; found: unknown } | undefined {
+function firstColumnDiff(expected: Row, found: Row): { column: string; expected: unknown; found: unknown } | undefined {
   for (const [column, value] of Object.entries(expected)) {
     if (found[column] !== value) return { column, expected: value, found: found[column] };
   }
   return undefined;
+}
+
+/**
+ * The one table comparison: each row against the fold's entry for it (a row no event
+ * explains, a column that differs), then, when fewer rows matched than the fold has
+ * entries, each entry whose row is missing. At most `max` divergences per table.
+ */
+function compareTable<E>(snapshot: ReadStoreSnapshot, t: TableExpectation<E>, max: number): Divergence[] {
+  const out: Divergence[] = [];
+  const at = (key: Row, entry: E | undefined) => ({ kind: 'read_model' as const, check: t.check, ...t.locate(key, entry) });
+  let matched = 0;
+  for (const row of snapshot.rows(t.table)) {
+    if (out.length >= max) return out;
+    const entry = t.entryOf(row);
+    if (entry === undefined) {
+      out.push({ ...at(row, undefined), message: `${t.label(row)}: a row no event explains`, expected: null, found: row });
+      continue;
+    }
+    matched += 1;
+    const diff = firstColumnDiff(t.columnsOf(entry), row);
+    if (diff)
+      out.push({ ...at(row, entry), message: `${t.label(row)}: ${diff.column} differs`, expected: diff.expected, found: diff.found });
+  }
+  if (matched === t.entryCount()) return out;
+  for (const entry of t.entries()) {
+    if (out.length >= max) return out;
+    const key = t.keyOf(entry);
+    if (snapshot.row(t.table, key) === undefined) {
+      out.push({ ...at(key, entry), message: `${t.label(key)} is missing from the read model`, expected: t.columnsOf(entry), found: null });
+    }
+  }
+  return out;
+}
+
+// What each read model's tables should hold, read model by read model (libs/projections/src/read-models).
+
+function coalitionExpected(fold: AuditFold): TableExpectation<CoalitionSettings> {
+  return {
+    table: 'coalition',
+    check: 'read_model:coalition',
+    entryOf: (row) => (row.id === 0 ? fold.coalition : undefined),
+    entries: () => (fold.coalition ? [fold.coalition] : []),
+    entryCount: () => (fold.coalition ? 1 : 0),
+    keyOf: () => ({ id: 0 }),
+    columnsOf: (c) => ({ currency: c.currency, point_value_minor: c.pointValueMinor, expiry_months: c.expiryMonths }),
+    label: () => 'coalition',
+    locate: () => ({ streamId: 'coalition-default' }),
+  };
+}
+
+function membersExpected(fold: AuditFold): TableExpectation<FoldedMember> {
+  return {
+    table: 'members',
+    check: 'read_model:members',
+    entryOf: (row) => fold.members.get(String(row.member_id)),
+    entries: () => fold.members.values(),
+    entryCount: () => fold.members.size,
+    keyOf: (m) => ({ member_id: m.memberId }),
+    columnsOf: (m) => ({
+      card_number: m.cardNumber,
+      enrolled_at: m.enrolledAt,
+      available: m.available,
+      held: 0,
+      lifetime_accrued: m.lifetimeAccrued,
+      lifetime_redeemed: m.lifetimeRedeemed,
+      lifetime_expired: m.lifetimeExpired,
+      position: m.position,
+    }),
+    label: (key) => `member ${String(key.member_id)}`,
+    locate: (key, m) => ({ streamId: `member-${String(key.member_id)}`, position: m?.position }),
+  };
+}
+
+function lotsExpected(fold: AuditFold): TableExpectation<{ memberId: string; lot: FoldedLot }> {
+  return {
+    table: 'lots',
+    check: 'read_model:lots',
+    entryOf: (row) => {
+      const memberId = String(row.member_id);
+      const lot = fold.members.get(memberId)?.lots.get(String(row.lot_id));
+      return lot && { memberId, lot };
+    },
+    *entries() {
+      for (const m of fold.members.values()) for (const lot of m.lots.values()) yield { memberId: m.memberId, lot };
+    },
+    entryCount: () => {
+      let n = 0;
+      for (const m of fold.members.values()) n += m.lots.size;
+      return n;
+    },
+    keyOf: ({ memberId, lot }) => ({ member_id: memberId, lot_id: lot.lotId }),
+    columnsOf: ({ lot }) => ({
+      issuer_partner_id: lot.issuerPartnerId,
+      points: lot.points,
+      points_issued: lot.pointsIssued,
+      expires_at: lot.expiresAt,
+      position: lot.position,
+    }),
+    label: (key) => `lot ${String(key.lot_id)}`,
+    locate: (key, e) => ({ streamId: `member-${String(key.member_id)}`, position: e?.lot.position }),
+  };
+}
+
+function partnerPositionsExpected(fold: AuditFold): TableExpectation<PartnerCounters> {
+  return {
+    table: 'partner_positions',
+    check: 'read_model:partner_positions',
+    entryOf: (row) => fold.partners.get(String(row.partner_id)),
+    entries: () => fold.partners.values(),
+    entryCount: () => fold.partners.size,
+    keyOf: (p) => ({ partner_id: p.partnerId }),
+    columnsOf: (p) => ({
+      name: p.name,
+      points_issued: p.pointsIssued,
+      points_redeemed_at: p.pointsRedeemedAt,
+      points_redeemed_elsewhere: p.pointsRedeemedElsewhere,
+      points_redeemed_from_others: p.pointsRedeemedFromOthers,
+      points_expired: p.pointsExpired,
+      points_reversed: p.pointsReversed,
+    }),
+    label: (key) => `partner ${String(key.partner_id)}`,
+    locate: (key) => ({ streamId: `partner-${String(key.partner_id)}` }),
+  };
+}
+
+function liabilityExpected(fold: AuditFold): TableExpectation<LiabilityCell> {
+  return {
+    table: 'liability',
+    check: 'read_model:liability',
+    entryOf: (row) =>
+      fold.liability.get(`${String(row.period)}\u0000${String(row.issuer_partner_id)}\u0000${String(row.redeemer_partner_id)}`),
+    entries: () => fold.liability.values(),
+    entryCount: () => fold.liability.size,
+    keyOf: (c) => ({ period: c.period, issuer_partner_id: c.issuerPartnerId, redeemer_partner_id: c.redeemerPartnerId }),
+    columnsOf: (c) => ({ points: c.points, amount_minor: c.amountMinor }),
+    label: (key) => `liability ${String(key.period)} ${String(key.issuer_partner_id)}→${String(key.redeemer_partner_id)}`,
+    locate: () => ({}),
+  };
+}
+
+/**
+ * Compares a read store's snapshot with the fold: the checkpoint against the log, the
+ * transaction index row by row as its events go by (the fold keeps no transaction rows),
+ * and every other table through the one table comparison once the fold stands at the
+ * checkpoint.
+ */
+class ReadModelComparison {
+  private checkpointEventSeen = false;
+  private txsCompared = 0;
+  private txsMissing = 0;
+
+  constructor(
+    private readonly snapshot: ReadStoreSnapshot,
+    private readonly maxPerTable: number,
+  ) {}
+
+  onEvent(e: RecordedEvent, step: FoldStep): Divergence | undefined {
+    const checkpoint = this.snapshot.checkpoint();
+    if (e.position === checkpoint.position) {
+      this.checkpointEventSeen = true;
+      if (e.eventId !== checkpoint.eventId) {
+        return {
+          kind: 'read_model',
+          check: 'read_model:checkpoint',
+          streamId: e.streamId,
+          revision: e.revision,
+          position: e.position,
+          message: 'the read store was built from another log: its checkpoint names another event at this position',
+          expected: e.eventId,
+          found: checkpoint.eventId,
+        };
+      }
+    }
+    if (step.tx) return this.compareTx(e, step.tx);
+    return undefined;
+  }
+
+  compare(fold: AuditFold, lastEvent: RecordedEvent | undefined): Divergence[] {
+    const out: Divergence[] = [];
+    const cp = this.snapshot.checkpoint();
+    if (cp.position !== undefined && !this.checkpointEventSeen) {
+      out.push({
+        kind: 'read_model',
+        check: 'read_model:checkpoint',
+        position: cp.position,
+        message:
+          lastEvent === undefined || cp.position > lastEvent.position
+            ? 'the read models reflect an event the log no longer has (events deleted from its end?)'
+            : 'the read models reflect a position that holds no event in the log',
+        expected: lastEvent ? `an event at position ${cp.position} (the log ends at ${lastEvent.position})` : 'an empty read store',
+        found: { position: cp.position, eventId: cp.eventId },
+      });
+    }
+    const max = this.maxPerTable;
+    out.push(...compareTable(this.snapshot, coalitionExpected(fold), max));
+    out.push(...compareTable(this.snapshot, membersExpected(fold), max));
+    out.push(...compareTable(this.snapshot, lotsExpected(fold), max));
+    out.push(...compareTable(this.snapshot, partnerPositionsExpected(fold), max));
+    out.push(...this.compareTransactionCount(fold));
+    out.push(...compareTable(this.snapshot, liabilityExpected(fold), max));
+    return out;
+  }
+
+  private compareTx(e: RecordedEvent, tx: FoldedTx): Divergence | undefined {
+    this.txsCompared += 1;
+    const at = {
+      kind: 'read_model' as const,
+      check: 'read_model:transactions',
+      streamId: e.streamId,
+      revision: e.revision,
+      position: e.position,
+    };
+    const row = this.snapshot.row('transactions', { tx_id: tx.txId });
+    if (row === undefined) {
+      this.txsMissing += 1;
+      return { ...at, message: `transaction ${tx.txId} is missing from the transaction index`, expected: tx, found: null };
+    }
+    const diff = firstColumnDiff(
+      {
+        member_id: tx.memberId,
+        partner_id: tx.partnerId,
+        kind: tx.kind,
+        points: tx.points,
+        original_tx_id: tx.originalTxId,
+        occurred_at: tx.occurredAt,
+        position: tx.position,
+      },
+      row,
+    );
+    if (diff) return { ...at, message: `transaction ${tx.txId}: ${diff.column} differs`, expected: diff.expected, found: diff.found };
+    return undefined;
+  }
+
+  /** Rows were compared one by one as their events went by; here only rows no event explains. */
+  private compareTransactionCount(fold: AuditFold): Divergence[] {
+    const n = this.snapshot.count('transactions');
+    // Rows reported missing one by one already explain a shortfall.
+    if (n === this.txsCompared - this.txsMissing) return [];
+    const out: Divergence[] = [];
+    const check = 'read_model:transactions';
+    for (const row of this.snapshot.rows('transactions')) {
+      if (out.length >= this.maxPerTable) break;
+      if (!fold.hasTx(String(row.tx_id))) {
+        out.push({
+          kind: 'read_model',
+          check,
+          streamId: `member-${String(row.member_id)}`,
+          position: typeof row.position === 'number' ? row.position : undefined,
+          message: `transaction ${String(row.tx_id)}: a row no event explains`,
+          expected: null,
+          found: row,
+        });
+      }
+    }
+    if (out.length === 0) {
+      out.push({
+        kind: 'read_model',
+        check,
+        message: 'the transaction index does not have one row per transaction',
+        expected: fold.txCount(),
+        found: n,
+      });
+    }
+    return out;
+  }
+}
+
+/** A snapshot of a SQLite read store: one read transaction held until close, so every table is read at one checkpoint. */
+class SqliteSnapshot implements ReadStoreSnapshot {
+  private readonly keys = new Map(READ_MODEL_TABLES.map((t) => [t.name, t.key.split(',').map((c) => c.trim())]));
+  private readonly rowStmts = new Map<string, Database.Statement<unknown[], Row>>();
+  private readonly cp: { position: number | undefined; eventId: string | undefined };
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly release: () => void,
+  ) {
+    db.prepare('BEGIN DEFERRED').run();
+    // The first read fixes the snapshot for the whole transaction (WAL).
+    const row = db
+      .prepare<[], { position: number | null; event_id: string | null }>('SELECT position, event_id FROM checkpoint WHERE id = 0')
+      .get();
+    this.cp = { position: row?.position ?? undefined, eventId: row?.event_id ?? undefined };
+  }
+
+  checkpoint() {
+    return this.cp;
+  }
+
+  rows(table: string): Iterable<Row> {
+    return this.db.prepare<[], Row>(`SELECT * FROM ${table} ORDER BY ${this.keyOf(table).join(', ')}`).iterate();
+  }
+
+  row(table: string, key: Row): Row | undefined {
+    const columns = this.keyOf(table);
+    let stmt = this.rowStmts.get(table);
+    if (stmt === undefined) {
+      stmt = this.db.prepare<unknown[], Row>(`SELECT * FROM ${table} WHERE ${columns.map((c) => `${c} = ?`).join(' AND ')}`);
+      this.rowStmts.set(table, stmt);
+    }
+    return stmt.get(...columns.map((c) => key[c]));
+  }
+
+  count(table: string): number {
+    return this.db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM ${table}`).get()!.n;
+  }
+
+  close(): void {
+    if (this.db.open && this.db.inTransaction) this.db.prepare('ROLLBACK').run();
+    this.release();
+  }
+
+  private keyOf(table: string): string[] {
+    const key = this.keys.get(table);
+    if (key === undefined) throw new Error(`${table} is not a read-model table`);
+    return key;
+  }
 }
 
 /** Opens the database compared and says how to let go of it. */
@@ -98,13 +395,8 @@ type Opener = () => { db: Database.Database; close: () => void };
  */
 export class SqliteReadModelCheck implements ReadModelCheck {
   readonly name = 'read_model';
-  private opened: { db: Database.Database; close: () => void } | undefined;
-  private db: Database.Database | undefined;
-  private checkpoint: { position: number | undefined; eventId: string | undefined; events: number } | undefined;
-  private txStmt: Database.Statement<[string], TxRow> | undefined;
-  private checkpointEventSeen = false;
-  private txsCompared = 0;
-  private txsMissing = 0;
+  private comparison: ReadModelComparison | undefined;
+  private snapshot: SqliteSnapshot | undefined;
   private readonly maxPerTable: number;
 
   /** Where the file is missing, there is nothing to compare: `open` returns undefined. */
@@ -134,374 +426,28 @@ export class SqliteReadModelCheck implements ReadModelCheck {
   }
 
   begin(): { position: number | undefined } {
-    this.opened = this.opener();
-    this.db = this.opened.db;
-    this.db.prepare('BEGIN DEFERRED').run();
-    // The first read fixes the snapshot for the whole transaction (WAL).
-    const row = this.db.prepare('SELECT position, event_id, events FROM checkpoint WHERE id = 0').get() as
-      { position: number | null; event_id: string | null; events: number } | undefined;
-    this.checkpoint = { position: row?.position ?? undefined, eventId: row?.event_id ?? undefined, events: row?.events ?? 0 };
-    this.txStmt = this.db.prepare('SELECT * FROM transactions WHERE tx_id = ?');
-    return { position: this.checkpoint.position };
+    const { db, close } = this.opener();
+    try {
+      this.snapshot = new SqliteSnapshot(db, close);
+    } catch (error) {
+      close();
+      throw error;
+    }
+    this.comparison = new ReadModelComparison(this.snapshot, this.maxPerTable);
+    return { position: this.snapshot.checkpoint().position };
   }
 
   onEvent(e: RecordedEvent, step: FoldStep): Divergence | undefined {
-    if (e.position === this.checkpoint?.position) {
-      this.checkpointEventSeen = true;
-      if (e.eventId !== this.checkpoint.eventId) {
-        return {
-          kind: 'read_model',
-          check: 'read_model:checkpoint',
-          streamId: e.streamId,
-          revision: e.revision,
-          position: e.position,
-          message: 'the read store was built from another log: its checkpoint names another event at this position',
-          expected: e.eventId,
-          found: this.checkpoint.eventId,
-        };
-      }
-    }
-    if (step.tx) return this.compareTx(e, step.tx);
-    return undefined;
-  }
-
-  private compareTx(e: RecordedEvent, tx: FoldedTx): Divergence | undefined {
-    this.txsCompared += 1;
-    const at = {
-      kind: 'read_model' as const,
-      check: 'read_model:transactions',
-      streamId: e.streamId,
-      revision: e.revision,
-      position: e.position,
-    };
-    const row = this.txStmt!.get(tx.txId);
-    if (row === undefined) {
-      this.txsMissing += 1;
-      return { ...at, message: `transaction ${tx.txId} is missing from the transaction index`, expected: tx, found: null };
-    }
-    const diff = firstColumnDiff(
-      {
-        member_id: tx.memberId,
-        partner_id: tx.partnerId,
-        kind: tx.kind,
-        points: tx.points,
-        original_tx_id: tx.originalTxId,
-        occurred_at: tx.occurredAt,
-        position: tx.position,
-      },
-      row as unknown as Record<string, unknown>,
-    );
-    if (diff) return { ...at, message: `transaction ${tx.txId}: ${diff.column} differs`, expected: diff.expected, found: diff.found };
-    return undefined;
+    return this.comparison!.onEvent(e, step);
   }
 
   compare(fold: AuditFold, lastEvent: RecordedEvent | undefined): Divergence[] {
-    const db = this.db!;
-    const cp = this.checkpoint!;
-    const out: Divergence[] = [];
-    const base = { kind: 'read_model' as const };
-    if (cp.position !== undefined && !this.checkpointEventSeen) {
-      out.push({
-        ...base,
-        check: 'read_model:checkpoint',
-        position: cp.position,
-        message:
-          lastEvent === undefined || cp.position > lastEvent.position
-            ? 'the read models reflect an event the log no longer has (events deleted from its end?)'
-            : 'the read models reflect a position that holds no event in the log',
-        expected: lastEvent ? `an event at position ${cp.position} (the log ends at ${lastEvent.position})` : 'an empty read store',
-        found: { position: cp.position, eventId: cp.eventId },
-      });
-    }
-    out.push(...this.compareCoalition(db, fold));
-    out.push(...this.compareMembers(db, fold));
-    out.push(...this.compareLots(db, fold));
-    out.push(...this.comparePartners(db, fold));
-    out.push(...this.compareTransactionCount(db, fold));
-    out.push(...this.compareLiability(db, fold));
-    return out;
+    return this.comparison!.compare(fold, lastEvent);
   }
 
   end(): void {
-    if (this.db?.open && this.db.inTransaction) this.db.prepare('ROLLBACK').run();
-    this.opened?.close();
-    this.opened = undefined;
-    this.db = undefined;
-  }
-
-  private compareCoalition(db: Database.Database, fold: AuditFold): Divergence[] {
-    const row = db.prepare('SELECT currency, point_value_minor, expiry_months FROM coalition WHERE id = 0').get() as
-      { currency: string; point_value_minor: number; expiry_months: number } | undefined;
-    const expected = fold.coalition;
-    const check = 'read_model:coalition';
-    if (!expected && !row) return [];
-    if (!expected || !row) {
-      return [
-        {
-          kind: 'read_model',
-          check,
-          streamId: 'coalition-default',
-          message: expected ? 'the coalition row is missing' : 'a coalition row no event explains',
-          expected: expected ?? null,
-          found: row ?? null,
-        },
-      ];
-    }
-    const diff = firstColumnDiff(
-      { currency: expected.currency, point_value_minor: expected.pointValueMinor, expiry_months: expected.expiryMonths },
-      row,
-    );
-    return diff
-      ? [
-          {
-            kind: 'read_model',
-            check,
-            streamId: 'coalition-default',
-            message: `coalition ${diff.column} differs`,
-            expected: diff.expected,
-            found: diff.found,
-          },
-        ]
-      : [];
-  }
-
-  private compareMembers(db: Database.Database, fold: AuditFold): Divergence[] {
-    const out: Divergence[] = [];
-    const check = 'read_model:members';
-    let seen = 0;
-    for (const row of db.prepare('SELECT * FROM members ORDER BY member_id').iterate() as IterableIterator<MemberRow>) {
-      if (out.length >= this.maxPerTable) break;
-      const m = fold.members.get(row.member_id);
-      const streamId = `member-${row.member_id}`;
-      if (m === undefined) {
-        out.push({ kind: 'read_model', check, streamId, message: 'a member row no event explains', expected: null, found: row });
-        continue;
-      }
-      seen += 1;
-      const diff = firstColumnDiff(
-        {
-          card_number: m.cardNumber,
-          enrolled_at: m.enrolledAt,
-          available: m.available,
-          held: 0,
-          lifetime_accrued: m.lifetimeAccrued,
-          lifetime_redeemed: m.lifetimeRedeemed,
-          lifetime_expired: m.lifetimeExpired,
-          position: m.position,
-        },
-        row as unknown as Record<string, unknown>,
-      );
-      if (diff)
-        out.push({
-          kind: 'read_model',
-          check,
-          streamId,
-          position: m.position,
-          message: `member ${row.member_id}: ${diff.column} differs`,
-          expected: diff.expected,
-          found: diff.found,
-        });
-    }
-    if (out.length < this.maxPerTable && seen !== fold.members.size) {
-      const present = db.prepare('SELECT 1 FROM members WHERE member_id = ?');
-      for (const m of fold.members.values()) {
-        if (out.length >= this.maxPerTable) break;
-        if (present.get(m.memberId) === undefined) {
-          out.push({
-            kind: 'read_model',
-            check,
-            streamId: `member-${m.memberId}`,
-            position: m.position,
-            message: `member ${m.memberId} is missing from the read model`,
-            expected: { available: m.available },
-            found: null,
-          });
-        }
-      }
-    }
-    return out;
-  }
-
-  private compareLots(db: Database.Database, fold: AuditFold): Divergence[] {
-    const out: Divergence[] = [];
-    const check = 'read_model:lots';
-    let seen = 0;
-    let expectedCount = 0;
-    for (const m of fold.members.values()) expectedCount += m.lots.size;
-    for (const row of db.prepare('SELECT * FROM lots ORDER BY member_id, lot_id').iterate() as IterableIterator<LotRow>) {
-      if (out.length >= this.maxPerTable) break;
-      const lot = fold.members.get(row.member_id)?.lots.get(row.lot_id);
-      const streamId = `member-${row.member_id}`;
-      if (lot === undefined) {
-        out.push({
-          kind: 'read_model',
-          check,
-          streamId,
-          message: `lot ${row.lot_id}: a row no event explains`,
-          expected: null,
-          found: row,
-        });
-        continue;
-      }
-      seen += 1;
-      const diff = firstColumnDiff(
-        {
-          issuer_partner_id: lot.issuerPartnerId,
-          points: lot.points,
-          points_issued: lot.pointsIssued,
-          expires_at: lot.expiresAt,
-          position: lot.position,
-        },
-        row as unknown as Record<string, unknown>,
-      );
-      if (diff)
-        out.push({
-          kind: 'read_model',
-          check,
-          streamId,
-          position: lot.position,
-          message: `lot ${row.lot_id}: ${diff.column} differs`,
-          expected: diff.expected,
-          found: diff.found,
-        });
-    }
-    if (out.length < this.maxPerTable && seen !== expectedCount) {
-      const present = db.prepare('SELECT 1 FROM lots WHERE member_id = ? AND lot_id = ?');
-      for (const m of fold.members.values()) {
-        for (const lot of m.lots.values()) {
-          if (out.length >= this.maxPerTable) return out;
-          if (present.get(m.memberId, lot.lotId) === undefined) {
-            out.push({
-              kind: 'read_model',
-              check,
-              streamId: `member-${m.memberId}`,
-              position: lot.position,
-              message: `lot ${lot.lotId} is missing from the read model`,
-              expected: { points: lot.points },
-              found: null,
-            });
-          }
-        }
-      }
-    }
-    return out;
-  }
-
-  private comparePartners(db: Database.Database, fold: AuditFold): Divergence[] {
-    const out: Divergence[] = [];
-    const check = 'read_model:partner_positions';
-    const seen = new Set<string>();
-    for (const row of db.prepare('SELECT * FROM partner_positions ORDER BY partner_id').iterate() as IterableIterator<PartnerRow>) {
-      if (out.length >= this.maxPerTable) break;
-      const p = fold.partners.get(row.partner_id);
-      const streamId = `partner-${row.partner_id}`;
-      if (p === undefined) {
-        out.push({ kind: 'read_model', check, streamId, message: 'a partner position no event explains', expected: null, found: row });
-        continue;
-      }
-      seen.add(p.partnerId);
-      const diff = firstColumnDiff(
-        {
-          name: p.name,
-          points_issued: p.pointsIssued,
-          points_redeemed_at: p.pointsRedeemedAt,
-          points_redeemed_elsewhere: p.pointsRedeemedElsewhere,
-          points_redeemed_from_others: p.pointsRedeemedFromOthers,
-          points_expired: p.pointsExpired,
-          points_reversed: p.pointsReversed,
-        },
-        row as unknown as Record<string, unknown>,
-      );
-      if (diff)
-        out.push({
-          kind: 'read_model',
-          check,
-          streamId,
-          message: `partner ${row.partner_id}: ${diff.column} differs`,
-          expected: diff.expected,
-          found: diff.found,
-        });
-    }
-    for (const p of fold.partners.values()) {
-      if (out.length >= this.maxPerTable) break;
-      if (!seen.has(p.partnerId))
-        out.push({
-          kind: 'read_model',
-          check,
-          streamId: `partner-${p.partnerId}`,
-          message: `partner ${p.partnerId} has no position row`,
-          expected: { pointsIssued: p.pointsIssued },
-          found: null,
-        });
-    }
-    return out;
-  }
-
-  /** Rows were compared one by one as their events went by; here only rows no event explains. */
-  private compareTransactionCount(db: Database.Database, fold: AuditFold): Divergence[] {
-    const { n } = db.prepare('SELECT count(*) AS n FROM transactions').get() as { n: number };
-    // Rows reported missing one by one already explain a shortfall.
-    if (n === this.txsCompared - this.txsMissing) return [];
-    const out: Divergence[] = [];
-    const check = 'read_model:transactions';
-    for (const row of db.prepare('SELECT * FROM transactions ORDER BY tx_id').iterate() as IterableIterator<TxRow>) {
-      if (out.length >= this.maxPerTable) break;
-      if (!fold.hasTx(row.tx_id)) {
-        out.push({
-          kind: 'read_model',
-          check,
-          streamId: `member-${row.member_id}`,
-          position: row.position,
-          message: `transaction ${row.tx_id}: a row no event explains`,
-          expected: null,
-          found: row,
-        });
-      }
-    }
-    if (out.length === 0) {
-      out.push({
-        kind: 'read_model',
-        check,
-        message: 'the transaction index does not have one row per transaction',
-        expected: fold.txCount(),
-        found: n,
-      });
-    }
-    return out;
-  }
-
-  private compareLiability(db: Database.Database, fold: AuditFold): Divergence[] {
-    const out: Divergence[] = [];
-    const check = 'read_model:liability';
-    const seen = new Set<string>();
-    for (const row of db
-      .prepare('SELECT * FROM liability ORDER BY period, issuer_partner_id, redeemer_partner_id')
-      .iterate() as IterableIterator<LiabilityRow>) {
-      if (out.length >= this.maxPerTable) break;
-      const key = `${row.period}\u0000${row.issuer_partner_id}\u0000${row.redeemer_partner_id}`;
-      const cell = fold.liability.get(key);
-      const what = `liability ${row.period} ${row.issuer_partner_id}→${row.redeemer_partner_id}`;
-      if (cell === undefined) {
-        out.push({ kind: 'read_model', check, message: `${what}: a row no event explains`, expected: null, found: row });
-        continue;
-      }
-      seen.add(key);
-      const diff = firstColumnDiff({ points: cell.points, amount_minor: cell.amountMinor }, row as unknown as Record<string, unknown>);
-      if (diff)
-        out.push({ kind: 'read_model', check, message: `${what}: ${diff.column} differs`, expected: diff.expected, found: diff.found });
-    }
-    for (const [key, cell] of fold.liability) {
-      if (out.length >= this.maxPerTable) break;
-      if (!seen.has(key)) {
-        out.push({
-          kind: 'read_model',
-          check,
-          message: `liability ${cell.period} ${cell.issuerPartnerId}→${cell.redeemerPartnerId} is missing`,
-          expected: { points: cell.points, amountMinor: cell.amountMinor },
-          found: null,
-        });
-      }
-    }
-    return out;
+    this.snapshot?.close();
+    this.snapshot = undefined;
+    this.comparison = undefined;
   }
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { READ_MODELS, ReadModelTable } from './read-models';
 
 /** `$LEDGER_DATA_DIR/read.db`: the read models, separate from the event store so it can be dropped and rebuilt. */
 export const READ_STORE_FILE = 'read.db';
@@ -13,84 +14,25 @@ export const readStorePath = (dataDir: string) => join(dataDir, READ_STORE_FILE)
  */
 export const READ_STORE_SCHEMA_VERSION = 1;
 
-/** Every read-model table, in the order a rebuild comparison walks them, with its key. */
-export const READ_MODEL_TABLES = [
-  { name: 'checkpoint', key: 'id' },
-  { name: 'coalition', key: 'id' },
-  { name: 'members', key: 'member_id' },
-  { name: 'lots', key: 'member_id, lot_id' },
-  { name: 'partner_positions', key: 'partner_id' },
-  { name: 'transactions', key: 'tx_id' },
-  { name: 'liability', key: 'period, issuer_partner_id, redeemer_partner_id' },
-] as const;
-
-// WITHOUT ROWID: every lookup is by the text key, so the key is the table and nothing else.
-// The CHECKs are assertions: a negative balance or lot means the apply code has a bug, and
-// the batch's transaction rolls back instead of storing it.
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS checkpoint (
+/** The checkpoint: the last $all position whose batch is in the read models. Owned by the writer. */
+const CHECKPOINT_TABLE: ReadModelTable = {
+  name: 'checkpoint',
+  key: 'id',
+  sqlite: `CREATE TABLE IF NOT EXISTS checkpoint (
     id         INTEGER PRIMARY KEY CHECK (id = 0),
     position   INTEGER,          -- last $all position applied; NULL before the first event
     event_id   TEXT,             -- that event's id: tells whether this store matches the event store
     events     INTEGER NOT NULL  -- events applied so far (for progress and stats)
-  );
-  CREATE TABLE IF NOT EXISTS coalition (
-    id                INTEGER PRIMARY KEY CHECK (id = 0),
-    currency          TEXT    NOT NULL,
-    point_value_minor INTEGER NOT NULL,
-    expiry_months     INTEGER NOT NULL
-  );
-  CREATE TABLE IF NOT EXISTS members (
-    member_id         TEXT    PRIMARY KEY,
-    card_number       TEXT    NOT NULL,
-    enrolled_at       TEXT    NOT NULL,
-    available         INTEGER NOT NULL CHECK (available >= 0),
-    held              INTEGER NOT NULL CHECK (held >= 0),
-    lifetime_accrued  INTEGER NOT NULL,
-    lifetime_redeemed INTEGER NOT NULL,
-    lifetime_expired  INTEGER NOT NULL,
-    position          INTEGER NOT NULL  -- last event of the member applied
-  ) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS lots (
-    member_id         TEXT    NOT NULL,
-    lot_id            TEXT    NOT NULL,
-    issuer_partner_id TEXT    NOT NULL,
-    points            INTEGER NOT NULL CHECK (points >= 0),  -- still in the lot; 0 = closed (kept: a cancelled redemption may reopen it)
-    points_issued     INTEGER NOT NULL,
-    expires_at        TEXT    NOT NULL,
-    position          INTEGER NOT NULL,  -- of the accrual: creation order, the FIFO tie-break
-    PRIMARY KEY (member_id, lot_id)
-  ) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS partner_positions (
-    partner_id                  TEXT    PRIMARY KEY,
-    name                        TEXT,
-    points_issued               INTEGER NOT NULL,
-    points_redeemed_at          INTEGER NOT NULL,
-    points_redeemed_elsewhere   INTEGER NOT NULL,
-    points_redeemed_from_others INTEGER NOT NULL,
-    points_expired              INTEGER NOT NULL,
-    points_reversed             INTEGER NOT NULL
-  ) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS transactions (
-    tx_id          TEXT    PRIMARY KEY,
-    member_id      TEXT    NOT NULL,
-    partner_id     TEXT    NOT NULL,
-    kind           TEXT    NOT NULL,
-    points         INTEGER NOT NULL,
-    original_tx_id TEXT,
-    occurred_at    TEXT    NOT NULL,
-    position       INTEGER NOT NULL
-  ) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS liability (
-    period              TEXT    NOT NULL,
-    issuer_partner_id   TEXT    NOT NULL,
-    redeemer_partner_id TEXT    NOT NULL,
-    points              INTEGER NOT NULL,
-    amount_minor        INTEGER NOT NULL,
-    PRIMARY KEY (period, issuer_partner_id, redeemer_partner_id)
-  ) WITHOUT ROWID;
-  INSERT OR IGNORE INTO checkpoint (id, position, event_id, events) VALUES (0, NULL, NULL, 0);
-`;
+  )`,
+};
+
+/** Every read-model table (the checkpoint first, then each read model's), with its key. */
+export const READ_MODEL_TABLES: readonly ReadModelTable[] = [CHECKPOINT_TABLE, ...READ_MODELS.flatMap((m) => m.tables)];
+
+const SCHEMA = [
+  ...READ_MODEL_TABLES.map((t) => `${t.sqlite};`),
+  'INSERT OR IGNORE INTO checkpoint (id, position, event_id, events) VALUES (0, NULL, NULL, 0);',
+].join('\n');
 
 export interface Checkpoint {
   /** Last $all position applied, or undefined when nothing has been. */

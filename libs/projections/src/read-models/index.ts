@@ -1,0 +1,22 @@
+import { coalitionReadModel } from './coalition.read-model';
+import { liabilityReadModel } from './liability.read-model';
+import { membersAndLotsReadModel } from './members-and-lots.read-model';
+import { partnerPositionsReadModel } from './partner-positions.read-model';
+import { ReadModel } from './read-model';
+import { transactionIndexReadModel } from './transaction-index.read-model';
+
+export * from './read-model';
+export { coalitionReadModel, liabilityReadModel, membersAndLotsReadModel, partnerPositionsReadModel, transactionIndexReadModel };
+export { periodOfIso } from './liability.read-model';
+
+/** Every read model, in the order a batch writes them. */
+export const READ_MODELS: readonly ReadModel[] = [
+  coalitionReadModel,
+  membersAndLotsReadModel,
+  transactionIndexReadModel,
+  partnerPositionsReadModel,
+  liabilityReadModel,
+];
+
+/** The event types some read model handles (unversioned names). */
+export const PROJECTED_EVENT_TYPES: ReadonlySet<string> = new Set(READ_MODELS.flatMap((m) => m.handles));

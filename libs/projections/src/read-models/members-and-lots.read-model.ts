@@ -1,0 +1,232 @@
+import type Database from 'better-sqlite3';
+import { AssertionFailed, LotSlice, assert } from '@ledger/domain';
+import { EventOf, ReadModel, ReadModelBatch } from './read-model';
+
+const HANDLES = ['MemberEnrolled', 'PointsAccrued', 'PointsRedeemed', 'AccrualReversed', 'RedemptionReversed', 'PointsExpired'] as const;
+type Handled = (typeof HANDLES)[number];
+
+/** Member balances and their lots (the FIFO order a redemption takes them in). */
+export const membersAndLotsReadModel: ReadModel<Handled> = {
+  name: 'members and lots',
+  handles: HANDLES,
+  // WITHOUT ROWID: every lookup is by the text key, so the key is the table and nothing else.
+  // The CHECKs are assertions: a negative balance or lot means the apply code has a bug, and
+  // the batch's transaction rolls back instead of storing it.
+  tables: [
+    {
+      name: 'members',
+      key: 'member_id',
+      sqlite: `CREATE TABLE IF NOT EXISTS members (
+        member_id         TEXT    PRIMARY KEY,
+        card_number       TEXT    NOT NULL,
+        enrolled_at       TEXT    NOT NULL,
+        available         INTEGER NOT NULL CHECK (available >= 0),
+        held              INTEGER NOT NULL CHECK (held >= 0),
+        lifetime_accrued  INTEGER NOT NULL,
+        lifetime_redeemed INTEGER NOT NULL,
+        lifetime_expired  INTEGER NOT NULL,
+        position          INTEGER NOT NULL  -- last event of the member applied
+      ) WITHOUT ROWID`,
+    },
+    {
+      name: 'lots',
+      key: 'member_id, lot_id',
+      sqlite: `CREATE TABLE IF NOT EXISTS lots (
+        member_id         TEXT    NOT NULL,
+        lot_id            TEXT    NOT NULL,
+        issuer_partner_id TEXT    NOT NULL,
+        points            INTEGER NOT NULL CHECK (points >= 0),  -- still in the lot; 0 = closed (kept: a cancelled redemption may reopen it)
+        points_issued     INTEGER NOT NULL,
+        expires_at        TEXT    NOT NULL,
+        position          INTEGER NOT NULL,  -- of the accrual: creation order, the FIFO tie-break
+        PRIMARY KEY (member_id, lot_id)
+      ) WITHOUT ROWID`,
+    },
+  ],
+  sqlite: (db) => new MembersAndLotsBatch(db),
+};
+
+/** A member's changes over a batch; `enrolled` when the batch holds its MemberEnrolled. */
+interface MemberDelta {
+  memberId: string;
+  enrolled: { cardNumber: string; enrolledAt: string } | undefined;
+  available: number;
+  accrued: number;
+  redeemed: number;
+  expired: number;
+  position: number;
+  /** The member's lots changed in the batch, by lot id (created on first use). */
+  lots: Map<string, LotDelta> | undefined;
+}
+
+/** A lot's change in points over a batch; `opened` when the batch holds its accrual. */
+interface LotDelta {
+  lotId: string;
+  opened: { issuerPartnerId: string; pointsIssued: number; expiresAt: string; position: number } | undefined;
+  points: number;
+}
+
+/**
+ * Sums each member's and each lot's changes over the batch and writes each row once: a
+ * member buying twice in a batch is one UPDATE, a lot opened and spent in the same batch is
+ * one INSERT.
+ */
+class MembersAndLotsBatch implements ReadModelBatch<Handled> {
+  private readonly members = new Map<string, MemberDelta>();
+  private readonly enrolMember: Database.Statement<[string, string, string, number, number, number, number, number]>;
+  private readonly changeMember: Database.Statement<[number, number, number, number, number, string]>;
+  private readonly openLot: Database.Statement<[string, string, string, number, number, string, number]>;
+  private readonly changeLot: Database.Statement<[number, string, string]>;
+
+  constructor(db: Database.Database) {
+    this.enrolMember = db.prepare(
+      `INSERT INTO members (member_id, card_number, enrolled_at, available, held, lifetime_accrued, lifetime_redeemed, lifetime_expired, position)
+       VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)`,
+    );
+    this.changeMember = db.prepare(
+      `UPDATE members SET available = available + ?, lifetime_accrued = lifetime_accrued + ?,
+         lifetime_redeemed = lifetime_redeemed + ?, lifetime_expired = lifetime_expired + ?, position = ?
+       WHERE member_id = ?`,
+    );
+    this.openLot = db.prepare(
+      `INSERT INTO lots (member_id, lot_id, issuer_partner_id, points, points_issued, expires_at, position)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.changeLot = db.prepare('UPDATE lots SET points = points + ? WHERE member_id = ? AND lot_id = ?');
+  }
+
+  stage(event: EventOf<Handled>, position: number): void {
+    switch (event.type) {
+      case 'MemberEnrolled': {
+        const d = event.data;
+        const member = this.member(d.memberId, position);
+        assert(member.enrolled === undefined, 'a member is enrolled once');
+        member.enrolled = { cardNumber: d.cardNumber, enrolledAt: d.occurredAt };
+        return;
+      }
+      case 'PointsAccrued': {
+        const d = event.data;
+        const member = this.memberChange(d.memberId, d.points, d.points, 0, 0, position);
+        // Mirrors the member decider: an accrual of 0 points opens no lot.
+        if (d.points > 0) {
+          const lot = this.lot(member, d.lotId);
+          assert(lot.opened === undefined, 'a lot is opened once');
+          lot.opened = { issuerPartnerId: d.issuerPartnerId, pointsIssued: d.points, expiresAt: d.expiresAt, position };
+          lot.points += d.points;
+        }
+        return;
+      }
+      case 'PointsRedeemed': {
+        const d = event.data;
+        const member = this.memberChange(d.memberId, -d.points, 0, d.points, 0, position);
+        this.slices(member, d.slices, d.points, 1);
+        return;
+      }
+      case 'AccrualReversed': {
+        // A refund: the lot's points come back out of the member.
+        const d = event.data;
+        const member = this.memberChange(d.memberId, -d.points, -d.points, 0, 0, position);
+        this.lot(member, d.lotId).points -= d.points;
+        return;
+      }
+      case 'RedemptionReversed': {
+        // A cancelled redemption: the exact slices go back to their lots.
+        const d = event.data;
+        const member = this.memberChange(d.memberId, d.points, 0, -d.points, 0, position);
+        this.slices(member, d.slices, d.points, -1);
+        return;
+      }
+      case 'PointsExpired': {
+        const d = event.data;
+        const member = this.memberChange(d.memberId, -d.points, 0, 0, d.points, position);
+        this.lot(member, d.lotId).points -= d.points;
+        return;
+      }
+      default: {
+        const unknown: never = event;
+        throw new AssertionFailed(`members read model: unhandled ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  /** Each member row, then that member's lot rows (its lots are neighbours in the lots key order). */
+  flush(): void {
+    for (const m of this.members.values()) {
+      if (m.enrolled !== undefined) {
+        const { cardNumber, enrolledAt } = m.enrolled;
+        this.enrolMember.run(m.memberId, cardNumber, enrolledAt, m.available, m.accrued, m.redeemed, m.expired, m.position);
+      } else {
+        const info = this.changeMember.run(m.available, m.accrued, m.redeemed, m.expired, m.position, m.memberId);
+        if (info.changes !== 1) throw new AssertionFailed(`member ${m.memberId} moved points before it was enrolled`);
+      }
+      if (m.lots !== undefined) this.flushLots(m.memberId, m.lots);
+    }
+  }
+
+  discard(): void {
+    this.members.clear();
+  }
+
+  private flushLots(memberId: string, lots: Map<string, LotDelta>): void {
+    for (const lot of lots.values()) {
+      if (lot.opened !== undefined) {
+        const { issuerPartnerId, pointsIssued, expiresAt, position } = lot.opened;
+        this.openLot.run(memberId, lot.lotId, issuerPartnerId, lot.points, pointsIssued, expiresAt, position);
+        continue;
+      }
+      if (lot.points === 0) continue; // taken and given back within the batch
+      const info = this.changeLot.run(lot.points, memberId, lot.lotId);
+      if (info.changes !== 1) throw new AssertionFailed(`lot ${lot.lotId} of member ${memberId} does not exist`);
+    }
+  }
+
+  /** Redemption slices taken from their lots (sign 1) or given back (sign -1). */
+  private slices(member: MemberDelta, slices: readonly LotSlice[], points: number, sign: 1 | -1): void {
+    let sliced = 0;
+    for (const s of slices) {
+      sliced += s.points;
+      this.lot(member, s.lotId).points -= sign * s.points;
+    }
+    assert(sliced === points, 'slices sum to the points redeemed');
+  }
+
+  private memberChange(
+    memberId: string,
+    available: number,
+    accrued: number,
+    redeemed: number,
+    expired: number,
+    position: number,
+  ): MemberDelta {
+    const member = this.member(memberId, position);
+    member.available += available;
+    member.accrued += accrued;
+    member.redeemed += redeemed;
+    member.expired += expired;
+    member.position = position;
+    return member;
+  }
+
+  private member(memberId: string, position: number): MemberDelta {
+    let member = this.members.get(memberId);
+    if (member === undefined) {
+      member = { memberId, enrolled: undefined, available: 0, accrued: 0, redeemed: 0, expired: 0, position, lots: undefined };
+      this.members.set(memberId, member);
+    }
+    return member;
+  }
+
+  private lot(member: MemberDelta, lotId: string): LotDelta {
+    let lots = member.lots;
+    if (lots === undefined) {
+      lots = new Map();
+      member.lots = lots;
+    }
+    let lot = lots.get(lotId);
+    if (lot === undefined) {
+      lot = { lotId, opened: undefined, points: 0 };
+      lots.set(lotId, lot);
+    }
+    return lot;
+  }
+}

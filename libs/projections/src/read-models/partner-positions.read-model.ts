@@ -1,0 +1,121 @@
+import type Database from 'better-sqlite3';
+import { AssertionFailed, LotSlice } from '@ledger/domain';
+import { EventOf, ReadModel, ReadModelBatch } from './read-model';
+
+const HANDLES = ['PartnerJoined', 'PointsAccrued', 'PointsRedeemed', 'AccrualReversed', 'RedemptionReversed', 'PointsExpired'] as const;
+type Handled = (typeof HANDLES)[number];
+
+/** Each partner's counters: issued, redeemed at it, its points redeemed elsewhere, expired, reversed. */
+export const partnerPositionsReadModel: ReadModel<Handled> = {
+  name: 'partner positions',
+  handles: HANDLES,
+  tables: [
+    {
+      name: 'partner_positions',
+      key: 'partner_id',
+      sqlite: `CREATE TABLE IF NOT EXISTS partner_positions (
+        partner_id                  TEXT    PRIMARY KEY,
+        name                        TEXT,
+        points_issued               INTEGER NOT NULL,
+        points_redeemed_at          INTEGER NOT NULL,
+        points_redeemed_elsewhere   INTEGER NOT NULL,
+        points_redeemed_from_others INTEGER NOT NULL,
+        points_expired              INTEGER NOT NULL,
+        points_reversed             INTEGER NOT NULL
+      ) WITHOUT ROWID`,
+    },
+  ],
+  sqlite: (db) => new PartnerPositionsBatch(db),
+};
+
+/** Per-partner counters added up over a batch, written once per batch. */
+interface PartnerDelta {
+  name: string | null;
+  issued: number;
+  redeemedAt: number;
+  redeemedElsewhere: number;
+  redeemedFromOthers: number;
+  expired: number;
+  reversed: number;
+}
+
+/** Almost every event touches a partner, but there are few partners: a handful of upserts per batch. */
+class PartnerPositionsBatch implements ReadModelBatch<Handled> {
+  private readonly partners = new Map<string, PartnerDelta>();
+  private readonly addToPartner: Database.Statement<[string, string | null, number, number, number, number, number, number]>;
+
+  constructor(db: Database.Database) {
+    this.addToPartner = db.prepare(
+      `INSERT INTO partner_positions (partner_id, name, points_issued, points_redeemed_at, points_redeemed_elsewhere,
+         points_redeemed_from_others, points_expired, points_reversed)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (partner_id) DO UPDATE SET
+         name = coalesce(excluded.name, name),
+         points_issued = points_issued + excluded.points_issued,
+         points_redeemed_at = points_redeemed_at + excluded.points_redeemed_at,
+         points_redeemed_elsewhere = points_redeemed_elsewhere + excluded.points_redeemed_elsewhere,
+         points_redeemed_from_others = points_redeemed_from_others + excluded.points_redeemed_from_others,
+         points_expired = points_expired + excluded.points_expired,
+         points_reversed = points_reversed + excluded.points_reversed`,
+    );
+  }
+
+  stage(event: EventOf<Handled>): void {
+    switch (event.type) {
+      case 'PartnerJoined':
+        this.partner(event.data.partnerId).name = event.data.name;
+        return;
+      case 'PointsAccrued':
+        this.partner(event.data.issuerPartnerId).issued += event.data.points;
+        return;
+      case 'PointsRedeemed':
+        return this.slices(event.data.partnerId, event.data.slices, 1);
+      // A refund takes issued points off the issuer's books.
+      case 'AccrualReversed':
+        this.partner(event.data.issuerPartnerId).reversed += event.data.points;
+        return;
+      // A cancelled redemption un-redeems: every redeemed counter the redemption raised goes
+      // down by its slices. It is not a `reversed`: that counts issued points taken back by refunds.
+      case 'RedemptionReversed':
+        return this.slices(event.data.partnerId, event.data.slices, -1);
+      case 'PointsExpired':
+        this.partner(event.data.issuerPartnerId).expired += event.data.points;
+        return;
+      default: {
+        const unknown: never = event;
+        throw new AssertionFailed(`partner positions: unhandled ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  flush(): void {
+    for (const [partnerId, d] of this.partners) {
+      this.addToPartner.run(partnerId, d.name, d.issued, d.redeemedAt, d.redeemedElsewhere, d.redeemedFromOthers, d.expired, d.reversed);
+    }
+  }
+
+  discard(): void {
+    this.partners.clear();
+  }
+
+  /** Redemption slices (sign 1) or their return (sign -1) on the redeemer's and each issuer's counters. */
+  private slices(redeemerId: string, slices: readonly LotSlice[], sign: 1 | -1): void {
+    const redeemer = this.partner(redeemerId);
+    for (const s of slices) {
+      redeemer.redeemedAt += sign * s.points;
+      if (s.issuerPartnerId !== redeemerId) {
+        this.partner(s.issuerPartnerId).redeemedElsewhere += sign * s.points;
+        redeemer.redeemedFromOthers += sign * s.points;
+      }
+    }
+  }
+
+  private partner(partnerId: string): PartnerDelta {
+    let delta = this.partners.get(partnerId);
+    if (delta === undefined) {
+      delta = { name: null, issued: 0, redeemedAt: 0, redeemedElsewhere: 0, redeemedFromOthers: 0, expired: 0, reversed: 0 };
+      this.partners.set(partnerId, delta);
+    }
+    return delta;
+  }
+}

@@ -1,0 +1,84 @@
+import type Database from 'better-sqlite3';
+import { AssertionFailed } from '@ledger/domain';
+import { EventOf, ReadModel, ReadModelBatch } from './read-model';
+
+const HANDLES = ['PointsAccrued', 'PointsRedeemed', 'AccrualReversed', 'RedemptionReversed'] as const;
+type Handled = (typeof HANDLES)[number];
+
+/** Columns of one transaction-index row, in the order the buffer holds and the INSERT binds them. */
+const COLUMNS = ['tx_id', 'member_id', 'partner_id', 'kind', 'points', 'original_tx_id', 'occurred_at', 'position'] as const;
+
+/** Every partner transaction by txId: what it did, to whom, and where it is in the log. */
+export const transactionIndexReadModel: ReadModel<Handled> = {
+  name: 'transaction index',
+  handles: HANDLES,
+  tables: [
+    {
+      name: 'transactions',
+      key: 'tx_id',
+      sqlite: `CREATE TABLE IF NOT EXISTS transactions (
+        tx_id          TEXT    PRIMARY KEY,
+        member_id      TEXT    NOT NULL,
+        partner_id     TEXT    NOT NULL,
+        kind           TEXT    NOT NULL,
+        points         INTEGER NOT NULL,
+        original_tx_id TEXT,
+        occurred_at    TEXT    NOT NULL,
+        position       INTEGER NOT NULL
+      ) WITHOUT ROWID`,
+    },
+  ],
+  sqlite: (db) => new TransactionIndexBatch(db),
+};
+
+/** One INSERT per transaction: the only read model whose rows grow with every event. */
+class TransactionIndexBatch implements ReadModelBatch<Handled> {
+  /** The batch's rows, COLUMNS.length values each, flat, in event order. */
+  private rows: (string | number | null)[] = [];
+  private readonly insert: Database.Statement<(string | number | null)[]>;
+
+  constructor(db: Database.Database) {
+    this.insert = db.prepare(`INSERT INTO transactions (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
+  }
+
+  stage(event: EventOf<Handled>, position: number): void {
+    switch (event.type) {
+      case 'PointsAccrued': {
+        const d = event.data;
+        this.rows.push(d.txId, d.memberId, d.partnerId, 'accrual', d.points, null, d.occurredAt, position);
+        return;
+      }
+      case 'PointsRedeemed': {
+        const d = event.data;
+        this.rows.push(d.txId, d.memberId, d.partnerId, 'redemption', d.points, null, d.occurredAt, position);
+        return;
+      }
+      case 'AccrualReversed': {
+        const d = event.data;
+        this.rows.push(d.txId, d.memberId, d.partnerId, 'accrual_reversal', d.points, d.originalTxId, d.occurredAt, position);
+        return;
+      }
+      case 'RedemptionReversed': {
+        const d = event.data;
+        this.rows.push(d.txId, d.memberId, d.partnerId, 'redemption_reversal', d.points, d.originalTxId, d.occurredAt, position);
+        return;
+      }
+      default: {
+        const unknown: never = event;
+        throw new AssertionFailed(`transaction index: unhandled ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  flush(): void {
+    const rows = this.rows;
+    const insert = this.insert;
+    for (let i = 0; i < rows.length; i += 8) {
+      insert.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5], rows[i + 6], rows[i + 7]);
+    }
+  }
+
+  discard(): void {
+    this.rows = [];
+  }
+}
