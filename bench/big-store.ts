@@ -50,9 +50,7 @@ async function settle(file: string): Promise<{ statement: SettlementStatement; s
   );
   try {
     const started = process.hrtime.bigint();
-    const statement: SettlementStatement = await app
-      .get(CommandBus)
-      .execute(new ClosePeriodCommand(PERIOD.periodId, systemMeta('bench-settle')));
+    const statement = await app.get(CommandBus).execute(new ClosePeriodCommand(PERIOD.periodId, systemMeta('bench-settle')));
     return { statement, seconds: seconds(started) };
   } finally {
     await app.close();

@@ -22,7 +22,6 @@ import {
   ConfigureCoalitionCommand,
   EnrolMemberCommand,
   IssueApiKeyCommand,
-  IssuedKey,
   RegisterPartnerCommand,
   defaultLedgerConfig,
   systemClock,
@@ -75,7 +74,7 @@ async function ledger(dir: string, members: number, history: number): Promise<vo
       meta,
     ),
   );
-  const key: IssuedKey = await bus.execute(new IssueApiKeyCommand({ partnerId: BENCH_PARTNER }, meta));
+  const key = await bus.execute(new IssueApiKeyCommand({ partnerId: BENCH_PARTNER }, meta));
   if (history > 0) {
     // Prior history of other members, so stream loads are measured against a grown log.
     await appendSyntheticHistory(store, {

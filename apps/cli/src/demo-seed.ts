@@ -57,8 +57,7 @@ const partnerMeta = (key: IssuedKey): CommandMeta => ({
 export async function seedDemo(commands: CommandBus, now: Date): Promise<DemoKeys> {
   const meta = systemMeta('demo-seed');
   await commands.execute(new ConfigureCoalitionCommand({ currency: 'RUB', pointValueMinor: 10, expiryMonths: 24 }, meta));
-  const staff = async (role: 'admin' | 'finance' | 'auditor'): Promise<IssuedKey> =>
-    commands.execute(new IssueApiKeyCommand({ role }, meta));
+  const staff = (role: 'admin' | 'finance' | 'auditor') => commands.execute(new IssueApiKeyCommand({ role }, meta));
   const keys: DemoKeys = { admin: await staff('admin'), finance: await staff('finance'), auditor: await staff('auditor'), partners: {} };
   for (const p of DEMO_PARTNERS) {
     await commands.execute(new RegisterPartnerCommand(p, meta));

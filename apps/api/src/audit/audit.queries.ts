@@ -1,5 +1,5 @@
 import { Inject, Optional } from '@nestjs/common';
-import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import {
   AsOf,
@@ -23,42 +23,52 @@ import { ReadModelAccess } from '../projections/read-model';
  * Audit queries (issue 7). All of them read the event store only, never the read models
  * (verify compares the read models, it does not trust them).
  */
-export class ReplayStreamQuery {
+export class ReplayStreamQuery extends Query<StreamReplay> {
   constructor(
     readonly streamId: string,
     readonly options: ReplayOptions = {},
-  ) {}
+  ) {
+    super();
+  }
 }
 
 /** A member's balance at a moment: a log position, or a recorded time (see libs/audit as-of.ts). */
-export class MemberAsOfQuery {
+export class MemberAsOfQuery extends Query<MemberAsOf> {
   constructor(
     readonly memberId: string,
     readonly asOf: AsOf,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 /** A partner's position at a moment, folded from the whole log up to it. */
-export class PartnerPositionAsOfQuery {
+export class PartnerPositionAsOfQuery extends Query<PartnerPositionAsOf> {
   constructor(
     readonly partnerId: string,
     readonly asOf: AsOf,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class VerifyLedgerQuery {
-  constructor(readonly period?: string) {}
+export class VerifyLedgerQuery extends Query<VerifyReport> {
+  constructor(readonly period?: string) {
+    super();
+  }
 }
 
-export class ProvePeriodEventQuery {
+export class ProvePeriodEventQuery extends Query<InclusionProofDocument> {
   constructor(
     readonly periodId: string,
     readonly eventId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 @QueryHandler(ReplayStreamQuery)
-export class ReplayStreamHandler implements IQueryHandler<ReplayStreamQuery, StreamReplay> {
+export class ReplayStreamHandler implements IQueryHandler<ReplayStreamQuery> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   execute({ streamId, options }: ReplayStreamQuery): Promise<StreamReplay> {
@@ -67,7 +77,7 @@ export class ReplayStreamHandler implements IQueryHandler<ReplayStreamQuery, Str
 }
 
 @QueryHandler(MemberAsOfQuery)
-export class MemberAsOfHandler implements IQueryHandler<MemberAsOfQuery, MemberAsOf> {
+export class MemberAsOfHandler implements IQueryHandler<MemberAsOfQuery> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   execute({ memberId, asOf }: MemberAsOfQuery): Promise<MemberAsOf> {
@@ -76,7 +86,7 @@ export class MemberAsOfHandler implements IQueryHandler<MemberAsOfQuery, MemberA
 }
 
 @QueryHandler(PartnerPositionAsOfQuery)
-export class PartnerPositionAsOfHandler implements IQueryHandler<PartnerPositionAsOfQuery, PartnerPositionAsOf> {
+export class PartnerPositionAsOfHandler implements IQueryHandler<PartnerPositionAsOfQuery> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   execute({ partnerId, asOf }: PartnerPositionAsOfQuery): Promise<PartnerPositionAsOf> {
@@ -89,7 +99,7 @@ export class PartnerPositionAsOfHandler implements IQueryHandler<PartnerPosition
  * button do not halve each other's speed (the second waits, then runs afresh).
  */
 @QueryHandler(VerifyLedgerQuery)
-export class VerifyLedgerHandler implements IQueryHandler<VerifyLedgerQuery, VerifyReport> {
+export class VerifyLedgerHandler implements IQueryHandler<VerifyLedgerQuery> {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -119,7 +129,7 @@ export class VerifyLedgerHandler implements IQueryHandler<VerifyLedgerQuery, Ver
 }
 
 @QueryHandler(ProvePeriodEventQuery)
-export class ProvePeriodEventHandler implements IQueryHandler<ProvePeriodEventQuery, InclusionProofDocument> {
+export class ProvePeriodEventHandler implements IQueryHandler<ProvePeriodEventQuery> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   execute({ periodId, eventId }: ProvePeriodEventQuery): Promise<InclusionProofDocument> {

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Inject, Param, Post, Query, Res } from '@nestjs/
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { FastifyReply } from 'fastify';
 import { IsOptional, Matches } from 'class-validator';
-import { Actor, CLOCK, Clock, CommandMeta, EnrolMemberCommand, EnrolledBody, TxOutcome } from '@ledger/application';
+import { Actor, CLOCK, Clock, CommandMeta, EnrolMemberCommand, EnrolledBody } from '@ledger/application';
 import { MemberBalance } from '@ledger/projections';
 import { CurrentActor, Roles, partnerIdOf } from '../http/auth';
 import { MemberIdParam } from '../http/params';
@@ -11,9 +11,8 @@ import { IsCalendarDate, IsLuhnCardNumber, MEMBER_ID_PATTERN } from '../http/val
 import { answer } from '../transactions/answer';
 import { AS_OF_POSITION_HEADER } from '../projections/positions.controller';
 import { GetMemberBalanceQuery, parseMinPosition } from '../projections/read-model.queries';
-import { MemberAsOf } from '@ledger/audit';
 import { MemberAsOfQuery, parseAsOfParam } from '../audit';
-import { PartnerMemberBody, PartnerTransaction, PartnerTransactionsQuery, partnerMemberView } from './partner-member-view';
+import { PartnerMemberBody, PartnerTransactionsQuery, partnerMemberView } from './partner-member-view';
 
 export type MemberBody = Pick<MemberBalance, 'memberId' | 'available' | 'held' | 'lifetimeAccrued' | 'lifetimeRedeemed' | 'lots'>;
 
@@ -46,9 +45,7 @@ export class MembersController {
     @RequestMeta() meta: CommandMeta,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<EnrolledBody> {
-    const outcome: TxOutcome<EnrolledBody> = await this.commands.execute(
-      new EnrolMemberCommand({ ...body, enrolledBy: actor.partnerId ?? null }, meta),
-    );
+    const outcome = await this.commands.execute(new EnrolMemberCommand({ ...body, enrolledBy: actor.partnerId ?? null }, meta));
     return answer(reply, outcome);
   }
 
@@ -68,17 +65,15 @@ export class MembersController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<MemberBody | PartnerMemberBody> {
     const asOf = parseAsOfParam(asOfParam);
-    const member: MemberBalance | MemberAsOf = await this.queries.execute(
-      asOf ? new MemberAsOfQuery(memberId, asOf) : new GetMemberBalanceQuery(memberId, parseMinPosition(minPosition)),
-    );
+    const atMoment = asOf ? await this.queries.execute(new MemberAsOfQuery(memberId, asOf)) : undefined;
+    const member = atMoment ?? (await this.queries.execute(new GetMemberBalanceQuery(memberId, parseMinPosition(minPosition))));
     void reply.header(AS_OF_POSITION_HEADER, String(member.asOfPosition));
     if (actor.role === 'partner') {
       const partnerId = partnerIdOf(actor);
-      const transactions: PartnerTransaction[] = await this.queries.execute(
-        new PartnerTransactionsQuery(memberId, partnerId, member.asOfPosition),
-      );
+      const transactions = await this.queries.execute(new PartnerTransactionsQuery(memberId, partnerId, member.asOfPosition));
       // "Expiring soon" counts from the moment answered: now, or the as-of moment.
-      const at = 'asOf' in member && member.asOf.recordedAt !== undefined ? new Date(member.asOf.recordedAt) : this.clock.now();
+      const recordedAt = atMoment?.asOf.recordedAt;
+      const at = recordedAt !== undefined ? new Date(recordedAt) : this.clock.now();
       return partnerMemberView(member, partnerId, transactions, at);
     }
     const { available, held, lifetimeAccrued, lifetimeRedeemed, lots } = member;

@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { AccrualReversed, PointsAccrued, PointsRedeemed, RedemptionReversed, assert, memberStream } from '@ledger/domain';
 import { EVENT_STORE, EventStore, RecordedEvent } from '@ledger/event-store';
 import type { TransactionKind } from '@ledger/projections';
@@ -84,16 +84,18 @@ export function partnerMemberView(
  * One partner's transactions with a member, from the member stream up to a position (the
  * read model's or an as-of moment's), so the list matches the balance it is shown with.
  */
-export class PartnerTransactionsQuery {
+export class PartnerTransactionsQuery extends Query<PartnerTransaction[]> {
   constructor(
     readonly memberId: string,
     readonly partnerId: string,
     readonly upToPosition: number,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 @QueryHandler(PartnerTransactionsQuery)
-export class PartnerTransactionsHandler implements IQueryHandler<PartnerTransactionsQuery, PartnerTransaction[]> {
+export class PartnerTransactionsHandler implements IQueryHandler<PartnerTransactionsQuery> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   async execute({ memberId, partnerId, upToPosition }: PartnerTransactionsQuery): Promise<PartnerTransaction[]> {

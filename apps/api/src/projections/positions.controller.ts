@@ -19,7 +19,7 @@ export class PartnerPositionsController {
   @Get()
   @Roles('finance', 'auditor', 'admin')
   async list(@Query('minPosition') minPosition: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<PartnerPosition[]> {
-    const positions: PartnerPosition[] = await this.queries.execute(new ListPartnerPositionsQuery(parseMinPosition(minPosition)));
+    const positions = await this.queries.execute(new ListPartnerPositionsQuery(parseMinPosition(minPosition)));
     if (positions.length > 0) void reply.header(AS_OF_POSITION_HEADER, String(positions[0].asOfPosition));
     return positions;
   }
@@ -37,7 +37,7 @@ export class PartnerPositionsController {
     assertOwnPartner(actor, partnerId);
     // `?asOf=` is computed from the events up to that moment, not from the read model.
     const asOf = parseAsOfParam(asOfParam);
-    const position: PartnerPosition = await this.queries.execute(
+    const position = await this.queries.execute(
       asOf ? new PartnerPositionAsOfQuery(partnerId, asOf) : new GetPartnerPositionQuery(partnerId, parseMinPosition(minPosition)),
     );
     void reply.header(AS_OF_POSITION_HEADER, String(position.asOfPosition));

@@ -1,4 +1,4 @@
-import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { InvalidInput, NotFound } from '@ledger/domain';
 import { MemberBalance, PartnerPosition } from '@ledger/projections';
 import { ReadModelAccess } from './read-model';
@@ -8,26 +8,32 @@ import { ReadModelAccess } from './read-model';
  * returned: the answer then reflects at least that write (read-your-writes), or is a 503
  * after the wait.
  */
-export class GetMemberBalanceQuery {
+export class GetMemberBalanceQuery extends Query<MemberBalance> {
   constructor(
     readonly memberId: string,
     readonly minPosition?: number,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class GetPartnerPositionQuery {
+export class GetPartnerPositionQuery extends Query<PartnerPosition> {
   constructor(
     readonly partnerId: string,
     readonly minPosition?: number,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class ListPartnerPositionsQuery {
-  constructor(readonly minPosition?: number) {}
+export class ListPartnerPositionsQuery extends Query<PartnerPosition[]> {
+  constructor(readonly minPosition?: number) {
+    super();
+  }
 }
 
 @QueryHandler(GetMemberBalanceQuery)
-export class GetMemberBalanceHandler implements IQueryHandler<GetMemberBalanceQuery, MemberBalance> {
+export class GetMemberBalanceHandler implements IQueryHandler<GetMemberBalanceQuery> {
   constructor(private readonly readModel: ReadModelAccess) {}
 
   async execute({ memberId, minPosition }: GetMemberBalanceQuery): Promise<MemberBalance> {
@@ -38,7 +44,7 @@ export class GetMemberBalanceHandler implements IQueryHandler<GetMemberBalanceQu
 }
 
 @QueryHandler(GetPartnerPositionQuery)
-export class GetPartnerPositionHandler implements IQueryHandler<GetPartnerPositionQuery, PartnerPosition> {
+export class GetPartnerPositionHandler implements IQueryHandler<GetPartnerPositionQuery> {
   constructor(private readonly readModel: ReadModelAccess) {}
 
   async execute({ partnerId, minPosition }: GetPartnerPositionQuery): Promise<PartnerPosition> {
@@ -49,7 +55,7 @@ export class GetPartnerPositionHandler implements IQueryHandler<GetPartnerPositi
 }
 
 @QueryHandler(ListPartnerPositionsQuery)
-export class ListPartnerPositionsHandler implements IQueryHandler<ListPartnerPositionsQuery, PartnerPosition[]> {
+export class ListPartnerPositionsHandler implements IQueryHandler<ListPartnerPositionsQuery> {
   constructor(private readonly readModel: ReadModelAccess) {}
 
   async execute({ minPosition }: ListPartnerPositionsQuery): Promise<PartnerPosition[]> {

@@ -54,7 +54,7 @@ export class SettlementsController {
     @CurrentActor() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const full: SettlementStatement = await this.queries.execute(new GetStatementQuery(periodId));
+    const full = await this.queries.execute(new GetStatementQuery(periodId));
     const statement = actor.role === 'partner' && actor.partnerId ? statementForPartner(full, actor.partnerId) : full;
     if (format === 'json') return statement;
     void reply

@@ -5,21 +5,16 @@ import { NestFactory } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
 import { DAY_MS, withLuhnDigit } from '@ledger/domain';
 import {
-  AccrualBody,
   AccruePointsCommand,
   CommandMeta,
   ConfigureCoalitionCommand,
   EnrolMemberCommand,
   FixedClock,
   IssueApiKeyCommand,
-  IssuedKey,
   LedgerApplicationModule,
   RedeemPointsCommand,
-  RedemptionBody,
   RegisterPartnerCommand,
-  ReversalBody,
   ReverseTransactionCommand,
-  TxOutcome,
   systemMeta,
 } from '@ledger/application';
 import { openEventStore } from '@ledger/event-store';
@@ -152,7 +147,7 @@ export async function generateDemoHistory(
   clock.set(new Date(startMs - DAY_MS));
   const meta = systemMeta(`demo-${seed}`);
   await commands.execute(new ConfigureCoalitionCommand({ currency: 'RUB', pointValueMinor: 10, expiryMonths: 24 }, meta));
-  const staffKey = (role: 'admin' | 'finance' | 'auditor'): Promise<IssuedKey> => commands.execute(new IssueApiKeyCommand({ role }, meta));
+  const staffKey = (role: 'admin' | 'finance' | 'auditor') => commands.execute(new IssueApiKeyCommand({ role }, meta));
   const keys: DemoKeys = {
     admin: await staffKey('admin'),
     finance: await staffKey('finance'),
@@ -272,7 +267,7 @@ export async function generateDemoHistory(
     if (m.last !== undefined && roll < REVERSAL_CHANCE) {
       // A refund or a cancelled redemption, right after the transaction (an accrual is still unspent then).
       const { partner, externalId: originalExternalId } = m.last;
-      const outcome: TxOutcome<ReversalBody> = await commands.execute(
+      const outcome = await commands.execute(
         new ReverseTransactionCommand(
           { partnerId: partners[partner].partnerId, externalId, memberId: m.memberId, originalExternalId, occurredAt },
           partnerMeta[partner],
@@ -291,7 +286,7 @@ export async function generateDemoHistory(
     if (m.balance >= m.redeemThreshold && roll < REVERSAL_CHANCE + REDEEM_CHANCE) {
       const partner = a < REDEEM_ELSEWHERE_SHARE ? pickPartner(b, m.home) : m.home;
       const points = Math.max(1, Math.floor(m.balance * (0.3 + 0.7 * b)));
-      const outcome: TxOutcome<RedemptionBody> = await commands.execute(
+      const outcome = await commands.execute(
         new RedeemPointsCommand(
           { partnerId: partners[partner].partnerId, externalId, memberId: m.memberId, points, occurredAt },
           partnerMeta[partner],
@@ -309,7 +304,7 @@ export async function generateDemoHistory(
     // Basket ~ sqrt(level) times the partner's typical basket, with a log-normal-ish spread.
     const spread = Math.exp((m.random() + m.random() + m.random() - 1.5) * 0.8);
     const amountMinor = Math.max(p.unitMinor, Math.round(p.basketMinor * Math.sqrt(m.level) * spread));
-    const outcome: TxOutcome<AccrualBody> = await commands.execute(
+    const outcome = await commands.execute(
       new AccruePointsCommand(
         { partnerId: p.partnerId, externalId, memberId: m.memberId, amountMinor, currency: 'RUB', occurredAt },
         partnerMeta[partner],

@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { coalitionStream, decideCoalition } from '@ledger/domain';
 import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
@@ -7,11 +7,13 @@ import { CommandMeta } from '../shared/command-meta';
 import { appendDecided, retryOnConflict } from '../shared/event-stream';
 import { ReferenceData, loadCoalition } from '../shared/reference-data';
 
-export class ConfigureCoalitionCommand {
+export class ConfigureCoalitionCommand extends Command<CoalitionView> {
   constructor(
     readonly data: { currency: string; pointValueMinor: number; expiryMonths: number },
     readonly meta: CommandMeta,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 export interface CoalitionView {
@@ -21,7 +23,7 @@ export interface CoalitionView {
 }
 
 @CommandHandler(ConfigureCoalitionCommand)
-export class ConfigureCoalitionHandler implements ICommandHandler<ConfigureCoalitionCommand, CoalitionView> {
+export class ConfigureCoalitionHandler implements ICommandHandler<ConfigureCoalitionCommand> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,

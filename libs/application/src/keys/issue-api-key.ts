@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { NotFound, StaffRole, coalitionStream, decideCoalition, decidePartner, partnerStream } from '@ledger/domain';
 import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
@@ -10,11 +10,13 @@ import { STAFF_SCOPE, newApiKey } from './api-keys';
 
 export type KeyScope = { partnerId: string } | { role: StaffRole };
 
-export class IssueApiKeyCommand {
+export class IssueApiKeyCommand extends Command<IssuedKey> {
   constructor(
     readonly scope: KeyScope,
     readonly meta: CommandMeta,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 /** The key itself is returned once, here; the store keeps only its hash. */
@@ -26,7 +28,7 @@ export interface IssuedKey {
 }
 
 @CommandHandler(IssueApiKeyCommand)
-export class IssueApiKeyHandler implements ICommandHandler<IssueApiKeyCommand, IssuedKey> {
+export class IssueApiKeyHandler implements ICommandHandler<IssueApiKeyCommand> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,

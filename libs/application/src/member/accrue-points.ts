@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { termsAt, txIdOf } from '@ledger/domain';
 import { CommandMeta } from '../shared/command-meta';
 import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
@@ -7,11 +7,13 @@ import { ReferenceData, txContextOf } from '../shared/reference-data';
 import { TxOutcome } from './member-stream';
 import { MemberTransactionPoster } from './post-transaction';
 
-export class AccruePointsCommand {
+export class AccruePointsCommand extends Command<TxOutcome<AccrualBody>> {
   constructor(
     readonly data: { partnerId: string; externalId: string; memberId: string; amountMinor: number; currency: string; occurredAt: string },
     readonly meta: CommandMeta,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 export interface AccrualBody {
@@ -23,7 +25,7 @@ export interface AccrualBody {
 }
 
 @CommandHandler(AccruePointsCommand)
-export class AccruePointsHandler implements ICommandHandler<AccruePointsCommand, TxOutcome<AccrualBody>> {
+export class AccruePointsHandler implements ICommandHandler<AccruePointsCommand> {
   constructor(
     private readonly reference: ReferenceData,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Conflict, decideMember, memberStream } from '@ledger/domain';
 import { EVENT_STORE, EventStore, WrongExpectedVersion } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
@@ -8,11 +8,13 @@ import { CommandMeta } from '../shared/command-meta';
 import { appendDecided, loadStream, retryOnConflict, withMetadata } from '../shared/event-stream';
 import { TxOutcome, loadMember } from './member-stream';
 
-export class EnrolMemberCommand {
+export class EnrolMemberCommand extends Command<TxOutcome<EnrolledBody>> {
   constructor(
     readonly data: { memberId?: string; cardNumber: string; birthDate?: string; enrolledBy: string | null },
     readonly meta: CommandMeta,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 export interface EnrolledBody {
@@ -24,7 +26,7 @@ export interface EnrolledBody {
 export const cardStream = (cardNumber: string) => `card-${cardNumber}`;
 
 @CommandHandler(EnrolMemberCommand)
-export class EnrolMemberHandler implements ICommandHandler<EnrolMemberCommand, TxOutcome<EnrolledBody>> {
+export class EnrolMemberHandler implements ICommandHandler<EnrolMemberCommand> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,

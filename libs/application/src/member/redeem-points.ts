@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { LotSlice, txIdOf } from '@ledger/domain';
 import { CommandMeta } from '../shared/command-meta';
 import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
@@ -7,11 +7,13 @@ import { ReferenceData, txContextOf } from '../shared/reference-data';
 import { TxOutcome } from './member-stream';
 import { MemberTransactionPoster } from './post-transaction';
 
-export class RedeemPointsCommand {
+export class RedeemPointsCommand extends Command<TxOutcome<RedemptionBody>> {
   constructor(
     readonly data: { partnerId: string; externalId: string; memberId: string; points: number; occurredAt: string },
     readonly meta: CommandMeta,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 export interface Allocation {
@@ -36,7 +38,7 @@ export function allocationsByIssuer(slices: readonly LotSlice[]): Allocation[] {
 }
 
 @CommandHandler(RedeemPointsCommand)
-export class RedeemPointsHandler implements ICommandHandler<RedeemPointsCommand, TxOutcome<RedemptionBody>> {
+export class RedeemPointsHandler implements ICommandHandler<RedeemPointsCommand> {
   constructor(
     private readonly reference: ReferenceData,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,

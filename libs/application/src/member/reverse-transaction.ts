@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { txIdOf } from '@ledger/domain';
 import { CommandMeta } from '../shared/command-meta';
 import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
@@ -8,11 +8,13 @@ import { TxOutcome } from './member-stream';
 import { MemberTransactionPoster } from './post-transaction';
 import { Allocation, allocationsByIssuer } from './redeem-points';
 
-export class ReverseTransactionCommand {
+export class ReverseTransactionCommand extends Command<TxOutcome<ReversalBody>> {
   constructor(
     readonly data: { partnerId: string; externalId: string; memberId: string; originalExternalId: string; occurredAt: string },
     readonly meta: CommandMeta,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 export interface ReversalBody {
@@ -27,7 +29,7 @@ export interface ReversalBody {
 }
 
 @CommandHandler(ReverseTransactionCommand)
-export class ReverseTransactionHandler implements ICommandHandler<ReverseTransactionCommand, TxOutcome<ReversalBody>> {
+export class ReverseTransactionHandler implements ICommandHandler<ReverseTransactionCommand> {
   constructor(
     private readonly reference: ReferenceData,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,

@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { EarnRule, NotFound, PartnerTerms, decidePartner, partnerStream, termsAt } from '@ledger/domain';
 import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
@@ -7,23 +7,31 @@ import { CommandMeta } from '../shared/command-meta';
 import { appendDecided, retryOnConflict } from '../shared/event-stream';
 import { ReferenceData, loadPartner } from '../shared/reference-data';
 
-export class ChangePartnerTermsCommand {
+export class ChangePartnerTermsCommand extends Command<PartnerTermsView> {
   constructor(
     readonly data: { partnerId: string; issuanceFeeBps: number; breakageShareBps: number; effectiveFrom: string; earnRule?: EarnRule },
     readonly meta: CommandMeta,
-  ) {}
+  ) {
+    super();
+  }
+}
+
+/** Every version of the partner's terms, oldest first, once the new one is in. */
+export interface PartnerTermsView {
+  partnerId: string;
+  terms: PartnerTerms[];
 }
 
 /** A new version of a partner's terms, in force from a business date; earlier versions stay for earlier events. */
 @CommandHandler(ChangePartnerTermsCommand)
-export class ChangePartnerTermsHandler implements ICommandHandler<ChangePartnerTermsCommand, { partnerId: string; terms: PartnerTerms[] }> {
+export class ChangePartnerTermsHandler implements ICommandHandler<ChangePartnerTermsCommand> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly reference: ReferenceData,
   ) {}
 
-  execute({ data, meta }: ChangePartnerTermsCommand) {
+  execute({ data, meta }: ChangePartnerTermsCommand): Promise<PartnerTermsView> {
     const stream = partnerStream(data.partnerId);
     return retryOnConflict(stream, async () => {
       const loaded = await loadPartner(this.store, data.partnerId);

@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { EarnRule, decidePartner, partnerStream } from '@ledger/domain';
 import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
@@ -7,11 +7,13 @@ import { CommandMeta } from '../shared/command-meta';
 import { appendDecided, retryOnConflict } from '../shared/event-stream';
 import { ReferenceData, loadPartner } from '../shared/reference-data';
 
-export class RegisterPartnerCommand {
+export class RegisterPartnerCommand extends Command<PartnerView> {
   constructor(
     readonly data: { partnerId: string; name: string; earnRule: EarnRule; issuanceFeeBps: number; breakageShareBps: number },
     readonly meta: CommandMeta,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 export interface PartnerView {
@@ -24,7 +26,7 @@ export interface PartnerView {
 }
 
 @CommandHandler(RegisterPartnerCommand)
-export class RegisterPartnerHandler implements ICommandHandler<RegisterPartnerCommand, PartnerView> {
+export class RegisterPartnerHandler implements ICommandHandler<RegisterPartnerCommand> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,

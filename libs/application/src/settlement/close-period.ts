@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Conflict, PartnerEvent, PartnerState, PartnerTerms, Refused, evolvePartner, initialPartner } from '@ledger/domain';
 import { LeafEvent, merkleRoot, periodLeafHashes } from '@ledger/audit';
 import { EVENT_STORE, EventStore, RecordedEvent, WrongExpectedVersion } from '@ledger/event-store';
@@ -22,13 +22,15 @@ import { loadCoalition, requireConfigured } from '../shared/reference-data';
 import { headPosition, scanLog } from '../shared/scan-log';
 import { loadSettlement } from './settlement-stream';
 
-export class ClosePeriodCommand {
+export class ClosePeriodCommand extends Command<SettlementStatement> {
   constructor(
     readonly periodId: string,
     readonly meta: CommandMeta,
     /** Called with the position reached while reading the log (for a progress bar). */
     readonly onProgress?: (position: number, cutoffPosition: number) => void,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 /** What, besides the money events, a statement is calculated with: partners' terms and earlier closes. */
@@ -97,7 +99,7 @@ export async function calculatePeriodStatement(
  * closes once). Closes in this process are serialised so each sees the ones before it.
  */
 @CommandHandler(ClosePeriodCommand)
-export class ClosePeriodHandler implements ICommandHandler<ClosePeriodCommand, SettlementStatement> {
+export class ClosePeriodHandler implements ICommandHandler<ClosePeriodCommand> {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(

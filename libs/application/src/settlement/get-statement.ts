@@ -1,15 +1,17 @@
 import { Inject } from '@nestjs/common';
-import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { SettlementStatement } from '@ledger/settlement';
 import { requireStatement } from './settlement-stream';
 
-export class GetStatementQuery {
-  constructor(readonly periodId: string) {}
+export class GetStatementQuery extends Query<SettlementStatement> {
+  constructor(readonly periodId: string) {
+    super();
+  }
 }
 
 @QueryHandler(GetStatementQuery)
-export class GetStatementHandler implements IQueryHandler<GetStatementQuery, SettlementStatement> {
+export class GetStatementHandler implements IQueryHandler<GetStatementQuery> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   execute({ periodId }: GetStatementQuery): Promise<SettlementStatement> {
