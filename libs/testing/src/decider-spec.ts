@@ -2,59 +2,48 @@
  * Given / when / then for deciders, in the spirit of emmett's DeciderSpecification:
  * given past events, when a command is decided at a pinned `now`, then these events,
  * nothing, or this refusal.
- *
- * The member decider answers `{ events, replayOf }` rather than an array: pass `eventsOf`
- * (or use `decisionEvents`) to say where the events are; `thenResult` sees the whole answer.
  */
 
-export interface DeciderSpecOptions<Command, Event, State, Result = Event[]> {
-  decide: (command: Command, state: State, now: Date) => Result;
+export interface DeciderSpecOptions<Command, Event, State> {
+  decide: (command: Command, state: State, now: Date) => readonly Event[];
   /** `position` is a fake global position, increasing from 1 over given then decided events. */
   evolve: (state: State, event: Event, position: number) => State;
   /** A function, not a value: states may share maps, so every scenario folds from a fresh one. */
   initialState: () => State;
   now: Date;
-  /** Where the events are in what `decide` returns; by default the result is the array. */
-  eventsOf?: (result: Result) => readonly Event[];
 }
 
 /** An error class to match by `instanceof`, or a predicate over the thrown value. */
 export type ErrorMatcher = (abstract new (...args: never[]) => Error) | ((error: unknown) => boolean);
 
-export interface Then<Event, State, Result> {
+export interface Then<Event, State> {
   /** Exactly these events, in order; they must also fold onto the given state without throwing. */
   then(expected: readonly Event[]): void;
   /** No events (a no-op or an idempotent replay). */
   thenNothingHappened(): void;
   /** decide refuses: the error matches, and carries `code` when one is given. */
   thenThrows(matcher: ErrorMatcher, code?: string): void;
-  /** The raw answer of decide, and the state after folding its events (for replays and evolve checks). */
-  thenResult(check: (result: Result, stateAfter: State) => void): void;
+  /** The state after folding the decided events: for what evolve makes of them. */
+  thenState(check: (stateAfter: State) => void): void;
 }
 
-export interface When<Command, Event, State, Result> {
-  when(command: Command): Then<Event, State, Result>;
+export interface When<Command, Event, State> {
+  when(command: Command): Then<Event, State>;
   /** The state the given events fold to, for checks of evolve alone. */
   state(): State;
 }
 
-export type GivenFn<Command, Event, State, Result> = (events: readonly Event[]) => When<Command, Event, State, Result>;
+export type GivenFn<Command, Event, State> = (events: readonly Event[]) => When<Command, Event, State>;
 
 /** `const given = deciderSpec(...)` then `given(events)` or `given.given(events)`: both read well. */
-export type DeciderSpec<Command, Event, State, Result> = GivenFn<Command, Event, State, Result> & {
-  given: GivenFn<Command, Event, State, Result>;
+export type DeciderSpec<Command, Event, State> = GivenFn<Command, Event, State> & {
+  given: GivenFn<Command, Event, State>;
 };
 
-/** For deciders that answer `{ events }`: the member decider. */
-export const decisionEvents = <Event>(decision: { events: readonly Event[] }): readonly Event[] => decision.events;
-
-export function deciderSpec<Command, Event, State, Result = Event[]>(
-  options: DeciderSpecOptions<Command, Event, State, Result>,
-): DeciderSpec<Command, Event, State, Result> {
+export function deciderSpec<Command, Event, State>(options: DeciderSpecOptions<Command, Event, State>): DeciderSpec<Command, Event, State> {
   const { decide, evolve, initialState, now } = options;
-  const eventsOf = options.eventsOf ?? ((result: Result) => asEventArray<Event>(result));
 
-  const given: GivenFn<Command, Event, State, Result> = (givenEvents) => {
+  const given: GivenFn<Command, Event, State> = (givenEvents) => {
     const fold = (): { state: State; position: number } => {
       let state = initialState();
       let position = 0;
@@ -66,14 +55,14 @@ export function deciderSpec<Command, Event, State, Result = Event[]>(
       state: () => fold().state,
       when(command) {
         // Decided lazily, inside the `then…` call, so a throw is attributed to the right assertion.
-        const run = (): { result: Result; events: readonly Event[]; stateAfter: State } => {
+        const run = (): { events: readonly Event[]; stateAfter: State } => {
           const folded = fold();
-          const result = decide(command, folded.state, now);
-          const events = eventsOf(result);
+          const events = decide(command, folded.state, now);
+          if (!Array.isArray(events)) throw new Error('decide did not return an array of events');
           let stateAfter = folded.state;
           let position = folded.position;
           for (const event of events) stateAfter = evolve(stateAfter, event, ++position);
-          return { result, events, stateAfter };
+          return { events, stateAfter };
         };
 
         return {
@@ -100,9 +89,8 @@ export function deciderSpec<Command, Event, State, Result = Event[]>(
             }
             if (code !== undefined) expect((thrown as { code?: unknown }).code).toBe(code);
           },
-          thenResult(check) {
-            const { result, stateAfter } = run();
-            check(result, stateAfter);
+          thenState(check) {
+            check(run().stateAfter);
           },
         };
       },
@@ -110,13 +98,6 @@ export function deciderSpec<Command, Event, State, Result = Event[]>(
   };
 
   return Object.assign(given, { given });
-}
-
-function asEventArray<Event>(result: unknown): readonly Event[] {
-  if (!Array.isArray(result)) {
-    throw new Error('decide did not return an array of events: pass `eventsOf` to deciderSpec');
-  }
-  return result as Event[];
 }
 
 // Classes carry a prototype that is an Error; arrow-function predicates have none.

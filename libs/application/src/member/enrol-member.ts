@@ -51,7 +51,7 @@ export class EnrolMemberHandler implements ICommandHandler<EnrolMemberCommand> {
     return retryOnConflict(memberStream(memberId), async () => {
       const loaded = await loadMember(this.store, memberId);
       if (loaded.state.status !== 'none') return { replay: loaded.state.cardNumber === cardNumber, body: { memberId, cardNumber } };
-      const { events } = decideMember(command, loaded.state, now);
+      const events = decideMember(command, loaded.state, now);
       await appendDecided(this.store, memberStream(memberId), loaded, events, meta, now.toISOString());
       return { replay: false, body: { memberId, cardNumber } };
     });

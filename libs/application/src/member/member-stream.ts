@@ -19,6 +19,6 @@ export interface TxOutcome<Body> {
 
 export const txRecordOf = (state: MemberState, txId: string): TxRecord => {
   const record = state.transactions.get(txId);
-  if (!record) throw new Error(`transaction ${txId} missing right after it was decided`);
+  if (!record) throw new Error(`transaction ${txId} has no record in the member's state`);
   return record;
 };

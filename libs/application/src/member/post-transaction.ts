@@ -32,26 +32,27 @@ export class MemberTransactionPoster {
       const now = this.clock.now();
       const cached = this.cache.get(memberId);
       let loaded = cached ?? (await this.load(memberId));
-      let decision;
+      let events;
       try {
-        decision = decideMember(command, loaded.state, now);
+        events = decideMember(command, loaded.state, now);
       } catch (err) {
         // A refusal is given on the member's current state, never on a cached one that may lag.
         if (!(err instanceof DomainError) || cached === undefined) throw err;
         this.cache.drop(memberId);
         loaded = await this.load(memberId);
-        decision = decideMember(command, loaded.state, now);
+        events = decideMember(command, loaded.state, now);
       }
-      if (decision.replayOf) return { replay: true, body: answer(decision.replayOf) };
-      const occurredAt = (decision.events[0].data as { occurredAt: string }).occurredAt;
+      // Nothing decided: a retry of a posted transaction, answered from its record as first posted.
+      if (events.length === 0) return { replay: true, body: answer(txRecordOf(loaded.state, txId)) };
+      const occurredAt = (events[0].data as { occurredAt: string }).occurredAt;
       let appended;
       try {
-        appended = await appendDecided(this.store, stream, loaded, decision.events, meta, occurredAt);
+        appended = await appendDecided(this.store, stream, loaded, events, meta, occurredAt);
       } catch (err) {
         if (err instanceof WrongExpectedVersion) this.cache.drop(memberId);
         throw err;
       }
-      const state = evolveAppended(loaded.state, decision.events, appended.position);
+      const state = evolveAppended(loaded.state, events, appended.position);
       this.cache.set(memberId, { state, revision: appended.nextExpectedRevision, lastHash: appended.lastHash });
       return { replay: false, body: answer(txRecordOf(state, txId)) };
     });

@@ -1,4 +1,4 @@
-import { decisionEvents, deciderSpec } from '@ledger/testing/decider-spec';
+import { deciderSpec } from '@ledger/testing/decider-spec';
 import { AssertionFailed, Conflict, InvalidInput, NotFound, Refused } from '../shared/errors';
 import { AccruePoints, EnrolMember, RedeemPoints, ReverseTransaction, TxContext, decideMember } from './member.decide';
 import { LotSlice, MemberEvent, PointsAccrued, PointsExpired, PointsRedeemed, memberStream } from './member.events';
@@ -13,8 +13,7 @@ const CTX: TxContext = { coalitionCurrency: 'RUB', pointValueMinor: 10, expiryMo
 const OCT_1 = '2026-10-01T10:00:00.000Z';
 const NOV_1 = '2026-11-01T10:00:00.000Z';
 
-const specAt = (now: Date) =>
-  deciderSpec({ decide: decideMember, evolve: evolveMember, initialState: initialMember, now, eventsOf: decisionEvents });
+const specAt = (now: Date) => deciderSpec({ decide: decideMember, evolve: evolveMember, initialState: initialMember, now });
 const given = specAt(NOW);
 
 // Commands, as the handlers build them.
@@ -181,7 +180,7 @@ describe('member decider', () => {
     it('puts the points in an open lot and on the balance', () =>
       given([enrolled()])
         .when(accrue())
-        .thenResult((_, state) => {
+        .thenState((state) => {
           expect(state.lots).toEqual([
             { lotId: 'grocer:r-1', issuerPartnerId: 'grocer', points: 150, expiresAt: '2027-10-01T10:00:00.000Z', seq: 0 },
           ]);
@@ -192,7 +191,7 @@ describe('member decider', () => {
     it('records the point value in force when issued', () =>
       given([enrolled()])
         .when(accrue({}, { pointValueMinor: 25 }))
-        .thenResult(({ events }) => expect(events[0].data).toMatchObject({ pointValueMinor: 25 })));
+        .then([accrued({ points: 150, pointValueMinor: 25 })]));
 
     it.each([
       ['2026-08-31T10:00:00.000Z', 1, '2026-09-30T10:00:00.000Z'], // 31 Aug + 1 month: clamped to 30 Sep
@@ -202,7 +201,7 @@ describe('member decider', () => {
     ])('accrued on %s with %p-month expiry expires on %s', (occurredAt, expiryMonths, expiresAt) =>
       given([enrolled()])
         .when(accrue({ occurredAt }, { expiryMonths }))
-        .thenResult(({ events }) => expect(events[0].data).toMatchObject({ occurredAt, expiresAt })),
+        .then([accrued({ points: 150, occurredAt, expiresAt })]),
     );
 
     it.each([
@@ -211,24 +210,23 @@ describe('member decider', () => {
     ])('accrued on %s with 1-month expiry expires on the month end %s', (occurredAt, expiresAt, now) =>
       specAt(now)([enrolled()])
         .when(accrue({ occurredAt }, { expiryMonths: 1 }))
-        .thenResult(({ events }) => expect(events[0].data).toMatchObject({ expiresAt })),
+        .then([accrued({ points: 150, occurredAt, expiresAt })]),
     );
 
     it('records the business date in UTC whatever offset the till wrote', () =>
       given([enrolled()])
         .when(accrue({ occurredAt: '2026-10-01T13:00:00+03:00' }))
-        .thenResult(({ events }) => expect(events[0].data).toMatchObject({ occurredAt: OCT_1, expiresAt: '2027-10-01T10:00:00.000Z' })));
+        .then([accrued({ points: 150, occurredAt: OCT_1, expiresAt: '2027-10-01T10:00:00.000Z' })]));
 
-    it('records a purchase below one unit as a zero-point accrual with no lot', () =>
+    it('records a purchase below one unit as a zero-point accrual', () =>
       given([enrolled()])
         .when(accrue({ amountMinor: 9_999 }))
-        .thenResult(({ events }, state) => {
-          expect(events).toEqual([
-            {
-              type: 'PointsAccrued',
-              data: expect.objectContaining({ txId: 'grocer:r-1', amountMinor: 9_999, points: 0, lotId: 'grocer:r-1' }),
-            },
-          ]);
+        .then([accrued({ points: 0, amountMinor: 9_999 })]));
+
+    it('opens no lot for a zero-point accrual, but records the transaction', () =>
+      given([enrolled()])
+        .when(accrue({ amountMinor: 9_999 }))
+        .thenState((state) => {
           expect(state.lots).toEqual([]);
           expect(state.available).toBe(0);
           expect(state.transactions.get('grocer:r-1')).toMatchObject({ kind: 'accrual', points: 0 });
@@ -245,22 +243,20 @@ describe('member decider', () => {
           .when(accrue())
           .thenNothingHappened());
 
-      it('answers a retry with the original record', () =>
-        given([enrolled(), accrued({ points: 150 }), accrued({ externalId: 'r-2', points: 10 })])
-          .when(accrue())
-          .thenResult(({ events, replayOf }) => {
-            expect(events).toEqual([]);
-            expect(replayOf).toEqual({
-              kind: 'accrual',
-              fingerprint: expect.any(String),
-              points: 150,
-              balanceAfter: 150, // as answered then, not the balance now
-              slices: [],
-              position: 2,
-              occurredAt: OCT_1,
-              pointValueMinor: 10,
-            });
-          }));
+      it('keeps the original answer in the state, where the handler answers a retry from', () => {
+        const history = [enrolled(), accrued({ points: 150 }), accrued({ externalId: 'r-2', points: 10 })];
+        given(history).when(accrue()).thenNothingHappened();
+        expect(given(history).state().transactions.get('grocer:r-1')).toEqual({
+          kind: 'accrual',
+          fingerprint: expect.any(String),
+          points: 150,
+          balanceAfter: 150, // as answered then, not the balance now
+          slices: [],
+          position: 2,
+          occurredAt: OCT_1,
+          pointValueMinor: 10,
+        });
+      });
 
       it('treats the same instant written with another offset as the same payload', () =>
         given([enrolled(), accrued({ points: 150 })])
@@ -293,16 +289,14 @@ describe('member decider', () => {
       it('scopes receipt ids to the partner: another partner may use the same one', () =>
         given([enrolled(), accrued({ points: 150 })])
           .when(accrue({ partnerId: 'cafe' }))
-          .thenResult(({ events }) =>
-            expect(events).toEqual([expect.objectContaining({ data: expect.objectContaining({ txId: 'cafe:r-1', points: 150 }) })]),
-          ));
+          .then([accrued({ partnerId: 'cafe', points: 150 })]));
     });
 
     describe('business date', () => {
       it('accepts a till clock up to 5 minutes ahead', () =>
         given([enrolled()])
           .when(accrue({ occurredAt: '2026-11-20T12:05:00.000Z' }))
-          .thenResult(({ events }) => expect(events).toHaveLength(1)));
+          .then([accrued({ points: 150, occurredAt: '2026-11-20T12:05:00.000Z', expiresAt: '2027-11-20T12:05:00.000Z' })]));
 
       it('refuses a business date more than 5 minutes in the future', () =>
         given([enrolled()])
@@ -312,7 +306,7 @@ describe('member decider', () => {
       it('accepts a business date exactly maxBackdateDays old', () =>
         given([enrolled()])
           .when(accrue({ occurredAt: '2026-08-22T12:00:00.000Z' }))
-          .thenResult(({ events }) => expect(events).toHaveLength(1)));
+          .then([accrued({ points: 150, occurredAt: '2026-08-22T12:00:00.000Z', expiresAt: '2027-08-22T12:00:00.000Z' })]));
 
       it('refuses a business date older than maxBackdateDays', () =>
         given([enrolled()])
@@ -382,16 +376,29 @@ describe('member decider', () => {
           },
         ]));
 
-    it('continues from a partly spent lot before the next one', () =>
-      given([...threeLots(), redeemed({ partnerId: 'shop', points: 120, slices: [slice('cafe:c-1', 50), slice('grocer:r-1', 70)] })])
-        .when(redeem({ partnerId: 'shop', externalId: 'x-2', points: 60 }))
-        .thenResult(({ events }, state) => {
-          expect((events[0] as PointsRedeemed).data.slices).toEqual([slice('grocer:r-1', 30), slice('cinema:m-1', 30)]);
-          expect(state.lots).toEqual([
-            { lotId: 'cinema:m-1', issuerPartnerId: 'cinema', points: 40, expiresAt: '2027-10-10T10:00:00.000Z', seq: 2 },
-          ]);
-          expect(state).toMatchObject({ available: 40, lifetimeAccrued: 220, lifetimeRedeemed: 180 });
-        }));
+    describe('after a partly spent lot', () => {
+      const partlySpent = (): MemberEvent[] => [
+        ...threeLots(),
+        redeemed({ partnerId: 'shop', points: 120, slices: [slice('cafe:c-1', 50), slice('grocer:r-1', 70)] }),
+      ];
+
+      it('continues from the partly spent lot before the next one', () =>
+        given(partlySpent())
+          .when(redeem({ partnerId: 'shop', externalId: 'x-2', points: 60 }))
+          .then([
+            redeemed({ partnerId: 'shop', externalId: 'x-2', points: 60, slices: [slice('grocer:r-1', 30), slice('cinema:m-1', 30)] }),
+          ]));
+
+      it('leaves what the slices did not take', () =>
+        given(partlySpent())
+          .when(redeem({ partnerId: 'shop', externalId: 'x-2', points: 60 }))
+          .thenState((state) => {
+            expect(state.lots).toEqual([
+              { lotId: 'cinema:m-1', issuerPartnerId: 'cinema', points: 40, expiresAt: '2027-10-10T10:00:00.000Z', seq: 2 },
+            ]);
+            expect(state).toMatchObject({ available: 40, lifetimeAccrued: 220, lifetimeRedeemed: 180 });
+          }));
+    });
 
     it('among lots that expire together, takes the oldest lot first whoever issued it', () =>
       given([
@@ -400,9 +407,7 @@ describe('member decider', () => {
         accrued({ partnerId: 'grocer', externalId: 'r-1', points: 100 }),
       ])
         .when(redeem({ points: 120 }))
-        .thenResult(({ events }) =>
-          expect((events[0] as PointsRedeemed).data.slices).toEqual([slice('cinema:m-1', 80), slice('grocer:r-1', 40)]),
-        ));
+        .then([redeemed({ points: 120, slices: [slice('cinema:m-1', 80), slice('grocer:r-1', 40)] })]));
 
     it('orders lots clamped to the same month end by when they were accrued', () =>
       given([
@@ -423,14 +428,12 @@ describe('member decider', () => {
         }),
       ])
         .when(redeem({ points: 15 }))
-        .thenResult(({ events }) =>
-          expect((events[0] as PointsRedeemed).data.slices).toEqual([slice('grocer:r-31', 10), slice('cafe:c-30', 5)]),
-        ));
+        .then([redeemed({ points: 15, slices: [slice('grocer:r-31', 10), slice('cafe:c-30', 5)] })]));
 
     it('spends the whole balance, leaving no open lot', () =>
       given(threeLots())
         .when(redeem({ points: 220 }))
-        .thenResult((_, state) => {
+        .thenState((state) => {
           expect(state.lots).toEqual([]);
           expect(state.available).toBe(0);
         }));
@@ -467,7 +470,7 @@ describe('member decider', () => {
       it('spends only the lots still good at the business date', () =>
         given(oneExpired())
           .when(redeem({ points: 40 }))
-          .thenResult(({ events }) => expect((events[0] as PointsRedeemed).data.slices).toEqual([slice('cafe:c-1', 40)])));
+          .then([redeemed({ points: 40, slices: [slice('cafe:c-1', 40)] })]));
 
       it('does not spend a lot at the very instant it expires', () =>
         given(oneExpired())
@@ -477,7 +480,7 @@ describe('member decider', () => {
       it('spends a lot that was still good at a backdated business date', () =>
         given(oneExpired())
           .when(redeem({ points: 41, occurredAt: '2026-09-25T09:59:59.999Z' }))
-          .thenResult(({ events }) => expect((events[0] as PointsRedeemed).data.slices).toEqual([slice('grocer:r-1', 41)])));
+          .then([redeemed({ points: 41, occurredAt: '2026-09-25T09:59:59.999Z', slices: [slice('grocer:r-1', 41)] })]));
     });
 
     describe('idempotency', () => {
@@ -487,19 +490,16 @@ describe('member decider', () => {
         redeemed({ points: 30, slices: [slice('grocer:r-1', 30)] }),
       ];
 
-      it('writes nothing for a retry and answers the original slices', () =>
-        given(spent())
-          .when(redeem())
-          .thenResult(({ events, replayOf }) => {
-            expect(events).toEqual([]);
-            expect(replayOf).toMatchObject({
-              kind: 'redemption',
-              points: 30,
-              balanceAfter: 70,
-              slices: [slice('grocer:r-1', 30)],
-              position: 3,
-            });
-          }));
+      it('writes nothing for a retry; the state keeps the original slices to answer it with', () => {
+        given(spent()).when(redeem()).thenNothingHappened();
+        expect(given(spent()).state().transactions.get('cafe:x-1')).toMatchObject({
+          kind: 'redemption',
+          points: 30,
+          balanceAfter: 70,
+          slices: [slice('grocer:r-1', 30)],
+          position: 3,
+        });
+      });
 
       it('answers a retry even when the balance could no longer cover it', () =>
         given([enrolled(), accrued({ points: 100 }), redeemed({ points: 100, slices: [slice('grocer:r-1', 100)] })])
@@ -559,7 +559,7 @@ describe('member decider', () => {
       it('leaves the balance and lots as if the accrual had not been', () =>
         given([enrolled(), accrued({ points: 100 }), accrued({ partnerId: 'cafe', externalId: 'c-1', points: 40 })])
           .when(reverse())
-          .thenResult((_, state) => {
+          .thenState((state) => {
             expect(state.lots.map((l) => l.lotId)).toEqual(['cafe:c-1']);
             expect(state).toMatchObject({ available: 40, lifetimeAccrued: 40 });
             expect(state.reversedTxIds).toEqual(new Set(['grocer:r-1']));
@@ -568,7 +568,7 @@ describe('member decider', () => {
       it('values the reversal at the point value of the accrual', () =>
         given([enrolled(), accrued({ points: 100, pointValueMinor: 10 })])
           .when(reverse({}, { pointValueMinor: 25 }))
-          .thenResult(({ events }) => expect(events[0].data).toMatchObject({ pointValueMinor: 10 })));
+          .then([accrualReversed('refund-1', 'r-1', 100)]));
 
       it('is refused once any of its points are spent: the balance never goes negative', () =>
         given([enrolled(), accrued({ points: 100 }), redeemed({ points: 1, slices: [slice('grocer:r-1', 1)] })])
@@ -580,18 +580,24 @@ describe('member decider', () => {
           .when(reverse())
           .thenThrows(Refused, 'points_already_spent'));
 
-      it('is allowed again once the redemption that spent it is reversed', () =>
-        given([
+      describe('once the redemption that spent it is reversed', () => {
+        const spentThenCancelled = (): MemberEvent[] => [
           enrolled(),
           accrued({ points: 100 }),
           redeemed({ partnerId: 'grocer', externalId: 'x-1', points: 60, slices: [slice('grocer:r-1', 60)] }),
           redemptionReversed('grocer', 'cancel-x-1', 'x-1', 60, [slice('grocer:r-1', 60)]),
-        ])
-          .when(reverse())
-          .thenResult(({ events }, state) => {
-            expect(events).toEqual([expect.objectContaining({ type: 'AccrualReversed' })]);
-            expect(state.available).toBe(0);
-          }));
+        ];
+
+        it('is allowed again', () =>
+          given(spentThenCancelled())
+            .when(reverse())
+            .then([accrualReversed('refund-1', 'r-1', 100)]));
+
+        it('leaves nothing on the balance', () =>
+          given(spentThenCancelled())
+            .when(reverse())
+            .thenState((state) => expect(state.available).toBe(0)));
+      });
     });
 
     describe('of a redemption', () => {
@@ -633,7 +639,7 @@ describe('member decider', () => {
       it('reopens an emptied lot with its issuer, expiry and place in line, and restores the balance', () =>
         given(spentAcrossLots())
           .when(reverse({ partnerId: 'shop', externalId: 'cancel-1', originalExternalId: 'x-1' }))
-          .thenResult((_, state) => {
+          .thenState((state) => {
             expect(state.lots).toEqual([
               { lotId: 'grocer:r-1', issuerPartnerId: 'grocer', points: 100, expiresAt: '2027-10-01T10:00:00.000Z', seq: 0 },
               { lotId: 'cafe:c-1', issuerPartnerId: 'cafe', points: 50, expiresAt: '2027-10-05T10:00:00.000Z', seq: 1 },
@@ -644,17 +650,23 @@ describe('member decider', () => {
       it('spends a reopened lot in its original place', () =>
         given([...spentAcrossLots(), redemptionReversed('shop', 'cancel-1', 'x-1', 120, [slice('grocer:r-1', 100), slice('cafe:c-1', 20)])])
           .when(redeem({ externalId: 'x-2', points: 110 }))
-          .thenResult(({ events }) =>
-            expect((events[0] as PointsRedeemed).data.slices).toEqual([slice('grocer:r-1', 100), slice('cafe:c-1', 10)]),
-          ));
+          .then([redeemed({ externalId: 'x-2', points: 110, slices: [slice('grocer:r-1', 100), slice('cafe:c-1', 10)] })]));
 
-      it('writes nothing for a retried reversal and answers the original', () =>
-        given([...spentAcrossLots(), redemptionReversed('shop', 'cancel-1', 'x-1', 120, [slice('grocer:r-1', 100), slice('cafe:c-1', 20)])])
+      it('writes nothing for a retried reversal; the state keeps the original answer', () => {
+        const cancelled = [
+          ...spentAcrossLots(),
+          redemptionReversed('shop', 'cancel-1', 'x-1', 120, [slice('grocer:r-1', 100), slice('cafe:c-1', 20)]),
+        ];
+        given(cancelled)
           .when(reverse({ partnerId: 'shop', externalId: 'cancel-1', originalExternalId: 'x-1' }))
-          .thenResult(({ events, replayOf }) => {
-            expect(events).toEqual([]);
-            expect(replayOf).toMatchObject({ kind: 'redemption_reversal', points: 120, balanceAfter: 150, position: 5 });
-          }));
+          .thenNothingHappened();
+        expect(given(cancelled).state().transactions.get('shop:cancel-1')).toMatchObject({
+          kind: 'redemption_reversal',
+          points: 120,
+          balanceAfter: 150,
+          position: 5,
+        });
+      });
 
       it('refuses a second reversal under another receipt id', () =>
         given([...spentAcrossLots(), redemptionReversed('shop', 'cancel-1', 'x-1', 120, [slice('grocer:r-1', 100), slice('cafe:c-1', 20)])])

@@ -1,9 +1,18 @@
+import { Decider } from '../shared/decider';
 import { Conflict, InvalidInput, NotFound, Refused, assert, idempotencyConflict } from '../shared/errors';
 import { passesLuhn } from '../shared/luhn';
 import { addMonthsUtc, checkBusinessDate, toUtcIso } from '../shared/time';
 import { EarnRule, pointsEarned } from '../partner/partner';
 import { LotSlice, MemberEvent } from './member.events';
-import { Lot, MemberState, TxRecord, accrualFingerprint, redemptionFingerprint, reversalFingerprint } from './member.state';
+import {
+  Lot,
+  MemberState,
+  accrualFingerprint,
+  evolveMember,
+  initialMember,
+  redemptionFingerprint,
+  reversalFingerprint,
+} from './member.state';
 
 /** Coalition rules a member transaction is decided under; the handler reads them from their streams. */
 export interface TxContext {
@@ -36,25 +45,36 @@ export type MemberCommand = EnrolMember | AccruePoints | RedeemPoints | ReverseT
 
 export const txIdOf = (partnerId: string, externalId: string) => `${partnerId}:${externalId}`;
 
-/** What `decide` says: new facts to append, or the earlier answer to the same transaction. */
-export type MemberDecision = { events: MemberEvent[]; replayOf?: TxRecord };
+/** A transaction a partner posts: it has a receipt id, a business date and a member. */
+type PartnerTransaction = AccruePoints | RedeemPoints | ReverseTransaction;
 
-export function decideMember(command: MemberCommand, state: MemberState, now: Date): MemberDecision {
+/**
+ * emmett's shape, as every decider here: the facts to append, or none. A retry of a posted
+ * transaction decides nothing; its answer is the transaction's record in the state.
+ */
+export function decideMember(command: MemberCommand, state: MemberState, now: Date): MemberEvent[] {
+  if (command.type === 'EnrolMember') return enrol(command, state, now);
+  const tx = openTransaction(command, state, now);
+  if (tx === undefined) return [];
   switch (command.type) {
-    case 'EnrolMember':
-      return { events: enrol(command, state, now) };
     case 'AccruePoints':
-      return accrue(command, state, now);
+      return accrue(command, tx);
     case 'RedeemPoints':
-      return redeem(command, state, now);
+      return redeem(command, state, tx);
     case 'ReverseTransaction':
-      return reverse(command, state, now);
+      return reverse(command, state, tx);
     default: {
       const unknown: never = command;
       throw new Error(`unknown command ${JSON.stringify(unknown)}`);
     }
   }
 }
+
+export const memberDecider: Decider<MemberCommand, MemberEvent, MemberState> = {
+  decide: decideMember,
+  evolve: evolveMember,
+  initialState: initialMember,
+};
 
 function enrol({ data }: EnrolMember, state: MemberState, now: Date): MemberEvent[] {
   if (!passesLuhn(data.cardNumber)) throw new InvalidInput('cardNumber', 'must be 12-19 digits with a valid Luhn check digit');
@@ -64,12 +84,47 @@ function enrol({ data }: EnrolMember, state: MemberState, now: Date): MemberEven
   return [{ type: 'MemberEnrolled', data: { ...data, occurredAt: now.toISOString() } }];
 }
 
-/** A retry of a posted transaction: same payload answers as before, another payload is a conflict. */
-function seenBefore(state: MemberState, txId: string, fingerprint: string): TxRecord | undefined {
-  const seen = state.transactions.get(txId);
-  if (seen && seen.fingerprint !== fingerprint) throw idempotencyConflict(txId);
-  return seen;
+/** A new transaction's id and business date (UTC), as the shared opening checks found them. */
+interface OpenedTransaction {
+  txId: string;
+  occurredAt: string;
 }
+
+/**
+ * The opening every partner transaction shares: the member exists, the business date is a
+ * date, a retry of a posted transaction (same receipt id, same payload) is recognised
+ * (undefined) and another payload under that receipt id refused, then the date is checked
+ * against the window. A retry is answered as before even once its date has left the window.
+ */
+function openTransaction(cmd: PartnerTransaction, state: MemberState, now: Date): OpenedTransaction | undefined {
+  const { partnerId, externalId, memberId } = cmd.data;
+  if (state.status === 'none') throw new NotFound('member', memberId);
+  const occurredAt = businessDate('occurredAt', cmd.data.occurredAt);
+  const txId = txIdOf(partnerId, externalId);
+  const seen = state.transactions.get(txId);
+  if (seen) {
+    if (seen.fingerprint !== fingerprintOf(cmd, occurredAt)) throw idempotencyConflict(txId);
+    return undefined;
+  }
+  checkBusinessDate('occurredAt', occurredAt, now, cmd.context.maxBackdateDays);
+  return { txId, occurredAt };
+}
+
+/** The request fields that make two posts "the same transaction", the business date in UTC. */
+function fingerprintOf(cmd: PartnerTransaction, occurredAt: string): string {
+  const { memberId } = cmd.data;
+  switch (cmd.type) {
+    case 'AccruePoints':
+      return accrualFingerprint({ memberId, amountMinor: cmd.data.amountMinor, currency: cmd.data.currency, occurredAt });
+    case 'RedeemPoints':
+      return redemptionFingerprint({ memberId, points: cmd.data.points, occurredAt });
+    case 'ReverseTransaction':
+      return reversalFingerprint({ memberId, originalTxId: originalTxIdOf(cmd), occurredAt });
+  }
+}
+
+/** A partner reverses only its own transactions, so the original's txId is scoped to it. */
+const originalTxIdOf = (cmd: ReverseTransaction) => txIdOf(cmd.data.partnerId, cmd.data.originalExternalId);
 
 /** A business date as a UTC instant; a string that is no date at all is refused here. */
 function businessDate(field: string, iso: string): string {
@@ -77,45 +132,32 @@ function businessDate(field: string, iso: string): string {
   return toUtcIso(iso);
 }
 
-function requireMember(state: MemberState, memberId: string): void {
-  if (state.status === 'none') throw new NotFound('member', memberId);
-}
-
-function accrue(cmd: AccruePoints, state: MemberState, now: Date): MemberDecision {
+function accrue(cmd: AccruePoints, { txId, occurredAt }: OpenedTransaction): MemberEvent[] {
   const { partnerId, externalId, memberId, amountMinor, currency } = cmd.data;
   const ctx = cmd.context;
-  requireMember(state, memberId);
-  const occurredAt = businessDate('occurredAt', cmd.data.occurredAt);
-  const txId = txIdOf(partnerId, externalId);
-  // A retry is answered as before even once its date has left the backdating window.
-  const replayOf = seenBefore(state, txId, accrualFingerprint({ memberId, amountMinor, currency, occurredAt }));
-  if (replayOf) return { events: [], replayOf };
-  checkBusinessDate('occurredAt', occurredAt, now, ctx.maxBackdateDays);
   if (currency !== ctx.coalitionCurrency) {
     throw new InvalidInput('currency', `must be ${ctx.coalitionCurrency}, the coalition currency`);
   }
   const points = pointsEarned(amountMinor, ctx.earnRule);
-  return {
-    events: [
-      {
-        type: 'PointsAccrued',
-        data: {
-          txId,
-          partnerId,
-          externalId,
-          memberId,
-          amountMinor,
-          currency,
-          points,
-          pointValueMinor: ctx.pointValueMinor,
-          lotId: txId,
-          issuerPartnerId: partnerId,
-          expiresAt: addMonthsUtc(occurredAt, ctx.expiryMonths),
-          occurredAt,
-        },
+  return [
+    {
+      type: 'PointsAccrued',
+      data: {
+        txId,
+        partnerId,
+        externalId,
+        memberId,
+        amountMinor,
+        currency,
+        points,
+        pointValueMinor: ctx.pointValueMinor,
+        lotId: txId,
+        issuerPartnerId: partnerId,
+        expiresAt: addMonthsUtc(occurredAt, ctx.expiryMonths),
+        occurredAt,
       },
-    ],
-  };
+    },
+  ];
 }
 
 /** Points a member can spend at a moment: lots not yet expired then. */
@@ -143,50 +185,35 @@ export function allocateFifo(lots: readonly Lot[], points: number): LotSlice[] {
   return slices;
 }
 
-function redeem(cmd: RedeemPoints, state: MemberState, now: Date): MemberDecision {
+function redeem(cmd: RedeemPoints, state: MemberState, { txId, occurredAt }: OpenedTransaction): MemberEvent[] {
   const { partnerId, externalId, memberId, points } = cmd.data;
-  requireMember(state, memberId);
-  const occurredAt = businessDate('occurredAt', cmd.data.occurredAt);
-  const txId = txIdOf(partnerId, externalId);
-  const replayOf = seenBefore(state, txId, redemptionFingerprint({ memberId, points, occurredAt }));
-  if (replayOf) return { events: [], replayOf };
-  checkBusinessDate('occurredAt', occurredAt, now, cmd.context.maxBackdateDays);
   assert(Number.isSafeInteger(points) && points > 0, 'points validated upstream');
   const spendable = spendableLots(state.lots, occurredAt);
   const spendablePoints = spendable.reduce((sum, lot) => sum + lot.points, 0);
   if (spendablePoints < points) {
     throw new Refused('insufficient_points', `member ${memberId} has ${spendablePoints} points available, ${points} asked`);
   }
-  return {
-    events: [
-      {
-        type: 'PointsRedeemed',
-        data: {
-          txId,
-          partnerId,
-          externalId,
-          memberId,
-          points,
-          pointValueMinor: cmd.context.pointValueMinor,
-          currency: cmd.context.coalitionCurrency,
-          slices: allocateFifo(spendable, points),
-          occurredAt,
-        },
+  return [
+    {
+      type: 'PointsRedeemed',
+      data: {
+        txId,
+        partnerId,
+        externalId,
+        memberId,
+        points,
+        pointValueMinor: cmd.context.pointValueMinor,
+        currency: cmd.context.coalitionCurrency,
+        slices: allocateFifo(spendable, points),
+        occurredAt,
       },
-    ],
-  };
+    },
+  ];
 }
 
-function reverse(cmd: ReverseTransaction, state: MemberState, now: Date): MemberDecision {
-  const { partnerId, externalId, memberId, originalExternalId } = cmd.data;
-  requireMember(state, memberId);
-  const occurredAt = businessDate('occurredAt', cmd.data.occurredAt);
-  const txId = txIdOf(partnerId, externalId);
-  // A partner reverses only its own transactions, so the original's txId is scoped to it.
-  const originalTxId = txIdOf(partnerId, originalExternalId);
-  const replayOf = seenBefore(state, txId, reversalFingerprint({ memberId, originalTxId, occurredAt }));
-  if (replayOf) return { events: [], replayOf };
-  checkBusinessDate('occurredAt', occurredAt, now, cmd.context.maxBackdateDays);
+function reverse(cmd: ReverseTransaction, state: MemberState, { txId, occurredAt }: OpenedTransaction): MemberEvent[] {
+  const { partnerId, externalId, memberId } = cmd.data;
+  const originalTxId = originalTxIdOf(cmd);
   const original = state.transactions.get(originalTxId);
   if (!original || (original.kind !== 'accrual' && original.kind !== 'redemption')) {
     throw new NotFound('transaction', originalTxId);
@@ -196,20 +223,18 @@ function reverse(cmd: ReverseTransaction, state: MemberState, now: Date): Member
   }
   const common = { txId, partnerId, externalId, memberId, originalTxId, currency: cmd.context.coalitionCurrency, occurredAt };
   if (original.kind === 'redemption') {
-    return {
-      events: [
-        {
-          type: 'RedemptionReversed',
-          data: {
-            ...common,
-            originalOccurredAt: original.occurredAt,
-            points: original.points,
-            pointValueMinor: original.pointValueMinor,
-            slices: original.slices,
-          },
+    return [
+      {
+        type: 'RedemptionReversed',
+        data: {
+          ...common,
+          originalOccurredAt: original.occurredAt,
+          points: original.points,
+          pointValueMinor: original.pointValueMinor,
+          slices: original.slices,
         },
-      ],
-    };
+      },
+    ];
   }
   const lot = state.lots.find((l) => l.lotId === originalTxId);
   const unspent = lot?.points ?? 0;
@@ -220,18 +245,16 @@ function reverse(cmd: ReverseTransaction, state: MemberState, now: Date): Member
       `only ${unspent} of the ${original.points} points of ${originalTxId} are unspent; reverse the redemption first`,
     );
   }
-  return {
-    events: [
-      {
-        type: 'AccrualReversed',
-        data: {
-          ...common,
-          lotId: originalTxId,
-          issuerPartnerId: partnerId,
-          points: original.points,
-          pointValueMinor: original.pointValueMinor,
-        },
+  return [
+    {
+      type: 'AccrualReversed',
+      data: {
+        ...common,
+        lotId: originalTxId,
+        issuerPartnerId: partnerId,
+        points: original.points,
+        pointValueMinor: original.pointValueMinor,
       },
-    ],
-  };
+    },
+  ];
 }

@@ -132,7 +132,7 @@ export class DirectLedger {
   }
 
   private async decide(memberId: string, command: MemberCommand, meta: CommandMeta): Promise<AppendResult> {
-    const { events } = decideMember(command, this.member(memberId).state, new Date(this.now));
+    const events = decideMember(command, this.member(memberId).state, new Date(this.now));
     if (events.length === 0) throw new Error('a replay writes nothing');
     return this.appendMember(memberId, events, meta, (events[0].data as { occurredAt: string }).occurredAt);
   }

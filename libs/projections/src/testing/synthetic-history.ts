@@ -171,14 +171,14 @@ export async function appendSyntheticHistory(store: EventStore, options: Synthet
       initialMember(),
       new Date(startMs),
     );
-    const events = withMetadata(decided.events, system, isoAt(startMs), GENESIS_HASH);
+    const events = withMetadata(decided, system, isoAt(startMs), GENESIS_HASH);
     append(
       `card-${cardNumber}`,
       withMetadata([{ type: 'CardClaimed', data: { cardNumber, memberId } }], system, isoAt(startMs), GENESIS_HASH),
       'no_stream',
     );
     append(memberStream(memberId), events, 'no_stream');
-    members.push({ memberId, state: fold(initialMember(), decided.events), revision: 0, lastHash: lastHash(events), seq: 0 });
+    members.push({ memberId, state: fold(initialMember(), decided), revision: 0, lastHash: lastHash(events), seq: 0 });
     weights.push(Math.min((1 - random()) ** (-1 / 1.16), 200));
     await drain();
   }
@@ -252,11 +252,11 @@ export async function appendSyntheticHistory(store: EventStore, options: Synthet
       kind = 'accrual';
     }
     const decided = decideMember(command, member.state, new Date(t));
-    if (decided.events.length === 0) continue;
+    if (decided.length === 0) continue;
     const poster = kind === 'reversal' ? member.last!.partnerId : partnerId;
-    const events = withMetadata(decided.events, metaOf(poster), occurredAt, member.lastHash);
+    const events = withMetadata(decided, metaOf(poster), occurredAt, member.lastHash);
     append(memberStream(member.memberId), events, member.revision);
-    member.state = fold(member.state, decided.events);
+    member.state = fold(member.state, decided);
     member.revision += events.length;
     member.lastHash = lastHash(events);
     member.last = kind === 'reversal' ? undefined : { partnerId, externalId, kind };
