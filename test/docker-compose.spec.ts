@@ -220,12 +220,14 @@ describe('docker/docker-compose.yml: the ledger services', () => {
     }
   });
 
-  it('API: healthcheck on /health with node (the slim image has no curl)', () => {
+  it('API: healthcheck on /health/ready (readiness) with node (the slim image has no curl)', () => {
     for (const s of apis) {
       expect(services[s].healthcheck?.disable).not.toBe(true);
       const test = healthTestOf(services[s]);
       expect(test).toMatch(/^CMD node -e /);
-      expect(test).toContain('http://127.0.0.1:3000/health');
+      expect(test).toContain("fetch('http://127.0.0.1:3000/health/ready')");
+      expect(test).toContain('r.ok ? 0 : 1');
+      expect(envOf(services[s]).LEDGER_READY_MAX_LAG).toMatch(/^\d+$/);
     }
   });
 
@@ -337,12 +339,12 @@ describe('docker/Dockerfile', () => {
     expect(first(finalStage, 'VOLUME').map((i) => i.args)).toContainEqual(expect.stringContaining('/var/lib/ledger'));
   });
 
-  it('exposes 3000 and checks /health with node', () => {
+  it('exposes 3000 and checks /health/ready with node', () => {
     expect(first(finalStage, 'EXPOSE').map((i) => i.args)).toContain('3000');
     const health = first(finalStage, 'HEALTHCHECK');
     expect(health).toHaveLength(1);
     expect(health[0].args).toMatch(/CMD\s+\[?"?node/);
-    expect(health[0].args).toContain('/health');
+    expect(health[0].args).toContain("'/health/ready'");
     expect(health[0].args).not.toMatch(/curl|wget/);
   });
 

@@ -3,13 +3,16 @@ import { APP_GUARD } from '@nestjs/core';
 import { LedgerApplicationModule, LedgerApplicationOptions } from '@ledger/application';
 import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { CoalitionController } from './coalition/coalition.controller';
-import { HealthController } from './health/health.controller';
+import { HealthController, READY_MAX_LAG } from './health/health.controller';
 import { ApiKeyGuard } from './http/auth';
+import { LedgerMetrics } from './http/metrics';
+import { MetricsController } from './http/metrics.controller';
 import { KeysController } from './keys/keys.controller';
 import { MembersController } from './members/members.controller';
 import { PartnerTransactionsHandler } from './members/partner-member-view';
 import { PartnersController } from './partners/partners.controller';
 import { PartnerPositionsController } from './projections/positions.controller';
+import { LAG_COUNT_MAX, ProjectionMonitor } from './projections/projection-monitor';
 import { ReadModelAccess, ReadModelOptions } from './projections/read-model';
 import { READ_MODEL_QUERY_HANDLERS } from './projections/read-model.queries';
 import { TransactionsController } from './transactions/transactions.controller';
@@ -22,7 +25,13 @@ export interface ApiModuleOptions extends LedgerApplicationOptions {
    * on an in-memory read store (tests); `ledger serve` passes $LEDGER_DATA_DIR/read.db.
    */
   readModel?: ReadModelOptions;
+  /** Where the service's metrics are counted (default: a registry of this app's own). */
+  metrics?: LedgerMetrics;
+  /** /health/ready answers 503 when the read models trail the log by more events than this (default 1000). */
+  readyMaxLag?: number;
 }
+
+export const READY_MAX_LAG_DEFAULT = 1_000;
 
 @Module({})
 export class ApiModule {
@@ -32,6 +41,7 @@ export class ApiModule {
       imports: [LedgerApplicationModule.forRoot(options)],
       controllers: [
         HealthController,
+        MetricsController,
         CoalitionController,
         PartnersController,
         PartnerPositionsController,
@@ -48,6 +58,15 @@ export class ApiModule {
           provide: ReadModelAccess,
           useFactory: (store: EventStore) => new ReadModelAccess(store, options.readModel),
           inject: [EVENT_STORE],
+        },
+        { provide: LedgerMetrics, useValue: options.metrics ?? new LedgerMetrics() },
+        { provide: READY_MAX_LAG, useValue: options.readyMaxLag ?? READY_MAX_LAG_DEFAULT },
+        {
+          provide: ProjectionMonitor,
+          // Readiness must count one past its limit to see it crossed.
+          useFactory: (store: EventStore, readModel: ReadModelAccess) =>
+            new ProjectionMonitor(store, readModel, Math.max(LAG_COUNT_MAX, (options.readyMaxLag ?? READY_MAX_LAG_DEFAULT) + 1)),
+          inject: [EVENT_STORE, ReadModelAccess],
         },
         ...READ_MODEL_QUERY_HANDLERS,
         PartnerTransactionsHandler,

@@ -3,7 +3,10 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { LogController } from 'fastify';
 import { ApiModule, ApiModuleOptions } from './api.module';
 import { LedgerExceptionFilter } from './http/exception.filter';
+import { MemberStateCache } from '@ledger/application';
 import { LedgerLogger, NestPinoLogger, createLogger } from './http/logger';
+import { LedgerMetrics } from './http/metrics';
+import { ProjectionMonitor } from './projections/projection-monitor';
 import { requestIdOf } from './http/request-id';
 import { StrictValidationPipe } from './http/validation';
 
@@ -12,6 +15,9 @@ export interface CreateAppOptions extends ApiModuleOptions {
   logger?: LedgerLogger;
   /** One access log line per request (off in tests). */
   accessLog?: boolean;
+  /** Also serve GET /metrics without a key on this port (LEDGER_METRICS_PORT; 0 = any free port). */
+  metricsPort?: number;
+  metricsHost?: string;
 }
 
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -19,6 +25,7 @@ const BODY_LIMIT_BYTES = 64 * 1024;
 /** Builds the HTTP app around an opened store; the caller listens (or injects, in tests). */
 export async function createLedgerApp(options: CreateAppOptions): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger();
+  const metrics = options.metrics ?? new LedgerMetrics();
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     // Fastify's own two lines per request are replaced by the one access line below.
@@ -26,7 +33,7 @@ export async function createLedgerApp(options: CreateAppOptions): Promise<NestFa
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: requestIdOf,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(options), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot({ ...options, metrics }), adapter, {
     logger: new NestPinoLogger(logger),
     bufferLogs: false,
   });
@@ -38,6 +45,13 @@ export async function createLedgerApp(options: CreateAppOptions): Promise<NestFa
     void reply.header('X-Request-Id', request.id);
     done();
   });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    // The route template, not the URL, so ids do not make a label per member.
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    done();
+  });
   if (options.accessLog) {
     fastify.addHook('onResponse', (request, reply, done) => {
       request.log.info(
@@ -47,7 +61,15 @@ export async function createLedgerApp(options: CreateAppOptions): Promise<NestFa
       done();
     });
   }
+  fastify.addHook('onClose', async () => metrics.close());
   await app.init();
   await fastify.ready();
+  const cache = app.get(MemberStateCache, { strict: false });
+  const projection = app.get(ProjectionMonitor);
+  metrics.setSources({ memberCache: () => cache.stats(), projection: () => projection.status() });
+  if (options.metricsPort !== undefined) {
+    const port = await metrics.listen(options.metricsPort, options.metricsHost ?? '0.0.0.0');
+    logger.info({ port }, 'metrics listening');
+  }
   return app;
 }

@@ -16,6 +16,10 @@ export interface ServiceEnv {
   ledger: LedgerConfig;
   /** LEDGER_LOG_LEVEL: trace, debug, info (default), warn, error, fatal or silent. */
   logLevel: LogLevel;
+  /** LEDGER_METRICS_PORT: also serve /metrics without a key on this port (unset: only on the API port, admin key). */
+  metricsPort?: number;
+  /** LEDGER_READY_MAX_LAG: /health/ready is 503 while the read models trail the log by more events than this. */
+  readyMaxLag: number;
 }
 
 export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -30,6 +34,8 @@ export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv
     projector: switchVar(env, 'LEDGER_PROJECTOR'),
     ledger: { maxBackdateDays, adminKey: env.LEDGER_ADMIN_KEY || undefined },
     logLevel: parseLogLevel(env.LEDGER_LOG_LEVEL),
+    metricsPort: env.LEDGER_METRICS_PORT ? intVar(env, 'LEDGER_METRICS_PORT', 0, 1, 65535) : undefined,
+    readyMaxLag: intVar(env, 'LEDGER_READY_MAX_LAG', 1_000, 0, 100_000),
   };
 }
 

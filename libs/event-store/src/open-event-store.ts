@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { EsdbEventStore } from './esdb/esdb-event-store';
 import { EventStore } from './port';
-import { SqliteEventStore } from './sqlite/sqlite-event-store';
+import { SqliteEventStore, SqliteEventStoreOptions } from './sqlite/sqlite-event-store';
 
 export interface EventStoreLocation {
   /** LEDGER_DATA_DIR: where the embedded store keeps its file. */
@@ -17,7 +17,11 @@ export interface OpenedEventStore {
   where: string;
 }
 
-export function openEventStore({ dataDir, eventStoreUrl }: EventStoreLocation): OpenedEventStore {
+/** `sqlite` options apply only when the embedded store is chosen (e.g. its group-commit observer). */
+export function openEventStore(
+  { dataDir, eventStoreUrl }: EventStoreLocation,
+  options: { sqlite?: SqliteEventStoreOptions } = {},
+): OpenedEventStore {
   if (eventStoreUrl) {
     if (!/^esdb(\+discover)?:\/\//.test(eventStoreUrl)) {
       throw new Error(`LEDGER_EVENTSTORE must be an esdb:// or esdb+discover:// connection string, got ${eventStoreUrl}`);
@@ -25,5 +29,5 @@ export function openEventStore({ dataDir, eventStoreUrl }: EventStoreLocation): 
     return { store: EsdbEventStore.fromConnectionString(eventStoreUrl), kind: 'esdb', where: eventStoreUrl.replace(/\/\/[^@/]*@/, '//') };
   }
   const file = join(dataDir, 'ledger.db');
-  return { store: SqliteEventStore.open(file), kind: 'sqlite', where: file };
+  return { store: SqliteEventStore.open(file, options.sqlite), kind: 'sqlite', where: file };
 }

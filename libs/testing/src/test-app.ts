@@ -6,7 +6,7 @@ import request from 'supertest';
 import { withLuhnDigit } from '@ledger/domain';
 import { FixedClock, defaultLedgerConfig } from '@ledger/application';
 import { EventStore } from '@ledger/event-store';
-import { createLedgerApp } from '@ledger/api/create-app';
+import { CreateAppOptions, createLedgerApp } from '@ledger/api/create-app';
 import { LedgerLogger, createLogger } from '@ledger/api/http/logger';
 
 export const TEST_ADMIN_KEY = 'test-admin-key-not-for-production';
@@ -28,7 +28,7 @@ export const tempDir = (prefix = 'ledger-test-') => mkdtempSync(join(tmpdir(), p
 /** The real Nest app on the given store, with a pinned clock and an admin key from config. */
 export async function startTestApp(
   store: EventStore,
-  opts: { dataDir?: string; logger?: LedgerLogger; accessLog?: boolean } = {},
+  opts: { dataDir?: string; logger?: LedgerLogger; accessLog?: boolean; app?: Partial<CreateAppOptions> } = {},
 ): Promise<TestApp> {
   const clock = new FixedClock(new Date(TEST_NOW));
   const app = await createLedgerApp({
@@ -37,6 +37,7 @@ export async function startTestApp(
     config: { ...defaultLedgerConfig(), adminKey: TEST_ADMIN_KEY },
     logger: opts.logger ?? createLogger({ level: 'silent' }),
     accessLog: opts.accessLog,
+    ...opts.app,
   });
   return {
     app,

@@ -16,6 +16,7 @@ import {
   parseReplayBound,
 } from '@ledger/audit';
 import { Roles } from '../http/auth';
+import { LedgerMetrics } from '../http/metrics';
 import { MemberAsOfQuery, PartnerPositionAsOfQuery, ProvePeriodEventQuery, ReplayStreamQuery, VerifyLedgerQuery } from './audit.queries';
 import {
   AsOfQueryParams,
@@ -53,6 +54,7 @@ export class AuditController {
   constructor(
     private readonly queries: QueryBus,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly metrics: LedgerMetrics,
   ) {}
 
   @Get('streams/:streamId')
@@ -66,7 +68,7 @@ export class AuditController {
   @Get('verify')
   @Roles('auditor')
   verify(@Query() { period }: VerifyQueryParams): Promise<VerifyReport> {
-    return this.queries.execute(new VerifyLedgerQuery(period));
+    return this.metrics.time(this.metrics.verifyDuration, () => this.queries.execute(new VerifyLedgerQuery(period)));
   }
 
   @Get('members/:memberId')

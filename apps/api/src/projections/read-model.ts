@@ -98,6 +98,12 @@ export class ReadModelAccess implements OnApplicationBootstrap, OnApplicationShu
     return this.currentReader;
   }
 
+  /** The last log position applied to the read models (undefined: none yet); 503 while the read store is not there. */
+  position(): number | undefined {
+    this.reader();
+    return this.progress!.position();
+  }
+
   /** Resolves once the read models reflect `minPosition`; 503 if they do not within the wait. */
   async atLeast(minPosition: number | undefined): Promise<ReadModelReader> {
     const reader = this.reader();

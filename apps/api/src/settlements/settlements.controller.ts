@@ -5,6 +5,7 @@ import { IsIn, IsOptional, Matches } from 'class-validator';
 import { Actor, ClosePeriodCommand, CommandMeta, GetStatementQuery } from '@ledger/application';
 import { PERIOD_ID_PATTERN, SettlementStatement, statementCsv, statementForPartner } from '@ledger/settlement';
 import { CurrentActor, Roles } from '../http/auth';
+import { LedgerMetrics } from '../http/metrics';
 import { RequestMeta } from '../http/request-meta';
 
 const PERIOD_RULE = 'must be a calendar month YYYY-MM';
@@ -38,12 +39,13 @@ export class SettlementsController {
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
+    private readonly metrics: LedgerMetrics,
   ) {}
 
   @Post()
   @Roles('finance')
   close(@Body() body: ClosePeriodRequest, @RequestMeta() meta: CommandMeta): Promise<SettlementStatement> {
-    return this.commands.execute(new ClosePeriodCommand(body.periodId, meta));
+    return this.metrics.time(this.metrics.settlementDuration, () => this.commands.execute(new ClosePeriodCommand(body.periodId, meta)));
   }
 
   @Get(':periodId')

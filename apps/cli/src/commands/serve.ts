@@ -9,6 +9,7 @@ import { ApiModuleOptions } from '@ledger/api/api.module';
 import { CreateAppOptions, createLedgerApp } from '@ledger/api/create-app';
 import { ReadModelAccess } from '@ledger/api/projections/read-model';
 import { createLogger } from '@ledger/api/http/logger';
+import { LedgerMetrics } from '@ledger/api/http/metrics';
 import { DemoKeys, seedDemo } from '../demo-seed';
 import { readServiceEnv } from '../env-config';
 
@@ -23,7 +24,8 @@ export async function serve(): Promise<void> {
   const env = readServiceEnv();
   const logger = createLogger({ level: env.logLevel });
   mkdirSync(env.dataDir, { recursive: true });
-  const opened = openEventStore(env);
+  const metrics = new LedgerMetrics({ processMetrics: true });
+  const opened = openEventStore(env, { sqlite: { onFlush: metrics.observeFlush } });
   const readModel = { projector: env.projector ? 'in-process' : 'external', file: readStorePath(env.dataDir) } as const;
   const options: CreateAppOptions & ApiModuleOptions = {
     store: opened.store,
@@ -31,6 +33,10 @@ export async function serve(): Promise<void> {
     config: env.ledger,
     logger,
     accessLog: true,
+    metrics,
+    metricsPort: env.metricsPort,
+    metricsHost: env.host,
+    readyMaxLag: env.readyMaxLag,
     readModel,
   };
   const app = await createLedgerApp(options);

@@ -15,14 +15,24 @@ export const MEMBER_CACHE_SIZE = 10_000;
 @Injectable()
 export class MemberStateCache {
   private readonly entries = new Map<string, LoadedStream<MemberState>>();
+  private hits = 0;
+  private misses = 0;
 
   get(memberId: string): LoadedStream<MemberState> | undefined {
     const hit = this.entries.get(memberId);
     if (hit) {
+      this.hits += 1;
       this.entries.delete(memberId);
       this.entries.set(memberId, hit);
+    } else {
+      this.misses += 1;
     }
     return hit;
+  }
+
+  /** Lookups since start, for metrics. */
+  stats(): { hits: number; misses: number; size: number } {
+    return { hits: this.hits, misses: this.misses, size: this.entries.size };
   }
 
   set(memberId: string, loaded: LoadedStream<MemberState>): void {

@@ -35,6 +35,17 @@ export interface SqliteEventStoreOptions {
   flushEventsMax?: number;
   /** Store clock for `recordedAt`. */
   now?: () => Date;
+  /** Told of every group commit that wrote events (one fsync each): for metrics, without a dependency on them. */
+  onFlush?: (flush: FlushObserved) => void;
+}
+
+export interface FlushObserved {
+  /** Appends acknowledged by this commit. */
+  appends: number;
+  /** Events written by this commit. */
+  events: number;
+  /** Time to write and commit the transaction. */
+  durationMs: number;
 }
 
 export interface SqliteEventStoreStats {
@@ -123,6 +134,7 @@ export class SqliteEventStore implements EventStore {
   private readonly pollIntervalMs: number;
   private readonly flushEventsMax: number;
   private readonly now: () => Date;
+  private readonly onFlush: ((flush: FlushObserved) => void) | undefined;
   private readonly appended = new EventEmitter().setMaxListeners(0);
   private readonly subscriptions = new Set<AllSubscription>();
   private queue: PendingAppend[] = [];
@@ -144,6 +156,7 @@ export class SqliteEventStore implements EventStore {
     this.pollIntervalMs = options.pollIntervalMs ?? POLL_INTERVAL_MS_DEFAULT;
     this.flushEventsMax = options.flushEventsMax ?? FLUSH_EVENTS_MAX_DEFAULT;
     this.now = options.now ?? (() => new Date());
+    this.onFlush = options.onFlush;
     assert(Number.isSafeInteger(busyTimeoutMs) && busyTimeoutMs >= 0, 'busyTimeoutMs is a whole number');
     assert(Number.isSafeInteger(this.pollIntervalMs) && this.pollIntervalMs > 0, 'pollIntervalMs is positive');
     assert(Number.isSafeInteger(this.flushEventsMax) && this.flushEventsMax > 0, 'flushEventsMax is positive');
@@ -285,6 +298,7 @@ export class SqliteEventStore implements EventStore {
     const batch = this.takeBatch();
     assert(batch.length > 0, 'a flush is only scheduled for queued appends');
     let outcomes: Outcome[];
+    const startedMs = performance.now();
     try {
       outcomes = this.writeBatch(batch, this.now().toISOString());
     } catch (error) {
@@ -314,6 +328,11 @@ export class SqliteEventStore implements EventStore {
       this.appended.emit('append');
     }
     if (this.queue.length > 0) this.scheduleFlush();
+    // Last, so an observer cannot hold up or break the acknowledgements above.
+    if (eventsWritten > 0 && this.onFlush) {
+      const appends = outcomes.filter((o) => o.ok).length;
+      this.onFlush({ appends, events: eventsWritten, durationMs: performance.now() - startedMs });
+    }
   }
 
   /** Takes appends in arrival order up to the event bound, but always at least one. */
