@@ -4,13 +4,16 @@ import { EVENT_STORE, EventStore, WrongExpectedVersion } from '@ledger/event-sto
 import { CLOCK, Clock } from '../shared/clock';
 import { CommandMeta } from '../shared/command-meta';
 import { LoadedStream, appendDecided, retryOnConflict } from '../shared/event-stream';
+import { KeyedLanes } from '../shared/keyed-lanes';
 import { MemberStateCache } from './member-cache';
 import { TxOutcome, evolveAppended, loadMember, txRecordOf } from './member-stream';
 
 /**
  * The write path every member transaction shares: load the member (from the cache when it
  * is there), decide, append at the loaded revision, retry on conflict. The answer is built
- * from the transaction's record, the same way for a first post and for a replay.
+ * from the transaction's record, the same way for a first post and for a replay. Within this
+ * process a member's commands run one at a time (`KeyedLanes`), so they never race each other;
+ * a conflict then only comes from another process writing the same member.
  */
 @Injectable()
 export class MemberTransactionPoster {
@@ -20,6 +23,8 @@ export class MemberTransactionPoster {
     private readonly cache: MemberStateCache,
   ) {}
 
+  private readonly lanes = new KeyedLanes();
+
   post<Body>(
     command: MemberCommand & { data: { memberId: string } },
     txId: string,
@@ -28,6 +33,17 @@ export class MemberTransactionPoster {
   ): Promise<TxOutcome<Body>> {
     const { memberId } = command.data;
     const stream = memberStream(memberId);
+    return this.lanes.run(memberId, () => this.decideAndAppend(command, txId, meta, answer, stream));
+  }
+
+  private decideAndAppend<Body>(
+    command: MemberCommand & { data: { memberId: string } },
+    txId: string,
+    meta: CommandMeta,
+    answer: (r: TxRecord) => Body,
+    stream: string,
+  ): Promise<TxOutcome<Body>> {
+    const { memberId } = command.data;
     return retryOnConflict(stream, async () => {
       const now = this.clock.now();
       const cached = this.cache.get(memberId);
