@@ -8,6 +8,7 @@ import { LedgerLogger, NestPinoLogger, createLogger } from './http/logger';
 import { LedgerMetrics } from './http/metrics';
 import { ProjectionMonitor } from './projections/projection-monitor';
 import { requestIdOf } from './http/request-id';
+import { registerRateLimit, registerSecurityHeaders } from './http/security';
 import { StrictValidationPipe } from './http/validation';
 
 export interface CreateAppOptions extends ApiModuleOptions {
@@ -18,6 +19,8 @@ export interface CreateAppOptions extends ApiModuleOptions {
   /** Also serve GET /metrics without a key on this port (LEDGER_METRICS_PORT; 0 = any free port). */
   metricsPort?: number;
   metricsHost?: string;
+  /** LEDGER_RATE_LIMIT: requests per second per key; 0 or unset: no limit. */
+  rateLimitPerSecond?: number;
 }
 
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -37,6 +40,8 @@ export async function createLedgerApp(options: CreateAppOptions): Promise<NestFa
     logger: new NestPinoLogger(logger),
     bufferLogs: false,
   });
+  await registerSecurityHeaders(app);
+  if (options.rateLimitPerSecond) await registerRateLimit(app, options.rateLimitPerSecond);
   app.useGlobalPipes(new StrictValidationPipe());
   app.useGlobalFilters(new LedgerExceptionFilter());
   const fastify = app.getHttpAdapter().getInstance();

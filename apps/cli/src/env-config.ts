@@ -20,6 +20,8 @@ export interface ServiceEnv {
   metricsPort?: number;
   /** LEDGER_READY_MAX_LAG: /health/ready is 503 while the read models trail the log by more events than this. */
   readyMaxLag: number;
+  /** LEDGER_RATE_LIMIT: requests per second per API key (default 1000; 0: no limit). */
+  rateLimitPerSecond: number;
 }
 
 export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -36,6 +38,7 @@ export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv
     logLevel: parseLogLevel(env.LEDGER_LOG_LEVEL),
     metricsPort: env.LEDGER_METRICS_PORT ? intVar(env, 'LEDGER_METRICS_PORT', 0, 1, 65535) : undefined,
     readyMaxLag: intVar(env, 'LEDGER_READY_MAX_LAG', 1_000, 0, 100_000),
+    rateLimitPerSecond: intVar(env, 'LEDGER_RATE_LIMIT', 1_000, 0, 1_000_000),
   };
 }
 

@@ -8,6 +8,7 @@ export * from './partner/register-partner';
 export * from './partner/change-partner-terms';
 export * from './keys/api-keys';
 export * from './keys/issue-api-key';
+export * from './keys/revoke-api-key';
 export * from './keys/authenticate';
 export * from './member/member-stream';
 export * from './member/enrol-member';

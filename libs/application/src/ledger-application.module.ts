@@ -4,6 +4,7 @@ import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { ConfigureCoalitionHandler } from './coalition/configure-coalition';
 import { Authenticator } from './keys/authenticate';
 import { IssueApiKeyHandler } from './keys/issue-api-key';
+import { RevokeApiKeyHandler } from './keys/revoke-api-key';
 import { AccruePointsHandler } from './member/accrue-points';
 import { EnrolMemberHandler } from './member/enrol-member';
 import { MemberTransactionPoster } from './member/post-transaction';
@@ -23,6 +24,7 @@ export const COMMAND_HANDLERS = [
   RegisterPartnerHandler,
   ChangePartnerTermsHandler,
   IssueApiKeyHandler,
+  RevokeApiKeyHandler,
   EnrolMemberHandler,
   AccruePointsHandler,
   RedeemPointsHandler,

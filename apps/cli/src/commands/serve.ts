@@ -37,6 +37,7 @@ export async function serve(): Promise<void> {
     metricsPort: env.metricsPort,
     metricsHost: env.host,
     readyMaxLag: env.readyMaxLag,
+    rateLimitPerSecond: env.rateLimitPerSecond,
     readModel,
   };
   const app = await createLedgerApp(options);

@@ -29,7 +29,8 @@ export interface CoalitionState {
 
 export type CoalitionCommand =
   | { type: 'ConfigureCoalition'; data: { currency: string; pointValueMinor: number; expiryMonths: number } }
-  | { type: 'IssueStaffKey'; data: { keyId: string; role: StaffRole; keyHash: string } };
+  | { type: 'IssueStaffKey'; data: { keyId: string; role: StaffRole; keyHash: string } }
+  | { type: 'RevokeStaffKey'; data: { keyId: string } };
 
 export const initialCoalition = (): CoalitionState => ({
   configured: false,
@@ -64,6 +65,13 @@ export function decideCoalition(command: CoalitionCommand, state: CoalitionState
     case 'IssueStaffKey': {
       if (state.keys.has(command.data.keyId)) return [];
       return [{ type: 'ApiKeyIssued', data: command.data }];
+    }
+    case 'RevokeStaffKey': {
+      const key = state.keys.get(command.data.keyId);
+      assert(key !== undefined, 'handler checked the key is on this stream');
+      // Revoking twice changes nothing: the key is already refused.
+      if (key.revoked) return [];
+      return [{ type: 'ApiKeyRevoked', data: { keyId: command.data.keyId } }];
     }
     default: {
       const unknown: never = command;

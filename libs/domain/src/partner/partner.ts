@@ -41,7 +41,8 @@ export interface PartnerState {
 export type PartnerCommand =
   | { type: 'JoinPartner'; data: { partnerId: string; name: string } & PartnerTerms }
   | { type: 'ChangePartnerTerms'; data: { partnerId: string } & PartnerTerms }
-  | { type: 'IssuePartnerKey'; data: { partnerId: string; keyId: string; keyHash: string } };
+  | { type: 'IssuePartnerKey'; data: { partnerId: string; keyId: string; keyHash: string } }
+  | { type: 'RevokePartnerKey'; data: { partnerId: string; keyId: string } };
 
 export const initialPartner = (): PartnerState => ({ status: 'none', partnerId: '', name: '', terms: [], keys: new Map() });
 
@@ -58,6 +59,12 @@ export function decidePartner(command: PartnerCommand, state: PartnerState): Par
     case 'IssuePartnerKey':
       assert(state.status !== 'none', 'handler checked the partner exists');
       return [{ type: 'ApiKeyIssued', data: { ...command.data, role: 'partner' } }];
+    case 'RevokePartnerKey': {
+      const key = state.keys.get(command.data.keyId);
+      assert(key !== undefined, 'handler checked the key is on this stream');
+      if (key.revoked) return [];
+      return [{ type: 'ApiKeyRevoked', data: { keyId: command.data.keyId } }];
+    }
     default: {
       const unknown: never = command;
       throw new Error(`unknown command ${JSON.stringify(unknown)}`);
