@@ -1,6 +1,6 @@
 /** @type {import('jest').Config} */
 const aliases = {};
-for (const lib of ['domain', 'event-store', 'application', 'projections', 'settlement', 'audit', 'testing']) {
+for (const lib of ['domain', 'integrity', 'event-store', 'application', 'projections', 'settlement', 'audit', 'testing']) {
   aliases[`^@ledger/${lib}$`] = `<rootDir>/libs/${lib}/src`;
   aliases[`^@ledger/${lib}/(.*)$`] = `<rootDir>/libs/${lib}/src/$1`;
 }

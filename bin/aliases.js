@@ -8,7 +8,7 @@ const distRoot = path.join(__dirname, '..', 'dist');
 const targets = {
   api: path.join(distRoot, 'apps', 'api', 'src'),
 };
-for (const lib of ['domain', 'event-store', 'application', 'projections', 'settlement', 'audit', 'testing']) {
+for (const lib of ['domain', 'integrity', 'event-store', 'application', 'projections', 'settlement', 'audit', 'testing']) {
   targets[lib] = path.join(distRoot, 'libs', lib, 'src');
 }
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
-import { chainHash, VerifyReport } from '@ledger/audit';
+import { VerifyReport } from '@ledger/audit';
+import { chainHash } from '@ledger/integrity';
 import { writeAuditDataDir } from '@ledger/audit/testing/audit-fixture';
 import { AuditIo, EXIT_FAILED, EXIT_OK, runVerify } from '../apps/cli/src/commands/audit';
 

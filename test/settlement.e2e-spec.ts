@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { calculatePeriodStatement } from '@ledger/application';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
-import { SettlementStatement, verifyStatement } from '@ledger/settlement';
+import { SettlementStatement, calculatePeriodStatement, verifyStatement } from '@ledger/settlement';
 import { SeededCoalition, TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
 
 /** Finance closes October on a small coalition and reads who owes whom. */

@@ -12,7 +12,7 @@ import {
   withLuhnDigit,
 } from '@ledger/domain';
 import { CommandMeta, withMetadata } from '@ledger/application';
-import { GENESIS_HASH } from '@ledger/audit';
+import { GENESIS_HASH } from '@ledger/integrity';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { seededRandom } from '@ledger/projections/testing/synthetic-history';
 

@@ -17,7 +17,6 @@ export * from './member/post-transaction';
 export * from './member/accrue-points';
 export * from './member/redeem-points';
 export * from './member/reverse-transaction';
-export * from './shared/scan-log';
 export * from './settlement/settlement-stream';
 export * from './settlement/close-period';
 export * from './settlement/get-statement';

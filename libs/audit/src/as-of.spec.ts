@@ -239,6 +239,11 @@ describe('as of a moment, against a brute-force fold of the log', () => {
         if (inner < 0) return backwards ? [] : (await sqlite.readAll({ ...o, fromPosition: 0 })).map(spread);
         return (await sqlite.readAll({ ...o, fromPosition: inner })).map(spread);
       },
+      scanAll: (o, onEvent) =>
+        sqlite.scanAll(
+          { ...o, upTo: Math.floor((o.upTo - 7) / 1000), onProgress: o.onProgress && ((p) => o.onProgress!(p * 1000 + 7)) },
+          (e) => onEvent(spread(e)),
+        ),
       subscribeToAll: () => {
         throw new Error('not used');
       },
@@ -290,6 +295,10 @@ describe('as of a moment, against a brute-force fold of the log', () => {
         if (o.fromPosition !== undefined && o.fromPosition % 10 !== 0) throw new Error(`invalid position ${o.fromPosition}`);
         return (await memory.readAll({ ...o, fromPosition: o.fromPosition === undefined ? undefined : o.fromPosition / 10 })).map(spread);
       },
+      scanAll: (o, onEvent) =>
+        memory.scanAll({ ...o, upTo: Math.floor(o.upTo / 10), onProgress: o.onProgress && ((p) => o.onProgress!(p * 10)) }, (e) =>
+          onEvent(spread(e)),
+        ),
       subscribeToAll: (o) => memory.subscribeToAll(o),
       close: () => memory.close(),
     };

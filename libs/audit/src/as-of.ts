@@ -1,6 +1,5 @@
 import { InvalidInput, assert, MemberEvent, MemberState, NotFound, evolveMember, initialMember, memberStream } from '@ledger/domain';
 import { EventStore, RecordedEvent } from '@ledger/event-store';
-import { scanLog } from '@ledger/application/shared/scan-log';
 import { AuditFold } from './audit-fold';
 import type { PartnerPosition } from '@ledger/projections';
 
@@ -223,7 +222,7 @@ export async function partnerPositionAsOf(
 ): Promise<PartnerPositionAsOf> {
   const resolved = await resolveAsOf(store, asOf);
   const fold = new AuditFold();
-  if (resolved.position !== undefined) await scanLog(store, resolved.position, (e) => void fold.apply(e));
+  if (resolved.position !== undefined) await store.scanAll({ upTo: resolved.position }, (e) => void fold.apply(e));
   const p = fold.partnerPosition(partnerId);
   if (p === undefined) throw new NotFound('partner', `${partnerId} as of ${resolved.requested}`);
   const redeemedOwn = p.pointsRedeemedElsewhere + (p.pointsRedeemedAt - p.pointsRedeemedFromOthers);

@@ -1,5 +1,5 @@
 import { RecordedEvent } from '@ledger/event-store';
-import { BusinessMetadata, GENESIS_HASH } from './hash-chain';
+import { BusinessMetadata, GENESIS_HASH } from '@ledger/integrity';
 import { chainHashFast } from './fast-hash';
 import { Divergence } from './divergence';
 

@@ -1,6 +1,5 @@
 import { Refused, InvalidInput } from '@ledger/domain';
-import { EventStore, EventToAppend, JsonObject, RecordedEvent } from '@ledger/event-store';
-import { headPosition } from '@ledger/application/shared/scan-log';
+import { EventStore, EventToAppend, JsonObject, RecordedEvent, headPosition } from '@ledger/event-store';
 import { ChainChecker } from './chain-check';
 import { describeDivergence } from './divergence';
 
@@ -62,7 +61,7 @@ export async function exportEvents(
   }
   const head = await headPosition(store);
   if (head === undefined) return 0;
-  // scanLog's paging, with each line awaited: a pipe that reads slowly holds the reading back.
+  // Paged like scanAll, but with each line awaited: a pipe that reads slowly holds the reading back.
   let from: number | undefined;
   for (;;) {
     const page = await store.readAll({ fromPosition: from, maxCount: LOG_PAGE + 1 });

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
-import { canonicalJson } from '@ledger/domain';
 import { canonicalJsonFast, chainHashFast } from './fast-hash';
-import { GENESIS_HASH, chainHash } from './hash-chain';
+import { GENESIS_HASH, canonicalJson, chainHash } from '@ledger/integrity';
 
 const outcome = (f: () => string): string => {
   try {

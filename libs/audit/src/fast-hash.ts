@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BusinessMetadata, businessPart } from './hash-chain';
+import { BusinessMetadata, businessPart } from '@ledger/integrity';
 
 /**
  * The domain's canonical JSON (keys sorted by code unit, no whitespace, safe integers only,

@@ -1,7 +1,3 @@
-// hash-chain first: libs/application imports it from here, and the modules below import
-// parts of libs/application back (scanLog, calculatePeriodStatement).
-export * from './hash-chain';
-export * from './merkle';
 export * from './divergence';
 export * from './chain-check';
 export * from './audit-fold';

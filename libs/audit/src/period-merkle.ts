@@ -1,7 +1,8 @@
 import { RecordedEvent } from '@ledger/event-store';
 import { SettlementStatement, asMoneyEvent, businessPeriodOf, classifyMembership, prepareClose, verifyStatement } from '@ledger/settlement';
-import { BusinessMetadata, chainHash } from './hash-chain';
 import {
+  BusinessMetadata,
+  chainHash,
   LeafEvent,
   MerkleStep,
   byStreamRevision,
@@ -10,7 +11,7 @@ import {
   merkleRoot,
   periodLeafHashes,
   verifyInclusionProof,
-} from './merkle';
+} from '@ledger/integrity';
 
 /** A period close as read from the log. */
 export interface PeriodCloseRecord {

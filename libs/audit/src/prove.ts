@@ -1,8 +1,6 @@
 import { DomainError, NotFound } from '@ledger/domain';
 import { EventStore, RecordedEvent } from '@ledger/event-store';
-import { scanLog } from '@ledger/application/shared/scan-log';
-import { loadSettlement } from '@ledger/application/settlement/settlement-stream';
-import { checkPeriodId } from '@ledger/settlement';
+import { checkPeriodId, loadSettlement } from '@ledger/settlement';
 import { InclusionProofDocument, MoneyEventIndex, PeriodCloses, buildProofDocument, periodMerkle } from './period-merkle';
 
 /** 404: no such event, or it is not one the period's statement settles. */
@@ -29,16 +27,11 @@ export async function provePeriodEvent(
   const closes = new PeriodCloses();
   const money = new MoneyEventIndex();
   let event: RecordedEvent | undefined;
-  await scanLog(
-    store,
-    state.cutoffPosition,
-    (e) => {
-      closes.add(e);
-      money.add(e);
-      if (e.eventId === eventId) event = e;
-    },
-    (position) => onPage?.(position, state.cutoffPosition),
-  );
+  await store.scanAll({ upTo: state.cutoffPosition, onProgress: (position) => onPage?.(position, state.cutoffPosition) }, (e) => {
+    closes.add(e);
+    money.add(e);
+    if (e.eventId === eventId) event = e;
+  });
   // The close itself is after the cut-off: add it from the settlement stream.
   for (const e of await store.readStream(`settlement-${periodId}`)) closes.add(e);
   if (event === undefined) throw new EventNotInPeriod(eventId, periodId, 'is not in the log up to the cut-off');

@@ -1,6 +1,6 @@
 import { NotFound } from '@ledger/domain';
 import { MemoryEventStore } from '@ledger/event-store';
-import { withMetadata } from '@ledger/application/shared/event-stream';
+import { chainEvents } from '@ledger/integrity';
 import { describeEvent, formatReplayTable, parseReplayBound, replayStream } from './replay';
 import { writeAuditHistory } from './testing/audit-fixture';
 
@@ -33,7 +33,7 @@ describe('replayStream', () => {
     await writeAuditHistory(store);
     const [last] = await store.readStream('member-m2', { direction: 'backwards', maxCount: 1 });
     // Spends from a lot the member never had, then an event with a wrong hash.
-    const impossible = withMetadata(
+    const impossible = chainEvents(
       [
         {
           type: 'PointsRedeemed',
@@ -50,8 +50,12 @@ describe('replayStream', () => {
           },
         },
       ],
-      { correlationId: 'c', causationId: null, actor: { keyId: 'k', role: 'partner', partnerId: 'cafe' } },
-      '2026-11-03T00:00:00.000Z',
+      {
+        correlationId: 'c',
+        causationId: null,
+        actor: { keyId: 'k', role: 'partner', partnerId: 'cafe' },
+        occurredAt: '2026-11-03T00:00:00.000Z',
+      },
       String(last.metadata.hash),
     );
     impossible[0].metadata.hash = 'f'.repeat(64);

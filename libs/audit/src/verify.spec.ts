@@ -2,21 +2,18 @@ import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { MemoryEventStore } from '@ledger/event-store';
-import { calculatePeriodStatement } from '@ledger/application/settlement/close-period';
-import { withMetadata } from '@ledger/application/shared/event-stream';
-import { CommandMeta } from '@ledger/application/shared/command-meta';
+import { GENESIS_HASH, chainEvents } from '@ledger/integrity';
 import { ReadStore, rebuildReadStore } from '@ledger/projections';
 import { DirectLedger } from '@ledger/projections/testing/direct-ledger';
-import { SettlementStatement, StatementBody, decideSettlement, sealStatement } from '@ledger/settlement';
+import { SettlementStatement, StatementBody, calculatePeriodStatement, decideSettlement, sealStatement } from '@ledger/settlement';
 import { AuditFold } from './audit-fold';
-import { GENESIS_HASH } from './hash-chain';
 import { SqliteReadModelCheck } from './read-model-check';
 import { firstDifference, formatVerifyReport, verifyLedger } from './verify';
 import { MoneyEventIndex, PeriodCloses, periodMerkle } from './period-merkle';
 import { FIXTURE_NOW, closePeriodDirectly, writeAuditHistory } from './testing/audit-fixture';
 
 const NOW = FIXTURE_NOW;
-const SYSTEM: CommandMeta = { correlationId: 'spec', causationId: null, actor: { keyId: 'system', role: 'admin' } };
+const SYSTEM = { correlationId: 'spec', causationId: null, actor: { keyId: 'system', role: 'admin' } };
 
 const history = (store: MemoryEventStore): Promise<DirectLedger> => writeAuditHistory(store);
 
@@ -33,14 +30,20 @@ async function closePeriod(
     { status: 'open' },
     new Date(NOW),
   );
-  await store.appendToStream(`settlement-${periodId}`, withMetadata(events, SYSTEM, NOW, GENESIS_HASH), { expectedRevision: 'no_stream' });
+  await store.appendToStream(`settlement-${periodId}`, chainEvents(events, { ...SYSTEM, occurredAt: NOW }, GENESIS_HASH), {
+    expectedRevision: 'no_stream',
+  });
   return statement;
 }
 
 /** Appends a member event with a valid chain: the chain holds, only the rules can object. */
 async function appendChained(store: MemoryEventStore, streamId: string, type: string, data: Record<string, unknown>) {
   const last = (await store.readStream(streamId, { direction: 'backwards', maxCount: 1 }))[0];
-  const events = withMetadata([{ type, data }], SYSTEM, String(data.occurredAt ?? NOW), last ? String(last.metadata.hash) : GENESIS_HASH);
+  const events = chainEvents(
+    [{ type, data }],
+    { ...SYSTEM, occurredAt: String(data.occurredAt ?? NOW) },
+    last ? String(last.metadata.hash) : GENESIS_HASH,
+  );
   return store.appendToStream(streamId, events, { expectedRevision: last ? last.revision : 'no_stream' });
 }
 

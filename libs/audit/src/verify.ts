@@ -1,8 +1,6 @@
-import { EventStore, RecordedEvent } from '@ledger/event-store';
-import { headPosition, scanLog } from '@ledger/application/shared/scan-log';
-import { calculatePeriodStatement } from '@ledger/application/settlement/close-period';
+import { EventStore, RecordedEvent, headPosition } from '@ledger/event-store';
 import { ReadStoreMissing } from '@ledger/projections';
-import { SettlementStatement, StatementBody, sealStatement, verifyStatement } from '@ledger/settlement';
+import { SettlementStatement, StatementBody, calculatePeriodStatement, sealStatement, verifyStatement } from '@ledger/settlement';
 import { AuditFold } from './audit-fold';
 import { ChainChecker } from './chain-check';
 import { Divergence, describeDivergence } from './divergence';
@@ -151,32 +149,24 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
     };
     const upTo = Math.max(head ?? -1, checkpoint ?? -1);
     if (upTo >= 0) {
-      await scanLog(
-        store,
-        upTo,
-        (e) => {
-          findings.add('hash_chain', chain.check(e));
-          // The read models are compared when the fold stands exactly where they do.
-          if (!compared && (checkpoint === undefined || e.position > checkpoint)) compareReadModel();
-          const step = fold!.apply(e);
-          findings.add('invariants', step.divergence);
-          if (!compared) findings.add('read_model', readModel!.onEvent(e, step));
-          closes.add(e);
-          money.add(e);
-          const coalition = fold!.coalition;
-          if (
-            coalition &&
-            (coalitionAt.length === 0 || coalitionAt[coalitionAt.length - 1].pointValueMinor !== coalition.pointValueMinor)
-          ) {
-            coalitionAt.push({ position: e.position, currency: coalition.currency, pointValueMinor: coalition.pointValueMinor });
-          }
-          const recordedMs = Date.parse(e.recordedAt);
-          if (recordedMs < lastRecordedMs) clockRegressions += 1;
-          lastRecordedMs = recordedMs;
-          lastEvent = e;
-        },
-        (position) => options.onProgress?.('log', position, upTo),
-      );
+      await store.scanAll({ upTo, onProgress: (position) => options.onProgress?.('log', position, upTo) }, (e) => {
+        findings.add('hash_chain', chain.check(e));
+        // The read models are compared when the fold stands exactly where they do.
+        if (!compared && (checkpoint === undefined || e.position > checkpoint)) compareReadModel();
+        const step = fold!.apply(e);
+        findings.add('invariants', step.divergence);
+        if (!compared) findings.add('read_model', readModel!.onEvent(e, step));
+        closes.add(e);
+        money.add(e);
+        const coalition = fold!.coalition;
+        if (coalition && (coalitionAt.length === 0 || coalitionAt[coalitionAt.length - 1].pointValueMinor !== coalition.pointValueMinor)) {
+          coalitionAt.push({ position: e.position, currency: coalition.currency, pointValueMinor: coalition.pointValueMinor });
+        }
+        const recordedMs = Date.parse(e.recordedAt);
+        if (recordedMs < lastRecordedMs) clockRegressions += 1;
+        lastRecordedMs = recordedMs;
+        lastEvent = e;
+      });
     }
     if (!compared) compareReadModel();
   } finally {

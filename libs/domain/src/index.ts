@@ -1,5 +1,4 @@
 export * from './shared/errors';
-export * from './shared/canonical-json';
 export * from './shared/money';
 export * from './shared/luhn';
 export * from './shared/time';

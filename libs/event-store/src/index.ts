@@ -4,3 +4,4 @@ export * from './live-feed';
 export * from './esdb/esdb-event-store';
 export * from './open-event-store';
 export * from './sqlite/sqlite-event-store';
+export * from './head-position';

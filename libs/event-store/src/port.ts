@@ -73,6 +73,26 @@ export interface SubscribeToAllOptions {
 }
 
 /**
+ * Which events a scan delivers: those of streams whose id starts with one of the prefixes
+ * (e.g. `partner-`), or those of one of the event types (exact names). Adapters apply it
+ * where the data is (an index, a WHERE clause, EventStoreDB's server-side filter), so the
+ * events left out are neither sent nor decoded.
+ */
+export type AllFilter = { streamPrefixes: readonly string[] } | { eventTypes: readonly string[] };
+
+export interface ScanAllOptions {
+  /** The last position to read, inclusive: a head read beforehand, or a period's cut-off. */
+  upTo: number;
+  /** Only the events that pass it; omitted: every user event. */
+  filter?: AllFilter;
+  /**
+   * Called now and then, in increasing order, with a position the scan has read up to (for
+   * a progress bar); with a filter it may lag behind the events left out.
+   */
+  onProgress?: (position: number) => void;
+}
+
+/**
  * Catch-up, then live, in position order, each event once. Iterate with `for await`;
  * `unsubscribe` ends the iteration.
  */
@@ -86,6 +106,13 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** User events only (adapters hide backend system events such as EventStoreDB's `$`-types). */
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /**
+   * Every user event with position <= `upTo` (that passes the filter), in position order,
+   * each once, handed to `onEvent` as it is read: page by page, so a long log is never held
+   * in memory. Resolves when the scan has passed `upTo`. An exception from `onEvent` ends
+   * the scan and rejects it.
+   */
+  scanAll(options: ScanAllOptions, onEvent: (e: RecordedEvent) => void): Promise<void>;
   subscribeToAll(options?: SubscribeToAllOptions): AllSubscription;
   close(): Promise<void>;
 }
@@ -114,6 +141,24 @@ export function revisionMatches(expected: ExpectedRevision, current: number): bo
       return current >= 0;
     default:
       return expected === current;
+  }
+}
+
+/** Whether `e` passes `filter` (no filter: every event). The one rule, for adapters that filter in process. */
+export function passesFilter(filter: AllFilter | undefined, e: Pick<RecordedEvent, 'streamId' | 'type'>): boolean {
+  if (filter === undefined) return true;
+  if ('streamPrefixes' in filter) return filter.streamPrefixes.some((prefix) => e.streamId.startsWith(prefix));
+  return filter.eventTypes.includes(e.type);
+}
+
+/** Refuses a malformed scan before anything is read. */
+export function assertValidScan(options: ScanAllOptions): void {
+  if (!Number.isSafeInteger(options.upTo)) throw new RangeError(`upTo must be a safe integer, got ${options.upTo}`);
+  const filter = options.filter;
+  if (filter === undefined) return;
+  const values = 'streamPrefixes' in filter ? filter.streamPrefixes : 'eventTypes' in filter ? filter.eventTypes : undefined;
+  if (!Array.isArray(values) || values.length === 0 || values.some((v) => typeof v !== 'string' || v.length === 0)) {
+    throw new TypeError('a scan filter names at least one non-empty stream prefix or event type');
   }
 }
 

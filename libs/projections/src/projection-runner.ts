@@ -207,11 +207,8 @@ export class ProjectionRunner implements ProjectionProgress {
   }
 }
 
-/** The last position in the store, or undefined when it is empty. */
-export async function headPosition(events: EventStore): Promise<number | undefined> {
-  const [last] = await events.readAll({ direction: 'backwards', maxCount: 1 });
-  return last?.position;
-}
+// The last position in the store, or undefined when it is empty: one definition, the store's.
+export { headPosition } from '@ledger/event-store';
 
 /**
  * Waits for a read store that another process projects into: polls its checkpoint.

@@ -7,3 +7,5 @@ export * from './statement';
 export * from './partner-view';
 export * from './settlement.decide';
 export * from './report';
+export * from './period-statement';
+export * from './settlement-stream';

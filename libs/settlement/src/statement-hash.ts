@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '@ledger/domain';
+import { canonicalJson } from '@ledger/integrity';
 import { SettlementStatement, StatementBody } from './statement.types';
 
 /** Canonical JSON of a statement: the bytes that are hashed, stored and compared. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { AssertionFailed, canonicalJson } from '@ledger/domain';
+import { AssertionFailed } from '@ledger/domain';
+import { canonicalJson } from '@ledger/integrity';
 import {
   CURRENCY,
   POINT_VALUE_MINOR,

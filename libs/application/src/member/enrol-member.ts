@@ -3,6 +3,7 @@ import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Conflict, decideMember, memberStream } from '@ledger/domain';
 import { EVENT_STORE, EventStore, WrongExpectedVersion } from '@ledger/event-store';
+import { GENESIS_HASH } from '@ledger/integrity';
 import { CLOCK, Clock } from '../shared/clock';
 import { CommandMeta } from '../shared/command-meta';
 import { appendDecided, loadStream, retryOnConflict, withMetadata } from '../shared/event-stream';
@@ -61,7 +62,7 @@ export class EnrolMemberHandler implements ICommandHandler<EnrolMemberCommand> {
     const stream = cardStream(cardNumber);
     const event = { type: 'CardClaimed', data: { cardNumber, memberId } };
     try {
-      await this.store.appendToStream(stream, withMetadata([event], meta, now.toISOString(), '0'.repeat(64)), {
+      await this.store.appendToStream(stream, withMetadata([event], meta, now.toISOString(), GENESIS_HASH), {
         expectedRevision: 'no_stream',
       });
     } catch (err) {

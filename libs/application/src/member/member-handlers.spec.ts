@@ -1,6 +1,6 @@
 import { Test } from '@nestjs/testing';
 import { CommandBus } from '@nestjs/cqrs';
-import { chainHash, GENESIS_HASH, BusinessMetadata } from '@ledger/audit';
+import { chainHash, GENESIS_HASH, BusinessMetadata } from '@ledger/integrity';
 import { withLuhnDigit } from '@ledger/domain';
 import { MemoryEventStore } from '@ledger/event-store';
 import { FixedClock } from '../shared/clock';

@@ -1,26 +1,20 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { Conflict, PartnerEvent, PartnerState, PartnerTerms, Refused, evolvePartner, initialPartner } from '@ledger/domain';
-import { LeafEvent, merkleRoot, periodLeafHashes } from '@ledger/audit';
-import { EVENT_STORE, EventStore, RecordedEvent, WrongExpectedVersion } from '@ledger/event-store';
+import { Conflict, Refused } from '@ledger/domain';
+import { EVENT_STORE, EventStore, WrongExpectedVersion, headPosition } from '@ledger/event-store';
 import {
   SettlementStatement,
-  StatementBuilder,
-  sealStatement,
+  calculatePeriodStatement,
   checkPeriodId,
-  classifyEvent,
-  periodHasEnded,
-  closedCutoffsFrom,
   decideSettlement,
-  prepareClose,
+  loadSettlement,
+  periodHasEnded,
   settlementStream,
 } from '@ledger/settlement';
 import { CLOCK, Clock } from '../shared/clock';
 import { CommandMeta } from '../shared/command-meta';
 import { appendDecided } from '../shared/event-stream';
 import { loadCoalition, requireConfigured } from '../shared/reference-data';
-import { headPosition, scanLog } from '../shared/scan-log';
-import { loadSettlement } from './settlement-stream';
 
 export class ClosePeriodCommand extends Command<SettlementStatement> {
   constructor(
@@ -31,66 +25,6 @@ export class ClosePeriodCommand extends Command<SettlementStatement> {
   ) {
     super();
   }
-}
-
-/** What, besides the money events, a statement is calculated with: partners' terms and earlier closes. */
-export interface SettlementReferences {
-  partnerTerms: Map<string, PartnerTerms[]>;
-  closedCutoffs: Map<string, number>;
-}
-
-/** First pass over the log up to the cut-off: partner terms and the closes made before. */
-export async function readSettlementReferences(store: EventStore, cutoffPosition: number): Promise<SettlementReferences> {
-  const partners = new Map<string, PartnerState>();
-  const closes: RecordedEvent[] = [];
-  await scanLog(store, cutoffPosition, (e) => {
-    if (e.streamId.startsWith('partner-')) {
-      partners.set(e.streamId, evolvePartner(partners.get(e.streamId) ?? initialPartner(), { type: e.type, data: e.data } as PartnerEvent));
-    } else if (e.type === 'SettlementPeriodClosed') {
-      closes.push(e);
-    }
-  });
-  const partnerTerms = new Map<string, PartnerTerms[]>();
-  for (const p of partners.values()) if (p.status !== 'none') partnerTerms.set(p.partnerId, p.terms);
-  return { partnerTerms, closedCutoffs: closedCutoffsFrom(closes) };
-}
-
-/**
- * Calculates a period's statement at a cut-off from the log alone (also used to re-verify a
- * filed one). Two passes, so memory stays flat however long the log: references first,
- * then each money event is classified and added as it is read.
- */
-export async function calculatePeriodStatement(
-  store: EventStore,
-  periodId: string,
-  cutoffPosition: number,
-  coalition: { currency: string; pointValueMinor: number },
-  onPage?: (position: number) => void,
-): Promise<SettlementStatement> {
-  const { partnerTerms, closedCutoffs } = await readSettlementReferences(store, cutoffPosition);
-  // A statement being re-verified must not count its own close, or later ones, among the earlier.
-  closedCutoffs.delete(periodId);
-  for (const [q, c] of closedCutoffs) if (c > cutoffPosition) closedCutoffs.delete(q);
-  const close = prepareClose({ periodId, cutoffPosition, closedCutoffs });
-  const builder = new StatementBuilder(
-    { periodId, currency: coalition.currency, pointValueMinor: coalition.pointValueMinor, cutoffPosition },
-    partnerTerms,
-  );
-  const leaves: LeafEvent[] = [];
-  await scanLog(
-    store,
-    cutoffPosition,
-    (e) => {
-      const settled = classifyEvent(e, close);
-      if (typeof settled !== 'object') return;
-      builder.add(settled);
-      leaves.push({ streamId: e.streamId, revision: e.revision, hash: String(e.metadata.hash) });
-    },
-    onPage,
-  );
-  // The statement names the exact events it settles: an auditor can prove any one is in it.
-  const { sha256: _unsealed, ...body } = builder.build();
-  return sealStatement({ ...body, eventsMerkleRoot: merkleRoot(periodLeafHashes(leaves)) });
 }
 
 /**

@@ -1,17 +1,8 @@
 import { NotFound } from '@ledger/domain';
 import { EventStore } from '@ledger/event-store';
-import {
-  SettlementEvent,
-  SettlementState,
-  SettlementStatement,
-  evolveSettlement,
-  initialSettlement,
-  settlementStream,
-} from '@ledger/settlement';
-import { LoadedStream, loadStream } from '../shared/event-stream';
+import { SettlementStatement, loadSettlement } from '@ledger/settlement';
 
-export const loadSettlement = (store: EventStore, periodId: string): Promise<LoadedStream<SettlementState>> =>
-  loadStream(store, settlementStream(periodId), initialSettlement, (s, e) => evolveSettlement(s, e as SettlementEvent));
+export { loadSettlement };
 
 /** The statement filed when the period was closed; 404 while it is open. */
 export async function requireStatement(store: EventStore, periodId: string): Promise<SettlementStatement> {

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { DomainEvent, Unavailable } from '@ledger/domain';
-import { chainHash, GENESIS_HASH } from '@ledger/audit';
+import { chainEvents, chainTip } from '@ledger/integrity';
 import { AppendResult, EventStore, EventToAppend, RecordedEvent, WrongExpectedVersion } from '@ledger/event-store';
 import { CommandMeta } from './command-meta';
 
@@ -19,21 +18,12 @@ export async function loadStream<S>(store: EventStore, streamId: string, initial
   let state = initial();
   for (const e of events) state = evolve(state, { type: e.type, data: e.data }, e.position);
   const last = events.at(-1);
-  return { state, revision: last?.revision ?? -1, lastHash: lastHashOf(last) };
+  return { state, revision: last?.revision ?? -1, lastHash: chainTip(last) };
 }
-
-const lastHashOf = (e: RecordedEvent | undefined): string => (e === undefined ? GENESIS_HASH : String(e.metadata.hash ?? GENESIS_HASH));
 
 /** Attaches the event metadata (docs/domain.md, "Events") and the per-stream hash chain to decided events. */
 export function withMetadata(events: readonly DomainEvent[], meta: CommandMeta, occurredAt: string, prevHash: string): EventToAppend[] {
-  let hash = prevHash;
-  return events.map((e) => {
-    const eventId = randomUUID();
-    const business = { eventId, correlationId: meta.correlationId, causationId: meta.causationId, actor: meta.actor, occurredAt };
-    const prev = hash;
-    hash = chainHash(prev, e.type, e.data, business);
-    return { eventId, type: e.type, data: e.data as Record<string, unknown>, metadata: { ...business, prevHash: prev, hash } };
-  });
+  return chainEvents(events, { correlationId: meta.correlationId, causationId: meta.causationId, actor: meta.actor, occurredAt }, prevHash);
 }
 
 export async function appendDecided<S>(

@@ -1,17 +1,14 @@
 import { join } from 'node:path';
-import { calculatePeriodStatement } from '@ledger/application/settlement/close-period';
-import { CommandMeta } from '@ledger/application/shared/command-meta';
-import { withMetadata } from '@ledger/application/shared/event-stream';
 import { EventStore } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { ReadStore, rebuildReadStore } from '@ledger/projections';
 import { DirectLedger } from '@ledger/projections/testing/direct-ledger';
-import { SettlementStatement, StatementBody, decideSettlement, sealStatement } from '@ledger/settlement';
-import { GENESIS_HASH } from '../hash-chain';
+import { GENESIS_HASH, chainEvents } from '@ledger/integrity';
+import { SettlementStatement, StatementBody, calculatePeriodStatement, decideSettlement, sealStatement } from '@ledger/settlement';
 import { MoneyEventIndex, PeriodCloses, periodMerkle } from '../period-merkle';
 
 export const FIXTURE_NOW = '2026-11-20T12:00:00.000Z';
-const SYSTEM: CommandMeta = { correlationId: 'audit-fixture', causationId: null, actor: { keyId: 'system', role: 'finance' } };
+const SYSTEM = { correlationId: 'audit-fixture', causationId: null, actor: { keyId: 'system', role: 'finance' } };
 
 /**
  * A small ledger with everything verify looks at: two members at three partners in October
@@ -69,7 +66,7 @@ export async function closePeriodDirectly(
     { status: 'open' },
     new Date(FIXTURE_NOW),
   );
-  await store.appendToStream(`settlement-${periodId}`, withMetadata(events, SYSTEM, FIXTURE_NOW, GENESIS_HASH), {
+  await store.appendToStream(`settlement-${periodId}`, chainEvents(events, { ...SYSTEM, occurredAt: FIXTURE_NOW }, GENESIS_HASH), {
     expectedRevision: 'no_stream',
   });
   return statement;

@@ -1,5 +1,5 @@
 import { assert } from '../shared/errors';
-import { canonicalJson } from '../shared/canonical-json';
+import { fingerprintOf } from '../shared/fingerprint';
 import { LotSlice, MemberEvent } from './member.events';
 
 export interface Lot {
@@ -17,7 +17,7 @@ export type TxKind = 'accrual' | 'redemption' | 'accrual_reversal' | 'redemption
 /** What a posted transaction answered, so a retry gets the very same answer. */
 export interface TxRecord {
   kind: TxKind;
-  /** Canonical JSON of the request fields that define the transaction. */
+  /** The request fields that define the transaction (fingerprintOf). */
   fingerprint: string;
   points: number;
   balanceAfter: number;
@@ -74,13 +74,13 @@ export const initialMember = (): MemberState => ({
 
 /** The request fields that make two posts "the same transaction". */
 export const accrualFingerprint = (d: { memberId: string; amountMinor: number; currency: string; occurredAt: string }) =>
-  canonicalJson({ kind: 'accrual', memberId: d.memberId, amountMinor: d.amountMinor, currency: d.currency, occurredAt: d.occurredAt });
+  fingerprintOf({ kind: 'accrual', memberId: d.memberId, amountMinor: d.amountMinor, currency: d.currency, occurredAt: d.occurredAt });
 
 export const redemptionFingerprint = (d: { memberId: string; points: number; occurredAt: string }) =>
-  canonicalJson({ kind: 'redemption', memberId: d.memberId, points: d.points, occurredAt: d.occurredAt });
+  fingerprintOf({ kind: 'redemption', memberId: d.memberId, points: d.points, occurredAt: d.occurredAt });
 
 export const reversalFingerprint = (d: { memberId: string; originalTxId: string; occurredAt: string }) =>
-  canonicalJson({ kind: 'reversal', memberId: d.memberId, originalTxId: d.originalTxId, occurredAt: d.occurredAt });
+  fingerprintOf({ kind: 'reversal', memberId: d.memberId, originalTxId: d.originalTxId, occurredAt: d.occurredAt });
 
 /**
  * Applies a fact. `position` is the event's global position when folded from the store

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { AllSubscription, EventStore, EventToAppend, ExpectedRevision, JsonObject, RecordedEvent, WrongExpectedVersion } from '../port';
+import {
+  AllSubscription,
+  EventStore,
+  EventToAppend,
+  ExpectedRevision,
+  JsonObject,
+  RecordedEvent,
+  ScanAllOptions,
+  WrongExpectedVersion,
+} from '../port';
 
 export interface OpenedEventStore {
   store: EventStore;
@@ -625,6 +634,132 @@ export function describeEventStoreContract(adapterName: string, open: () => Prom
         const read = await store.readStream(s);
         expect(read.map((e) => e.revision)).toEqual(Array.from({ length: writers }, (_, i) => i));
         expect(read.map((e) => e.data.n).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: writers }, (_, i) => i));
+      });
+    });
+
+    describe('scanAll', () => {
+      // Streams of two categories of this run, and event types of this run, so filters select only them.
+      const categoryA = `scan${RUN}a-`;
+      const categoryB = `scan${RUN}b-`;
+      const typeX = `ScanX${RUN}`;
+      const typeY = `ScanY${RUN}`;
+      let written: { stream: string; eventId: string; type: string }[];
+      let head: number;
+
+      beforeAll(async () => {
+        written = [];
+        const plan: [string, string, number][] = [
+          [`${categoryA}one`, typeX, 2],
+          [`${categoryB}one`, typeY, 1],
+          [`${categoryA}two`, typeY, 3],
+          [`${categoryB}two`, typeX, 2],
+          [`${categoryA}one`, typeY, 1],
+        ];
+        for (const [stream, type, count] of plan) {
+          const batch = events(count).map((e) => ({ ...e, type }));
+          await store.appendToStream(stream, batch, { expectedRevision: 'any' });
+          written.push(...batch.map((e) => ({ stream, eventId: e.eventId, type })));
+        }
+        [{ position: head }] = await store.readAll({ direction: 'backwards', maxCount: 1 });
+      });
+
+      const scan = async (options: Partial<ScanAllOptions> = {}): Promise<RecordedEvent[]> => {
+        const seen: RecordedEvent[] = [];
+        await store.scanAll({ upTo: head, ...options }, (e) => seen.push(e));
+        return seen;
+      };
+      const idsWhere = (keep: (w: { stream: string; type: string }) => boolean) => written.filter(keep).map((w) => w.eventId);
+      const mine = (read: RecordedEvent[]) => {
+        const wanted = new Set(written.map((w) => w.eventId));
+        return read.filter((e) => wanted.has(e.eventId)).map((e) => e.eventId);
+      };
+
+      it('delivers every event up to upTo in position order, each once, as readAll reads them', async () => {
+        const scanned = await scan();
+        const read = (await store.readAll()).filter((e) => e.position <= head);
+        expect(scanned).toEqual(read);
+        expectStrictlyIncreasing(scanned.map((e) => e.position));
+        expect(mine(scanned)).toEqual(written.map((w) => w.eventId));
+      });
+
+      it('stops at upTo, inclusive, even while the log grows', async () => {
+        const all = await scan({ filter: { streamPrefixes: [categoryA, categoryB] } });
+        const cut = all[3];
+        const later = streamName('scan-later');
+        const [scanned] = await Promise.all([
+          scan({ upTo: cut.position }),
+          store.appendToStream(later, events(2), { expectedRevision: 'no_stream' }),
+        ]);
+        expect(scanned.at(-1)!.position).toBeLessThanOrEqual(cut.position);
+        expect(mine(scanned)).toEqual(all.slice(0, 4).map((e) => e.eventId));
+        expect(scanned.some((e) => e.streamId === later)).toBe(false);
+        expect(await scan({ upTo: -1 })).toEqual([]);
+      });
+
+      it('filters by stream prefix: whole categories, a prefix within one, overlapping prefixes once', async () => {
+        expect(mine(await scan({ filter: { streamPrefixes: [categoryA] } }))).toEqual(idsWhere((w) => w.stream.startsWith(categoryA)));
+        const both = await scan({ filter: { streamPrefixes: [categoryB, categoryA] } });
+        expect(both.map((e) => e.eventId)).toEqual(written.map((w) => w.eventId));
+        expectStrictlyIncreasing(both.map((e) => e.position));
+        expect(mine(await scan({ filter: { streamPrefixes: [`${categoryA}tw`] } }))).toEqual(
+          idsWhere((w) => w.stream === `${categoryA}two`),
+        );
+        const overlapping = await scan({ filter: { streamPrefixes: [categoryA, `${categoryA}one`] } });
+        expect(overlapping.map((e) => e.eventId)).toEqual(idsWhere((w) => w.stream.startsWith(categoryA)));
+        // A prefix without a dash reaches across categories.
+        const undashed = await scan({ filter: { streamPrefixes: [`scan${RUN}`] } });
+        expect(undashed.map((e) => e.eventId)).toEqual(written.map((w) => w.eventId));
+      });
+
+      it('filters by exact event type', async () => {
+        const xs = await scan({ filter: { eventTypes: [typeX] } });
+        expect(xs.map((e) => e.eventId)).toEqual(idsWhere((w) => w.type === typeX));
+        const both = await scan({ filter: { eventTypes: [typeY, typeX] } });
+        expect(both.map((e) => e.eventId)).toEqual(written.map((w) => w.eventId));
+        // Exact names: a prefix of a type is not the type.
+        expect(await scan({ filter: { eventTypes: [`ScanX${RUN}`.slice(0, -1)] } })).toEqual([]);
+        const filtered = await scan({ filter: { eventTypes: [typeX] } });
+        expect(filtered).toEqual((await scan()).filter((e) => e.type === typeX));
+      });
+
+      it('reports progress in increasing positions, never beyond upTo, over a log longer than a page', async () => {
+        const big = streamName('scan-big');
+        for (let i = 0; i < 12; i++) await store.appendToStream(big, events(500), { expectedRevision: 'any' });
+        const [{ position: bigHead }] = await store.readAll({ direction: 'backwards', maxCount: 1 });
+        for (const filter of [undefined, { streamPrefixes: [big] }]) {
+          const progress: number[] = [];
+          let count = 0;
+          await store.scanAll({ upTo: bigHead, filter, onProgress: (p) => progress.push(p) }, (e) => {
+            if (e.streamId === big) count++;
+          });
+          expect(count).toBe(6_000);
+          expect(progress.length).toBeGreaterThan(0);
+          expectStrictlyIncreasing(progress);
+          expect(progress.at(-1)!).toBeLessThanOrEqual(bigHead);
+        }
+      });
+
+      it('ends with the error thrown by onEvent, and the store reads on', async () => {
+        const failure = new Error('consumer failed');
+        let seen = 0;
+        const error = await rejectionOf(
+          store.scanAll({ upTo: head, filter: { streamPrefixes: [categoryA] } }, () => {
+            seen++;
+            throw failure;
+          }),
+        );
+        expect(error).toBe(failure);
+        expect(seen).toBe(1);
+        expect(mine(await scan({ filter: { streamPrefixes: [categoryB] } }))).toEqual(idsWhere((w) => w.stream.startsWith(categoryB)));
+      });
+
+      it('refuses a malformed scan before reading', async () => {
+        let seen = 0;
+        const count = () => void seen++;
+        await expect(store.scanAll({ upTo: 1.5 }, count)).rejects.toThrow(RangeError);
+        await expect(store.scanAll({ upTo: head, filter: { streamPrefixes: [] } }, count)).rejects.toThrow(TypeError);
+        await expect(store.scanAll({ upTo: head, filter: { eventTypes: [''] } }, count)).rejects.toThrow(TypeError);
+        expect(seen).toBe(0);
       });
     });
 

@@ -3,6 +3,7 @@ import {
   AppendExpectedRevision,
   BACKWARDS,
   END,
+  eventTypeFilter,
   EventStoreDBClient,
   FORWARDS,
   jsonEvent,
@@ -11,10 +12,12 @@ import {
   ReadPosition,
   START,
   STREAM_EXISTS,
+  streamNameFilter,
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from '@eventstore/db-client';
 import {
+  AllFilter,
   AllSubscription,
   AppendOptions,
   AppendResult,
@@ -26,7 +29,9 @@ import {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  assertValidScan,
   revisionMatches,
+  ScanAllOptions,
   SubscribeToAllOptions,
   WrongExpectedVersion,
 } from '../port';
@@ -46,6 +51,8 @@ interface EsdbRecorded {
 
 // $all is read in pages; the first event of a forwards page repeats the last one read.
 const PAGE_SIZE = 512;
+// A scan reports its progress every this many events.
+const SCAN_PROGRESS_EVENTS = 5_000;
 
 /**
  * The event store port over EventStoreDB / KurrentDB (`@eventstore/db-client`, gRPC).
@@ -119,6 +126,26 @@ export class EsdbEventStore implements EventStore {
       : this.readAllForwards(options.fromPosition, maxCount);
   }
 
+  async scanAll(options: ScanAllOptions, onEvent: (e: RecordedEvent) => void): Promise<void> {
+    assertValidScan(options);
+    if (options.upTo < 0) return;
+    if (options.filter !== undefined) return this.scanFiltered(options, options.filter, onEvent);
+    const upTo = BigInt(options.upTo);
+    let count = 0;
+    // One read of $all, streamed under gRPC flow control; leaving the loop cancels it.
+    for await (const resolved of reading(
+      this.client.readAll({ fromPosition: START, direction: FORWARDS, maxCount: Number.MAX_SAFE_INTEGER }),
+    )) {
+      const event = resolved.event as EsdbRecorded | undefined;
+      const position = event?.position?.commit;
+      if (!event || position === undefined) continue;
+      if (position > upTo) return;
+      if (isSystemEvent(event)) continue;
+      onEvent(toRecorded(event));
+      if (++count % SCAN_PROGRESS_EVENTS === 0) options.onProgress?.(toSafeNumber(position, 'position'));
+    }
+  }
+
   subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {
     // The node subscribes *after* the given position: the port's exclusive checkpoint.
     const fromPosition: ReadPosition =
@@ -170,6 +197,73 @@ export class EsdbEventStore implements EventStore {
     };
     this.subscriptions.add(handle);
     return handle;
+  }
+
+  /**
+   * A scan through the node's server-side filter: a client of this version reads $all only
+   * unfiltered, so this is a filtered catch-up subscription, ended once it has passed `upTo`:
+   * an event beyond it, a checkpoint at or beyond it, or the node's caught-up signal (sent
+   * once the subscription has read the whole log, which holds `upTo`).
+   */
+  private scanFiltered(options: ScanAllOptions, filter: AllFilter, onEvent: (e: RecordedEvent) => void): Promise<void> {
+    const upTo = BigInt(options.upTo);
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      let count = 0;
+      const finish = (error?: unknown) => {
+        if (done) return;
+        done = true;
+        this.subscriptions.delete(handle);
+        void subscription
+          .unsubscribe()
+          .catch(() => undefined)
+          .then(() => {
+            subscription.destroy();
+            if (error === undefined) resolve();
+            else reject(error);
+          });
+      };
+      // Events read before a caught-up or checkpoint signal may still sit in the stream's
+      // buffer: hand them over before ending.
+      const finishWhenDrained = () => {
+        if (done) return;
+        if (subscription.readableLength > 0) setImmediate(finishWhenDrained);
+        else finish();
+      };
+      const checkpointReached = (_: unknown, position: Position) => {
+        if (position.commit >= upTo) finishWhenDrained();
+        else options.onProgress?.(toSafeNumber(position.commit, 'position'));
+      };
+      const esdbFilter =
+        'streamPrefixes' in filter
+          ? streamNameFilter({ prefixes: [...filter.streamPrefixes], checkpointReached })
+          : eventTypeFilter({ regex: `^(?:${filter.eventTypes.map(escapeRegex).join('|')})$`, checkpointReached });
+      const subscription = this.client.subscribeToAll({ fromPosition: START, filter: esdbFilter });
+      const handle: AllSubscription = {
+        [Symbol.asyncIterator]: () => {
+          throw new Error('a scan is not iterable');
+        },
+        unsubscribe: async () => finish(new Error('the event store was closed during a scan')),
+      };
+      this.subscriptions.add(handle);
+      subscription.on('data', (resolved: { event?: EsdbRecorded }) => {
+        if (done) return;
+        try {
+          const event = resolved.event;
+          const position = event?.position?.commit;
+          if (!event || position === undefined) return;
+          if (position > upTo) return finish();
+          if (isSystemEvent(event)) return;
+          onEvent(toRecorded(event));
+          if (++count % SCAN_PROGRESS_EVENTS === 0) options.onProgress?.(toSafeNumber(position, 'position'));
+        } catch (error) {
+          finish(error);
+        }
+      });
+      subscription.on('caughtUp', finishWhenDrained);
+      subscription.on('error', (error: unknown) => finish(error));
+      subscription.on('end', () => finish(new Error('the scan of $all was ended by the server')));
+    });
   }
 
   async close(): Promise<void> {
@@ -273,6 +367,8 @@ const toEsdbPosition = (position: number): Position => {
   const p = toBigInt(position, 'position');
   return { commit: p, prepare: p };
 };
+
+const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The node's own events: statistics, users, projections, stream metadata, links. */
 const isSystemEvent = (e: { type: string; streamId: string }): boolean => e.type.startsWith('$') || e.streamId.startsWith('$');

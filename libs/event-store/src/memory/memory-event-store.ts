@@ -11,10 +11,15 @@ import {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  assertValidScan,
+  passesFilter,
   revisionMatches,
+  ScanAllOptions,
   SubscribeToAllOptions,
   WrongExpectedVersion,
 } from '../port';
+
+const SCAN_PAGE = 5_000;
 
 /** In-memory adapter for unit tests: the same semantics as the durable ones, no durability. */
 export class MemoryEventStore implements EventStore {
@@ -87,6 +92,20 @@ export class MemoryEventStore implements EventStore {
     }
     const from = Math.max(0, options.fromPosition ?? 0);
     return this.all.slice(from, from + max).map(clone);
+  }
+
+  async scanAll(options: ScanAllOptions, onEvent: (e: RecordedEvent) => void): Promise<void> {
+    assertValidScan(options);
+    const { upTo, filter, onProgress } = options;
+    // Positions here are array indexes; events appended meanwhile lie beyond `upTo`.
+    const end = Math.min(upTo, this.all.length - 1);
+    for (let from = 0; from <= end; from += SCAN_PAGE) {
+      const last = Math.min(from + SCAN_PAGE - 1, end);
+      for (let i = from; i <= last; i++) if (passesFilter(filter, this.all[i])) onEvent(clone(this.all[i]));
+      onProgress?.(last);
+      // Let other work run between pages, as the durable stores do.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {

@@ -14,9 +14,12 @@ import {
   ExpectedRevision,
   JsonObject,
   ReadAllOptions,
+  AllFilter,
   ReadStreamOptions,
   RecordedEvent,
+  assertValidScan,
   revisionMatches,
+  ScanAllOptions,
   SubscribeToAllOptions,
   WrongExpectedVersion,
 } from '../port';
@@ -84,6 +87,15 @@ const SCHEMA = `
 `;
 // UNIQUE (stream_id, revision) is also the index readStream and the revision check use.
 
+/** A stream's category: its id up to and including the first dash (`partner-`), '' without one. */
+const CATEGORY = `substr(stream_id, 1, instr(stream_id, '-'))`;
+// Scans filtered by stream prefix read a category in position order from this index,
+// instead of every row of the log.
+const INDEXES = `CREATE INDEX IF NOT EXISTS events_by_category ON events (${CATEGORY}, position)`;
+
+/** Events a scan reads per query. */
+const SCAN_PAGE = 5_000;
+
 const COLUMNS = 'position, stream_id, revision, event_id, type, data, metadata, recorded_at';
 
 interface EventRow {
@@ -149,6 +161,7 @@ export class SqliteEventStore implements EventStore {
   private readonly streamBackwardsStmt: Database.Statement<[string, number, number], EventRow>;
   private readonly allForwardsStmt: Database.Statement<[number, number], EventRow>;
   private readonly allBackwardsStmt: Database.Statement<[number, number], EventRow>;
+  private readonly scanStatements = new Map<string, Database.Statement<unknown[], EventRow>>();
   private readonly writeBatch: (batch: PendingAppend[], recordedAt: string) => Outcome[];
 
   constructor(file: string = SQLITE_DEFAULT_PATH, options: SqliteEventStoreOptions = {}) {
@@ -172,6 +185,7 @@ export class SqliteEventStore implements EventStore {
       }
       this.db.pragma('synchronous = FULL');
       this.db.exec(SCHEMA);
+      this.db.exec(INDEXES);
     } catch (error) {
       this.db.close();
       throw error;
@@ -236,6 +250,23 @@ export class SqliteEventStore implements EventStore {
         ? this.allBackwardsStmt.all(options.fromPosition ?? Number.MAX_SAFE_INTEGER, limit)
         : this.allForwardsStmt.all(options.fromPosition ?? 0, limit);
     return rows.map(decodeRow);
+  }
+
+  async scanAll(options: ScanAllOptions, onEvent: (e: RecordedEvent) => void): Promise<void> {
+    assertValidScan(options);
+    const { upTo, onProgress } = options;
+    const query = this.scanQuery(options.filter);
+    let after = -1;
+    for (;;) {
+      if (this.closed) throw new Error('SqliteEventStore is closed');
+      const rows = query.statement.all(...query.params(after, upTo, SCAN_PAGE));
+      for (const row of rows) onEvent(decodeRow(row));
+      if (rows.length < SCAN_PAGE) return;
+      after = rows[rows.length - 1].position;
+      onProgress?.(after);
+      // Let appends and requests through between pages.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {
@@ -379,6 +410,49 @@ export class SqliteEventStore implements EventStore {
       assert(revision === current + events.length, 'revisions are contiguous');
       return { ok: true, result: { nextExpectedRevision: revision, position } };
     });
+  }
+
+  /**
+   * One page of a scan: events after a position, up to `upTo`, at most a page of them.
+   * Event types: a WHERE clause on the rowid range. Stream prefixes: one arm per prefix,
+   * through the category index when the prefix names a category, merged in position order.
+   */
+  private scanQuery(filter: AllFilter | undefined): {
+    statement: Database.Statement<unknown[], EventRow>;
+    params: (after: number, upTo: number, limit: number) => unknown[];
+  } {
+    const range = 'position > ? AND position <= ?';
+    let sql: string;
+    let params: (after: number, upTo: number, limit: number) => unknown[];
+    if (filter === undefined) {
+      sql = `SELECT ${COLUMNS} FROM events WHERE ${range} ORDER BY position LIMIT ?`;
+      params = (after, upTo, limit) => [after, upTo, limit];
+    } else if ('eventTypes' in filter) {
+      const types = [...new Set(filter.eventTypes)];
+      sql = `SELECT ${COLUMNS} FROM events WHERE ${range} AND type IN (${types.map(() => '?').join(', ')}) ORDER BY position LIMIT ?`;
+      params = (after, upTo, limit) => [after, upTo, ...types, limit];
+    } else {
+      // A prefix that extends another adds nothing, and would deliver its events twice.
+      const prefixes = [...new Set(filter.streamPrefixes)].filter((p, _, all) => !all.some((q) => q !== p && p.startsWith(q)));
+      const arms = prefixes.map((prefix) =>
+        prefix.includes('-')
+          ? `SELECT ${COLUMNS} FROM events WHERE ${CATEGORY} = ? AND substr(stream_id, 1, length(?)) = ? AND ${range}`
+          : `SELECT ${COLUMNS} FROM events WHERE substr(stream_id, 1, length(?)) = ? AND ${range}`,
+      );
+      sql = `${arms.join(' UNION ALL ')} ORDER BY position LIMIT ?`;
+      params = (after, upTo, limit) => [
+        ...prefixes.flatMap((prefix) =>
+          prefix.includes('-') ? [prefix.slice(0, prefix.indexOf('-') + 1), prefix, prefix, after, upTo] : [prefix, prefix, after, upTo],
+        ),
+        limit,
+      ];
+    }
+    let statement = this.scanStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare<unknown[], EventRow>(sql);
+      this.scanStatements.set(sql, statement);
+    }
+    return { statement, params };
   }
 
   /** -1 when the stream does not exist. Read inside the transaction, never cached: another process may write. */

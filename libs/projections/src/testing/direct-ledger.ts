@@ -14,7 +14,7 @@ import {
   withLuhnDigit,
 } from '@ledger/domain';
 import { CommandMeta, withMetadata } from '@ledger/application';
-import { GENESIS_HASH } from '@ledger/audit';
+import { GENESIS_HASH } from '@ledger/integrity';
 import { AppendResult, EventStore } from '@ledger/event-store';
 
 const SYSTEM: CommandMeta = { correlationId: 'spec', causationId: null, actor: { keyId: 'system', role: 'admin' } };

@@ -15,7 +15,7 @@ import {
   withLuhnDigit,
 } from '@ledger/domain';
 import { CommandMeta, withMetadata } from '@ledger/application';
-import { GENESIS_HASH } from '@ledger/audit';
+import { GENESIS_HASH } from '@ledger/integrity';
 import { EventStore } from '@ledger/event-store';
 
 /**

@@ -172,7 +172,8 @@ export class EsdbWireServer {
     try {
       const options = call.request.getOptions();
       if (!options) throw rpcError(grpc.status.INVALID_ARGUMENT, 'read options missing');
-      if (options.hasFilter()) throw rpcError(grpc.status.UNIMPLEMENTED, 'server-side filters are not implemented');
+      if (options.hasFilter() && options.hasStream()) throw rpcError(grpc.status.INVALID_ARGUMENT, 'filters apply to $all only');
+      const filter = options.hasFilter() ? serverFilter(options.getFilter()!) : undefined;
       const structuredIds = options.getUuidOption()?.hasStructured() ?? false;
       const backwards = options.getReadDirection() === ReadReq.Options.ReadDirection.BACKWARDS;
       const subscription = options.hasSubscription();
@@ -181,7 +182,7 @@ export class EsdbWireServer {
 
       const selection = options.hasStream()
         ? this.selectStream(options.getStream()!, backwards, subscription)
-        : this.selectAll(options.getAll()!, backwards, subscription);
+        : this.selectAll(options.getAll()!, backwards, subscription, filter?.accept);
       if (selection === 'stream_not_found') {
         const notFound = new ReadResp.StreamNotFound();
         notFound.setStreamIdentifier(options.getStream()!.getStreamIdentifier());
@@ -194,7 +195,7 @@ export class EsdbWireServer {
       call.on('cancelled', forget);
       call.on('finish', forget);
       if ('records' in selection) this.pageOut(call, selection.records, count, structuredIds);
-      else this.subscribe(call, selection.from, selection.accept, structuredIds);
+      else this.subscribe(call, selection.from, selection.accept, structuredIds, filter?.checkpointEvery);
     } catch (err) {
       call.emit('error', asStatus(err));
     }
@@ -229,14 +230,21 @@ export class EsdbWireServer {
    * Forwards reads include the event at the position; backwards reads and subscriptions
    * exclude it (a node reads backwards from a post-position, and subscribes "after").
    */
-  private selectAll(options: ReadReq.Options.AllOptions, backwards: boolean, subscription: boolean): Selection {
+  private selectAll(
+    options: ReadReq.Options.AllOptions,
+    backwards: boolean,
+    subscription: boolean,
+    accept: (r: LogRecord) => boolean = () => true,
+  ): Selection {
     const log = this.data.all;
-    const accept = () => true;
+    // A finite read sends only what passes the filter; maxCount counts what is sent.
+    const forwardsFrom = (from: number) => filtered(sliceFrom(log, from), accept);
+    const backwardsFrom = (from: number) => filtered(reversed(log, from), accept);
     const Case = ReadReq.Options.AllOptions.AllOptionCase;
     const where = options.getAllOptionCase();
-    if (where === Case.START) return subscription ? { from: 0, accept } : { records: backwards ? [] : sliceFrom(log, 0) };
+    if (where === Case.START) return subscription ? { from: 0, accept } : { records: backwards ? [] : forwardsFrom(0) };
     if (where === Case.END) {
-      return subscription ? { from: log.length, accept } : { records: backwards ? reversed(log, log.length - 1) : [] };
+      return subscription ? { from: log.length, accept } : { records: backwards ? backwardsFrom(log.length - 1) : [] };
     }
     const position = options.getPosition();
     if (where !== Case.POSITION || !position) throw rpcError(grpc.status.INVALID_ARGUMENT, 'read position missing');
@@ -247,7 +255,7 @@ export class EsdbWireServer {
     const atCommit = log[first]?.position === commit;
     if (subscription) return { from: atCommit && commit <= prepare ? first + 1 : first, accept };
     const atOrAfter = atCommit && commit < prepare ? first + 1 : first;
-    return { records: backwards ? reversed(log, atOrAfter - 1) : sliceFrom(log, atOrAfter) };
+    return { records: backwards ? backwardsFrom(atOrAfter - 1) : forwardsFrom(atOrAfter) };
   }
 
   /** A finite read: write at most `count` records, a slice at a time, then end the call. */
@@ -278,17 +286,29 @@ export class EsdbWireServer {
    * next write. The cursor is an index in the log, so nothing is skipped or sent twice
    * between catch-up and live. Honours the call's write buffer (waits for 'drain').
    */
-  private subscribe(call: ReadCall, from: number, accept: (r: LogRecord) => boolean, structuredIds: boolean): void {
+  private subscribe(
+    call: ReadCall,
+    from: number,
+    accept: (r: LogRecord) => boolean,
+    structuredIds: boolean,
+    checkpointEvery?: number,
+  ): void {
     let cursor = from;
     let draining = false;
     let caughtUp = false;
+    let scanned = 0;
     const pump = () => {
       if (draining || !this.calls.has(call)) return;
       const log = this.data.all;
       while (cursor < log.length) {
         const record = log[cursor++];
-        if (!accept(record)) continue;
-        if (!call.write(readEvent(record, structuredIds))) {
+        scanned++;
+        // A filtered subscription tells how far it has searched, matches or not, every so many records.
+        const checkpoint = checkpointEvery !== undefined && scanned % checkpointEvery === 0 ? checkpointAt(record) : undefined;
+        const message = accept(record) ? readEvent(record, structuredIds) : undefined;
+        if (message === undefined && checkpoint === undefined) continue;
+        const written = [message, checkpoint].filter((m) => m !== undefined).map((m) => call.write(m));
+        if (written.includes(false)) {
           draining = true;
           call.once('drain', () => {
             draining = false;
@@ -325,6 +345,51 @@ function* sliceFrom(records: readonly LogRecord[], from: number): Iterable<LogRe
 
 function* reversed(records: readonly LogRecord[], from: number): Iterable<LogRecord> {
   for (let i = Math.min(from, records.length - 1); i >= 0; i--) yield records[i];
+}
+
+function* filtered(records: Iterable<LogRecord>, accept: (r: LogRecord) => boolean): Iterable<LogRecord> {
+  for (const r of records) if (accept(r)) yield r;
+}
+
+/** The window of a filter when the client asks for none ("count"): the node's default. */
+const FILTER_WINDOW_DEFAULT = 32;
+
+/**
+ * The node's server-side filter: on the stream name or the event type, by prefixes (any of
+ * them) or by a regular expression; a subscription also sends a checkpoint every
+ * `checkpointIntervalMultiplier` windows of records searched.
+ */
+function serverFilter(options: ReadReq.Options.FilterOptions): { accept: (r: LogRecord) => boolean; checkpointEvery: number } {
+  const Case = ReadReq.Options.FilterOptions.FilterCase;
+  const onStream = options.getFilterCase() === Case.STREAM_IDENTIFIER;
+  const expression = onStream ? options.getStreamIdentifier() : options.getEventType();
+  if (!expression) throw rpcError(grpc.status.INVALID_ARGUMENT, 'filter expression missing');
+  const prefixes = expression.getPrefixList();
+  const regex = expression.getRegex();
+  const matches =
+    prefixes.length > 0
+      ? (value: string) => prefixes.some((p) => value.startsWith(p))
+      : regex
+        ? (
+            (pattern: RegExp) => (value: string) =>
+              pattern.test(value)
+          )(new RegExp(regex))
+        : () => true;
+  const window = options.hasMax() ? options.getMax() : FILTER_WINDOW_DEFAULT;
+  const multiplier = options.getCheckpointintervalmultiplier();
+  if (!(window > 0) || !(multiplier > 0))
+    throw rpcError(grpc.status.INVALID_ARGUMENT, 'filter window and checkpoint interval must be positive');
+  return {
+    accept: onStream ? (r) => matches(r.streamId) : (r) => matches(r.type),
+    checkpointEvery: window * multiplier,
+  };
+}
+
+function checkpointAt(r: LogRecord): ReadResp {
+  const checkpoint = new ReadResp.Checkpoint();
+  checkpoint.setCommitPosition(r.position.toString());
+  checkpoint.setPreparePosition(r.position.toString());
+  return new ReadResp().setCheckpoint(checkpoint);
 }
 
 function supportedMethods(): SupportedMethods {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { assert } from '@ledger/domain';
+import assert from 'node:assert/strict';
 
 /**
  * A Merkle tree over event hashes, so a settlement statement can commit to exactly the
