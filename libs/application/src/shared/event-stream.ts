@@ -1,6 +1,6 @@
 import { DomainEvent, Unavailable } from '@ledger/domain';
 import { chainEvents, chainTip } from '@ledger/integrity';
-import { AppendResult, EventStore, EventToAppend, RecordedEvent, WrongExpectedVersion } from '@ledger/event-store';
+import { AppendResult, EventStore, EventToAppend, WrongExpectedVersion } from '@ledger/event-store';
 import { CommandMeta } from './command-meta';
 
 /** A stream folded into its state, with what the next append must chain onto. */
