@@ -11,6 +11,7 @@ import { benchBigStore } from './big-store';
 import { benchMemory } from './memory';
 import { benchRecovery } from './recovery';
 import { benchServiceLoad } from './service-load';
+import { benchHotMember } from './hot-member';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -29,6 +30,7 @@ const suites: { name: string; run: () => Promise<BenchLine[]> }[] = [
   { name: 'serve', run: () => benchServiceLoad({ quick, log }) },
   { name: 'recovery', run: () => benchRecovery({ quick, log }) },
   { name: 'memory', run: () => benchMemory({ events: memoryEvents, log }) },
+  { name: 'hot', run: () => benchHotMember({ quick, log }) },
 ];
 
 async function main() {
