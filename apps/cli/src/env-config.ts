@@ -1,5 +1,6 @@
 import { LedgerConfig } from '@ledger/application';
 import { LogLevel, parseLogLevel } from '@ledger/api/http/logger';
+import { ConflictRetryPolicy } from '@ledger/event-store';
 
 /** Everything the service reads from the environment, validated once at start. */
 export interface ServiceEnv {
@@ -22,6 +23,8 @@ export interface ServiceEnv {
   readyMaxLag: number;
   /** LEDGER_RATE_LIMIT: requests per second per API key (default 1000; 0: no limit). */
   rateLimitPerSecond: number;
+  /** LEDGER_RETRY_ATTEMPTS, LEDGER_RETRY_BASE_MS, LEDGER_RETRY_CAP_MS: over the store's own conflict retry policy. */
+  conflictRetry: Partial<ConflictRetryPolicy>;
 }
 
 export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -39,6 +42,11 @@ export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv
     metricsPort: env.LEDGER_METRICS_PORT ? intVar(env, 'LEDGER_METRICS_PORT', 0, 1, 65535) : undefined,
     readyMaxLag: intVar(env, 'LEDGER_READY_MAX_LAG', 1_000, 0, 100_000),
     rateLimitPerSecond: intVar(env, 'LEDGER_RATE_LIMIT', 1_000, 0, 1_000_000),
+    conflictRetry: {
+      attemptsMax: optionalIntVar(env, 'LEDGER_RETRY_ATTEMPTS', 1, 1_000),
+      baseDelayMs: optionalIntVar(env, 'LEDGER_RETRY_BASE_MS', 0, 60_000),
+      capDelayMs: optionalIntVar(env, 'LEDGER_RETRY_CAP_MS', 0, 600_000),
+    },
   };
 }
 
@@ -48,6 +56,12 @@ function switchVar(env: NodeJS.ProcessEnv, name: string): boolean {
   if (raw === '' || ['1', 'true', 'on', 'yes'].includes(raw)) return true;
   if (['0', 'false', 'off', 'no'].includes(raw)) return false;
   throw new Error(`${name} must be on or off, got "${env[name]}"`);
+}
+
+/** Unset: undefined, so the store's own setting holds. */
+function optionalIntVar(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : intVar(env, name, 0, min, max);
 }
 
 function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

@@ -230,6 +230,7 @@ describe('as of a moment, against a brute-force fold of the log', () => {
     // EventStoreDB-like positions: the same log, every position p shown as p × 1000 + 7.
     const spread = (e: RecordedEvent): RecordedEvent => ({ ...e, position: e.position * 1000 + 7 });
     const store: EventStore = {
+      conflictRetry: sqlite.conflictRetry,
       appendToStream: (s, ev, o) => sqlite.appendToStream(s, ev, o).then((r) => ({ ...r, position: r.position * 1000 + 7 })),
       readStream: (s, o) => sqlite.readStream(s, o).then((es) => es.map(spread)),
       async readAll(o = {}) {
@@ -289,6 +290,7 @@ describe('as of a moment, against a brute-force fold of the log', () => {
     // Positions handed out are 0, 10, 20, …; a read from any other position is refused.
     const spread = (e: RecordedEvent): RecordedEvent => ({ ...e, position: e.position * 10 });
     const strict: EventStore = {
+      conflictRetry: memory.conflictRetry,
       appendToStream: (st, ev, o) => memory.appendToStream(st, ev, o),
       readStream: async (st, o) => (await memory.readStream(st, o)).map(spread),
       readAll: async (o = {}) => {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { EsdbEventStore } from './esdb/esdb-event-store';
-import { EventStore } from './port';
+import { ConflictRetryPolicy, EventStore } from './port';
 import { SqliteEventStore, SqliteEventStoreOptions } from './sqlite/sqlite-event-store';
 
 export interface EventStoreLocation {
@@ -8,6 +8,8 @@ export interface EventStoreLocation {
   dataDir: string;
   /** LEDGER_EVENTSTORE: an esdb:// or esdb+discover:// connection string; unset = embedded SQLite. */
   eventStoreUrl?: string;
+  /** Overrides of the adapter's conflict retry policy (LEDGER_RETRY_*). */
+  conflictRetry?: Partial<ConflictRetryPolicy>;
 }
 
 export interface OpenedEventStore {
@@ -19,15 +21,23 @@ export interface OpenedEventStore {
 
 /** `sqlite` options apply only when the embedded store is chosen (e.g. its group-commit observer). */
 export function openEventStore(
-  { dataDir, eventStoreUrl }: EventStoreLocation,
+  { dataDir, eventStoreUrl, conflictRetry }: EventStoreLocation,
   options: { sqlite?: SqliteEventStoreOptions } = {},
 ): OpenedEventStore {
   if (eventStoreUrl) {
     if (!/^esdb(\+discover)?:\/\//.test(eventStoreUrl)) {
       throw new Error(`LEDGER_EVENTSTORE must be an esdb:// or esdb+discover:// connection string, got ${eventStoreUrl}`);
     }
-    return { store: EsdbEventStore.fromConnectionString(eventStoreUrl), kind: 'esdb', where: eventStoreUrl.replace(/\/\/[^@/]*@/, '//') };
+    return {
+      store: EsdbEventStore.fromConnectionString(eventStoreUrl, { conflictRetry }),
+      kind: 'esdb',
+      where: eventStoreUrl.replace(/\/\/[^@/]*@/, '//'),
+    };
   }
   const file = join(dataDir, 'ledger.db');
-  return { store: SqliteEventStore.open(file, options.sqlite), kind: 'sqlite', where: file };
+  return {
+    store: SqliteEventStore.open(file, { ...options.sqlite, conflictRetry: conflictRetry ?? options.sqlite?.conflictRetry }),
+    kind: 'sqlite',
+    where: file,
+  };
 }

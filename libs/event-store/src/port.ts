@@ -100,7 +100,46 @@ export interface AllSubscription extends AsyncIterable<RecordedEvent> {
   unsubscribe(): Promise<void>;
 }
 
+/**
+ * How a writer that lost the race for a stream's next revision tries again: at most
+ * `attemptsMax` attempts in all, and before attempt n + 1 a pause drawn uniformly from
+ * [0, min(capDelayMs, baseDelayMs × 2^(n-1))) ms: exponential backoff with full jitter,
+ * so contenders spread out instead of colliding again in step.
+ */
+export interface ConflictRetryPolicy {
+  attemptsMax: number;
+  baseDelayMs: number;
+  capDelayMs: number;
+}
+
+/** In-process stores (memory, SQLite): a lost race costs microseconds, so retry soon. */
+export const IN_PROCESS_CONFLICT_RETRY: ConflictRetryPolicy = { attemptsMax: 40, baseDelayMs: 1, capDelayMs: 200 };
+
+/** A store across the network (EventStoreDB): each attempt is round trips, so back off further. */
+export const NETWORK_CONFLICT_RETRY: ConflictRetryPolicy = { attemptsMax: 10, baseDelayMs: 10, capDelayMs: 1_000 };
+
+/** `defaults` with the fields `overrides` sets (configuration, environment), checked. */
+export function conflictRetryPolicy(defaults: ConflictRetryPolicy, overrides: Partial<ConflictRetryPolicy> = {}): ConflictRetryPolicy {
+  const policy = {
+    attemptsMax: overrides.attemptsMax ?? defaults.attemptsMax,
+    baseDelayMs: overrides.baseDelayMs ?? defaults.baseDelayMs,
+    capDelayMs: overrides.capDelayMs ?? defaults.capDelayMs,
+  };
+  if (!(Number.isSafeInteger(policy.attemptsMax) && policy.attemptsMax >= 1)) {
+    throw new RangeError(`conflict retry: attemptsMax must be a whole number of at least 1, got ${policy.attemptsMax}`);
+  }
+  if (!(Number.isFinite(policy.baseDelayMs) && policy.baseDelayMs >= 0)) {
+    throw new RangeError(`conflict retry: baseDelayMs must be a number of at least 0, got ${policy.baseDelayMs}`);
+  }
+  if (!(Number.isFinite(policy.capDelayMs) && policy.capDelayMs >= policy.baseDelayMs)) {
+    throw new RangeError(`conflict retry: capDelayMs must be at least baseDelayMs, got ${policy.capDelayMs}`);
+  }
+  return policy;
+}
+
 export interface EventStore {
+  /** How writers should retry after WrongExpectedVersion on this store (an adapter's suggestion, overridable). */
+  readonly conflictRetry: ConflictRetryPolicy;
   appendToStream(streamId: string, events: readonly EventToAppend[], options: AppendOptions): Promise<AppendResult>;
   /** A stream that does not exist reads as empty. Events are in revision order for the direction. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;

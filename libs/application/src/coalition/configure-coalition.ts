@@ -32,7 +32,7 @@ export class ConfigureCoalitionHandler implements ICommandHandler<ConfigureCoali
 
   execute({ data, meta }: ConfigureCoalitionCommand): Promise<CoalitionView> {
     const stream = coalitionStream();
-    return retryOnConflict(stream, async () => {
+    return retryOnConflict(this.store, stream, async () => {
       const loaded = await loadCoalition(this.store);
       const events = decideCoalition({ type: 'ConfigureCoalition', data }, loaded.state);
       if (events.length > 0) await appendDecided(this.store, stream, loaded, events, meta, this.clock.now().toISOString());

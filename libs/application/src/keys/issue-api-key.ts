@@ -40,7 +40,7 @@ export class IssueApiKeyHandler implements ICommandHandler<IssueApiKeyCommand> {
     if ('partnerId' in scope) {
       const { partnerId } = scope;
       const issued = newApiKey(partnerId);
-      return retryOnConflict(partnerStream(partnerId), async () => {
+      return retryOnConflict(this.store, partnerStream(partnerId), async () => {
         const loaded = await loadPartner(this.store, partnerId);
         if (loaded.state.status === 'none') throw new NotFound('partner', partnerId);
         const events = decidePartner(
@@ -53,7 +53,7 @@ export class IssueApiKeyHandler implements ICommandHandler<IssueApiKeyCommand> {
       });
     }
     const issued = newApiKey(STAFF_SCOPE);
-    return retryOnConflict(coalitionStream(), async () => {
+    return retryOnConflict(this.store, coalitionStream(), async () => {
       const loaded = await loadCoalition(this.store);
       const events = decideCoalition(
         { type: 'IssueStaffKey', data: { keyId: issued.keyId, role: scope.role, keyHash: issued.keyHash } },

@@ -49,7 +49,7 @@ export class EnrolMemberHandler implements ICommandHandler<EnrolMemberCommand> {
     }
     decideMember(command, existing.state, now); // refuses a bad card before anything is written
     await this.claimCard(cardNumber, memberId, meta, now);
-    return retryOnConflict(memberStream(memberId), async () => {
+    return retryOnConflict(this.store, memberStream(memberId), async () => {
       const loaded = await loadMember(this.store, memberId);
       if (loaded.state.status !== 'none') return { replay: loaded.state.cardNumber === cardNumber, body: { memberId, cardNumber } };
       const events = decideMember(command, loaded.state, now);

@@ -44,7 +44,7 @@ export class MemberTransactionPoster {
     stream: string,
   ): Promise<TxOutcome<Body>> {
     const { memberId } = command.data;
-    return retryOnConflict(stream, async () => {
+    return retryOnConflict(this.store, stream, async () => {
       const now = this.clock.now();
       const cached = this.cache.get(memberId);
       let loaded = cached ?? (await this.load(memberId));

@@ -33,7 +33,7 @@ export class ChangePartnerTermsHandler implements ICommandHandler<ChangePartnerT
 
   execute({ data, meta }: ChangePartnerTermsCommand): Promise<PartnerTermsView> {
     const stream = partnerStream(data.partnerId);
-    return retryOnConflict(stream, async () => {
+    return retryOnConflict(this.store, stream, async () => {
       const loaded = await loadPartner(this.store, data.partnerId);
       if (loaded.state.status === 'none') throw new NotFound('partner', data.partnerId);
       const effectiveFrom = new Date(data.effectiveFrom).toISOString();

@@ -35,7 +35,7 @@ export class RegisterPartnerHandler implements ICommandHandler<RegisterPartnerCo
 
   execute({ data, meta }: RegisterPartnerCommand): Promise<PartnerView> {
     const stream = partnerStream(data.partnerId);
-    return retryOnConflict(stream, async () => {
+    return retryOnConflict(this.store, stream, async () => {
       const loaded = await loadPartner(this.store, data.partnerId);
       const now = this.clock.now().toISOString();
       // Terms of a new partner apply from the beginning of its history.

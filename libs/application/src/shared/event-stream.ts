@@ -1,6 +1,6 @@
 import { DomainEvent, Unavailable } from '@ledger/domain';
 import { chainEvents, chainTip } from '@ledger/integrity';
-import { AppendResult, EventStore, EventToAppend, WrongExpectedVersion } from '@ledger/event-store';
+import { AppendResult, ConflictRetryPolicy, EventStore, EventToAppend, WrongExpectedVersion } from '@ledger/event-store';
 import { CommandMeta } from './command-meta';
 
 /** A stream folded into its state, with what the next append must chain onto. */
@@ -41,21 +41,39 @@ export async function appendDecided<S>(
   return { ...result, lastHash: String(toAppend.at(-1)?.metadata.hash ?? loaded.lastHash) };
 }
 
-/** Enough for a burst of writers on one member; each round lets at least one of them win. */
-export const APPEND_ATTEMPTS_MAX = 50;
+/** Time as the retry loop sees it; tests pass their own so that nothing waits. */
+export interface RetryTime {
+  sleep(ms: number): Promise<void>;
+  /** Uniform in [0, 1). */
+  random(): number;
+}
+
+const realTime: RetryTime = { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)), random: Math.random };
+
+/** The pause after losing attempt `n` (1-based): full jitter, uniform in [0, min(cap, base × 2^(n-1))). */
+export function conflictBackoffMs(policy: ConflictRetryPolicy, n: number, random: () => number = Math.random): number {
+  return random() * Math.min(policy.capDelayMs, policy.baseDelayMs * 2 ** (n - 1));
+}
 
 /**
  * Load → decide → append, again from a fresh load when another writer got there first:
  * its events may change our answer (a retry of the same transaction becomes a replay).
+ * Paced by the store's policy (ConflictRetryPolicy): bounded attempts, exponential backoff
+ * with full jitter. Still losing after the last attempt: 503 concurrency_exhausted.
  */
-export async function retryOnConflict<T>(streamId: string, attempt: () => Promise<T>): Promise<T> {
-  for (let n = 1; n <= APPEND_ATTEMPTS_MAX; n++) {
+export async function retryOnConflict<T>(
+  store: Pick<EventStore, 'conflictRetry'>,
+  streamId: string,
+  attempt: () => Promise<T>,
+  time: RetryTime = realTime,
+): Promise<T> {
+  const policy = store.conflictRetry;
+  for (let n = 1; n <= policy.attemptsMax; n++) {
     try {
       return await attempt();
     } catch (err) {
       if (!(err instanceof WrongExpectedVersion)) throw err;
-      // Spread the contenders out a little once it is clearly a crowd.
-      if (n > 3) await new Promise((r) => setTimeout(r, Math.floor(Math.random() * n)));
+      if (n < policy.attemptsMax) await time.sleep(conflictBackoffMs(policy, n, time.random));
     }
   }
   throw new Unavailable('concurrency_exhausted', `too many concurrent writes to ${streamId}; retry the request`);

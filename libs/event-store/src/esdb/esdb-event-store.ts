@@ -22,6 +22,9 @@ import {
   AppendOptions,
   AppendResult,
   assertValidExpectedRevision,
+  ConflictRetryPolicy,
+  conflictRetryPolicy,
+  NETWORK_CONFLICT_RETRY,
   EventStore,
   EventToAppend,
   ExpectedRevision,
@@ -65,11 +68,18 @@ export class EsdbEventStore implements EventStore {
   /** Open subscriptions, ended by close(): the client's dispose() alone leaves them hanging. */
   private readonly subscriptions = new Set<AllSubscription>();
 
-  constructor(private readonly client: EventStoreDBClient) {}
+  readonly conflictRetry: ConflictRetryPolicy;
+
+  constructor(
+    private readonly client: EventStoreDBClient,
+    options: { conflictRetry?: Partial<ConflictRetryPolicy> } = {},
+  ) {
+    this.conflictRetry = conflictRetryPolicy(NETWORK_CONFLICT_RETRY, options.conflictRetry);
+  }
 
   /** e.g. `esdb://localhost:2113?tls=false`, or a cluster string (see the client's docs). */
-  static fromConnectionString(connectionString: string): EsdbEventStore {
-    return new EsdbEventStore(EventStoreDBClient.connectionString(connectionString));
+  static fromConnectionString(connectionString: string, options: { conflictRetry?: Partial<ConflictRetryPolicy> } = {}): EsdbEventStore {
+    return new EsdbEventStore(EventStoreDBClient.connectionString(connectionString), options);
   }
 
   async appendToStream(streamId: string, events: readonly EventToAppend[], { expectedRevision }: AppendOptions): Promise<AppendResult> {

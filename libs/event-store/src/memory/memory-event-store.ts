@@ -5,6 +5,9 @@ import {
   AppendOptions,
   AppendResult,
   assertValidExpectedRevision,
+  ConflictRetryPolicy,
+  conflictRetryPolicy,
+  IN_PROCESS_CONFLICT_RETRY,
   EventStore,
   EventToAppend,
   JsonObject,
@@ -28,7 +31,14 @@ export class MemoryEventStore implements EventStore {
   private readonly appended = new EventEmitter().setMaxListeners(0);
   private readonly subscriptions = new Set<AllSubscription>();
 
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  readonly conflictRetry: ConflictRetryPolicy;
+
+  constructor(
+    private readonly now: () => Date = () => new Date(),
+    options: { conflictRetry?: Partial<ConflictRetryPolicy> } = {},
+  ) {
+    this.conflictRetry = conflictRetryPolicy(IN_PROCESS_CONFLICT_RETRY, options.conflictRetry);
+  }
 
   async appendToStream(streamId: string, events: readonly EventToAppend[], { expectedRevision }: AppendOptions): Promise<AppendResult> {
     assertValidExpectedRevision(expectedRevision);

@@ -9,6 +9,9 @@ import {
   AppendOptions,
   AppendResult,
   assertValidExpectedRevision,
+  ConflictRetryPolicy,
+  conflictRetryPolicy,
+  IN_PROCESS_CONFLICT_RETRY,
   EventStore,
   EventToAppend,
   ExpectedRevision,
@@ -40,6 +43,8 @@ export interface SqliteEventStoreOptions {
   now?: () => Date;
   /** Told of every group commit that wrote events (one fsync each): for metrics, without a dependency on them. */
   onFlush?: (flush: FlushObserved) => void;
+  /** Overrides of the in-process conflict retry policy. */
+  conflictRetry?: Partial<ConflictRetryPolicy>;
 }
 
 export interface FlushObserved {
@@ -142,6 +147,7 @@ export class SqliteEventStore implements EventStore {
     return new SqliteEventStore(file, options);
   }
 
+  readonly conflictRetry: ConflictRetryPolicy;
   private readonly db: Database.Database;
   private readonly pollIntervalMs: number;
   private readonly flushEventsMax: number;
@@ -170,6 +176,7 @@ export class SqliteEventStore implements EventStore {
     this.flushEventsMax = options.flushEventsMax ?? FLUSH_EVENTS_MAX_DEFAULT;
     this.now = options.now ?? (() => new Date());
     this.onFlush = options.onFlush;
+    this.conflictRetry = conflictRetryPolicy(IN_PROCESS_CONFLICT_RETRY, options.conflictRetry);
     assert(Number.isSafeInteger(busyTimeoutMs) && busyTimeoutMs >= 0, 'busyTimeoutMs is a whole number');
     assert(Number.isSafeInteger(this.pollIntervalMs) && this.pollIntervalMs > 0, 'pollIntervalMs is positive');
     assert(Number.isSafeInteger(this.flushEventsMax) && this.flushEventsMax > 0, 'flushEventsMax is positive');
