@@ -6,7 +6,7 @@ import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 /**
- * The layers: what each library's own code may import from the
+ * The layers (docs/architecture.md): what each library's own code may import from the
  * other libraries. Each may import only libraries listed before it, so no two import each
  * other, directly or through a third. Specs may also use libs/testing, which may use anything.
  */
