@@ -92,6 +92,8 @@ describe('conflict retry policy per adapter', () => {
   it('refuses a policy that could not run', () => {
     expect(() => conflictRetryPolicy(IN_PROCESS_CONFLICT_RETRY, { attemptsMax: 0 })).toThrow(RangeError);
     expect(() => conflictRetryPolicy(IN_PROCESS_CONFLICT_RETRY, { baseDelayMs: -1 })).toThrow(RangeError);
-    expect(() => conflictRetryPolicy(IN_PROCESS_CONFLICT_RETRY, { baseDelayMs: 100 })).toThrow(RangeError);
+    expect(() => conflictRetryPolicy(IN_PROCESS_CONFLICT_RETRY, { baseDelayMs: IN_PROCESS_CONFLICT_RETRY.capDelayMs + 1 })).toThrow(
+      RangeError,
+    );
   });
 });
