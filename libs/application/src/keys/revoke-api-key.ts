@@ -40,7 +40,7 @@ export class RevokeApiKeyHandler implements ICommandHandler<RevokeApiKeyCommand,
 
   async execute({ keyId, partnerIds, meta }: RevokeApiKeyCommand): Promise<RevokedKey> {
     const now = this.clock.now().toISOString();
-    const staff = await retryOnConflict(coalitionStream(), async () => {
+    const staff = await retryOnConflict(this.store, coalitionStream(), async () => {
       const loaded = await loadCoalition(this.store);
       if (!loaded.state.keys.has(keyId)) return undefined;
       const events = decideCoalition({ type: 'RevokeStaffKey', data: { keyId } }, loaded.state);
@@ -54,7 +54,7 @@ export class RevokeApiKeyHandler implements ICommandHandler<RevokeApiKeyCommand,
     }
     for (const partnerId of partnerIds) {
       const stream = partnerStream(partnerId);
-      const found = await retryOnConflict(stream, async () => {
+      const found = await retryOnConflict(this.store, stream, async () => {
         const loaded = await loadPartner(this.store, partnerId);
         if (!loaded.state.keys.has(keyId)) return undefined;
         const events = decidePartner({ type: 'RevokePartnerKey', data: { partnerId, keyId } }, loaded.state);
