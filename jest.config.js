@@ -12,7 +12,12 @@ module.exports = {
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
   // Type checking is done once by `npm run build` (tsc); tests only transpile.
-  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
+    // ESM-only dependencies (of @fastify/static): compiled to CommonJS for jest, as Node 20 loads them natively.
+    '^.+/node_modules/(content-disposition)/.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   moduleNameMapper: aliases,
   setupFiles: ['reflect-metadata'],
   testTimeout: 60000,

@@ -6,6 +6,7 @@ import { LedgerExceptionFilter } from './http/exception.filter';
 import { MemberStateCache } from '@ledger/application';
 import { LedgerLogger, NestPinoLogger, createLogger } from './http/logger';
 import { LedgerMetrics } from './http/metrics';
+import { serveOpenApi } from './http/openapi';
 import { ProjectionMonitor } from './projections/projection-monitor';
 import { requestIdOf } from './http/request-id';
 import { registerRateLimit, registerSecurityHeaders } from './http/security';
@@ -25,6 +26,15 @@ export interface CreateAppOptions extends ApiModuleOptions {
 
 const BODY_LIMIT_BYTES = 64 * 1024;
 
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+}
+const routesOf = new WeakMap<NestFastifyApplication, RegisteredRoute[]>();
+
+/** Every route the app's HTTP server registered (what the OpenAPI test compares the description with). */
+export const registeredRoutes = (app: NestFastifyApplication): RegisteredRoute[] => routesOf.get(app) ?? [];
+
 /** Builds the HTTP app around an opened store; the caller listens (or injects, in tests). */
 export async function createLedgerApp(options: CreateAppOptions): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger();
@@ -40,11 +50,17 @@ export async function createLedgerApp(options: CreateAppOptions): Promise<NestFa
     logger: new NestPinoLogger(logger),
     bufferLogs: false,
   });
+  const fastify = app.getHttpAdapter().getInstance();
+  const routes: RegisteredRoute[] = [];
+  routesOf.set(app, routes);
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
   await registerSecurityHeaders(app);
   if (options.rateLimitPerSecond) await registerRateLimit(app, options.rateLimitPerSecond);
   app.useGlobalPipes(new StrictValidationPipe());
   app.useGlobalFilters(new LedgerExceptionFilter());
-  const fastify = app.getHttpAdapter().getInstance();
+  serveOpenApi(app);
   // Set before the handler runs, so error answers and refusals carry it too.
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id);

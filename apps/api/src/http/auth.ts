@@ -18,6 +18,9 @@ const ROLES = 'ledger:roles';
 /** Which roles may call a route. A route without it is public (health only). */
 export const Roles = (...roles: Role[]) => SetMetadata(ROLES, roles);
 
+/** The roles a route handler allows; undefined for a public route. */
+export const rolesOf = (handler: object): Role[] | undefined => Reflect.getMetadata(ROLES, handler) as Role[] | undefined;
+
 type AuthedRequest = FastifyRequest & { actor?: Actor };
 
 @Injectable()
