@@ -61,6 +61,15 @@ export class ClosePeriodHandler implements ICommandHandler<ClosePeriodCommand> {
       onProgress?.(p, cutoffPosition),
     );
     const events = decideSettlement({ type: 'ClosePeriod', data: { periodId, cutoffPosition, statement } }, loaded.state, now);
+    // Another process may have closed another period since the cut-off: this statement
+    // would then not know that close. Refuse rather than file it; a retry sees the close.
+    const overtaken = await closeRecordedAfter(this.store, cutoffPosition);
+    if (overtaken === periodId) throw new Conflict('period_closed', `period ${periodId} was closed meanwhile`);
+    if (overtaken !== undefined) {
+      throw new Conflict('close_overtaken', `period ${overtaken} was closed while ${periodId} was being calculated; retry`);
+    }
+    // The commit point: no_stream on settlement-{period}, decided by the store, so of two
+    // processes closing the same period at once exactly one writes.
     try {
       await appendDecided(this.store, stream, loaded, events, meta, now.toISOString());
     } catch (err) {
@@ -68,5 +77,19 @@ export class ClosePeriodHandler implements ICommandHandler<ClosePeriodCommand> {
       throw err;
     }
     return statement;
+  }
+}
+
+/** The period of a close recorded after `cutoffPosition`, if any. */
+async function closeRecordedAfter(store: EventStore, cutoffPosition: number): Promise<string | undefined> {
+  const PAGE = 1_000;
+  let from = cutoffPosition;
+  // Bounded by the log's length: each page moves `from` forward or ends the loop.
+  for (;;) {
+    const page = (await store.readAll({ fromPosition: from, maxCount: PAGE + 1 })).filter((e) => e.position > from);
+    const close = page.find((e) => e.type === 'SettlementPeriodClosed');
+    if (close) return String((close.data as { periodId?: unknown }).periodId);
+    if (page.length < PAGE) return undefined;
+    from = page[page.length - 1].position;
   }
 }
