@@ -14,6 +14,8 @@ export interface ServiceEnv {
    * runs it in its own process and the API only reads $LEDGER_DATA_DIR/read.db.
    */
   projector: boolean;
+  /** LEDGER_SHUTDOWN_GRACE_MS (default 10 s): how long a SIGTERM may take to drain before the process gives up. */
+  shutdownGraceMs: number;
   ledger: LedgerConfig;
   /** LEDGER_LOG_LEVEL: trace, debug, info (default), warn, error, fatal or silent. */
   logLevel: LogLevel;
@@ -37,6 +39,7 @@ export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv
     eventStoreUrl: env.LEDGER_EVENTSTORE || undefined,
     demo: !['0', 'false', 'off', 'no'].includes((env.LEDGER_DEMO ?? 'on').toLowerCase()),
     projector: switchVar(env, 'LEDGER_PROJECTOR'),
+    shutdownGraceMs: intVar(env, 'LEDGER_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     ledger: { maxBackdateDays, adminKey: env.LEDGER_ADMIN_KEY || undefined },
     logLevel: parseLogLevel(env.LEDGER_LOG_LEVEL),
     metricsPort: env.LEDGER_METRICS_PORT ? intVar(env, 'LEDGER_METRICS_PORT', 0, 1, 65535) : undefined,

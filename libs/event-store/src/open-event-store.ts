@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { EsdbEventStore } from './esdb/esdb-event-store';
-import { ConflictRetryPolicy, EventStore } from './port';
+import { ConflictRetryPolicy, EventStore, StoreUnavailable } from './port';
 import { SqliteEventStore, SqliteEventStoreOptions } from './sqlite/sqlite-event-store';
 
 export interface EventStoreLocation {
@@ -35,9 +35,18 @@ export function openEventStore(
     };
   }
   const file = join(dataDir, 'ledger.db');
-  return {
-    store: SqliteEventStore.open(file, { ...options.sqlite, conflictRetry: conflictRetry ?? options.sqlite?.conflictRetry }),
-    kind: 'sqlite',
-    where: file,
-  };
+  try {
+    return {
+      store: SqliteEventStore.open(file, { ...options.sqlite, conflictRetry: conflictRetry ?? options.sqlite?.conflictRetry }),
+      kind: 'sqlite',
+      where: file,
+    };
+  } catch (err) {
+    // A read-only or missing data directory: say which file and why, in one line.
+    const code = (err as { code?: unknown }).code;
+    const reason = `${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? err.message : String(err)}`;
+    throw new StoreUnavailable('open', `cannot open ${file} for writing (${reason}); LEDGER_DATA_DIR must be a writable directory`, {
+      cause: err,
+    });
+  }
 }

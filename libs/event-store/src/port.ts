@@ -206,3 +206,19 @@ export function assertValidExpectedRevision(expected: ExpectedRevision): void {
     throw new RangeError(`expectedRevision must be a non-negative safe integer, got ${expected}`);
   }
 }
+
+/**
+ * The store could not be reached or could not write (node down, deadline passed, disk or
+ * lock failure). For an append, nothing is acknowledged; whether it was written is not
+ * known, so the caller retries with the same event ids (idempotent in every adapter's use).
+ */
+export class StoreUnavailable extends Error {
+  override readonly name = 'StoreUnavailable';
+  constructor(
+    readonly operation: 'append' | 'read' | 'open',
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`event store unavailable (${operation}): ${reason}`, options);
+  }
+}

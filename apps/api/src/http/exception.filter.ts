@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, DomainErrorKind } from '@ledger/domain';
+import { StoreUnavailable } from '@ledger/event-store';
 import { ErrorBody, errorBody } from './error-body';
 
 const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
@@ -29,6 +30,11 @@ export class LedgerExceptionFilter implements ExceptionFilter {
   private toBody(exception: unknown, request: FastifyRequest): ErrorBody {
     if (exception instanceof DomainError) {
       return errorBody(STATUS_OF_KIND[exception.kind], exception.code, exception.message, exception.details);
+    }
+    if (exception instanceof StoreUnavailable) {
+      // Nothing was acknowledged; the client retries the same request, which is idempotent.
+      this.logger.event('warn', 'event store unavailable', { method: request.method, url: request.url, reason: exception.message });
+      return errorBody(503, 'store_unavailable', 'the event store is unavailable; retry the request');
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

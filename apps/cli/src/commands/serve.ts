@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandBus } from '@nestjs/cqrs';
 import { systemClock } from '@ledger/application';
-import { Unavailable } from '@ledger/domain';
+import { Conflict, Unavailable } from '@ledger/domain';
 import { openEventStore } from '@ledger/event-store';
 import { readStorePath } from '@ledger/projections';
 import { ApiModuleOptions } from '@ledger/api/api.module';
@@ -12,6 +12,7 @@ import { createLogger } from '@ledger/api/http/logger';
 import { LedgerMetrics } from '@ledger/api/http/metrics';
 import { DemoKeys, seedDemo } from '../demo-seed';
 import { readServiceEnv } from '../env-config';
+import { installGracefulShutdown } from '../graceful-shutdown';
 
 const BANNER_LEAD_MS = 50;
 
@@ -41,11 +42,19 @@ export async function serve(): Promise<void> {
     readModel,
   };
   const app = await createLedgerApp(options);
-  app.enableShutdownHooks();
+  installGracefulShutdown({ app, store: opened.store, logger, graceMs: env.shutdownGraceMs });
   const empty = (await opened.store.readAll({ maxCount: 1 })).length === 0;
   let demoKeys: DemoKeys | undefined;
   if (env.demo && empty) {
-    demoKeys = await seedDemo(app.get(CommandBus), systemClock.now());
+    try {
+      demoKeys = await seedDemo(app.get(CommandBus), systemClock.now());
+    } catch (err) {
+      // Another instance started on the same empty store seeded it first.
+      if (!(err instanceof Conflict)) throw err;
+      logger.event('info', 'demo coalition seeded by another instance', { reason: err.message });
+    }
+  }
+  if (demoKeys) {
     const file = join(env.dataDir, 'demo-keys.json');
     writeFileSync(file, JSON.stringify(demoKeys, null, 2) + '\n', { mode: 0o600 });
     logger.info({ keysFile: file }, 'demo coalition seeded');

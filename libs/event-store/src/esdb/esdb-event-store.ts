@@ -2,18 +2,23 @@ import {
   ANY,
   AppendExpectedRevision,
   BACKWARDS,
+  CancelledError,
+  DeadlineExceededError,
   END,
   eventTypeFilter,
   EventStoreDBClient,
   FORWARDS,
   jsonEvent,
   NO_STREAM,
+  NotLeaderError,
   Position,
   ReadPosition,
   START,
   STREAM_EXISTS,
   streamNameFilter,
   StreamNotFoundError,
+  TimeoutError,
+  UnavailableError,
   WrongExpectedVersionError,
 } from '@eventstore/db-client';
 import {
@@ -35,6 +40,7 @@ import {
   assertValidScan,
   revisionMatches,
   ScanAllOptions,
+  StoreUnavailable,
   SubscribeToAllOptions,
   WrongExpectedVersion,
 } from '../port';
@@ -99,7 +105,7 @@ export class EsdbEventStore implements EventStore {
         const actual = err.actualVersion;
         throw new WrongExpectedVersion(streamId, expectedRevision, actual === 'no_stream' ? 'no_stream' : toSafeNumber(actual, 'revision'));
       }
-      throw err;
+      throw asUnavailable('append', err);
     }
     if (!result.position) throw new Error(`append to ${streamId}: the node returned no position`);
     return {
@@ -123,7 +129,7 @@ export class EsdbEventStore implements EventStore {
       for await (const resolved of reading(read)) events.push(toRecorded(resolved.event as EsdbRecorded | undefined));
     } catch (err) {
       if (err instanceof StreamNotFoundError) return [];
-      throw err;
+      throw asUnavailable('read', err);
     }
     return events;
   }
@@ -131,9 +137,13 @@ export class EsdbEventStore implements EventStore {
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     const maxCount = options.maxCount ?? Number.MAX_SAFE_INTEGER;
     if (maxCount <= 0) return [];
-    return options.direction === 'backwards'
-      ? this.readAllBackwards(options.fromPosition, maxCount)
-      : this.readAllForwards(options.fromPosition, maxCount);
+    try {
+      return options.direction === 'backwards'
+        ? await this.readAllBackwards(options.fromPosition, maxCount)
+        : await this.readAllForwards(options.fromPosition, maxCount);
+    } catch (err) {
+      throw asUnavailable('read', err);
+    }
   }
 
   async scanAll(options: ScanAllOptions, onEvent: (e: RecordedEvent) => void): Promise<void> {
@@ -173,7 +183,7 @@ export class EsdbEventStore implements EventStore {
       // The client swallows its own cancellation without ending the stream, so it is this
       // wake-up, not the stream, that ends an iteration waiting for the next event.
       wakeClosed();
-      await subscription.unsubscribe();
+      await withinMs(CLOSE_WAIT_MS, subscription.unsubscribe());
       subscription.destroy();
     };
 
@@ -277,8 +287,10 @@ export class EsdbEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.subscriptions].map((s) => s.unsubscribe()));
-    await this.client.dispose();
+    // After the node went away a cancellation may never be answered: a shutdown must not
+    // wait on it for ever.
+    await withinMs(CLOSE_WAIT_MS, Promise.all([...this.subscriptions].map((s) => s.unsubscribe())));
+    await withinMs(CLOSE_WAIT_MS, this.client.dispose());
   }
 
   /** Forwards from `fromPosition` inclusive: pages of $all, system events dropped. */
@@ -358,6 +370,36 @@ export class EsdbEventStore implements EventStore {
     const [lastEvent] = await this.readAll({ direction: 'backwards', maxCount: 1 });
     return { nextExpectedRevision: current, position: lastEvent?.position ?? -1 };
   }
+}
+
+const CLOSE_WAIT_MS = 2_000;
+
+/** Waits for `work`, but not longer than `ms`; a late failure is dropped. */
+async function withinMs(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  work.catch(() => undefined);
+  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+// gRPC status codes CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE.
+const GRPC_TRANSIENT_CODES = new Set([1, 4, 14]);
+
+/**
+ * The node down, unreachable, past the call's deadline, or not the leader: the port's
+ * StoreUnavailable (503 and a retry), not a crash. Anything else is passed on as it is.
+ */
+function asUnavailable(operation: 'append' | 'read', err: unknown): unknown {
+  const transient =
+    err instanceof UnavailableError ||
+    err instanceof DeadlineExceededError ||
+    err instanceof TimeoutError ||
+    err instanceof CancelledError ||
+    err instanceof NotLeaderError ||
+    // Some calls (the server-features probe before an append) reject with the raw gRPC status.
+    GRPC_TRANSIENT_CODES.has((err as { code?: unknown } | undefined)?.code as number);
+  if (!transient) return err;
+  return new StoreUnavailable(operation, (err as Error).message, { cause: err });
 }
 
 function toEsdbExpected(expected: ExpectedRevision): AppendExpectedRevision {

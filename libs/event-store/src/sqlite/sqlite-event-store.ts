@@ -23,6 +23,7 @@ import {
   assertValidScan,
   revisionMatches,
   ScanAllOptions,
+  StoreUnavailable,
   SubscribeToAllOptions,
   WrongExpectedVersion,
 } from '../port';
@@ -342,7 +343,9 @@ export class SqliteEventStore implements EventStore {
     } catch (error) {
       // The transaction rolled back (lock timeout, disk full, I/O error): nothing of this
       // batch is on disk, so none of it may be acknowledged.
-      for (const append of batch) append.reject(error);
+      const failure =
+        error instanceof Database.SqliteError ? new StoreUnavailable('append', `${error.code}: ${error.message}`, { cause: error }) : error;
+      for (const append of batch) append.reject(failure);
       if (this.queue.length > 0) this.scheduleFlush();
       return;
     }

@@ -1,0 +1,74 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { EventStore } from '@ledger/event-store';
+import { JsonLogger } from '@ledger/api/http/json-logger';
+
+export interface GracefulShutdownOptions {
+  app: NestFastifyApplication;
+  store: EventStore;
+  logger: JsonLogger;
+  graceMs: number;
+  /** Called with the exit code once the process may end (tests pass their own). */
+  exit?: (code: number) => void;
+}
+
+/**
+ * A rolling deploy costs clients nothing they cannot see. On SIGTERM (or SIGINT):
+ *  1. stop accepting connections; idle keep-alive connections are closed at once;
+ *  2. every request already read is answered, with `Connection: close`, so its client
+ *     does not send another on that connection;
+ *  3. once the last connection has ended, the app closes (the projector applies the batch
+ *     it holds) and the store writes what it has accepted (SQLite's group commit);
+ *  4. exit 0. If that takes longer than `graceMs`, exit 1 instead of hanging a deploy.
+ * A request that arrived on an idle connection as it was being closed never reached the
+ * service: its client sees a reset and retries, and the retry is idempotent.
+ */
+export function installGracefulShutdown({ app, store, logger, graceMs, exit = (code) => process.exit(code) }: GracefulShutdownOptions): {
+  shutdown: (signal: string) => Promise<void>;
+} {
+  const server = app.getHttpServer() as Server;
+  const inFlight = new Set<ServerResponse>();
+  let closing: Promise<void> | undefined;
+
+  // Runs before the framework sees the request, so the header is there however it answers.
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (closing) res.setHeader('Connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
+
+  const shutdown = (signal: string): Promise<void> => {
+    closing ??= drainAndExit(signal);
+    return closing;
+  };
+
+  async function drainAndExit(signal: string): Promise<void> {
+    const started = Date.now();
+    logger.event('info', 'shutting down', { signal, graceMs, requestsInFlight: inFlight.size });
+    const overdue = setTimeout(() => {
+      logger.event('error', 'shutdown grace exceeded; exiting with requests unanswered', {
+        graceMs,
+        requestsInFlight: inFlight.size,
+      });
+      exit(1);
+    }, graceMs);
+    try {
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      // server.close stops listening and (Node >= 19) closes idle keep-alive connections;
+      // it calls back once every connection has ended.
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.close();
+      await store.close();
+      logger.event('info', 'shutdown complete', { signal, ms: Date.now() - started });
+      clearTimeout(overdue);
+      exit(0);
+    } catch (err) {
+      clearTimeout(overdue);
+      logger.event('error', 'shutdown failed', { signal, error: err instanceof Error ? err.message : String(err) });
+      exit(1);
+    }
+  }
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void shutdown(signal));
+  return { shutdown };
+}
