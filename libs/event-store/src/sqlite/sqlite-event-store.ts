@@ -242,10 +242,11 @@ export class SqliteEventStore implements EventStore {
     assertCount('fromRevision', options.fromRevision);
     assertCount('maxCount', options.maxCount);
     const limit = options.maxCount ?? Number.MAX_SAFE_INTEGER;
-    const rows =
+    const rows = readOrUnavailable(() =>
       options.direction === 'backwards'
         ? this.streamBackwardsStmt.all(streamId, options.fromRevision ?? Number.MAX_SAFE_INTEGER, limit)
-        : this.streamForwardsStmt.all(streamId, options.fromRevision ?? 0, limit);
+        : this.streamForwardsStmt.all(streamId, options.fromRevision ?? 0, limit),
+    );
     return rows.map(decodeRow);
   }
 
@@ -253,10 +254,11 @@ export class SqliteEventStore implements EventStore {
     assertCount('fromPosition', options.fromPosition);
     assertCount('maxCount', options.maxCount);
     const limit = options.maxCount ?? Number.MAX_SAFE_INTEGER;
-    const rows =
+    const rows = readOrUnavailable(() =>
       options.direction === 'backwards'
         ? this.allBackwardsStmt.all(options.fromPosition ?? Number.MAX_SAFE_INTEGER, limit)
-        : this.allForwardsStmt.all(options.fromPosition ?? 0, limit);
+        : this.allForwardsStmt.all(options.fromPosition ?? 0, limit),
+    );
     return rows.map(decodeRow);
   }
 
@@ -469,6 +471,16 @@ export class SqliteEventStore implements EventStore {
   private currentRevision(streamId: string): number {
     const revision = this.currentRevisionStmt.get(streamId)?.revision ?? null;
     return revision ?? -1;
+  }
+}
+
+/** A read the file could not serve (busy past the timeout, I/O error) is the store's fault, not the caller's. */
+function readOrUnavailable<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof Database.SqliteError) throw new StoreUnavailable('read', `${error.code}: ${error.message}`, { cause: error });
+    throw error;
   }
 }
 
