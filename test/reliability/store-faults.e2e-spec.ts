@@ -2,9 +2,6 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import request from 'supertest';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { FixedClock, defaultLedgerConfig } from '@ledger/application';
 import {
   AllSubscription,
   AppendOptions,
@@ -20,47 +17,19 @@ import {
   SubscribeToAllOptions,
 } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
-import { createLedgerApp } from '@ledger/api/create-app';
-import { JsonLogger } from '@ledger/api/http/json-logger';
+import { createLogger } from '@ledger/api/http/logger';
 import { EsdbWireServer } from '@ledger/testing/esdb-wire-server';
-import { TEST_ADMIN_KEY, TEST_NOW, TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
+import { TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
 
 const root = join(__dirname, '..', '..');
 const cli = join(root, 'bin', 'ledger.js');
 
-/** Keeps the structured lines the service writes, so a test can read its log. */
-class CapturingLogger extends JsonLogger {
-  readonly lines: Array<Record<string, unknown>> = [];
-  constructor() {
-    super(true);
-  }
-  override event(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>) {
-    this.lines.push({ level, msg, ...fields });
-  }
-}
-
-/** The app on `store` with a captured log (startTestApp's logger is silent). */
-async function appWithLog(store: EventStore): Promise<TestApp & { log: CapturingLogger }> {
-  const log = new CapturingLogger();
-  const clock = new FixedClock(new Date(TEST_NOW));
-  const app: NestFastifyApplication = await createLedgerApp({
-    store,
-    clock,
-    config: { ...defaultLedgerConfig(), adminKey: TEST_ADMIN_KEY },
-    logger: log,
-  });
-  return {
-    app,
-    store,
-    clock,
-    log,
-    http: () => request(app.getHttpServer()),
-    admin: { Authorization: `Bearer ${TEST_ADMIN_KEY}` },
-    async close() {
-      await app.close();
-      await store.close();
-    },
-  };
+/** The app on `store` with its log lines kept, so a test can read them. */
+async function appWithLog(store: EventStore): Promise<TestApp & { log: { lines: Array<Record<string, unknown>> } }> {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  const t = await startTestApp(store, { logger });
+  return { ...t, log: { lines } };
 }
 
 /** The port with a switch: while `failing`, every append throws StoreUnavailable and writes nothing. */

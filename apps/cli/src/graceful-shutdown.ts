@@ -1,12 +1,12 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventStore } from '@ledger/event-store';
-import { JsonLogger } from '@ledger/api/http/json-logger';
+import { LedgerLogger } from '@ledger/api/http/logger';
 
 export interface GracefulShutdownOptions {
   app: NestFastifyApplication;
   store: EventStore;
-  logger: JsonLogger;
+  logger: LedgerLogger;
   graceMs: number;
   /** Called with the exit code once the process may end (tests pass their own). */
   exit?: (code: number) => void;
@@ -44,12 +44,9 @@ export function installGracefulShutdown({ app, store, logger, graceMs, exit = (c
 
   async function drainAndExit(signal: string): Promise<void> {
     const started = Date.now();
-    logger.event('info', 'shutting down', { signal, graceMs, requestsInFlight: inFlight.size });
+    logger.info({ signal, graceMs, requestsInFlight: inFlight.size }, 'shutting down');
     const overdue = setTimeout(() => {
-      logger.event('error', 'shutdown grace exceeded; exiting with requests unanswered', {
-        graceMs,
-        requestsInFlight: inFlight.size,
-      });
+      logger.error({ graceMs, requestsInFlight: inFlight.size }, 'shutdown grace exceeded; exiting with requests unanswered');
       exit(1);
     }, graceMs);
     try {
@@ -59,12 +56,12 @@ export function installGracefulShutdown({ app, store, logger, graceMs, exit = (c
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await app.close();
       await store.close();
-      logger.event('info', 'shutdown complete', { signal, ms: Date.now() - started });
+      logger.info({ signal, ms: Date.now() - started }, 'shutdown complete');
       clearTimeout(overdue);
       exit(0);
     } catch (err) {
       clearTimeout(overdue);
-      logger.event('error', 'shutdown failed', { signal, error: err instanceof Error ? err.message : String(err) });
+      logger.error({ signal, error: err instanceof Error ? err.message : String(err) }, 'shutdown failed');
       exit(1);
     }
   }

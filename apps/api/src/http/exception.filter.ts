@@ -33,7 +33,7 @@ export class LedgerExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof StoreUnavailable) {
       // Nothing was acknowledged; the client retries the same request, which is idempotent.
-      this.logger.event('warn', 'event store unavailable', { method: request.method, url: request.url, reason: exception.message });
+      request.log.warn({ method: request.method, url: request.url, reason: exception.message }, 'event store unavailable');
       return errorBody(503, 'store_unavailable', 'the event store is unavailable; retry the request');
     }
     if (exception instanceof HttpException) {

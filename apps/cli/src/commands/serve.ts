@@ -51,7 +51,7 @@ export async function serve(): Promise<void> {
     } catch (err) {
       // Another instance started on the same empty store seeded it first.
       if (!(err instanceof Conflict)) throw err;
-      logger.event('info', 'demo coalition seeded by another instance', { reason: err.message });
+      logger.info({ reason: err.message }, 'demo coalition seeded by another instance');
     }
   }
   if (demoKeys) {
