@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { serve } from './commands/serve';
 import { registerSettleCommand } from './commands/settle';
+import { registerBackupCommand } from './commands/backup';
 import { registerProjectCommand } from './commands/project';
 import { registerRebuildCommand } from './commands/rebuild';
 import { registerDemoCommand } from './commands/demo';
@@ -17,6 +18,7 @@ program
   .action(serve);
 
 registerSettleCommand(program);
+registerBackupCommand(program);
 registerProjectCommand(program);
 registerRebuildCommand(program);
 registerDemoCommand(program);

@@ -5,3 +5,4 @@ export * from './esdb/esdb-event-store';
 export * from './open-event-store';
 export * from './sqlite/sqlite-event-store';
 export * from './head-position';
+export * from './sqlite/sqlite-backup';
