@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { cardNumber } from '@ledger/testing';
 
-const root = join(__dirname, '..', '..');
+// test/reliability under ts-jest, dist/test/reliability when compiled (npm run soak).
+const root = [join(__dirname, '..', '..'), join(__dirname, '..', '..', '..')].find((dir) => existsSync(join(dir, 'package.json')))!;
 export const CLI = join(root, 'bin', 'ledger.js');
 export const ADMIN_KEY = 'reliability-admin-key-0123456789';
 

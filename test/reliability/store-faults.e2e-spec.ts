@@ -6,6 +6,7 @@ import {
   AllSubscription,
   AppendOptions,
   AppendResult,
+  ConflictRetryPolicy,
   EsdbEventStore,
   EventStore,
   EventToAppend,
@@ -13,6 +14,7 @@ import {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  ScanAllOptions,
   StoreUnavailable,
   SubscribeToAllOptions,
 } from '@ledger/event-store';
@@ -36,6 +38,12 @@ async function appWithLog(store: EventStore): Promise<TestApp & { log: { lines: 
 class FailingAppends implements EventStore {
   failing = false;
   constructor(private readonly inner: EventStore) {}
+  get conflictRetry(): ConflictRetryPolicy {
+    return this.inner.conflictRetry;
+  }
+  scanAll(options: ScanAllOptions, onEvent: (e: RecordedEvent) => void): Promise<void> {
+    return this.inner.scanAll(options, onEvent);
+  }
   appendToStream(streamId: string, events: readonly EventToAppend[], options: AppendOptions): Promise<AppendResult> {
     if (this.failing) return Promise.reject(new StoreUnavailable('append', 'disk I/O error (simulated)'));
     return this.inner.appendToStream(streamId, events, options);

@@ -345,8 +345,7 @@ export class SqliteEventStore implements EventStore {
     } catch (error) {
       // The transaction rolled back (lock timeout, disk full, I/O error): nothing of this
       // batch is on disk, so none of it may be acknowledged.
-      const failure =
-        error instanceof Database.SqliteError ? new StoreUnavailable('append', `${error.code}: ${error.message}`, { cause: error }) : error;
+      const failure = isSqliteError(error) ? new StoreUnavailable('append', `${error.code}: ${error.message}`, { cause: error }) : error;
       for (const append of batch) append.reject(failure);
       if (this.queue.length > 0) this.scheduleFlush();
       return;
@@ -474,12 +473,22 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
+/**
+ * By its code, not its class: the native addon is loaded once per process and keeps the
+ * error class of whoever loaded it first, so in a host with several module realms (jest)
+ * `instanceof SqliteError` can be false for a real one.
+ */
+function isSqliteError(error: unknown): error is { code: string; message: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_');
+}
+
 /** A read the file could not serve (busy past the timeout, I/O error) is the store's fault, not the caller's. */
 function readOrUnavailable<T>(read: () => T): T {
   try {
     return read();
   } catch (error) {
-    if (error instanceof Database.SqliteError) throw new StoreUnavailable('read', `${error.code}: ${error.message}`, { cause: error });
+    if (isSqliteError(error)) throw new StoreUnavailable('read', `${error.code}: ${error.message}`, { cause: error });
     throw error;
   }
 }
