@@ -38,6 +38,8 @@ describe('/health/ready', () => {
     try {
       const missing = await t.http().get('/health/ready').expect(503);
       expect(missing.body).toMatchObject({ statusCode: 503, code: 'read_model_unavailable' });
+      // The metrics still answer, without a projector position.
+      expect((await t.http().get('/metrics').set(t.admin).expect(200)).text).toMatch(/^ledger_projection_position -1$/m);
       // The projector starts: an empty read store over an empty log is caught up.
       const runner = new ProjectionRunner(store, ReadStore.open(file));
       await t.http().get('/health/ready').expect(200);

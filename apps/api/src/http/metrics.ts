@@ -99,7 +99,11 @@ export class LedgerMetrics {
     // One read of the projector's state per scrape, shared by the three gauges.
     let scrape: Promise<{ position: number | undefined; lagEvents: number; lagSeconds: number } | undefined> | undefined;
     const projection = () => {
-      scrape ??= (sources().projection?.() ?? Promise.resolve(undefined)).finally(() => setImmediate(() => (scrape = undefined)));
+      scrape ??= (sources().projection?.() ?? Promise.resolve(undefined))
+        // No read store yet, or the store does not answer: the scrape still answers, with position -1
+        // (/health/ready says why).
+        .catch(() => undefined)
+        .finally(() => setImmediate(() => (scrape = undefined)));
       return scrape;
     };
     new Gauge({

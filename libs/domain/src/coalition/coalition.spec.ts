@@ -101,6 +101,18 @@ describe('coalition decider', () => {
         .then([keyIssued('k-aud', 'sha256:bbb')]));
   });
 
+  describe('RevokeStaffKey', () => {
+    const revoke = (keyId = 'k-fin'): CoalitionCommand => ({ type: 'RevokeStaffKey', data: { keyId } });
+    const revoked = { type: 'ApiKeyRevoked' as const, data: { keyId: 'k-fin' } };
+
+    it('revokes a staff key', () => given([configured(), keyIssued()]).when(revoke()).then([revoked]));
+
+    it('writes nothing when the key is already revoked', () =>
+      given([configured(), keyIssued(), revoked]).when(revoke()).thenNothingHappened());
+
+    it('asserts the handler found the key on this stream', () => given([configured()]).when(revoke('k-none')).thenThrows(AssertionFailed));
+  });
+
   describe('evolve', () => {
     it('folds configuration, changes and keys into the state', () => {
       const state = given([

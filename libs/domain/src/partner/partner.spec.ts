@@ -67,6 +67,18 @@ describe('partner decider', () => {
         .thenThrows(AssertionFailed));
   });
 
+  describe('RevokePartnerKey', () => {
+    const issued = { type: 'ApiKeyIssued' as const, data: { partnerId: 'grocer', keyId: 'k-1', keyHash: 'h1', role: 'partner' as const } };
+    const revoke = (keyId = 'k-1'): PartnerCommand => ({ type: 'RevokePartnerKey', data: { partnerId: 'grocer', keyId } });
+    const revoked = { type: 'ApiKeyRevoked' as const, data: { keyId: 'k-1' } };
+
+    it('revokes the key', () => given([joined(), issued]).when(revoke()).then([revoked]));
+
+    it('writes nothing when the key is already revoked', () => given([joined(), issued, revoked]).when(revoke()).thenNothingHappened());
+
+    it('asserts the handler found the key on this stream', () => given([joined()]).when(revoke('k-2')).thenThrows(AssertionFailed));
+  });
+
   describe('IssuePartnerKey', () => {
     const issue = (keyId: string): PartnerCommand => ({
       type: 'IssuePartnerKey',
