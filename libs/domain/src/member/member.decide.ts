@@ -5,9 +5,13 @@ import { addMonthsUtc, checkBusinessDate, toUtcIso } from '../shared/time';
 import { EarnRule, pointsEarned } from '../partner/partner';
 import { LotSlice, MemberEvent } from './member.events';
 import {
+  Hold,
   Lot,
   MemberState,
   accrualFingerprint,
+  captureFingerprint,
+  holdFingerprint,
+  releaseFingerprint,
   evolveMember,
   initialMember,
   redemptionFingerprint,
@@ -41,12 +45,38 @@ export type ReverseTransaction = {
   data: { partnerId: string; externalId: string; memberId: string; originalExternalId: string; occurredAt: string };
   context: TxContext;
 };
-export type MemberCommand = EnrolMember | AccruePoints | RedeemPoints | ReverseTransaction;
+/** A checkout reserves points for `ttlSeconds` (bounds below); `holdId` = `partnerId:externalId`. */
+export type PlaceHold = {
+  type: 'PlaceHold';
+  data: { partnerId: string; externalId: string; memberId: string; points: number; ttlSeconds: number; occurredAt: string };
+  context: TxContext;
+};
+/** The holding partner turns `points` of the hold (all when null) into a redemption and releases the rest. */
+export type CaptureHold = {
+  type: 'CaptureHold';
+  data: { partnerId: string; externalId: string; memberId: string; holdId: string; points: number | null; occurredAt: string };
+  context: TxContext;
+};
+/** The holding partner gives the hold's points back; `occurredAt` is the clock's (the request has no date). */
+export type ReleaseHold = {
+  type: 'ReleaseHold';
+  data: { partnerId: string; externalId: string; memberId: string; holdId: string; occurredAt: string };
+  context: TxContext;
+};
+/** Records that a hold past its expiry has lapsed (a job's command, not a partner's). */
+export type LapseHold = { type: 'LapseHold'; data: { memberId: string; holdId: string } };
+
+export type MemberCommand =
+  EnrolMember | AccruePoints | RedeemPoints | ReverseTransaction | PlaceHold | CaptureHold | ReleaseHold | LapseHold;
+
+/** A hold lives between one second and thirty days. */
+export const HOLD_TTL_SECONDS_MIN = 1;
+export const HOLD_TTL_SECONDS_MAX = 30 * 24 * 3600;
 
 export const txIdOf = (partnerId: string, externalId: string) => `${partnerId}:${externalId}`;
 
 /** A transaction a partner posts: it has a receipt id, a business date and a member. */
-type PartnerTransaction = AccruePoints | RedeemPoints | ReverseTransaction;
+type PartnerTransaction = AccruePoints | RedeemPoints | ReverseTransaction | PlaceHold | CaptureHold | ReleaseHold;
 
 /**
  * emmett's shape, as every decider here: the facts to append, or none. A retry of a posted
@@ -54,15 +84,22 @@ type PartnerTransaction = AccruePoints | RedeemPoints | ReverseTransaction;
  */
 export function decideMember(command: MemberCommand, state: MemberState, now: Date): MemberEvent[] {
   if (command.type === 'EnrolMember') return enrol(command, state, now);
+  if (command.type === 'LapseHold') return lapse(command, state, now);
   const tx = openTransaction(command, state, now);
   if (tx === undefined) return [];
   switch (command.type) {
     case 'AccruePoints':
       return accrue(command, tx);
     case 'RedeemPoints':
-      return redeem(command, state, tx);
+      return redeem(command, state, tx, now);
     case 'ReverseTransaction':
-      return reverse(command, state, tx);
+      return reverse(command, state, tx, now);
+    case 'PlaceHold':
+      return hold(command, state, tx, now);
+    case 'CaptureHold':
+      return capture(command, state, tx, now);
+    case 'ReleaseHold':
+      return release(command, state, tx, now);
     default: {
       const unknown: never = command;
       throw new Error(`unknown command ${JSON.stringify(unknown)}`);
@@ -103,7 +140,7 @@ function openTransaction(cmd: PartnerTransaction, state: MemberState, now: Date)
   const txId = txIdOf(partnerId, externalId);
   const seen = state.transactions.get(txId);
   if (seen) {
-    if (seen.fingerprint !== fingerprintOf(cmd, occurredAt)) throw idempotencyConflict(txId);
+    if (seen.fingerprint !== fingerprintOf(cmd, occurredAt, state)) throw idempotencyConflict(txId);
     return undefined;
   }
   checkBusinessDate('occurredAt', occurredAt, now, cmd.context.maxBackdateDays);
@@ -111,7 +148,7 @@ function openTransaction(cmd: PartnerTransaction, state: MemberState, now: Date)
 }
 
 /** The request fields that make two posts "the same transaction", the business date in UTC. */
-function fingerprintOf(cmd: PartnerTransaction, occurredAt: string): string {
+function fingerprintOf(cmd: PartnerTransaction, occurredAt: string, state: MemberState): string {
   const { memberId } = cmd.data;
   switch (cmd.type) {
     case 'AccruePoints':
@@ -120,6 +157,14 @@ function fingerprintOf(cmd: PartnerTransaction, occurredAt: string): string {
       return redemptionFingerprint({ memberId, points: cmd.data.points, occurredAt });
     case 'ReverseTransaction':
       return reversalFingerprint({ memberId, originalTxId: originalTxIdOf(cmd), occurredAt });
+    case 'PlaceHold':
+      return holdFingerprint({ memberId, points: cmd.data.points, ttlSeconds: cmd.data.ttlSeconds, occurredAt });
+    case 'CaptureHold': {
+      const { holdId, points } = cmd.data;
+      return captureFingerprint({ memberId, holdId, points: points ?? state.holds.get(holdId)?.points ?? -1, occurredAt });
+    }
+    case 'ReleaseHold':
+      return releaseFingerprint({ memberId, holdId: cmd.data.holdId });
   }
 }
 
@@ -185,14 +230,11 @@ export function allocateFifo(lots: readonly Lot[], points: number): LotSlice[] {
   return slices;
 }
 
-function redeem(cmd: RedeemPoints, state: MemberState, { txId, occurredAt }: OpenedTransaction): MemberEvent[] {
+function redeem(cmd: RedeemPoints, state: MemberState, { txId, occurredAt }: OpenedTransaction, now: Date): MemberEvent[] {
   const { partnerId, externalId, memberId, points } = cmd.data;
   assert(Number.isSafeInteger(points) && points > 0, 'points validated upstream');
   const spendable = spendableLots(state.lots, occurredAt);
-  const spendablePoints = spendable.reduce((sum, lot) => sum + lot.points, 0);
-  if (spendablePoints < points) {
-    throw new Refused('insufficient_points', `member ${memberId} has ${spendablePoints} points available, ${points} asked`);
-  }
+  requireAvailable(state, memberId, spendable, points, now);
   return [
     {
       type: 'PointsRedeemed',
@@ -211,18 +253,19 @@ function redeem(cmd: RedeemPoints, state: MemberState, { txId, occurredAt }: Ope
   ];
 }
 
-function reverse(cmd: ReverseTransaction, state: MemberState, { txId, occurredAt }: OpenedTransaction): MemberEvent[] {
+function reverse(cmd: ReverseTransaction, state: MemberState, { txId, occurredAt }: OpenedTransaction, now: Date): MemberEvent[] {
   const { partnerId, externalId, memberId } = cmd.data;
   const originalTxId = originalTxIdOf(cmd);
   const original = state.transactions.get(originalTxId);
-  if (!original || (original.kind !== 'accrual' && original.kind !== 'redemption')) {
+  if (!original || (original.kind !== 'accrual' && original.kind !== 'redemption' && original.kind !== 'hold_capture')) {
     throw new NotFound('transaction', originalTxId);
   }
   if (state.reversedTxIds.has(originalTxId)) {
     throw new Conflict('already_reversed', `transaction ${originalTxId} is already reversed`);
   }
   const common = { txId, partnerId, externalId, memberId, originalTxId, currency: cmd.context.coalitionCurrency, occurredAt };
-  if (original.kind === 'redemption') {
+  // A captured hold was a redemption at the holding partner, and is cancelled as one.
+  if (original.kind === 'redemption' || original.kind === 'hold_capture') {
     return [
       {
         type: 'RedemptionReversed',
@@ -245,6 +288,11 @@ function reverse(cmd: ReverseTransaction, state: MemberState, { txId, occurredAt
       `only ${unspent} of the ${original.points} points of ${originalTxId} are unspent; reverse the redemption first`,
     );
   }
+  // Nor may a refund take back points a live hold is keeping for a checkout.
+  const heldNow = liveHeld(state, now);
+  if (state.available - original.points < heldNow) {
+    throw new Refused('points_held', `${heldNow} of the member's points are on hold; release or capture the hold first`);
+  }
   return [
     {
       type: 'AccrualReversed',
@@ -254,6 +302,118 @@ function reverse(cmd: ReverseTransaction, state: MemberState, { txId, occurredAt
         issuerPartnerId: partnerId,
         points: original.points,
         pointValueMinor: original.pointValueMinor,
+      },
+    },
+  ];
+}
+
+/** Points on holds still live at `now`: a hold past its expiry keeps nothing, whether or not its lapse is recorded. */
+function liveHeld(state: MemberState, now: Date, exceptHoldId?: string): number {
+  let held = 0;
+  for (const h of state.holds.values()) {
+    if (h.status === 'open' && h.holdId !== exceptHoldId && Date.parse(h.expiresAt) > now.getTime()) held += h.points;
+  }
+  return held;
+}
+
+/** A redemption, hold or capture never spends points a live hold keeps (422 insufficient_points). */
+function requireAvailable(
+  state: MemberState,
+  memberId: string,
+  spendable: readonly Lot[],
+  points: number,
+  now: Date,
+  exceptHoldId?: string,
+) {
+  const available = spendable.reduce((sum, lot) => sum + lot.points, 0) - liveHeld(state, now, exceptHoldId);
+  if (available < points) {
+    throw new Refused('insufficient_points', `member ${memberId} has ${Math.max(available, 0)} points available, ${points} asked`);
+  }
+}
+
+function hold(cmd: PlaceHold, state: MemberState, { txId, occurredAt }: OpenedTransaction, now: Date): MemberEvent[] {
+  const { partnerId, externalId, memberId, points, ttlSeconds } = cmd.data;
+  assert(Number.isSafeInteger(points) && points > 0, 'points validated upstream');
+  assert(
+    Number.isSafeInteger(ttlSeconds) && ttlSeconds >= HOLD_TTL_SECONDS_MIN && ttlSeconds <= HOLD_TTL_SECONDS_MAX,
+    'TTL validated upstream',
+  );
+  requireAvailable(state, memberId, spendableLots(state.lots, occurredAt), points, now);
+  const expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
+  return [{ type: 'PointsHeld', data: { txId, holdId: txId, partnerId, externalId, memberId, points, ttlSeconds, expiresAt, occurredAt } }];
+}
+
+/**
+ * The hold the holding partner names, open and not past its expiry. Another partner's hold
+ * is as unknown to it as one that never was: 404, so it cannot learn that the hold exists.
+ */
+function openHoldOf(state: MemberState, partnerId: string, holdId: string, now: Date): Hold {
+  const hold = state.holds.get(holdId);
+  if (hold === undefined || hold.partnerId !== partnerId) throw new NotFound('hold', holdId);
+  if (hold.status !== 'open') throw new Conflict('hold_closed', `hold ${holdId} is already ${hold.status}`);
+  if (Date.parse(hold.expiresAt) <= now.getTime()) throw new Conflict('hold_expired', `hold ${holdId} expired at ${hold.expiresAt}`);
+  return hold;
+}
+
+function capture(cmd: CaptureHold, state: MemberState, { txId, occurredAt }: OpenedTransaction, now: Date): MemberEvent[] {
+  const { partnerId, externalId, memberId, holdId } = cmd.data;
+  const hold = openHoldOf(state, partnerId, holdId, now);
+  const points = cmd.data.points ?? hold.points;
+  assert(Number.isSafeInteger(points) && points > 0, 'points validated upstream');
+  if (points > hold.points) throw new Refused('exceeds_hold', `hold ${holdId} keeps ${hold.points} points, ${points} asked`);
+  // Lots are chosen now, first-in-first-out, as for any redemption: the hold reserved an amount, not lots.
+  const spendable = spendableLots(state.lots, occurredAt);
+  requireAvailable(state, memberId, spendable, points, now, holdId);
+  return [
+    {
+      type: 'PointsRedeemed',
+      data: {
+        txId,
+        partnerId,
+        externalId,
+        memberId,
+        points,
+        pointValueMinor: cmd.context.pointValueMinor,
+        currency: cmd.context.coalitionCurrency,
+        slices: allocateFifo(spendable, points),
+        occurredAt,
+      },
+    },
+    {
+      type: 'HoldCaptured',
+      data: { txId, holdId, partnerId, externalId, memberId, points, releasedPoints: hold.points - points, occurredAt },
+    },
+  ];
+}
+
+function release(cmd: ReleaseHold, state: MemberState, { txId, occurredAt }: OpenedTransaction, now: Date): MemberEvent[] {
+  const { partnerId, externalId, memberId, holdId } = cmd.data;
+  const hold = openHoldOf(state, partnerId, holdId, now);
+  return [
+    { type: 'HoldReleased', data: { txId, holdId, partnerId, externalId, memberId, points: hold.points, reason: 'released', occurredAt } },
+  ];
+}
+
+/** A due hold lapses once; a hold already ended lapses to nothing, so two jobs racing write one event. */
+function lapse(cmd: LapseHold, state: MemberState, now: Date): MemberEvent[] {
+  const { memberId, holdId } = cmd.data;
+  if (state.status === 'none') throw new NotFound('member', memberId);
+  const hold = state.holds.get(holdId);
+  if (hold === undefined) throw new NotFound('hold', holdId);
+  if (hold.status !== 'open') return [];
+  if (Date.parse(hold.expiresAt) > now.getTime()) throw new Conflict('hold_not_expired', `hold ${holdId} expires at ${hold.expiresAt}`);
+  return [
+    {
+      type: 'HoldReleased',
+      data: {
+        txId: null,
+        holdId,
+        partnerId: hold.partnerId,
+        externalId: null,
+        memberId,
+        points: hold.points,
+        reason: 'expired',
+        occurredAt: hold.expiresAt,
       },
     },
   ];

@@ -101,7 +101,72 @@ export type PointsExpired = DomainEvent<
   }
 >;
 
-export type MemberEvent = MemberEnrolled | PointsAccrued | PointsRedeemed | AccrualReversed | RedemptionReversed | PointsExpired;
+/**
+ * A checkout's reservation: the member's available points drop at once. No lot is chosen
+ * here; the capture takes lots first-in-first-out as a redemption does, so expiry order holds.
+ * `txId` = `holdId` = `partnerId:externalId`. `expiresAt` is the clock's time plus the TTL.
+ */
+export type PointsHeld = DomainEvent<
+  'PointsHeld',
+  {
+    txId: string;
+    holdId: string;
+    partnerId: string;
+    externalId: string;
+    memberId: string;
+    points: number;
+    ttlSeconds: number;
+    expiresAt: string;
+    occurredAt: string;
+  }
+>;
+
+/**
+ * A hold ends by capture. Appended right after the `PointsRedeemed` (same `txId`) that took
+ * the captured points from the lots at the holding partner; `releasedPoints` is the rest.
+ */
+export type HoldCaptured = DomainEvent<
+  'HoldCaptured',
+  {
+    txId: string;
+    holdId: string;
+    partnerId: string;
+    externalId: string;
+    memberId: string;
+    points: number;
+    releasedPoints: number;
+    occurredAt: string;
+  }
+>;
+
+/**
+ * A hold ends without a sale: released by its partner (`txId` of the release request), or
+ * lapsed past its expiry (`reason: 'expired'`, no request, dated at the hold's expiry).
+ */
+export type HoldReleased = DomainEvent<
+  'HoldReleased',
+  {
+    txId: string | null;
+    holdId: string;
+    partnerId: string;
+    externalId: string | null;
+    memberId: string;
+    points: number;
+    reason: 'released' | 'expired';
+    occurredAt: string;
+  }
+>;
+
+export type MemberEvent =
+  | MemberEnrolled
+  | PointsAccrued
+  | PointsRedeemed
+  | AccrualReversed
+  | RedemptionReversed
+  | PointsExpired
+  | PointsHeld
+  | HoldCaptured
+  | HoldReleased;
 
 export const MEMBER_EVENT_TYPES: ReadonlySet<string> = new Set([
   'MemberEnrolled',
@@ -110,4 +175,7 @@ export const MEMBER_EVENT_TYPES: ReadonlySet<string> = new Set([
   'AccrualReversed',
   'RedemptionReversed',
   'PointsExpired',
+  'PointsHeld',
+  'HoldCaptured',
+  'HoldReleased',
 ]);

@@ -12,7 +12,16 @@ export interface Lot {
   seq: number;
 }
 
-export type TxKind = 'accrual' | 'redemption' | 'accrual_reversal' | 'redemption_reversal';
+export type TxKind = 'accrual' | 'redemption' | 'accrual_reversal' | 'redemption_reversal' | 'hold' | 'hold_capture' | 'hold_release';
+
+/** A checkout's hold; `open` until captured, released, or lapsed by an event. */
+export interface Hold {
+  holdId: string;
+  partnerId: string;
+  points: number;
+  expiresAt: string;
+  status: 'open' | 'captured' | 'released' | 'expired';
+}
 
 /** What a posted transaction answered, so a retry gets the very same answer. */
 export interface TxRecord {
@@ -24,7 +33,7 @@ export interface TxRecord {
   slices: LotSlice[];
   position: number;
   occurredAt: string;
-  /** Point value the transaction was valued at; a reversal is valued the same. */
+  /** Point value the transaction was valued at; a reversal is valued the same (0 for holds: no value moves). */
   pointValueMinor: number;
 }
 
@@ -36,7 +45,12 @@ export interface MemberState {
   enrolledAt: string;
   /** Open lots (points > 0), in creation order. */
   lots: Lot[];
+  /** Points in the open lots. */
   available: number;
+  /** Points on holds not yet ended by an event (a lapsed one still counts here until its HoldReleased). */
+  held: number;
+  /** Every hold, by holdId (shared between successive states, as `transactions`). */
+  holds: Map<string, Hold>;
   lifetimeAccrued: number;
   lifetimeRedeemed: number;
   lifetimeExpired: number;
@@ -63,6 +77,8 @@ export const initialMember = (): MemberState => ({
   enrolledAt: '',
   lots: [],
   available: 0,
+  held: 0,
+  holds: new Map(),
   lifetimeAccrued: 0,
   lifetimeRedeemed: 0,
   lifetimeExpired: 0,
@@ -81,6 +97,17 @@ export const redemptionFingerprint = (d: { memberId: string; points: number; occ
 
 export const reversalFingerprint = (d: { memberId: string; originalTxId: string; occurredAt: string }) =>
   fingerprintOf({ kind: 'reversal', memberId: d.memberId, originalTxId: d.originalTxId, occurredAt: d.occurredAt });
+
+export const holdFingerprint = (d: { memberId: string; points: number; ttlSeconds: number; occurredAt: string }) =>
+  canonicalJson({ kind: 'hold', memberId: d.memberId, points: d.points, ttlSeconds: d.ttlSeconds, occurredAt: d.occurredAt });
+
+/** `points` as captured: a capture of "all" and one naming the held amount are the same request. */
+export const captureFingerprint = (d: { memberId: string; holdId: string; points: number; occurredAt: string }) =>
+  canonicalJson({ kind: 'hold_capture', memberId: d.memberId, holdId: d.holdId, points: d.points, occurredAt: d.occurredAt });
+
+/** A release carries no business date of its own (it is dated by the clock), so none is compared. */
+export const releaseFingerprint = (d: { memberId: string; holdId: string }) =>
+  canonicalJson({ kind: 'hold_release', memberId: d.memberId, holdId: d.holdId });
 
 /**
  * Applies a fact. `position` is the event's global position when folded from the store
@@ -177,11 +204,67 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
         lifetimeExpired: state.lifetimeExpired + d.points,
       };
     }
+    case 'PointsHeld': {
+      const d = event.data;
+      state.holds.set(d.holdId, { holdId: d.holdId, partnerId: d.partnerId, points: d.points, expiresAt: d.expiresAt, status: 'open' });
+      const next = { ...state, held: state.held + d.points };
+      return record(
+        next,
+        d.txId,
+        { kind: 'hold', fingerprint: holdFingerprint(d), points: d.points, slices: [], position },
+        d.occurredAt,
+        0,
+      );
+    }
+    case 'HoldCaptured': {
+      const d = event.data;
+      const next = closeHold(state, d.holdId, 'captured', d.points + d.releasedPoints);
+      // The PointsRedeemed just before, under the same txId, holds the slices and the value.
+      const redeemed = state.transactions.get(d.txId);
+      assert(redeemed !== undefined && redeemed.kind === 'redemption', 'a capture follows its redemption');
+      const fingerprint = captureFingerprint({ memberId: d.memberId, holdId: d.holdId, points: d.points, occurredAt: d.occurredAt });
+      return record(
+        next,
+        d.txId,
+        { kind: 'hold_capture', fingerprint, points: d.points, slices: redeemed.slices, position },
+        d.occurredAt,
+        redeemed.pointValueMinor,
+      );
+    }
+    case 'HoldReleased': {
+      const d = event.data;
+      const next = closeHold(state, d.holdId, d.reason === 'expired' ? 'expired' : 'released', d.points);
+      if (d.txId === null) return next;
+      const fingerprint = releaseFingerprint({ memberId: d.memberId, holdId: d.holdId });
+      return record(next, d.txId, { kind: 'hold_release', fingerprint, points: d.points, slices: [], position }, d.occurredAt, 0);
+    }
     default: {
       const unknown: never = event;
       throw new Error(`unknown member event ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/** Ends an open hold; its points are no longer held. */
+function closeHold(state: MemberState, holdId: string, status: Hold['status'], points: number): MemberState {
+  const hold = state.holds.get(holdId);
+  assert(hold !== undefined && hold.status === 'open', 'only an open hold ends');
+  assert(points === hold.points, 'a hold ends with all its points');
+  state.holds.set(holdId, { ...hold, status });
+  const held = state.held - hold.points;
+  assert(held >= 0, 'held never goes negative');
+  return { ...state, held };
+}
+
+function record(
+  state: MemberState,
+  txId: string,
+  r: Pick<TxRecord, 'kind' | 'fingerprint' | 'points' | 'slices' | 'position'>,
+  occurredAt: string,
+  pointValueMinor: number,
+): MemberState {
+  state.transactions.set(txId, { ...r, balanceAfter: state.available - state.held, occurredAt, pointValueMinor });
+  return state;
 }
 
 /** Records a transaction's answer on the state it produced: its balance is that state's. */
@@ -195,7 +278,8 @@ function withTx(
   state.transactions.set(d.txId, {
     ...record,
     points: d.points,
-    balanceAfter: state.available,
+    // What the member can spend: the lots, less what is on hold.
+    balanceAfter: state.available - state.held,
     occurredAt: d.occurredAt,
     pointValueMinor: d.pointValueMinor,
   });
