@@ -18,6 +18,8 @@ import { READ_MODEL_QUERY_HANDLERS } from './projections/read-model.queries';
 import { TransactionsController } from './transactions/transactions.controller';
 import { SettlementsController } from './settlements/settlements.controller';
 import { AUDIT_CONTROLLERS, AUDIT_PROVIDERS } from './audit';
+import { HoldMemberHandler, HoldsController } from './holds/holds.controller';
+import { HOLD_LAPSE_INTERVAL_MS_DEFAULT, HOLD_LAPSE_OPTIONS, HoldLapseJob } from './holds/hold-lapse.job';
 
 export interface ApiModuleOptions extends LedgerApplicationOptions {
   /**
@@ -29,6 +31,8 @@ export interface ApiModuleOptions extends LedgerApplicationOptions {
   metrics?: LedgerMetrics;
   /** /health/ready answers 503 when the read models trail the log by more events than this (default 1000). */
   readyMaxLag?: number;
+  /** How often this API records due holds as lapsed (default 30 s; 0: never, another replica or `ledger lapse-holds` does). */
+  holdLapseIntervalMs?: number;
 }
 
 export const READY_MAX_LAG_DEFAULT = 1_000;
@@ -48,6 +52,7 @@ export class ApiModule {
         KeysController,
         MembersController,
         TransactionsController,
+        HoldsController,
         SettlementsController,
         ...AUDIT_CONTROLLERS,
       ],
@@ -69,6 +74,9 @@ export class ApiModule {
           inject: [EVENT_STORE, ReadModelAccess],
         },
         ...READ_MODEL_QUERY_HANDLERS,
+        HoldMemberHandler,
+        { provide: HOLD_LAPSE_OPTIONS, useValue: { intervalMs: options.holdLapseIntervalMs ?? HOLD_LAPSE_INTERVAL_MS_DEFAULT } },
+        HoldLapseJob,
         PartnerTransactionsHandler,
         ...AUDIT_PROVIDERS,
       ],

@@ -7,6 +7,7 @@ import { registerProjectCommand } from './commands/project';
 import { registerRebuildCommand } from './commands/rebuild';
 import { registerDemoCommand } from './commands/demo';
 import { registerAuditCommands } from './commands/audit';
+import { registerLapseHoldsCommand } from './commands/lapse-holds';
 
 const program = new Command('ledger')
   .description('coalition-ledger: an event-sourced points ledger for a coalition loyalty programme')
@@ -23,6 +24,7 @@ registerProjectCommand(program);
 registerRebuildCommand(program);
 registerDemoCommand(program);
 registerAuditCommands(program);
+registerLapseHoldsCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`ledger: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -10,6 +10,7 @@ import { EnrolMemberHandler } from './member/enrol-member';
 import { MemberTransactionPoster } from './member/post-transaction';
 import { RedeemPointsHandler } from './member/redeem-points';
 import { ReverseTransactionHandler } from './member/reverse-transaction';
+import { HOLD_COMMAND_HANDLERS } from './member/holds';
 import { RegisterPartnerHandler } from './partner/register-partner';
 import { ChangePartnerTermsHandler } from './partner/change-partner-terms';
 import { ClosePeriodHandler } from './settlement/close-period';
@@ -29,6 +30,7 @@ export const COMMAND_HANDLERS = [
   AccruePointsHandler,
   RedeemPointsHandler,
   ReverseTransactionHandler,
+  ...HOLD_COMMAND_HANDLERS,
   ClosePeriodHandler,
 ];
 export const QUERY_HANDLERS = [GetStatementHandler];

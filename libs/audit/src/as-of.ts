@@ -172,11 +172,14 @@ export async function memberAsOf(store: EventStore, memberId: string, asOf: AsOf
   const resolved = await resolveAsOf(store, asOf);
   const { state, lastPosition } = await foldMemberUpTo(store, memberId, resolved.position);
   if (state.status === 'none' || lastPosition === undefined) throw new NotFound('member', `${memberId} as of ${resolved.requested}`);
+  const at = momentOf(resolved);
+  let held = 0;
+  for (const h of state.holds.values()) if (h.status === 'open' && isLive(h.expiresAt, at)) held += h.points;
   return {
     memberId,
     cardNumber: state.cardNumber,
-    available: state.available,
-    held: 0,
+    available: state.available - held,
+    held,
     lifetimeAccrued: state.lifetimeAccrued,
     lifetimeRedeemed: state.lifetimeRedeemed,
     lifetimeExpired: state.lifetimeExpired,
@@ -229,6 +232,10 @@ export async function partnerPositionAsOf(
   const outstanding = p.pointsIssued - redeemedOwn - p.pointsExpired - p.pointsReversed;
   const liabilityMinor = outstanding * (fold.coalition?.pointValueMinor ?? 0);
   assert(Number.isSafeInteger(liabilityMinor), 'a liability fits a safe integer');
+  const at = momentOf(resolved);
+  let pointsHeld = 0;
+  for (const h of fold.holds.values())
+    if (h.partnerId === partnerId && h.status === 'open' && isLive(h.expiresAt, at)) pointsHeld += h.points;
   return {
     partnerId,
     currency: fold.coalition?.currency ?? null,
@@ -240,7 +247,21 @@ export async function partnerPositionAsOf(
     pointsReversed: p.pointsReversed,
     pointsOutstanding: outstanding,
     liabilityMinor,
+    pointsHeld,
     asOfPosition: resolved.position!,
     asOf: resolved,
   };
 }
+
+/**
+ * The time holds are judged live at: the moment asked for when it is a time, else the
+ * recorded time of the last event counted (a hold past its expiry keeps nothing, lapse
+ * recorded or not).
+ */
+function momentOf(resolved: ResolvedAsOf): number | undefined {
+  const asked = Date.parse(resolved.requested);
+  if (resolved.requested.includes('T') && !Number.isNaN(asked)) return asked;
+  return resolved.recordedAt === undefined ? undefined : Date.parse(resolved.recordedAt);
+}
+
+const isLive = (expiresAt: string, at: number | undefined) => at === undefined || Date.parse(expiresAt) > at;

@@ -34,11 +34,25 @@ export interface FoldedMember {
   lifetimeAccrued: number;
   lifetimeRedeemed: number;
   lifetimeExpired: number;
+  /** Points on the member's holds not yet ended by an event. */
+  held: number;
   /** Position of the last event applied to the member. */
   position: number;
   lots: Map<string, FoldedLot>;
   /** Σ points of the member's lots: equals `available` after every event. */
   lotPoints: number;
+}
+
+/** A hold as the fold keeps it, the way the holds read model does. */
+export interface FoldedHold {
+  holdId: string;
+  memberId: string;
+  partnerId: string;
+  points: number;
+  expiresAt: string;
+  status: 'open' | 'captured' | 'released' | 'expired';
+  /** Position of the PointsHeld. */
+  position: number;
 }
 
 export interface PartnerCounters {
@@ -127,11 +141,14 @@ export class AuditFold {
   readonly members = new Map<string, FoldedMember>();
   readonly partners = new Map<string, PartnerCounters>();
   readonly liability = new Map<string, LiabilityCell>();
+  readonly holds = new Map<string, FoldedHold>();
   coalition: CoalitionSettings | undefined;
   /** Events applied, and the last position applied (undefined before the first). */
   events = 0;
   position: number | undefined;
   private readonly txs = new Map<string, TxMemo>();
+  /** Hold and release txIds: unique coalition-wide too, but not in the transaction index. */
+  private readonly holdTxIds = new Set<string>();
   private invariantBreaks = 0;
 
   /** Applies one event of the log (in position order). */
@@ -288,6 +305,7 @@ export class AuditFold {
         lifetimeAccrued: 0,
         lifetimeRedeemed: 0,
         lifetimeExpired: 0,
+        held: 0,
         position: e.position,
         lots: new Map(),
         lotPoints: 0,
@@ -314,6 +332,15 @@ export class AuditFold {
         break;
       case 'PointsExpired':
         this.expired(m, d);
+        break;
+      case 'PointsHeld':
+        this.held(m, d, e.position);
+        break;
+      case 'HoldCaptured':
+        this.holdCaptured(m, d);
+        break;
+      case 'HoldReleased':
+        this.holdReleased(m, d);
         break;
       default:
         throw new Broken(`unknown member event type ${e.type}`);
@@ -531,8 +558,74 @@ export class AuditFold {
   }
 
   private newTx(txId: string, memo: TxMemo): void {
-    need(!this.txs.has(txId), 'a txId is unique coalition-wide', 'a new txId', txId);
+    need(!this.txs.has(txId) && !this.holdTxIds.has(txId), 'a txId is unique coalition-wide', 'a new txId', txId);
     this.txs.set(txId, memo);
+  }
+
+  private newHoldTx(txId: string): void {
+    need(!this.txs.has(txId) && !this.holdTxIds.has(txId), 'a txId is unique coalition-wide', 'a new txId', txId);
+    this.holdTxIds.add(txId);
+  }
+
+  private held(m: FoldedMember, d: Record<string, unknown>, position: number): void {
+    const { txId, holdId, partnerId, points, expiresAt } = d;
+    need(isText(txId) && txId === holdId && isText(partnerId) && isText(expiresAt), 'a hold is named by its txId', 'holdId = txId', {
+      txId,
+      holdId,
+    });
+    need(isCount(points) && points > 0, 'a hold keeps a positive whole number of points', 'integer > 0', points);
+    need(!Number.isNaN(Date.parse(expiresAt)), 'a hold expires at an ISO instant', 'ISO 8601', expiresAt);
+    // Lapsed holds still count here until their HoldReleased; the decider never lets live ones exceed the lots.
+    this.newHoldTx(txId);
+    this.holds.set(txId, { holdId: txId, memberId: m.memberId, partnerId, points, expiresAt, status: 'open', position });
+    m.held += points;
+  }
+
+  private openHold(m: FoldedMember, holdId: unknown): FoldedHold {
+    need(isText(holdId), 'the hold is named', 'a holdId', holdId);
+    const hold = this.holds.get(holdId);
+    need(hold !== undefined && hold.memberId === m.memberId, "it ends a hold of the member's", 'a hold of the member', holdId);
+    need(hold.status === 'open', 'a hold ends once', 'open', hold.status);
+    return hold;
+  }
+
+  private holdCaptured(m: FoldedMember, d: Record<string, unknown>): void {
+    const { txId, holdId, partnerId, points, releasedPoints } = d;
+    const hold = this.openHold(m, holdId);
+    need(partnerId === hold.partnerId, 'the holding partner captures', hold.partnerId, partnerId);
+    need(isCount(points) && isCount(releasedPoints), 'captured and released points are whole numbers', 'integers', {
+      points,
+      releasedPoints,
+    });
+    need(points + releasedPoints === hold.points, 'a capture ends the whole hold', hold.points, points + releasedPoints);
+    // The redemption appended just before it, under the same txId, took the captured points.
+    const redeemed = isText(txId) ? this.txs.get(txId) : undefined;
+    need(redeemed?.kind === 'redemption' && redeemed.memberId === m.memberId, 'a capture follows its redemption', 'redemption', txId);
+    need(
+      (redeemed.slices ?? []).reduce((sum, s) => sum + s.points, 0) === points,
+      'the redemption took the captured points',
+      points,
+      redeemed.slices,
+    );
+    hold.status = 'captured';
+    m.held -= hold.points;
+  }
+
+  private holdReleased(m: FoldedMember, d: Record<string, unknown>): void {
+    const { txId, holdId, partnerId, points, reason, occurredAt } = d;
+    const hold = this.openHold(m, holdId);
+    need(partnerId === hold.partnerId, "the release names the hold's partner", hold.partnerId, partnerId);
+    need(points === hold.points, 'a release ends the whole hold', hold.points, points);
+    need(reason === 'released' || reason === 'expired', 'a release says why', "'released' or 'expired'", reason);
+    if (reason === 'expired') {
+      need(txId === null, 'a lapse is no partner transaction', null, txId);
+      need(occurredAt === hold.expiresAt, 'a lapse is dated at the expiry', hold.expiresAt, occurredAt);
+    } else {
+      need(isText(txId), 'a release is a partner transaction', 'a txId', txId);
+      this.newHoldTx(txId);
+    }
+    hold.status = reason;
+    m.held -= hold.points;
   }
 
   private partner(partnerId: string): PartnerCounters {

@@ -2,7 +2,17 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { RecordedEvent } from '@ledger/event-store';
 import { READ_MODEL_TABLES, ReadStore } from '@ledger/projections';
-import { AuditFold, CoalitionSettings, FoldStep, FoldedLot, FoldedMember, FoldedTx, LiabilityCell, PartnerCounters } from './audit-fold';
+import {
+  AuditFold,
+  CoalitionSettings,
+  FoldStep,
+  FoldedHold,
+  FoldedLot,
+  FoldedMember,
+  FoldedTx,
+  LiabilityCell,
+  PartnerCounters,
+} from './audit-fold';
 import { Divergence } from './divergence';
 
 /**
@@ -126,7 +136,7 @@ function membersExpected(fold: AuditFold): TableExpectation<FoldedMember> {
       card_number: m.cardNumber,
       enrolled_at: m.enrolledAt,
       available: m.available,
-      held: 0,
+      held: m.held,
       lifetime_accrued: m.lifetimeAccrued,
       lifetime_redeemed: m.lifetimeRedeemed,
       lifetime_expired: m.lifetimeExpired,
@@ -204,6 +214,27 @@ function liabilityExpected(fold: AuditFold): TableExpectation<LiabilityCell> {
   };
 }
 
+function holdsExpected(fold: AuditFold): TableExpectation<FoldedHold> {
+  return {
+    table: 'holds',
+    check: 'read_model:holds',
+    entryOf: (row) => fold.holds.get(String(row.hold_id)),
+    entries: () => fold.holds.values(),
+    entryCount: () => fold.holds.size,
+    keyOf: (h) => ({ hold_id: h.holdId }),
+    columnsOf: (h) => ({
+      member_id: h.memberId,
+      partner_id: h.partnerId,
+      points: h.points,
+      expires_at: h.expiresAt,
+      status: h.status,
+      position: h.position,
+    }),
+    label: (key) => `hold ${String(key.hold_id)}`,
+    locate: (_key, h) => ({ streamId: h ? `member-${h.memberId}` : undefined, position: h?.position }),
+  };
+}
+
 /**
  * Compares a read store's snapshot with the fold: the checkpoint against the log, the
  * transaction index row by row as its events go by (the fold keeps no transaction rows),
@@ -264,6 +295,7 @@ class ReadModelComparison {
     out.push(...compareTable(this.snapshot, partnerPositionsExpected(fold), max));
     out.push(...this.compareTransactionCount(fold));
     out.push(...compareTable(this.snapshot, liabilityExpected(fold), max));
+    out.push(...compareTable(this.snapshot, holdsExpected(fold), max));
     return out;
   }
 

@@ -12,7 +12,10 @@ export interface ReplayOptions {
 }
 
 export interface MemberBalanceAfter {
+  /** Points in the open lots. */
   available: number;
+  /** Points on holds not yet ended by an event. */
+  held: number;
   lifetimeAccrued: number;
   lifetimeRedeemed: number;
   lifetimeExpired: number;
@@ -122,6 +125,7 @@ export async function replayStream(store: EventStore, streamId: string, options:
 
 const balanceOf = (s: MemberState): MemberBalanceAfter => ({
   available: s.available,
+  held: s.held,
   lifetimeAccrued: s.lifetimeAccrued,
   lifetimeRedeemed: s.lifetimeRedeemed,
   lifetimeExpired: s.lifetimeExpired,
@@ -142,6 +146,14 @@ export function describeEvent(type: string, data: unknown): string {
       return `+${d.points} pts back, cancels ${d.originalTxId} (${d.txId})`;
     case 'PointsExpired':
       return `-${d.points} pts expired from lot ${d.lotId}`;
+    case 'PointsHeld':
+      return `${d.points} pts held at ${d.partnerId} (${d.holdId}) until ${String(d.expiresAt)}`;
+    case 'HoldCaptured':
+      return `hold ${d.holdId} captured: ${d.points} pts redeemed (${d.txId}), ${d.releasedPoints} released`;
+    case 'HoldReleased':
+      return d.reason === 'expired'
+        ? `hold ${d.holdId} lapsed: ${d.points} pts back`
+        : `hold ${d.holdId} released: ${d.points} pts back (${d.txId})`;
     case 'MemberEnrolled':
       return `card ${d.cardNumber}`;
     default: {

@@ -132,6 +132,7 @@ describe.each(adapters)('projections on the %s event store', (_name, makeFixture
       pointsReversed: 100,
       pointsOutstanding: 0,
       liabilityMinor: 0,
+      pointsHeld: 0,
       asOfPosition: head,
     });
     expect(byId.cafe).toMatchObject({
@@ -150,6 +151,7 @@ describe.each(adapters)('projections on the %s event store', (_name, makeFixture
       pointsRedeemedFromOthers: 0,
       pointsOutstanding: 250,
       liabilityMinor: 2500,
+      pointsHeld: 0,
     });
     expect(reader.partnerPosition('air')).toEqual(byId.air);
     expect(reader.partnerPosition('nobody')).toBeUndefined();

@@ -13,8 +13,9 @@ export interface OpenLot {
 export interface MemberBalance {
   memberId: string;
   cardNumber: string;
+  /** What the member can spend: the open lots, less what live holds keep. */
   available: number;
-  /** Points on hold for a checkout; 0 until holds exist. */
+  /** Points on live holds (open, not past their expiry) for a checkout. */
   held: number;
   lifetimeAccrued: number;
   lifetimeRedeemed: number;
@@ -44,7 +45,19 @@ export interface PartnerPosition {
   pointsOutstanding: number;
   /** pointsOutstanding × the coalition's current point value. */
   liabilityMinor: number;
+  /** Points members hold at this partner's checkouts (live holds); still outstanding until captured. */
+  pointsHeld: number;
   asOfPosition: number;
+}
+
+/** A hold as the read model has it; `open` may be past `expiresAt` until its lapse is recorded. */
+export interface HoldEntry {
+  holdId: string;
+  memberId: string;
+  partnerId: string;
+  points: number;
+  expiresAt: string;
+  status: 'open' | 'captured' | 'released' | 'expired';
 }
 
 export type TransactionKind = 'accrual' | 'redemption' | 'accrual_reversal' | 'redemption_reversal';
@@ -114,15 +127,21 @@ export class ReadModelReader {
     return this.store.checkpoint().position;
   }
 
-  member(memberId: string): MemberBalance | undefined {
+  /**
+   * A member's balance at `at` (a hold past its expiry keeps nothing from then on, recorded
+   * or not); without `at`, every hold not yet ended by an event counts.
+   */
+  member(memberId: string, at?: Date): MemberBalance | undefined {
     return this.snapshot(() => {
       const row = this.stmt.member.get(memberId);
       if (row === undefined) return undefined;
+      // `members.available` is the points in the lots; holds are in their own table.
+      const held = this.stmt.memberHeld.get(memberId, liveAfter(at))?.held ?? 0;
       return {
         memberId: row.member_id,
         cardNumber: row.card_number,
-        available: row.available,
-        held: row.held,
+        available: row.available - held,
+        held,
         lifetimeAccrued: row.lifetime_accrued,
         lifetimeRedeemed: row.lifetime_redeemed,
         lifetimeExpired: row.lifetime_expired,
@@ -132,20 +151,35 @@ export class ReadModelReader {
     });
   }
 
-  partnerPosition(partnerId: string): PartnerPosition | undefined {
+  /** A partner's position; `pointsHeld` counts holds live at `at` (every open one without it). */
+  partnerPosition(partnerId: string, at?: Date): PartnerPosition | undefined {
     return this.snapshot(() => {
       const row = this.stmt.partner.get(partnerId);
-      return row === undefined ? undefined : this.toPosition(row, this.coalition(), this.asOf());
+      return row === undefined ? undefined : this.toPosition(row, this.coalition(), this.asOf(), this.heldAt(at));
     });
   }
 
   /** Every partner's position, by partner id. */
-  partnerPositions(): PartnerPosition[] {
+  partnerPositions(at?: Date): PartnerPosition[] {
     return this.snapshot(() => {
       const coalition = this.coalition();
       const asOf = this.asOf();
-      return this.stmt.partners.all().map((row) => this.toPosition(row, coalition, asOf));
+      const held = this.heldAt(at);
+      return this.stmt.partners.all().map((row) => this.toPosition(row, coalition, asOf, held));
     });
+  }
+
+  hold(holdId: string): HoldEntry | undefined {
+    return this.stmt.hold.get(holdId);
+  }
+
+  /** Open holds whose expiry is at or before `at`, oldest expiry first: what the lapse job records. */
+  dueHolds(at: Date, limit: number): HoldEntry[] {
+    return this.stmt.dueHolds.all(at.toISOString(), limit);
+  }
+
+  private heldAt(at: Date | undefined): Map<string, number> {
+    return new Map(this.stmt.partnersHeld.all(liveAfter(at)).map((r) => [r.partnerId, r.held]));
   }
 
   transaction(txId: string): TransactionEntry | undefined {
@@ -172,6 +206,7 @@ export class ReadModelReader {
     row: PartnerRow,
     coalition: { currency: string; pointValueMinor: number } | undefined,
     asOfPosition: number,
+    held: Map<string, number>,
   ): PartnerPosition {
     const ownRedeemed = row.points_redeemed_at - row.points_redeemed_from_others + row.points_redeemed_elsewhere;
     const outstanding = row.points_issued - ownRedeemed - row.points_expired - row.points_reversed;
@@ -188,15 +223,33 @@ export class ReadModelReader {
       pointsReversed: row.points_reversed,
       pointsOutstanding: outstanding,
       liabilityMinor,
+      pointsHeld: held.get(row.partner_id) ?? 0,
       asOfPosition,
     };
   }
 }
 
+/** Holds expiring after this ISO time are live; '' (before every time) counts every open hold. */
+const liveAfter = (at: Date | undefined): string => (at === undefined ? '' : at.toISOString());
+
 function prepare(db: Database.Database) {
   return {
     member: db.prepare<[string], MemberRow>(
       'SELECT member_id, card_number, available, held, lifetime_accrued, lifetime_redeemed, lifetime_expired FROM members WHERE member_id = ?',
+    ),
+    memberHeld: db.prepare<[string, string], { held: number }>(
+      `SELECT coalesce(sum(points), 0) AS held FROM holds WHERE member_id = ? AND status = 'open' AND expires_at > ?`,
+    ),
+    partnersHeld: db.prepare<[string], { partnerId: string; held: number }>(
+      `SELECT partner_id AS partnerId, sum(points) AS held FROM holds WHERE status = 'open' AND expires_at > ? GROUP BY partner_id`,
+    ),
+    hold: db.prepare<[string], HoldEntry>(
+      `SELECT hold_id AS holdId, member_id AS memberId, partner_id AS partnerId, points, expires_at AS expiresAt, status
+       FROM holds WHERE hold_id = ?`,
+    ),
+    dueHolds: db.prepare<[string, number], HoldEntry>(
+      `SELECT hold_id AS holdId, member_id AS memberId, partner_id AS partnerId, points, expires_at AS expiresAt, status
+       FROM holds WHERE status = 'open' AND expires_at <= ? ORDER BY expires_at, hold_id LIMIT ?`,
     ),
     openLots: db.prepare<[string], OpenLot>(
       `SELECT lot_id AS lotId, issuer_partner_id AS issuerPartnerId, points, expires_at AS expiresAt

@@ -1,4 +1,6 @@
+import { Inject } from '@nestjs/common';
 import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
+import { CLOCK, Clock } from '@ledger/application';
 import { InvalidInput, NotFound } from '@ledger/domain';
 import { MemberBalance, PartnerPosition } from '@ledger/projections';
 import { ReadModelAccess } from './read-model';
@@ -34,10 +36,13 @@ export class ListPartnerPositionsQuery extends Query<PartnerPosition[]> {
 
 @QueryHandler(GetMemberBalanceQuery)
 export class GetMemberBalanceHandler implements IQueryHandler<GetMemberBalanceQuery> {
-  constructor(private readonly readModel: ReadModelAccess) {}
+  constructor(
+    private readonly readModel: ReadModelAccess,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   async execute({ memberId, minPosition }: GetMemberBalanceQuery): Promise<MemberBalance> {
-    const member = (await this.readModel.atLeast(minPosition)).member(memberId);
+    const member = (await this.readModel.atLeast(minPosition)).member(memberId, this.clock.now());
     if (!member) throw new NotFound('member', memberId);
     return member;
   }
@@ -45,10 +50,13 @@ export class GetMemberBalanceHandler implements IQueryHandler<GetMemberBalanceQu
 
 @QueryHandler(GetPartnerPositionQuery)
 export class GetPartnerPositionHandler implements IQueryHandler<GetPartnerPositionQuery> {
-  constructor(private readonly readModel: ReadModelAccess) {}
+  constructor(
+    private readonly readModel: ReadModelAccess,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   async execute({ partnerId, minPosition }: GetPartnerPositionQuery): Promise<PartnerPosition> {
-    const position = (await this.readModel.atLeast(minPosition)).partnerPosition(partnerId);
+    const position = (await this.readModel.atLeast(minPosition)).partnerPosition(partnerId, this.clock.now());
     if (!position) throw new NotFound('partner', partnerId);
     return position;
   }
@@ -56,10 +64,13 @@ export class GetPartnerPositionHandler implements IQueryHandler<GetPartnerPositi
 
 @QueryHandler(ListPartnerPositionsQuery)
 export class ListPartnerPositionsHandler implements IQueryHandler<ListPartnerPositionsQuery> {
-  constructor(private readonly readModel: ReadModelAccess) {}
+  constructor(
+    private readonly readModel: ReadModelAccess,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   async execute({ minPosition }: ListPartnerPositionsQuery): Promise<PartnerPosition[]> {
-    return (await this.readModel.atLeast(minPosition)).partnerPositions();
+    return (await this.readModel.atLeast(minPosition)).partnerPositions(this.clock.now());
   }
 }
 

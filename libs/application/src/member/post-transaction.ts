@@ -29,7 +29,7 @@ export class MemberTransactionPoster {
     command: MemberCommand & { data: { memberId: string } },
     txId: string,
     meta: CommandMeta,
-    answer: (r: TxRecord) => Body,
+    answer: (r: TxRecord, state: MemberState) => Body,
   ): Promise<TxOutcome<Body>> {
     const { memberId } = command.data;
     const stream = memberStream(memberId);
@@ -59,7 +59,7 @@ export class MemberTransactionPoster {
         events = decideMember(command, loaded.state, now);
       }
       // Nothing decided: a retry of a posted transaction, answered from its record as first posted.
-      if (events.length === 0) return { replay: true, body: answer(txRecordOf(loaded.state, txId)) };
+      if (events.length === 0) return { replay: true, body: answer(txRecordOf(loaded.state, txId), loaded.state) };
       const occurredAt = (events[0].data as { occurredAt: string }).occurredAt;
       let appended;
       try {
@@ -70,7 +70,7 @@ export class MemberTransactionPoster {
       }
       const state = evolveAppended(loaded.state, events, appended.position);
       this.cache.set(memberId, { state, revision: appended.nextExpectedRevision, lastHash: appended.lastHash });
-      return { replay: false, body: answer(txRecordOf(state, txId)) };
+      return { replay: false, body: answer(txRecordOf(state, txId), state) };
     });
   }
 

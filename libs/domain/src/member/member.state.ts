@@ -99,15 +99,15 @@ export const reversalFingerprint = (d: { memberId: string; originalTxId: string;
   fingerprintOf({ kind: 'reversal', memberId: d.memberId, originalTxId: d.originalTxId, occurredAt: d.occurredAt });
 
 export const holdFingerprint = (d: { memberId: string; points: number; ttlSeconds: number; occurredAt: string }) =>
-  canonicalJson({ kind: 'hold', memberId: d.memberId, points: d.points, ttlSeconds: d.ttlSeconds, occurredAt: d.occurredAt });
+  fingerprintOf({ kind: 'hold', memberId: d.memberId, points: d.points, ttlSeconds: d.ttlSeconds, occurredAt: d.occurredAt });
 
 /** `points` as captured: a capture of "all" and one naming the held amount are the same request. */
 export const captureFingerprint = (d: { memberId: string; holdId: string; points: number; occurredAt: string }) =>
-  canonicalJson({ kind: 'hold_capture', memberId: d.memberId, holdId: d.holdId, points: d.points, occurredAt: d.occurredAt });
+  fingerprintOf({ kind: 'hold_capture', memberId: d.memberId, holdId: d.holdId, points: d.points, occurredAt: d.occurredAt });
 
 /** A release carries no business date of its own (it is dated by the clock), so none is compared. */
 export const releaseFingerprint = (d: { memberId: string; holdId: string }) =>
-  canonicalJson({ kind: 'hold_release', memberId: d.memberId, holdId: d.holdId });
+  fingerprintOf({ kind: 'hold_release', memberId: d.memberId, holdId: d.holdId });
 
 /**
  * Applies a fact. `position` is the event's global position when folded from the store

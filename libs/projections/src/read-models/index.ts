@@ -1,4 +1,5 @@
 import { coalitionReadModel } from './coalition.read-model';
+import { holdsReadModel } from './holds.read-model';
 import { liabilityReadModel } from './liability.read-model';
 import { membersAndLotsReadModel } from './members-and-lots.read-model';
 import { partnerPositionsReadModel } from './partner-positions.read-model';
@@ -6,7 +7,14 @@ import { ReadModel } from './read-model';
 import { transactionIndexReadModel } from './transaction-index.read-model';
 
 export * from './read-model';
-export { coalitionReadModel, liabilityReadModel, membersAndLotsReadModel, partnerPositionsReadModel, transactionIndexReadModel };
+export {
+  coalitionReadModel,
+  holdsReadModel,
+  liabilityReadModel,
+  membersAndLotsReadModel,
+  partnerPositionsReadModel,
+  transactionIndexReadModel,
+};
 export { periodOfIso } from './liability.read-model';
 
 /** Every read model, in the order a batch writes them. */
@@ -16,6 +24,7 @@ export const READ_MODELS: readonly ReadModel[] = [
   transactionIndexReadModel,
   partnerPositionsReadModel,
   liabilityReadModel,
+  holdsReadModel,
 ];
 
 /** The event types some read model handles (unversioned names). */

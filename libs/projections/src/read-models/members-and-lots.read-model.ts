@@ -2,7 +2,17 @@ import type Database from 'better-sqlite3';
 import { AssertionFailed, LotSlice, assert } from '@ledger/domain';
 import { EventOf, ReadModel, ReadModelBatch } from './read-model';
 
-const HANDLES = ['MemberEnrolled', 'PointsAccrued', 'PointsRedeemed', 'AccrualReversed', 'RedemptionReversed', 'PointsExpired'] as const;
+const HANDLES = [
+  'MemberEnrolled',
+  'PointsAccrued',
+  'PointsRedeemed',
+  'AccrualReversed',
+  'RedemptionReversed',
+  'PointsExpired',
+  'PointsHeld',
+  'HoldCaptured',
+  'HoldReleased',
+] as const;
 type Handled = (typeof HANDLES)[number];
 
 /** Member balances and their lots (the FIFO order a redemption takes them in). */
@@ -20,8 +30,8 @@ export const membersAndLotsReadModel: ReadModel<Handled> = {
         member_id         TEXT    PRIMARY KEY,
         card_number       TEXT    NOT NULL,
         enrolled_at       TEXT    NOT NULL,
-        available         INTEGER NOT NULL CHECK (available >= 0),
-        held              INTEGER NOT NULL CHECK (held >= 0),
+        available         INTEGER NOT NULL CHECK (available >= 0),  -- points in the lots
+        held              INTEGER NOT NULL CHECK (held >= 0),       -- on holds not yet ended by an event (readers judge expiry)
         lifetime_accrued  INTEGER NOT NULL,
         lifetime_redeemed INTEGER NOT NULL,
         lifetime_expired  INTEGER NOT NULL,
@@ -51,6 +61,7 @@ interface MemberDelta {
   memberId: string;
   enrolled: { cardNumber: string; enrolledAt: string } | undefined;
   available: number;
+  held: number;
   accrued: number;
   redeemed: number;
   expired: number;
@@ -74,7 +85,7 @@ interface LotDelta {
 class MembersAndLotsBatch implements ReadModelBatch<Handled> {
   private readonly members = new Map<string, MemberDelta>();
   private readonly enrolMember: Database.Statement<[string, string, string, number, number, number, number, number]>;
-  private readonly changeMember: Database.Statement<[number, number, number, number, number, string]>;
+  private readonly changeMember: Database.Statement<[number, number, number, number, number, number, string]>;
   private readonly openLot: Database.Statement<[string, string, string, number, number, string, number]>;
   private readonly changeLot: Database.Statement<[number, string, string]>;
 
@@ -84,7 +95,7 @@ class MembersAndLotsBatch implements ReadModelBatch<Handled> {
        VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)`,
     );
     this.changeMember = db.prepare(
-      `UPDATE members SET available = available + ?, lifetime_accrued = lifetime_accrued + ?,
+      `UPDATE members SET available = available + ?, held = held + ?, lifetime_accrued = lifetime_accrued + ?,
          lifetime_redeemed = lifetime_redeemed + ?, lifetime_expired = lifetime_expired + ?, position = ?
        WHERE member_id = ?`,
     );
@@ -142,6 +153,16 @@ class MembersAndLotsBatch implements ReadModelBatch<Handled> {
         this.lot(member, d.lotId).points -= d.points;
         return;
       }
+      // Holds take no lot: the capture's PointsRedeemed does. They move `held` (the holds read model has each hold).
+      case 'PointsHeld':
+        this.memberChange(event.data.memberId, 0, 0, 0, 0, position).held += event.data.points;
+        return;
+      case 'HoldCaptured':
+        this.memberChange(event.data.memberId, 0, 0, 0, 0, position).held -= event.data.points + event.data.releasedPoints;
+        return;
+      case 'HoldReleased':
+        this.memberChange(event.data.memberId, 0, 0, 0, 0, position).held -= event.data.points;
+        return;
       default: {
         const unknown: never = event;
         throw new AssertionFailed(`members read model: unhandled ${JSON.stringify(unknown)}`);
@@ -154,9 +175,10 @@ class MembersAndLotsBatch implements ReadModelBatch<Handled> {
     for (const m of this.members.values()) {
       if (m.enrolled !== undefined) {
         const { cardNumber, enrolledAt } = m.enrolled;
+        assert(m.held === 0, 'a member holds nothing before it is enrolled');
         this.enrolMember.run(m.memberId, cardNumber, enrolledAt, m.available, m.accrued, m.redeemed, m.expired, m.position);
       } else {
-        const info = this.changeMember.run(m.available, m.accrued, m.redeemed, m.expired, m.position, m.memberId);
+        const info = this.changeMember.run(m.available, m.held, m.accrued, m.redeemed, m.expired, m.position, m.memberId);
         if (info.changes !== 1) throw new AssertionFailed(`member ${m.memberId} moved points before it was enrolled`);
       }
       if (m.lots !== undefined) this.flushLots(m.memberId, m.lots);
@@ -210,7 +232,7 @@ class MembersAndLotsBatch implements ReadModelBatch<Handled> {
   private member(memberId: string, position: number): MemberDelta {
     let member = this.members.get(memberId);
     if (member === undefined) {
-      member = { memberId, enrolled: undefined, available: 0, accrued: 0, redeemed: 0, expired: 0, position, lots: undefined };
+      member = { memberId, enrolled: undefined, available: 0, held: 0, accrued: 0, redeemed: 0, expired: 0, position, lots: undefined };
       this.members.set(memberId, member);
     }
     return member;
