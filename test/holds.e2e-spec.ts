@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { EsdbEventStore } from '@ledger/event-store';
+import { EsdbEventStore, MemoryEventStore } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { EsdbWireServer } from '@ledger/testing/esdb-wire-server';
 import { SeededCoalition, TEST_NOW, TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
@@ -288,6 +288,31 @@ describe('holds over HTTP on sqlite', () => {
     }
     // Reopen for afterEach.
     t = await startTestApp(SqliteEventStore.open(join(dir, 'ledger.db')), { dataDir: dir });
+  });
+});
+
+describe('holds as of a moment (audit), on a store recording by the test clock', () => {
+  it('counts a hold while live, and nothing once past its expiry, whether or not a lapse is recorded', async () => {
+    let t: TestApp | undefined;
+    const store = new MemoryEventStore(() => (t ? t.clock.now() : new Date(TEST_NOW)));
+    t = await startTestApp(store);
+    try {
+      const c = await seedMember(t);
+      const held = await t
+        .http()
+        .post('/v1/holds')
+        .set(c.partners.shop)
+        .send({ externalId: 'h-1', memberId: 'm-1', points: 120, ttlSeconds: 600, occurredAt: AT })
+        .expect(201);
+      const atHold = await t.http().get(`/v1/audit/members/m-1?asOf=${held.body.position}`).set(t.admin).expect(200);
+      expect(atHold.body).toMatchObject({ available: 30, held: 120 });
+      const shop = await t.http().get(`/v1/audit/partners/shop/position?asOf=${held.body.position}`).set(t.admin).expect(200);
+      expect(shop.body).toMatchObject({ pointsHeld: 120 });
+      const later = await t.http().get(`/v1/audit/members/m-1?asOf=${TEN_MINUTES_LATER.toISOString()}`).set(t.admin).expect(200);
+      expect(later.body).toMatchObject({ available: 150, held: 0 });
+    } finally {
+      await t.close();
+    }
   });
 });
 

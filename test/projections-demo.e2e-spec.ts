@@ -8,6 +8,7 @@ import { MemoryEventStore, RecordedEvent } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { ProjectionRunner, ReadModelReader, ReadStore, headPosition } from '@ledger/projections';
 import { tempDir } from '@ledger/testing/test-app';
+import { SqliteReadModelCheck, verifyLedger } from '@ledger/audit';
 import { DemoOptions, generateDemoHistory } from '../apps/cli/src/commands/demo';
 
 const root = join(__dirname, '..');
@@ -66,7 +67,13 @@ describe('ledger demo: the history generator', () => {
 
   it('writes a realistic history: Pareto spending, redemptions elsewhere, refunds, several months, all valid', async () => {
     const { store, summary } = await runDemo({ members: 500, transactions: 6_000, months: 4 });
-    expect(summary.transactions.accruals + summary.transactions.redemptions + summary.transactions.reversals).toBe(6_000);
+    const { accruals, redemptions, reversals, holds } = summary.transactions;
+    expect(accruals + redemptions + reversals + holds).toBe(6_000);
+    // Checkouts through holds: most captured, some released, some left to lapse.
+    expect(summary.holds.captured + summary.holds.released + summary.holds.lapsed).toBe(holds);
+    expect(summary.holds.captured).toBeGreaterThan(summary.holds.released);
+    expect(summary.holds.released).toBeGreaterThan(0);
+    expect(summary.holds.lapsed).toBeGreaterThan(0);
     // ~20% of members earn ~80% of the points.
     expect(summary.topFifthShare).toBeGreaterThan(0.7);
     expect(summary.topFifthShare).toBeLessThan(0.9);
@@ -77,7 +84,15 @@ describe('ledger demo: the history generator', () => {
 
     const events: RecordedEvent[] = await store.readAll();
     const types = new Set(events.map((e) => e.type));
-    for (const t of ['MemberEnrolled', 'PointsAccrued', 'PointsRedeemed', 'AccrualReversed', 'RedemptionReversed'])
+    for (const t of [
+      'MemberEnrolled',
+      'PointsAccrued',
+      'PointsRedeemed',
+      'AccrualReversed',
+      'RedemptionReversed',
+      'PointsHeld',
+      'HoldCaptured',
+    ])
       expect(types).toContain(t);
     // Business dates run from months back up to the end, as the injected clock allowed.
     const dates = events.filter((e) => e.type === 'PointsAccrued').map((e) => String(e.data.occurredAt));
@@ -93,6 +108,12 @@ describe('ledger demo: the history generator', () => {
       positions.reduce((s, p) => s + p[f], 0);
     expect(sum('pointsIssued')).toBe(sum('pointsRedeemedAt') + sum('pointsReversed') + sum('pointsOutstanding'));
     expect(sum('pointsIssued') - sum('pointsReversed')).toBe(summary.pointsAccrued);
+    const ends = events.filter((e) => e.type === 'HoldReleased').map((e) => String(e.data.reason));
+    expect(new Set(ends)).toEqual(new Set(['released', 'expired']));
+    // Verify holds over every event the demo wrote: chains, invariants and the read models.
+    const report = await verifyLedger(store, { readModel: SqliteReadModelCheck.of(readStore) });
+    expect(report.divergences).toEqual([]);
+    expect(report.ok).toBe(true);
     readStore.close();
   });
 });

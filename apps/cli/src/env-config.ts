@@ -27,6 +27,8 @@ export interface ServiceEnv {
   rateLimitPerSecond: number;
   /** LEDGER_RETRY_ATTEMPTS, LEDGER_RETRY_BASE_MS, LEDGER_RETRY_CAP_MS: over the store's own conflict retry policy. */
   conflictRetry: Partial<ConflictRetryPolicy>;
+  /** LEDGER_HOLD_LAPSE_INTERVAL_MS (default 30000; 0 off): how often the API records due holds as lapsed. */
+  holdLapseIntervalMs: number;
 }
 
 export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -50,6 +52,7 @@ export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv
       baseDelayMs: optionalIntVar(env, 'LEDGER_RETRY_BASE_MS', 0, 60_000),
       capDelayMs: optionalIntVar(env, 'LEDGER_RETRY_CAP_MS', 0, 600_000),
     },
+    holdLapseIntervalMs: intVar(env, 'LEDGER_HOLD_LAPSE_INTERVAL_MS', 30_000, 0, 86_400_000),
   };
 }
 

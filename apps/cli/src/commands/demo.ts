@@ -6,14 +6,18 @@ import { CommandBus } from '@nestjs/cqrs';
 import { DAY_MS, withLuhnDigit } from '@ledger/domain';
 import {
   AccruePointsCommand,
+  CaptureHoldCommand,
   CommandMeta,
   ConfigureCoalitionCommand,
   EnrolMemberCommand,
   FixedClock,
   IssueApiKeyCommand,
+  LapseHoldCommand,
   LedgerApplicationModule,
+  PlaceHoldCommand,
   RedeemPointsCommand,
   RegisterPartnerCommand,
+  ReleaseHoldCommand,
   ReverseTransactionCommand,
   systemMeta,
 } from '@ledger/application';
@@ -33,6 +37,9 @@ import { progressBar } from './progress-bar';
  *   handler reloads the member's stream on every transaction).
  * - Members shop mostly at a home partner and redeem mostly elsewhere, so liabilities flow
  *   between partners; about 1% of transactions are refunds or cancelled redemptions.
+ * - A quarter of the spending goes through a web shop's hold: most holds are captured (some
+ *   in part), some released, and some left to lapse (recorded the next day, as the API's
+ *   lapse job would).
  * - History runs `months` back from the end date. Business dates are checked against the
  *   clock (at most LEDGER_MAX_BACKDATE_DAYS old, never in the future), so the generator
  *   drives an injected clock through history a day at a time and posts each day's
@@ -56,7 +63,9 @@ export interface DemoOptions {
 export interface DemoSummary {
   members: number;
   partners: string[];
-  transactions: { accruals: number; redemptions: number; reversals: number };
+  /** Slots of the history: `holds` are checkouts (their capture or release is part of the slot). */
+  transactions: { accruals: number; redemptions: number; reversals: number; holds: number };
+  holds: { captured: number; released: number; lapsed: number };
   pointsAccrued: number;
   pointsRedeemed: number;
   /** Share of accrued points earned by the top 20% of members. */
@@ -79,6 +88,11 @@ const REVERSAL_CHANCE = 0.01;
 const REDEEM_CHANCE = 0.35;
 const HOME_SHARE = 0.6;
 const REDEEM_ELSEWHERE_SHARE = 0.75;
+/** Of the spending: the share that goes through a web shop's hold, and how those holds end. */
+const HOLD_SHARE = 0.25;
+const HOLD_CAPTURED_SHARE = 0.75;
+const HOLD_RELEASED_SHARE = 0.15; // the rest lapse
+const HOLD_TTL_SECONDS = 15 * 60;
 
 const PARTNER_TEMPLATES = [
   { id: 'grocer', name: 'Grocery chain', pointsPerUnit: 1, unitMinor: 10_000, basketMinor: 150_000 },
@@ -251,7 +265,10 @@ export async function generateDemoHistory(
   }
   const order = Array.from({ length: transactions }, (_, i) => i).sort((a, b) => slotAt[a] - slotAt[b] || a - b);
 
-  const tally = { accruals: 0, redemptions: 0, reversals: 0, pointsRedeemed: 0, crossPartner: 0 };
+  const tally = { accruals: 0, redemptions: 0, reversals: 0, holds: 0, pointsRedeemed: 0, crossPartner: 0 };
+  const holdsEnded = { captured: 0, released: 0, lapsed: 0 };
+  /** Holds left to lapse, recorded once the clock has passed their expiry. */
+  let lapsing: { memberId: string; holdId: string; expiresAt: string }[] = [];
   const periods = new Set<string>();
   const total = memberCount + transactions;
   let done = 0;
@@ -286,6 +303,7 @@ export async function generateDemoHistory(
     if (m.balance >= m.redeemThreshold && roll < REVERSAL_CHANCE + REDEEM_CHANCE) {
       const partner = a < REDEEM_ELSEWHERE_SHARE ? pickPartner(b, m.home) : m.home;
       const points = Math.max(1, Math.floor(m.balance * (0.3 + 0.7 * b)));
+      if (m.random() < HOLD_SHARE) return checkout(m, partner, points, externalId, occurredAt);
       const outcome = await commands.execute(
         new RedeemPointsCommand(
           { partnerId: partners[partner].partnerId, externalId, memberId: m.memberId, points, occurredAt },
@@ -316,6 +334,59 @@ export async function generateDemoHistory(
     tally.accruals += 1;
   };
 
+  /** A web shop's checkout: hold the points, then capture (all or part), release, or leave the hold to lapse. */
+  const checkout = async (m: DemoMember, partner: number, points: number, externalId: string, occurredAt: string): Promise<void> => {
+    const { partnerId } = partners[partner];
+    const held = await commands.execute(
+      new PlaceHoldCommand(
+        { partnerId, externalId, memberId: m.memberId, points, ttlSeconds: HOLD_TTL_SECONDS, occurredAt },
+        partnerMeta[partner],
+      ),
+    );
+    tally.holds += 1;
+    m.balance = held.body.available;
+    const end = m.random();
+    const part = m.random();
+    if (end < HOLD_CAPTURED_SHARE) {
+      // One capture in five takes part of the basket (an item out of stock).
+      const capturePoints = part < 0.2 ? Math.max(1, Math.floor(points * (0.5 + part))) : undefined;
+      const captured = await commands.execute(
+        new CaptureHoldCommand(
+          { partnerId, externalId: `${externalId}-cap`, memberId: m.memberId, holdId: held.body.holdId, points: capturePoints, occurredAt },
+          partnerMeta[partner],
+        ),
+      );
+      tally.pointsRedeemed += captured.body.points;
+      for (const al of captured.body.allocations) if (al.issuerPartnerId !== partnerId) tally.crossPartner += al.points;
+      m.balance = captured.body.available;
+      m.last = { partner, externalId: `${externalId}-cap` };
+      holdsEnded.captured += 1;
+    } else if (end < HOLD_CAPTURED_SHARE + HOLD_RELEASED_SHARE) {
+      const released = await commands.execute(
+        new ReleaseHoldCommand(
+          { partnerId, externalId: `${externalId}-rel`, memberId: m.memberId, holdId: held.body.holdId },
+          partnerMeta[partner],
+        ),
+      );
+      m.balance = released.body.available;
+      holdsEnded.released += 1;
+    } else {
+      lapsing.push({ memberId: m.memberId, holdId: held.body.holdId, expiresAt: held.body.expiresAt });
+      holdsEnded.lapsed += 1;
+    }
+  };
+
+  /** Records the lapse of every hold left open whose expiry the clock has passed. */
+  const lapseDue = async (): Promise<void> => {
+    const now = clock.now().getTime();
+    const due = lapsing.filter((h) => Date.parse(h.expiresAt) <= now);
+    lapsing = lapsing.filter((h) => Date.parse(h.expiresAt) > now);
+    const meta = systemMeta(`demo-${seed}-lapse`);
+    await runPool(due, options.concurrency, async (h) => {
+      await commands.execute(new LapseHoldCommand({ memberId: h.memberId, holdId: h.holdId }, meta));
+    });
+  };
+
   // Day by day: enrol that day's members, then run that day's transactions, each member's
   // in order and many members at once.
   const enrolByDay = new Map<number, DemoMember[]>();
@@ -328,6 +399,7 @@ export async function generateDemoHistory(
   for (let day = 0; day < days; day++) {
     const dayEnd = Math.min(startMs + (day + 1) * DAY_MS - 1, endMs);
     clock.set(new Date(dayEnd));
+    await lapseDue();
     const enrolling = enrolByDay.get(day) ?? [];
     await runPool(enrolling, options.concurrency, async (m) => {
       await commands.execute(
@@ -363,7 +435,8 @@ export async function generateDemoHistory(
     summary: {
       members: memberCount,
       partners: partners.map((p) => p.partnerId),
-      transactions: { accruals: tally.accruals, redemptions: tally.redemptions, reversals: tally.reversals },
+      transactions: { accruals: tally.accruals, redemptions: tally.redemptions, reversals: tally.reversals, holds: tally.holds },
+      holds: holdsEnded,
       pointsAccrued,
       pointsRedeemed: tally.pointsRedeemed,
       topFifthShare: pointsAccrued > 0 ? topFifth / pointsAccrued : 0,
@@ -437,6 +510,7 @@ export function registerDemoCommand(program: Command): void {
             `demo history written to ${opened.where} in ${summary.seconds.toFixed(1)} s`,
             `  ${summary.members} members, partners ${summary.partners.join(', ')}`,
             `  ${summary.transactions.accruals} accruals, ${summary.transactions.redemptions} redemptions, ${summary.transactions.reversals} reversals over ${summary.periods.join(', ')}`,
+            `  ${summary.transactions.holds} holds: ${summary.holds.captured} captured, ${summary.holds.released} released, ${summary.holds.lapsed} left to lapse`,
             `  top 20% of members earned ${pct(summary.topFifthShare)} of ${summary.pointsAccrued} points; ${pct(summary.crossPartnerShare)} of redeemed points were another partner's`,
             `  keys: ${keysFile}`,
             '',

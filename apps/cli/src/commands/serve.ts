@@ -40,6 +40,7 @@ export async function serve(): Promise<void> {
     readyMaxLag: env.readyMaxLag,
     rateLimitPerSecond: env.rateLimitPerSecond,
     readModel,
+    holdLapseIntervalMs: env.holdLapseIntervalMs,
   };
   const app = await createLedgerApp(options);
   installGracefulShutdown({ app, store: opened.store, logger, graceMs: env.shutdownGraceMs });
