@@ -293,9 +293,11 @@ describe('holds over HTTP on sqlite', () => {
 
 describe('holds as of a moment (audit), on a store recording by the test clock', () => {
   it('counts a hold while live, and nothing once past its expiry, whether or not a lapse is recorded', async () => {
-    let t: TestApp | undefined;
-    const store = new MemoryEventStore(() => (t ? t.clock.now() : new Date(TEST_NOW)));
-    t = await startTestApp(store);
+    // The store records by the app's clock, once the app (and its clock) exists.
+    const app: { t?: TestApp } = {};
+    const store = new MemoryEventStore(() => (app.t ? app.t.clock.now() : new Date(TEST_NOW)));
+    const t = await startTestApp(store);
+    app.t = t;
     try {
       const c = await seedMember(t);
       const held = await t

@@ -40,7 +40,7 @@ export class MemberTransactionPoster {
     command: MemberCommand & { data: { memberId: string } },
     txId: string,
     meta: CommandMeta,
-    answer: (r: TxRecord) => Body,
+    answer: (r: TxRecord, state: MemberState) => Body,
     stream: string,
   ): Promise<TxOutcome<Body>> {
     const { memberId } = command.data;
