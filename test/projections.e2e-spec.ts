@@ -119,6 +119,7 @@ describe.each(stores)('read models over HTTP on the %s event store', (_name, ope
       pointsReversed: 0,
       pointsOutstanding: 20,
       liabilityMinor: 200,
+      pointsHeld: 0,
       asOfPosition: expect.any(Number),
     });
     expect(own.body.asOfPosition).toBeGreaterThanOrEqual(last.position);
