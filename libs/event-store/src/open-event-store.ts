@@ -19,7 +19,11 @@ export interface OpenedEventStore {
   where: string;
 }
 
-/** `sqlite` options apply only when the embedded store is chosen (e.g. its group-commit observer). */
+/**
+ * `sqlite` options apply only when the embedded store is chosen (e.g. its group-commit observer).
+ * A service's embedded store commits in a worker thread unless told otherwise, so fsyncs do not
+ * stop its event loop.
+ */
 export function openEventStore(
   { dataDir, eventStoreUrl, conflictRetry }: EventStoreLocation,
   options: { sqlite?: SqliteEventStoreOptions } = {},
@@ -37,7 +41,11 @@ export function openEventStore(
   const file = join(dataDir, 'ledger.db');
   try {
     return {
-      store: SqliteEventStore.open(file, { ...options.sqlite, conflictRetry: conflictRetry ?? options.sqlite?.conflictRetry }),
+      store: SqliteEventStore.open(file, {
+        writer: 'worker',
+        ...options.sqlite,
+        conflictRetry: conflictRetry ?? options.sqlite?.conflictRetry,
+      }),
       kind: 'sqlite',
       where: file,
     };

@@ -5,11 +5,11 @@
 // then checks that every printed append is on disk. Plain JavaScript: it runs without jest
 // or a TypeScript loader, against dist/ (built by `npm run build`).
 //
-// argv: <compiled sqlite-event-store.js> <database file> <writers per own stream> <writers on the shared stream>
+// argv: <compiled sqlite-event-store.js> <database file> <writers per own stream> <writers on the shared stream> <inline|worker>
 
 const { randomUUID } = require('node:crypto');
 
-const [adapterPath, file, ownWritersArg, sharedWritersArg] = process.argv.slice(2);
+const [adapterPath, file, ownWritersArg, sharedWritersArg, writer] = process.argv.slice(2);
 const { SqliteEventStore } = require(adapterPath);
 
 const OWN_WRITERS = Number(ownWritersArg);
@@ -20,7 +20,7 @@ const APPENDS_PER_WRITER_MAX = 100_000;
 const STATS_EVERY_ACKS = 100;
 const ATTEMPTS_MAX = 10_000;
 
-const store = SqliteEventStore.open(file);
+const store = SqliteEventStore.open(file, { writer });
 let acks = 0;
 
 function print(line) {

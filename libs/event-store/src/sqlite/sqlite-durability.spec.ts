@@ -20,6 +20,8 @@ const CHILD = join(__dirname, 'durability-child.fixture.js');
 // The compiled files the child loads, each with the source it must be built from.
 const BUILT_FROM: [string, string][] = [
   ['sqlite/sqlite-event-store', join(__dirname, 'sqlite-event-store.ts')],
+  ['sqlite/sqlite-batch-writer', join(__dirname, 'sqlite-batch-writer.ts')],
+  ['sqlite/group-commit-writer', join(__dirname, 'group-commit-writer.ts')],
   ['live-feed', join(__dirname, '..', 'live-feed.ts')],
   ['port', join(__dirname, '..', 'port.ts')],
 ];
@@ -38,7 +40,7 @@ interface Ack {
   events: { eventId: string; data: JsonObject; metadata: JsonObject }[];
 }
 
-describe('SqliteEventStore durability', () => {
+describe.each(['inline', 'worker'])('SqliteEventStore durability (%s writer)', (writer) => {
   let dir: string;
 
   beforeEach(() => {
@@ -111,9 +113,13 @@ describe('SqliteEventStore durability', () => {
 
   function runChildUntilKilled(file: string, acksMin: number): Promise<{ acks: Ack[]; stats: SqliteEventStoreStats | undefined }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CHILD, COMPILED_ADAPTER, file, String(OWN_STREAM_WRITERS), String(SHARED_STREAM_WRITERS)], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [CHILD, COMPILED_ADAPTER, file, String(OWN_STREAM_WRITERS), String(SHARED_STREAM_WRITERS), writer],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       const acks: Ack[] = [];
       let stats: SqliteEventStoreStats | undefined;
       let stderr = '';

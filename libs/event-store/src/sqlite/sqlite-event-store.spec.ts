@@ -7,25 +7,29 @@ import { describeEventStoreContract } from '../contract/event-store.contract';
 import { EventToAppend, RecordedEvent, WrongExpectedVersion } from '../port';
 import { SqliteEventStore } from './sqlite-event-store';
 
-describeEventStoreContract('sqlite', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ledger-sqlite-contract-'));
-  const store = SqliteEventStore.open(join(dir, 'nested', 'ledger.db'), { pollIntervalMs: 50 });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+const WRITERS = ['inline', 'worker'] as const;
 
-describe('SqliteEventStore', () => {
+for (const writer of WRITERS) {
+  describeEventStoreContract(`sqlite (${writer} writer)`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-sqlite-contract-'));
+    const store = SqliteEventStore.open(join(dir, 'nested', 'ledger.db'), { pollIntervalMs: 50, writer });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  });
+}
+
+describe.each(WRITERS)('SqliteEventStore (%s writer)', (writer) => {
   let dir: string;
   let file: string;
   const opened: SqliteEventStore[] = [];
 
   const open = (options?: Parameters<typeof SqliteEventStore.open>[1]) => {
-    const store = SqliteEventStore.open(file, options);
+    const store = SqliteEventStore.open(file, { writer, ...options });
     opened.push(store);
     return store;
   };

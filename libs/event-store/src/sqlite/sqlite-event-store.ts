@@ -4,6 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { liveFeedSubscription } from '../live-feed';
+import { GroupCommitWriter, InlineWriter, WorkerWriter, WriterThreadGone } from './group-commit-writer';
+import { AppendToWrite, EncodedEvent, WriteOutcome, sqliteWriterProgram } from './sqlite-batch-writer';
 import {
   AllSubscription,
   AppendOptions,
@@ -14,14 +16,12 @@ import {
   IN_PROCESS_CONFLICT_RETRY,
   EventStore,
   EventToAppend,
-  ExpectedRevision,
   JsonObject,
   ReadAllOptions,
   AllFilter,
   ReadStreamOptions,
   RecordedEvent,
   assertValidScan,
-  revisionMatches,
   ScanAllOptions,
   StoreUnavailable,
   SubscribeToAllOptions,
@@ -44,6 +44,12 @@ export interface SqliteEventStoreOptions {
   now?: () => Date;
   /** Told of every group commit that wrote events (one fsync each): for metrics, without a dependency on them. */
   onFlush?: (flush: FlushObserved) => void;
+  /**
+   * Where group commits run: 'inline' on the caller's thread (the default), or 'worker' in a
+   * worker thread with its own connection, so the commit and its fsync do not stop the event
+   * loop. A ':memory:' store is always inline.
+   */
+  writer?: 'inline' | 'worker';
   /** Overrides of the in-process conflict retry policy. */
   conflictRetry?: Partial<ConflictRetryPolicy>;
 }
@@ -115,23 +121,11 @@ interface EventRow {
   recorded_at: string;
 }
 
-/** An event already turned into column values, so a flush cannot fail on one caller's input. */
-interface EncodedEvent {
-  eventId: string;
-  type: string;
-  data: string;
-  metadata: string;
-}
-
-interface PendingAppend {
-  streamId: string;
-  expectedRevision: ExpectedRevision;
-  events: EncodedEvent[];
+/** An append waiting for its group commit; its events are already column values, so a flush cannot fail on one caller's input. */
+interface PendingAppend extends AppendToWrite {
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
 }
-
-type Outcome = { ok: true; result: AppendResult } | { ok: false; error: WrongExpectedVersion };
 
 /**
  * The default event store: one SQLite file in WAL mode with synchronous=FULL, so a commit
@@ -161,15 +155,13 @@ export class SqliteEventStore implements EventStore {
   private closed = false;
   private readonly counters: SqliteEventStoreStats = { flushes: 0, appends: 0, events: 0, rejected: 0 };
 
-  private readonly currentRevisionStmt: Database.Statement<[string], { revision: number | null }>;
-  private readonly lastPositionStmt: Database.Statement<[], { position: number | null }>;
-  private readonly insertStmt: Database.Statement<[string, number, string, string, string, string, string]>;
   private readonly streamForwardsStmt: Database.Statement<[string, number, number], EventRow>;
   private readonly streamBackwardsStmt: Database.Statement<[string, number, number], EventRow>;
   private readonly allForwardsStmt: Database.Statement<[number, number], EventRow>;
   private readonly allBackwardsStmt: Database.Statement<[number, number], EventRow>;
   private readonly scanStatements = new Map<string, Database.Statement<unknown[], EventRow>>();
-  private readonly writeBatch: (batch: PendingAppend[], recordedAt: string) => Outcome[];
+  private readonly writer: GroupCommitWriter;
+  private flushing: Promise<void> | undefined;
 
   constructor(file: string = SQLITE_DEFAULT_PATH, options: SqliteEventStoreOptions = {}) {
     const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS_DEFAULT;
@@ -199,12 +191,6 @@ export class SqliteEventStore implements EventStore {
       throw error;
     }
 
-    this.currentRevisionStmt = this.db.prepare('SELECT max(revision) AS revision FROM events WHERE stream_id = ?');
-    this.lastPositionStmt = this.db.prepare('SELECT max(position) AS position FROM events');
-    this.insertStmt = this.db.prepare(
-      `INSERT INTO events (stream_id, revision, event_id, type, data, metadata, recorded_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
     this.streamForwardsStmt = this.db.prepare(
       `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`,
     );
@@ -213,10 +199,10 @@ export class SqliteEventStore implements EventStore {
     );
     this.allForwardsStmt = this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position >= ? ORDER BY position ASC LIMIT ?`);
     this.allBackwardsStmt = this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?`);
-    // IMMEDIATE takes the write lock before the revision reads, so another process cannot
-    // commit between our check and our insert, and a lock wait goes through busy_timeout
-    // instead of failing on a read-to-write upgrade.
-    this.writeBatch = this.db.transaction((batch: PendingAppend[], recordedAt: string) => this.applyBatch(batch, recordedAt)).immediate;
+    this.writer =
+      options.writer === 'worker' && file !== ':memory:'
+        ? new WorkerWriter(file, busyTimeoutMs)
+        : new InlineWriter(sqliteWriterProgram().createBatchWriter(this.db));
   }
 
   appendToStream(streamId: string, events: readonly EventToAppend[], { expectedRevision }: AppendOptions): Promise<AppendResult> {
@@ -305,8 +291,10 @@ export class SqliteEventStore implements EventStore {
     this.closed = true;
     if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
     this.flushScheduled = undefined;
+    await this.flushing;
     // Bounded: every flush takes at least one append and nothing can join the queue now.
-    while (this.queue.length > 0) this.flush();
+    while (this.queue.length > 0) await this.flush();
+    await this.writer.close();
     await Promise.all([...this.subscriptions].map((s) => s.unsubscribe()));
     this.appended.removeAllListeners();
     this.db.close();
@@ -326,30 +314,37 @@ export class SqliteEventStore implements EventStore {
 
   private scheduleFlush(): void {
     // setImmediate runs after the promise jobs of this turn, so every append issued
-    // together (Promise.all, concurrent requests) joins the same flush.
-    if (this.flushScheduled === undefined) {
+    // together (Promise.all, concurrent requests) joins the same flush. One commit at a time:
+    // what arrives meanwhile forms the next group.
+    if (this.flushScheduled === undefined && this.flushing === undefined) {
       this.flushScheduled = setImmediate(() => {
         this.flushScheduled = undefined;
-        this.flush();
+        this.flushing = this.flush().finally(() => {
+          this.flushing = undefined;
+          if (this.queue.length > 0 && !this.closed) this.scheduleFlush();
+        });
       });
     }
   }
 
-  private flush(): void {
+  private async flush(): Promise<void> {
     const batch = this.takeBatch();
     assert(batch.length > 0, 'a flush is only scheduled for queued appends');
-    let outcomes: Outcome[];
-    const startedMs = performance.now();
+    let committed: { outcomes: WriteOutcome[]; durationMs: number };
     try {
-      outcomes = this.writeBatch(batch, this.now().toISOString());
+      committed = await this.writer.write(batch, this.now().toISOString());
     } catch (error) {
       // The transaction rolled back (lock timeout, disk full, I/O error): nothing of this
       // batch is on disk, so none of it may be acknowledged.
-      const failure = isSqliteError(error) ? new StoreUnavailable('append', `${error.code}: ${error.message}`, { cause: error }) : error;
+      const failure = isSqliteError(error)
+        ? new StoreUnavailable('append', `${error.code}: ${error.message}`, { cause: error })
+        : error instanceof WriterThreadGone
+          ? new StoreUnavailable('append', error.message, { cause: error })
+          : error;
       for (const append of batch) append.reject(failure);
-      if (this.queue.length > 0) this.scheduleFlush();
       return;
     }
+    const { outcomes } = committed;
     assert(outcomes.length === batch.length, 'one outcome per append');
 
     let eventsWritten = 0;
@@ -357,10 +352,10 @@ export class SqliteEventStore implements EventStore {
       if (outcome.ok) {
         this.counters.appends += 1;
         eventsWritten += batch[i].events.length;
-        batch[i].resolve(outcome.result);
+        batch[i].resolve({ nextExpectedRevision: outcome.nextExpectedRevision, position: outcome.position });
       } else {
         this.counters.rejected += 1;
-        batch[i].reject(outcome.error);
+        batch[i].reject(new WrongExpectedVersion(outcome.streamId, outcome.expected, outcome.actual));
       }
     }
     this.counters.events += eventsWritten;
@@ -369,11 +364,10 @@ export class SqliteEventStore implements EventStore {
       this.counters.flushes += 1;
       this.appended.emit('append');
     }
-    if (this.queue.length > 0) this.scheduleFlush();
     // Last, so an observer cannot hold up or break the acknowledgements above.
     if (eventsWritten > 0 && this.onFlush) {
       const appends = outcomes.filter((o) => o.ok).length;
-      this.onFlush({ appends, events: eventsWritten, durationMs: performance.now() - startedMs });
+      this.onFlush({ appends, events: eventsWritten, durationMs: committed.durationMs });
     }
   }
 
@@ -388,39 +382,6 @@ export class SqliteEventStore implements EventStore {
       count += 1;
     }
     return this.queue.splice(0, count);
-  }
-
-  /** Runs inside the IMMEDIATE transaction. */
-  private applyBatch(batch: PendingAppend[], recordedAt: string): Outcome[] {
-    return batch.map((append): Outcome => {
-      const { streamId, expectedRevision, events } = append;
-      // The transaction sees its own inserts, so an earlier append of this batch to the
-      // same stream counts here just as a committed one does.
-      const current = this.currentRevision(streamId);
-      if (!revisionMatches(expectedRevision, current)) {
-        return {
-          ok: false,
-          error: new WrongExpectedVersion(streamId, expectedRevision, current === -1 ? 'no_stream' : current),
-        };
-      }
-      if (events.length === 0) {
-        // Nothing written: report the stream as it is and the log's current end.
-        const last = this.lastPositionStmt.get()?.position ?? -1;
-        return { ok: true, result: { nextExpectedRevision: current, position: last } };
-      }
-      let revision = current;
-      let position = -1;
-      for (const e of events) {
-        revision += 1;
-        const info = this.insertStmt.run(streamId, revision, e.eventId, e.type, e.data, e.metadata, recordedAt);
-        assert(typeof info.lastInsertRowid === 'number', 'positions are read as numbers');
-        assert(info.lastInsertRowid > position, 'positions grow within a transaction');
-        position = info.lastInsertRowid;
-      }
-      assert(Number.isSafeInteger(position), 'positions stay safe integers');
-      assert(revision === current + events.length, 'revisions are contiguous');
-      return { ok: true, result: { nextExpectedRevision: revision, position } };
-    });
   }
 
   /**
@@ -464,12 +425,6 @@ export class SqliteEventStore implements EventStore {
       this.scanStatements.set(sql, statement);
     }
     return { statement, params };
-  }
-
-  /** -1 when the stream does not exist. Read inside the transaction, never cached: another process may write. */
-  private currentRevision(streamId: string): number {
-    const revision = this.currentRevisionStmt.get(streamId)?.revision ?? null;
-    return revision ?? -1;
   }
 }
 

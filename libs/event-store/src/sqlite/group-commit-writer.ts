@@ -1,0 +1,117 @@
+import { Worker } from 'node:worker_threads';
+import {
+  AppendToWrite,
+  BatchWriter,
+  WriteOutcome,
+  WriterReply,
+  WriterRequest,
+  WriterWorkerData,
+  sqliteWriterProgram,
+} from './sqlite-batch-writer';
+
+/** Where a group commit runs. One `write` at a time: the store waits for each before the next. */
+export interface GroupCommitWriter {
+  write(batch: AppendToWrite[], recordedAt: string): Promise<{ outcomes: WriteOutcome[]; durationMs: number }>;
+  close(): Promise<void>;
+}
+
+/** On the caller's thread: the commit and its fsync block the event loop while they run. */
+export class InlineWriter implements GroupCommitWriter {
+  constructor(private readonly writer: BatchWriter) {}
+
+  async write(batch: AppendToWrite[], recordedAt: string): Promise<{ outcomes: WriteOutcome[]; durationMs: number }> {
+    const started = performance.now();
+    const outcomes = this.writer.write(batch, recordedAt);
+    return { outcomes, durationMs: performance.now() - started };
+  }
+
+  async close(): Promise<void> {
+    // The connection is the store's own; it closes it.
+  }
+}
+
+/** A failed commit in the worker, with SQLite's error code (SQLITE_BUSY, SQLITE_FULL, SQLITE_IOERR…). */
+export class SqliteWriteFailed extends Error {
+  override readonly name = 'SqliteError';
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** The writer thread ended (a crash of the thread, or the store closing): nothing more is written. */
+export class WriterThreadGone extends Error {
+  override readonly name = 'WriterThreadGone';
+}
+
+/**
+ * In a worker thread with its own connection to the file: the event loop goes on parsing and
+ * deciding requests while a group commit is written and fsynced. An append is still
+ * acknowledged only once the worker has committed it.
+ */
+export class WorkerWriter implements GroupCommitWriter {
+  private readonly worker: Worker;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (r: { outcomes: WriteOutcome[]; durationMs: number }) => void; reject: (e: Error) => void }
+  >();
+  private nextId = 1;
+  private broken: Error | undefined;
+  private readonly exited: Promise<void>;
+
+  constructor(file: string, busyTimeoutMs: number) {
+    const workerData: WriterWorkerData = { sqliteWriter: { file, busyTimeoutMs } };
+    this.worker = new Worker(`(${sqliteWriterProgram.toString()})()`, { eval: true, workerData });
+    // Idle, the writer must not keep a process alive; a pending commit does (see `write`).
+    this.worker.unref();
+    this.worker.on('message', (reply: WriterReply) => this.settle(reply));
+    this.worker.on('error', (error) => this.breakWith(new WriterThreadGone(`the SQLite writer thread failed: ${error.message}`)));
+    this.exited = new Promise((resolve) =>
+      this.worker.once('exit', (code) => {
+        this.breakWith(new WriterThreadGone(`the SQLite writer thread exited (code ${code})`));
+        resolve();
+      }),
+    );
+  }
+
+  write(batch: AppendToWrite[], recordedAt: string): Promise<{ outcomes: WriteOutcome[]; durationMs: number }> {
+    if (this.broken) return Promise.reject(this.broken);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      if (this.waiting.size === 1) this.worker.ref();
+      // Only the data crosses to the worker: the callers' callbacks stay here.
+      const appends = batch.map(({ streamId, expectedRevision, events }) => ({ streamId, expectedRevision, events }));
+      this.worker.postMessage({ id, batch: appends, recordedAt } satisfies WriterRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.broken) this.worker.postMessage('close');
+    await this.exited;
+  }
+
+  private settle(reply: WriterReply): void {
+    if ('ready' in reply) return;
+    if ('startFailure' in reply) {
+      this.breakWith(new SqliteWriteFailed(reply.startFailure.message, reply.startFailure.code));
+      void this.worker.terminate();
+      return;
+    }
+    const waiter = this.waiting.get(reply.id);
+    if (!waiter) return;
+    this.waiting.delete(reply.id);
+    if (this.waiting.size === 0) this.worker.unref();
+    if ('failure' in reply) waiter.reject(new SqliteWriteFailed(reply.failure.message, reply.failure.code));
+    else waiter.resolve({ outcomes: reply.outcomes, durationMs: reply.durationMs });
+  }
+
+  /** Nothing more can be written: every commit waiting gets the error, as does every later one. */
+  private breakWith(error: Error): void {
+    this.broken ??= error;
+    for (const waiter of this.waiting.values()) waiter.reject(this.broken);
+    this.waiting.clear();
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The write half of the SQLite store: one group commit of appends, each with its own expected
+ * revision check, in one IMMEDIATE transaction (one fsync). It runs either on the caller's
+ * thread or in a worker thread, so the commit and its fsync stay off the event loop that parses
+ * and decides requests.
+ *
+ * `sqliteWriterProgram` is self-contained on purpose: a worker runs it from its source text
+ * (`Function.prototype.toString`), which works the same from the compiled tree and under the
+ * test runner's on-the-fly compilation. It may therefore use nothing from this module's scope,
+ * only `require` inside its body.
+ */
+import type Database from 'better-sqlite3';
+
+/** An event already turned into column values. */
+export interface EncodedEvent {
+  eventId: string;
+  type: string;
+  data: string;
+  metadata: string;
+}
+
+export type ExpectedRevisionValue = number | 'no_stream' | 'stream_exists' | 'any';
+
+export interface AppendToWrite {
+  streamId: string;
+  expectedRevision: ExpectedRevisionValue;
+  events: EncodedEvent[];
+}
+
+/** Plain data, so it crosses a thread boundary as it is. */
+export type WriteOutcome =
+  | { ok: true; nextExpectedRevision: number; position: number }
+  | { ok: false; streamId: string; expected: ExpectedRevisionValue; actual: number | 'no_stream' };
+
+export interface BatchWriter {
+  /** Writes the batch in one transaction; throws (and writes nothing) when the transaction fails. */
+  write(batch: AppendToWrite[], recordedAt: string): WriteOutcome[];
+}
+
+/** A failed transaction, as a worker reports it: the SQLite error's message and code. */
+export interface WriterFailure {
+  message: string;
+  code?: string;
+}
+
+/** What the worker is told at start. */
+export interface WriterWorkerData {
+  sqliteWriter: { file: string; busyTimeoutMs: number };
+}
+
+export type WriterRequest = { id: number; batch: AppendToWrite[]; recordedAt: string };
+export type WriterReply =
+  | { id: number; outcomes: WriteOutcome[]; durationMs: number }
+  | { id: number; failure: WriterFailure }
+  | { ready: true }
+  | { startFailure: WriterFailure };
+
+export function sqliteWriterProgram(): { createBatchWriter: (db: Database.Database) => BatchWriter } {
+  /* eslint-disable @typescript-eslint/no-require-imports -- run from its source text in a worker: no module scope */
+  const { isMainThread, parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
+
+  const matches = (expected: ExpectedRevisionValue, current: number): boolean =>
+    expected === 'any'
+      ? true
+      : expected === 'no_stream'
+        ? current === -1
+        : expected === 'stream_exists'
+          ? current >= 0
+          : expected === current;
+
+  const fail = (what: string): never => {
+    throw new Error(`sqlite writer invariant broken: ${what}`);
+  };
+
+  function createBatchWriter(db: Database.Database): BatchWriter {
+    const currentRevision = db.prepare<[string], { revision: number | null }>(
+      'SELECT max(revision) AS revision FROM events WHERE stream_id = ?',
+    );
+    const lastPosition = db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events');
+    const insert = db.prepare<[string, number, string, string, string, string, string]>(
+      `INSERT INTO events (stream_id, revision, event_id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const apply = (batch: AppendToWrite[], recordedAt: string): WriteOutcome[] =>
+      batch.map(({ streamId, expectedRevision, events }): WriteOutcome => {
+        // Read inside the transaction, never cached: another process may write the file, and
+        // an earlier append of this batch to the same stream counts as a committed one does.
+        const current = currentRevision.get(streamId)?.revision ?? -1;
+        if (!matches(expectedRevision, current)) {
+          return { ok: false, streamId, expected: expectedRevision, actual: current === -1 ? 'no_stream' : current };
+        }
+        if (events.length === 0) {
+          // Nothing written: report the stream as it is and the log's current end.
+          return { ok: true, nextExpectedRevision: current, position: lastPosition.get()?.position ?? -1 };
+        }
+        let revision = current;
+        let position = -1;
+        for (const e of events) {
+          revision += 1;
+          const info = insert.run(streamId, revision, e.eventId, e.type, e.data, e.metadata, recordedAt);
+          if (typeof info.lastInsertRowid !== 'number') fail('positions are read as numbers');
+          if ((info.lastInsertRowid as number) <= position) fail('positions grow within a transaction');
+          position = info.lastInsertRowid as number;
+        }
+        if (!Number.isSafeInteger(position)) fail('positions stay safe integers');
+        return { ok: true, nextExpectedRevision: revision, position };
+      });
+    // IMMEDIATE takes the write lock before the revision reads, so another process cannot
+    // commit between our check and our insert, and a lock wait goes through busy_timeout
+    // instead of failing on a read-to-write upgrade.
+    const transaction = db.transaction(apply).immediate;
+    return { write: (batch, recordedAt) => transaction(batch, recordedAt) };
+  }
+
+  const data = workerData as WriterWorkerData | undefined;
+  if (!isMainThread && parentPort && data?.sqliteWriter) {
+    const port = parentPort;
+    const failure = (error: unknown): WriterFailure => ({
+      message: error instanceof Error ? error.message : String(error),
+      code: (error as { code?: unknown }).code === undefined ? undefined : String((error as { code?: unknown }).code),
+    });
+    try {
+      const BetterSqlite = require('better-sqlite3') as typeof Database;
+      const db = new BetterSqlite(data.sqliteWriter.file, { timeout: data.sqliteWriter.busyTimeoutMs });
+      db.pragma(`busy_timeout = ${data.sqliteWriter.busyTimeoutMs}`);
+      // The connection that commits is the one whose fsync makes an append durable.
+      db.pragma('synchronous = FULL');
+      const writer = createBatchWriter(db);
+      port.on('message', (request: WriterRequest | 'close') => {
+        if (request === 'close') {
+          db.close();
+          port.close();
+          return;
+        }
+        const started = performance.now();
+        try {
+          const outcomes = writer.write(request.batch, request.recordedAt);
+          port.postMessage({ id: request.id, outcomes, durationMs: performance.now() - started } satisfies WriterReply);
+        } catch (error) {
+          port.postMessage({ id: request.id, failure: failure(error) } satisfies WriterReply);
+        }
+      });
+      port.postMessage({ ready: true } satisfies WriterReply);
+    } catch (error) {
+      port.postMessage({ startFailure: failure(error) } satisfies WriterReply);
+    }
+  }
+  return { createBatchWriter };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
