@@ -9,6 +9,7 @@ import { benchWritePath } from './write-path';
 import { benchAppendPath } from './append-path';
 import { benchBigStore } from './big-store';
 import { benchMemory } from './memory';
+import { benchProfile } from './profile';
 import { benchRecovery } from './recovery';
 import { benchServiceLoad } from './service-load';
 import { benchHotMember } from './hot-member';
@@ -32,12 +33,14 @@ const suites: { name: string; run: () => Promise<BenchLine[]> }[] = [
   { name: 'memory', run: () => benchMemory({ events: memoryEvents, log }) },
   { name: 'hot', run: () => benchHotMember({ quick, log }) },
 ];
+// Run only when named: a profile, not a benchmark line.
+const onDemand: typeof suites = [{ name: 'profile', run: () => benchProfile({ quick, log }) }];
 
 async function main() {
   const started = Date.now();
   const lines: BenchLine[] = [];
-  for (const suite of suites) {
-    if (only && !only.has(suite.name)) continue;
+  for (const suite of [...suites, ...onDemand]) {
+    if (only ? !only.has(suite.name) : onDemand.includes(suite)) continue;
     const t0 = Date.now();
     const result = await suite.run();
     result.forEach(printLine);

@@ -62,8 +62,13 @@ export function freePort(): Promise<number> {
  * `ledger serve` as a user starts it (the built CLI, its own logging, the projector in
  * process), on `port`, with `env` added. Ready when GET /health answers 200.
  */
-export async function startLedgerServe(port: number, env: Record<string, string>, timeoutMs = 600_000): Promise<ChildServer> {
-  const child = spawn(process.execPath, [join(root, 'bin', 'ledger.js'), 'serve'], {
+export async function startLedgerServe(
+  port: number,
+  env: Record<string, string>,
+  timeoutMs = 600_000,
+  nodeArgs: string[] = [],
+): Promise<ChildServer> {
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin', 'ledger.js'), 'serve'], {
     // The load generators drive one key far past the service's default per-key limit.
     env: { ...process.env, LEDGER_RATE_LIMIT: '0', ...env, PORT: String(port), HOST: '127.0.0.1' },
     // Its logs are part of what a user runs; the benchmark drops them.
