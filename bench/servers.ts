@@ -3,12 +3,13 @@
  * generator does not share their event loop:
  *
  *   adapter <dir>             bare fastify; POST /insert does one append through the project's
- *                             SqliteEventStore (synchronous=FULL, group commit), nothing else
+ *                             SqliteEventStore as services open it (synchronous=FULL, group
+ *                             commits in a worker thread), nothing else
  *                             (the bare baseline with no project code is bare-server.ts)
  *   existing <dir>            the real Nest app over an existing store <dir>/ledger.db, with the
  *                             projector in process writing <dir>/read.db (admin key: BENCH_ADMIN_KEY)
  *   ledger <dir> <members> <history>
- *                             the real Nest app on the same store, with a coalition, one partner,
+ *                             the real Nest app on the store as services open it, with a coalition, one partner,
  *                             `members` enrolled members and `history` events of prior history
  *
  * Prints one JSON line `{"ready":true,"port":…,"key":…}` on stdout when listening.
@@ -36,7 +37,7 @@ export const BENCH_PARTNER = 'benchmart';
 export const benchMemberId = (i: number) => `bm-${i}`;
 
 async function adapter(dir: string): Promise<void> {
-  const store = SqliteEventStore.open(join(dir, 'adapter.db'));
+  const store = SqliteEventStore.open(join(dir, 'adapter.db'), { writer: 'worker' });
   const app = Fastify({ logger: false });
   let n = 0;
   app.post('/insert', async (request, reply) => {
@@ -52,7 +53,7 @@ async function adapter(dir: string): Promise<void> {
 }
 
 async function ledger(dir: string, members: number, history: number): Promise<void> {
-  const store = SqliteEventStore.open(join(dir, 'ledger.db'));
+  const store = SqliteEventStore.open(join(dir, 'ledger.db'), { writer: 'worker' });
   const app = await createLedgerApp({
     store,
     clock: systemClock,
@@ -107,7 +108,7 @@ async function ledger(dir: string, members: number, history: number): Promise<vo
 export const BENCH_ADMIN_KEY = 'bench-admin-key';
 
 async function existing(dir: string): Promise<void> {
-  const store = SqliteEventStore.open(join(dir, 'ledger.db'));
+  const store = SqliteEventStore.open(join(dir, 'ledger.db'), { writer: 'worker' });
   const app = await createLedgerApp({
     store,
     clock: systemClock,

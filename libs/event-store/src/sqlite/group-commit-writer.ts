@@ -89,6 +89,9 @@ export class WorkerWriter implements GroupCommitWriter {
   }
 
   async close(): Promise<void> {
+    // Held until the thread is gone: an unref'd worker would let the process end while its
+    // caller still waits here, and skip whatever the caller does next (an exit code, say).
+    this.worker.ref();
     if (!this.broken) this.worker.postMessage('close');
     await this.exited;
   }

@@ -165,6 +165,30 @@ describe.each(['inline', 'worker'])('SqliteEventStore durability (%s writer)', (
   }
 });
 
+describe('SqliteEventStore worker writer and the process', () => {
+  it('close() keeps the process alive until the writer thread is gone, so what follows it still runs', async () => {
+    assertBuilt();
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-worker-close-'));
+    try {
+      // The child appends, closes, then says so and sets its exit code: both must be seen.
+      const script = `
+        const { SqliteEventStore } = require(${JSON.stringify(COMPILED_ADAPTER)});
+        const store = SqliteEventStore.open(${JSON.stringify(join(dir, 'ledger.db'))}, { writer: 'worker' });
+        store.appendToStream('s-1', [{ eventId: 'e-1', type: 'T', data: {}, metadata: {} }], { expectedRevision: 'no_stream' })
+          .then(() => store.close())
+          .then(() => { process.stdout.write('closed'); process.exitCode = 3; });
+      `;
+      const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect({ out, code }).toEqual({ out: 'closed', code: 3 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 function assertBuilt(): void {
   const options = compilerOptions();
   for (const [compiled, source] of BUILT_FROM) {
