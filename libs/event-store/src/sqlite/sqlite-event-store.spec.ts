@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describeEventStoreContract } from '../contract/event-store.contract';
-import { EventToAppend, RecordedEvent, WrongExpectedVersion } from '../port';
+import { EventToAppend, RecordedEvent, StoreUnavailable, WrongExpectedVersion } from '../port';
 import { SqliteEventStore } from './sqlite-event-store';
 
 const WRITERS = ['inline', 'worker'] as const;
@@ -161,7 +161,11 @@ describe.each(WRITERS)('SqliteEventStore (%s writer)', (writer) => {
         ]);
         expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
         for (const o of outcomes) {
-          if (o.status === 'rejected') expect((o.reason as { code?: string }).code).toBe('SQLITE_BUSY');
+          // The port's store fault, carrying SQLite's own error as its cause.
+          if (o.status === 'rejected') {
+            expect(o.reason).toBeInstanceOf(StoreUnavailable);
+            expect(((o.reason as StoreUnavailable).cause as { code?: string }).code).toBe('SQLITE_BUSY');
+          }
         }
       } finally {
         blocker.exec('ROLLBACK');
