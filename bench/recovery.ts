@@ -38,7 +38,7 @@ async function readableAt(server: ChildServer, position: number): Promise<void> 
 }
 
 export async function benchRecovery({ quick, log }: { quick: boolean; log: (s: string) => void }): Promise<BenchLine[]> {
-  const events = quick ? 30_000 : 1_000_000;
+  const events = quick ? 10_000 : 1_000_000;
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-recovery-'));
   const dataDir = join(dir, 'data');
   const file = join(dataDir, 'ledger.db');
@@ -73,7 +73,7 @@ export async function benchRecovery({ quick, log }: { quick: boolean; log: (s: s
     const load = runLoad({
       url: server.url,
       connections: 32,
-      total: quick ? 2_000 : 20_000,
+      total: quick ? 1_000 : 20_000,
       request: (i) => ({
         method: 'POST',
         path: '/v1/accruals',

@@ -85,9 +85,9 @@ function previousMonth(now: Date): { periodId: string; startAt: string; endAt: s
 }
 
 export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Promise<BenchLine[]> {
-  const members = quick ? 5_000 : 100_000;
-  const requests = quick ? 1_000 : 20_000;
-  const singleMemberLots = quick ? 500 : 5_000;
+  const members = quick ? 2_000 : 100_000;
+  const requests = quick ? 500 : 20_000;
+  const singleMemberLots = quick ? 200 : 5_000;
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-serve-'));
   const lines: BenchLine[] = [];
   const config = { connections: CONNECTIONS, requests, members, adapter: 'sqlite', server: 'ledger serve', node: process.version };
