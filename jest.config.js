@@ -20,5 +20,6 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   moduleNameMapper: aliases,
   setupFiles: ['reflect-metadata'],
+  globalSetup: '<rootDir>/test/support/postgres-global-setup.js',
   testTimeout: 60000,
 };

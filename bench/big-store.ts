@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
+import pg from 'pg';
 import { CommandBus } from '@nestjs/cqrs';
 import { ClosePeriodCommand, FixedClock, LedgerApplicationModule, defaultLedgerConfig, systemMeta } from '@ledger/application';
 import { EventStore, RecordedEvent } from '@ledger/event-store';
@@ -84,8 +85,10 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
     log(`big store: writing ${small} events of October history`);
     const one = generate('one', small);
 
-    // 4: projection catch-up vs bare scan (the projection bench reuses the store just written).
-    const projection = await runProjectionCatchupBench({ events: one.events, dataDir: join(dir, 'one'), reuse: true, log });
+    // 4: projection catch-up vs bare scan (the projection bench reuses the store just written),
+    // into the SQLite read store and, in the same run, into PostgreSQL.
+    const postgresUrl = await reachablePostgres(log);
+    const projection = await runProjectionCatchupBench({ events: one.events, dataDir: join(dir, 'one'), reuse: true, postgresUrl, log });
     const source = 'bulk history written straight into the SQLite file (real event shapes, metadata and hash chain)';
     lines.push({
       benchmark: '4 projection catch-up',
@@ -98,6 +101,18 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
       met: projection.projection.eventsPerSecond >= 100_000 && projection.ratio >= 0.25,
       config: { ...projection.config, source },
     });
+    if (projection.postgres) {
+      lines.push({
+        benchmark: '4 projection catch-up into PostgreSQL',
+        metric: `events/s projecting ${projection.postgres.events.toLocaleString('en-US')} events`,
+        value: projection.postgres.eventsPerSecond,
+        unit: 'events/s',
+        baseline: { name: 'bare readAll scan', value: projection.scan.eventsPerSecond },
+        ratio: projection.postgres.ratio,
+        ratioNote: `SQLite read store in the same run: ${projection.projection.eventsPerSecond.toLocaleString('en-US')} events/s`,
+        config: { ...projection.config, source, readStore: 'postgres', server: projection.postgres.server },
+      });
+    }
 
     // 5: settlement of a period twice the size; linear means a ratio near 2.
     log(`settling the ${one.events}-event period`);
@@ -145,5 +160,23 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
     return lines;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The PostgreSQL the projection line writes into: LEDGER_BENCH_POSTGRES_URL, or the machine's
+ * 127.0.0.1:5432/test. Undefined (and said) when it does not answer: the line is left out.
+ */
+async function reachablePostgres(log: (s: string) => void): Promise<string | undefined> {
+  const url = process.env.LEDGER_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/test';
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    return url;
+  } catch (error) {
+    log(`PostgreSQL at ${url} does not answer (${error instanceof Error ? error.message : String(error)}): no PostgreSQL projection line`);
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }

@@ -7,15 +7,19 @@
  * testing/synthetic-history: decider-made member events with real metadata and hash chain,
  * Pareto-weighted members, ~35% redemptions at random partners, ~2% reversals), not through
  * HTTP or the command handlers: building 1M events that way would dominate the run.
- * `--reuse` keeps the generated store in bench/.data between runs.
+ * `--reuse` keeps the generated store in bench/.data between runs. `--postgres URL` (or
+ * LEDGER_BENCH_POSTGRES_URL) also projects the same store into a PostgreSQL read store, in a
+ * schema of its own dropped afterwards, after the SQLite run.
  */
 import { existsSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { EventStore, RecordedEvent } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
+import pg from 'pg';
 import {
   PROJECTION_BATCH_SIZE_DEFAULT,
+  PostgresReadStore,
   ProjectionRunner,
   READ_STORE_CACHE_MIB_PROJECTOR,
   ReadStore,
@@ -28,6 +32,8 @@ export interface ProjectionCatchupOptions {
   dataDir: string;
   reuse: boolean;
   batchSize?: number;
+  /** Also project into a PostgreSQL read store at this server (a fresh schema, dropped afterwards). */
+  postgresUrl?: string;
   log?: (line: string) => void;
 }
 
@@ -37,6 +43,32 @@ export interface ProjectionCatchupResult {
   projection: { events: number; seconds: number; eventsPerSecond: number };
   /** projection events/s ÷ scan events/s. */
   ratio: number;
+  /** The same catch-up into PostgreSQL; ratio against the same scan. */
+  postgres?: { events: number; seconds: number; eventsPerSecond: number; ratio: number; server: string };
+}
+
+/** Projects the whole store into a fresh schema of the PostgreSQL at `url`, then drops the schema. */
+async function postgresCatchup(store: EventStore, url: string, batchSize: number | undefined, head: number) {
+  const schema = `ledger_bench_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  try {
+    const scoped = new URL(url);
+    scoped.searchParams.set('options', `-c search_path=${schema}`);
+    const readStore = await PostgresReadStore.open(scoped.toString());
+    try {
+      const runner = new ProjectionRunner(store, readStore, { batchSize });
+      const started = process.hrtime.bigint();
+      await runner.runUntil(head);
+      return { events: runner.eventsApplied(), seconds: seconds(started), server: readStore.where };
+    } finally {
+      await readStore.close();
+    }
+  } finally {
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+  }
 }
 
 /** Reads all of $all the way the port allows, page by page, touching each event once. */
@@ -115,11 +147,20 @@ export async function runProjectionCatchupBench(options: ProjectionCatchupOption
   const projectionSeconds = seconds(started);
   const projected = runner.eventsApplied();
   readStore.close();
+  let postgres: ProjectionCatchupResult['postgres'];
+  if (options.postgresUrl) {
+    log('projecting the same store into PostgreSQL ...');
+    const r = await postgresCatchup(store, options.postgresUrl, options.batchSize, head!);
+    const eventsPerSecond = Math.round(r.events / r.seconds);
+    postgres = { ...r, eventsPerSecond, ratio: 0 };
+  }
   await store.close();
 
   const scan = { events: scanned, seconds: scanSeconds, eventsPerSecond: Math.round(scanned / scanSeconds) };
   const projection = { events: projected, seconds: projectionSeconds, eventsPerSecond: Math.round(projected / projectionSeconds) };
+  if (postgres) postgres.ratio = Math.round((postgres.eventsPerSecond / scan.eventsPerSecond) * 1000) / 1000;
   return {
+    postgres,
     config: {
       events: scanned,
       adapter: 'sqlite',
@@ -145,7 +186,14 @@ if (require.main === module) {
   const batch = argValue('--batch');
   if (!Number.isSafeInteger(events) || events < 1) throw new Error('--events must be a positive integer');
   const dataDir = argValue('--dir') ?? join(process.cwd(), 'bench', '.data', `projection-catchup-${events}`);
-  runProjectionCatchupBench({ events, dataDir, reuse: process.argv.includes('--reuse'), batchSize: batch ? Number(batch) : undefined })
+  const postgresUrl = argValue('--postgres') ?? process.env.LEDGER_BENCH_POSTGRES_URL;
+  runProjectionCatchupBench({
+    events,
+    dataDir,
+    reuse: process.argv.includes('--reuse'),
+    batchSize: batch ? Number(batch) : undefined,
+    postgresUrl,
+  })
     .then((r) => {
       const rate = (x: { eventsPerSecond: number }) => `${x.eventsPerSecond.toLocaleString('en-US')} events/s`;
       process.stdout.write(
@@ -155,6 +203,11 @@ if (require.main === module) {
           `  bare readAll scan: ${r.scan.seconds.toFixed(2)} s  ${rate(r.scan)}`,
           `  projection:        ${r.projection.seconds.toFixed(2)} s  ${rate(r.projection)}`,
           `  ratio (projection / scan): ${r.ratio}`,
+          ...(r.postgres
+            ? [
+                `  projection into PostgreSQL: ${r.postgres.seconds.toFixed(2)} s  ${rate(r.postgres)}  ratio ${r.postgres.ratio}  (${r.postgres.server})`,
+              ]
+            : []),
           JSON.stringify(r),
           '',
         ].join('\n'),

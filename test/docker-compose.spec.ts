@@ -231,9 +231,14 @@ describe('docker/docker-compose.yml: the ledger services', () => {
     }
   });
 
-  it('API and projector start after all three nodes are healthy', () => {
+  it('API and projector start after all three nodes and PostgreSQL are healthy', () => {
     for (const s of [...apis, ...projectors]) {
-      expect(dependsOf(services[s])).toEqual({ node1: 'service_healthy', node2: 'service_healthy', node3: 'service_healthy' });
+      expect(dependsOf(services[s])).toEqual({
+        node1: 'service_healthy',
+        node2: 'service_healthy',
+        node3: 'service_healthy',
+        postgres: 'service_healthy',
+      });
     }
   });
 
@@ -256,22 +261,43 @@ describe('docker/docker-compose.yml: the ledger services', () => {
     expect(clashes).toEqual([]);
   });
 
-  it('projector: runs `project`, the one writer of the read.db volume the API replicas read', () => {
+  it('projector: runs `project`, one replica, no port, no HTTP healthcheck', () => {
     const p = services[projectors[0]];
     expect(commandOf(p)).toEqual(['project']);
-    const vols = namedVolumesOf(p);
-    const env = envOf(p);
-    const dataVolume = Object.keys(vols).find((v) => vols[v] === env.LEDGER_DATA_DIR);
-    expect(dataVolume).toBeDefined();
-    const readers = Object.entries(services).filter(
-      ([name, s]) => name !== projectors[0] && Object.keys(namedVolumesOf(s)).includes(dataVolume!),
-    );
-    // Whoever else mounts it runs no projector of its own: one writer per read store.
-    for (const [, s] of readers) expect(envOf(s).LEDGER_PROJECTOR).toBe('off');
-    expect(readers.map(([name]) => name)).toEqual(['api']);
     // no HTTP port in a projector: the image's /health check must not mark it unhealthy
-    expect(services[projectors[0]].healthcheck?.disable).toBe(true);
+    expect(p.healthcheck?.disable).toBe(true);
     expect(p.ports ?? []).toEqual([]);
+  });
+
+  it('API replicas and projector keep the read models in the postgres service, one URL for all', () => {
+    const urls = [...apis, ...projectors].map((s) => envOf(services[s]).LEDGER_READ_STORE);
+    expect(new Set(urls).size).toBe(1);
+    const url = new URL(urls[0].replace(/\$\{[^}]*\}/g, 'secret'));
+    expect(url.protocol).toBe('postgres:');
+    expect(url.hostname).toBe('postgres');
+    expect(url.port).toBe('5432');
+    const pg = services.postgres;
+    expect(pg.image).toMatch(/^postgres:1[5-9]\.\d+/);
+    expect(envOf(pg)).toMatchObject({ POSTGRES_USER: url.username, POSTGRES_DB: url.pathname.slice(1) });
+    // The password comes from the deployer's environment, with the same default on both sides.
+    expect(envOf(pg).POSTGRES_PASSWORD).toBe(decodeURIComponent(/:\/\/[^:]+:([^@]+)@/.exec(urls[0])![1]));
+    expect(healthTestOf(pg)).toMatch(/pg_isready/);
+    expect(Object.values(namedVolumesOf(pg))).toEqual(['/var/lib/postgresql/data']);
+    expect(hostPortsOf(pg)).toEqual([]);
+  });
+
+  it('no volume is shared between containers', () => {
+    const mounts = Object.entries(services).flatMap(([name, s]) =>
+      Object.keys(namedVolumesOf(s)).map((volume) => ({ name, volume, containers: replicasOf(s) })),
+    );
+    for (const m of mounts) {
+      expect({ ...m, sharedWith: mounts.filter((o) => o.volume === m.volume && o.name !== m.name).map((o) => o.name) }).toEqual({
+        ...m,
+        sharedWith: [],
+      });
+      // A named volume on a replicated service would be one volume for every replica.
+      expect({ volume: m.volume, containers: m.containers }).toEqual({ volume: m.volume, containers: 1 });
+    }
   });
 
   it('every named volume a service mounts is declared, and every declared volume is used', () => {

@@ -344,7 +344,7 @@ describe('ledger over HTTP on the esdb adapter: accrue, redeem, project, settle,
     ]);
 
     // The audit over the node's log, with the API's read models compared.
-    const report = await verifyLedger(app.store, { readModel: SqliteReadModelCheck.of(app.app.get(ReadModelAccess).reader().store) });
+    const report = await verifyLedger(app.store, { readModel: SqliteReadModelCheck.of(app.app.get(ReadModelAccess).store() as ReadStore) });
     expect(report.divergences).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.checks.find((c) => c.name === 'read_model')).toMatchObject({ status: 'passed' });

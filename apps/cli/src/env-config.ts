@@ -1,4 +1,5 @@
 import { LedgerConfig } from '@ledger/application';
+import { ReadStoreLocation, readStoreLocation } from '@ledger/projections';
 import { LogLevel, parseLogLevel } from '@ledger/api/http/logger';
 import { ConflictRetryPolicy } from '@ledger/event-store';
 
@@ -16,6 +17,8 @@ export interface ServiceEnv {
   projector: boolean;
   /** LEDGER_SHUTDOWN_GRACE_MS (default 10 s): how long a SIGTERM may take to drain before the process gives up. */
   shutdownGraceMs: number;
+  /** LEDGER_READ_STORE: empty for $LEDGER_DATA_DIR/read.db, or a postgres:// URL (read models shared by replicas). */
+  readStore: ReadStoreLocation;
   ledger: LedgerConfig;
   /** LEDGER_LOG_LEVEL: trace, debug, info (default), warn, error, fatal or silent. */
   logLevel: LogLevel;
@@ -42,6 +45,7 @@ export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv
     demo: !['0', 'false', 'off', 'no'].includes((env.LEDGER_DEMO ?? 'on').toLowerCase()),
     projector: switchVar(env, 'LEDGER_PROJECTOR'),
     shutdownGraceMs: intVar(env, 'LEDGER_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    readStore: readStoreLocation(env.LEDGER_READ_STORE, env.LEDGER_DATA_DIR ?? './data'),
     ledger: { maxBackdateDays, adminKey: env.LEDGER_ADMIN_KEY || undefined },
     logLevel: parseLogLevel(env.LEDGER_LOG_LEVEL),
     metricsPort: env.LEDGER_METRICS_PORT ? intVar(env, 'LEDGER_METRICS_PORT', 0, 1, 65535) : undefined,

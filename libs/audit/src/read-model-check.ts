@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { RecordedEvent } from '@ledger/event-store';
-import { READ_MODEL_TABLES, ReadStore } from '@ledger/projections';
+import { PostgresReadStore, READ_MODEL_TABLES, ReadStore } from '@ledger/projections';
 import {
   AuditFold,
   CoalitionSettings,
@@ -448,6 +448,21 @@ export class SqliteReadModelCheck implements ReadModelCheck {
       const db = new Database(readStore.db.serialize());
       return { db, close: () => db.close() };
     }, options.maxPerTable);
+  }
+
+  /**
+   * A PostgreSQL read store, compared through an in-memory copy of one snapshot of it (taken
+   * now, in one REPEATABLE READ transaction): the same check, table for table.
+   */
+  static async ofPostgres(store: PostgresReadStore, options: { maxPerTable?: number } = {}): Promise<SqliteReadModelCheck> {
+    const copy = ReadStore.open(':memory:');
+    try {
+      await store.copyInto(copy);
+    } catch (error) {
+      copy.close();
+      throw error;
+    }
+    return new SqliteReadModelCheck(() => ({ db: copy.db, close: () => copy.close() }), options.maxPerTable);
   }
 
   private constructor(

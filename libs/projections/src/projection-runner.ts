@@ -1,7 +1,6 @@
 import { AllSubscription, EventStore, RecordedEvent } from '@ledger/event-store';
 import { assert } from '@ledger/domain';
-import { ReadModelWriter } from './read-model-writer';
-import { ReadStore } from './read-store';
+import { Awaitable, ProjectionWriter, ReadModelStore } from './read-store-port';
 
 /**
  * Events per transaction for a process that only projects (`ledger project`, rebuild).
@@ -40,7 +39,7 @@ export interface ProjectionRunnerOptions {
 
 /** How far the read models are, and a way to wait until they reach a position. */
 export interface ProjectionProgress {
-  position(): number | undefined;
+  position(): Awaitable<number | undefined>;
   /** Resolves true once the read models reflect `position`, false after `timeoutMs`. */
   waitForPosition(position: number, timeoutMs: number): Promise<boolean>;
 }
@@ -55,13 +54,15 @@ export interface ProjectionProgress {
  * are visible within a tick while a catch-up still gets full batches.
  */
 export class ProjectionRunner implements ProjectionProgress {
-  private readonly writer: ReadModelWriter;
+  private readonly writer: ProjectionWriter;
   private readonly batchSize: number;
   private checkpoint: number | undefined;
   /** Events delivered and staged in the writer (folded, not kept), not yet committed. */
   private pending = 0;
   private lastPending: RecordedEvent | undefined;
   private idleFlush: NodeJS.Immediate | undefined;
+  /** A batch being committed: nothing is staged until it lands (a store that answers later). */
+  private committing: Promise<void> | undefined;
   private subscription: AllSubscription | undefined;
   private failure: unknown;
   private stopped = false;
@@ -71,13 +72,15 @@ export class ProjectionRunner implements ProjectionProgress {
 
   constructor(
     private readonly events: EventStore,
-    readonly readStore: ReadStore,
+    readonly readStore: ReadModelStore,
     private readonly options: ProjectionRunnerOptions = {},
   ) {
-    this.writer = new ReadModelWriter(readStore);
+    this.writer = readStore.createWriter();
     this.batchSize = options.batchSize ?? PROJECTION_BATCH_SIZE_DEFAULT;
     assert(Number.isSafeInteger(this.batchSize) && this.batchSize > 0, 'batch size is a positive integer');
-    this.checkpoint = readStore.checkpoint().position;
+    // A store that answers at once gives its position now; any other, when run() starts.
+    const checkpoint = readStore.checkpoint();
+    if (!(checkpoint instanceof Promise)) this.checkpoint = checkpoint.position;
   }
 
   position(): number | undefined {
@@ -133,12 +136,14 @@ export class ProjectionRunner implements ProjectionProgress {
       if (this.stopped) await subscription.unsubscribe();
       try {
         for await (const event of subscription) {
+          if (this.committing !== undefined) await this.committing;
+          if (this.failure !== undefined) break;
           this.writer.stage(event);
           this.pending += 1;
           this.lastPending = event;
           const reachedStop = stopAt !== undefined && event.position >= stopAt;
           if (this.pending >= this.batchSize || reachedStop) {
-            this.flush();
+            await this.flush();
             if (reachedStop) break;
             // A catch-up of millions of events would otherwise hold the event loop from
             // one page read to the next; let HTTP requests and timers in between batches.
@@ -148,10 +153,12 @@ export class ProjectionRunner implements ProjectionProgress {
           }
           if (this.failure !== undefined) break;
         }
+        if (this.committing !== undefined) await this.committing;
         if (this.failure !== undefined) throw this.failure;
         // Stopped: what was delivered is applied, so stop() loses nothing it had.
-        if (this.pending > 0) this.flush();
+        if (this.pending > 0) await this.flush();
       } finally {
+        if (this.committing !== undefined) await this.committing;
         if (this.idleFlush !== undefined) clearImmediate(this.idleFlush);
         this.idleFlush = undefined;
         this.writer.discardStaged();
@@ -167,22 +174,24 @@ export class ProjectionRunner implements ProjectionProgress {
 
   private readonly flushWhenIdle = (): void => {
     this.idleFlush = undefined;
-    if (this.pending === 0) return;
-    try {
-      this.flush();
-    } catch (error) {
-      // Thrown outside the loop: hand it to the loop, which ends with it.
-      this.failure = error;
-      void this.subscription?.unsubscribe();
-    }
+    if (this.pending === 0 || this.committing !== undefined) return;
+    this.committing = this.flush()
+      .catch((error: unknown) => {
+        // Thrown outside the loop: hand it to the loop, which ends with it.
+        this.failure = error;
+        void this.subscription?.unsubscribe();
+      })
+      .finally(() => {
+        this.committing = undefined;
+      });
   };
 
-  private flush(): void {
+  private async flush(): Promise<void> {
     const events = this.pending;
     const last = this.lastPending!.position;
     this.pending = 0;
     this.lastPending = undefined;
-    this.writer.commitStaged(this.checkpoint);
+    await this.writer.commitStaged(this.checkpoint);
     assert(this.checkpoint === undefined || last > this.checkpoint, 'the checkpoint only moves forward');
     this.checkpoint = last;
     this.applied += events;
@@ -196,12 +205,12 @@ export class ProjectionRunner implements ProjectionProgress {
    * following it from a foreign position would skip or mix events.
    */
   private async verifiedCheckpoint(): Promise<number | undefined> {
-    const { position, eventId } = this.readStore.checkpoint();
+    const { position, eventId } = await this.readStore.checkpoint();
     if (position === undefined) return undefined;
     const [found] = await this.events.readAll({ fromPosition: position, maxCount: 1 });
     if (found !== undefined && found.position === position && found.eventId === eventId) return position;
     const why = `read store checkpoint ${position} (event ${String(eventId)}) is not in the event store; rebuilding from position 0`;
-    this.readStore.reset();
+    await this.readStore.reset();
     this.options.onReset?.(why);
     return undefined;
   }

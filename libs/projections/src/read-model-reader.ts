@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { assert } from '@ledger/domain';
-import { ReadStore } from './read-store';
+import type { ReadStore } from './read-store';
+import { ReadModelQueries } from './read-store-port';
 
 /** An open lot of a member: points still spendable, with the partner that owes them. */
 export interface OpenLot {
@@ -83,7 +84,7 @@ export interface LiabilityRow {
   amountMinor: number;
 }
 
-interface PartnerRow {
+export interface PartnerRow {
   partner_id: string;
   points_issued: number;
   points_redeemed_at: number;
@@ -110,7 +111,7 @@ const PARTNER_COLUMNS =
  * Queries over the read store. Each answer is read in one read transaction, so its rows
  * and its `asOfPosition` are one snapshot even while a projector in another process writes.
  */
-export class ReadModelReader {
+export class ReadModelReader implements ReadModelQueries {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepare>;
   private readonly snapshot: <T>(read: () => T) => T;
@@ -155,7 +156,7 @@ export class ReadModelReader {
   partnerPosition(partnerId: string, at?: Date): PartnerPosition | undefined {
     return this.snapshot(() => {
       const row = this.stmt.partner.get(partnerId);
-      return row === undefined ? undefined : this.toPosition(row, this.coalition(), this.asOf(), this.heldAt(at));
+      return row === undefined ? undefined : partnerPositionFromRow(row, this.coalition(), this.asOf(), this.heldAt(at));
     });
   }
 
@@ -165,7 +166,7 @@ export class ReadModelReader {
       const coalition = this.coalition();
       const asOf = this.asOf();
       const held = this.heldAt(at);
-      return this.stmt.partners.all().map((row) => this.toPosition(row, coalition, asOf, held));
+      return this.stmt.partners.all().map((row) => partnerPositionFromRow(row, coalition, asOf, held));
     });
   }
 
@@ -201,32 +202,33 @@ export class ReadModelReader {
   private coalition(): { currency: string; pointValueMinor: number } | undefined {
     return this.stmt.coalition.get();
   }
+}
 
-  private toPosition(
-    row: PartnerRow,
-    coalition: { currency: string; pointValueMinor: number } | undefined,
-    asOfPosition: number,
-    held: Map<string, number>,
-  ): PartnerPosition {
-    const ownRedeemed = row.points_redeemed_at - row.points_redeemed_from_others + row.points_redeemed_elsewhere;
-    const outstanding = row.points_issued - ownRedeemed - row.points_expired - row.points_reversed;
-    const liabilityMinor = outstanding * (coalition?.pointValueMinor ?? 0);
-    assert(Number.isSafeInteger(liabilityMinor), 'liability fits a safe integer');
-    return {
-      partnerId: row.partner_id,
-      currency: coalition?.currency ?? null,
-      pointsIssued: row.points_issued,
-      pointsRedeemedAt: row.points_redeemed_at,
-      pointsRedeemedElsewhere: row.points_redeemed_elsewhere,
-      pointsRedeemedFromOthers: row.points_redeemed_from_others,
-      pointsExpired: row.points_expired,
-      pointsReversed: row.points_reversed,
-      pointsOutstanding: outstanding,
-      liabilityMinor,
-      pointsHeld: held.get(row.partner_id) ?? 0,
-      asOfPosition,
-    };
-  }
+/** A partner position from its row, valued at the coalition's current point value. */
+export function partnerPositionFromRow(
+  row: PartnerRow,
+  coalition: { currency: string; pointValueMinor: number } | undefined,
+  asOfPosition: number,
+  held: Map<string, number>,
+): PartnerPosition {
+  const ownRedeemed = row.points_redeemed_at - row.points_redeemed_from_others + row.points_redeemed_elsewhere;
+  const outstanding = row.points_issued - ownRedeemed - row.points_expired - row.points_reversed;
+  const liabilityMinor = outstanding * (coalition?.pointValueMinor ?? 0);
+  assert(Number.isSafeInteger(liabilityMinor), 'liability fits a safe integer');
+  return {
+    partnerId: row.partner_id,
+    currency: coalition?.currency ?? null,
+    pointsIssued: row.points_issued,
+    pointsRedeemedAt: row.points_redeemed_at,
+    pointsRedeemedElsewhere: row.points_redeemed_elsewhere,
+    pointsRedeemedFromOthers: row.points_redeemed_from_others,
+    pointsExpired: row.points_expired,
+    pointsReversed: row.points_reversed,
+    pointsOutstanding: outstanding,
+    liabilityMinor,
+    pointsHeld: held.get(row.partner_id) ?? 0,
+    asOfPosition,
+  };
 }
 
 /** Holds expiring after this ISO time are live; '' (before every time) counts every open hold. */

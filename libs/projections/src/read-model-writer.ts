@@ -1,8 +1,9 @@
 import type Database from 'better-sqlite3';
-import { AssertionFailed, assert } from '@ledger/domain';
+import { assert } from '@ledger/domain';
 import { RecordedEvent } from '@ledger/event-store';
-import { READ_MODELS, ReadModelBatch, decodeLedgerEvent } from './read-models';
-import { ReadStore } from './read-store';
+import { EventDispatch, READ_MODELS, ReadModelBatch } from './read-models';
+import type { ReadStore } from './read-store';
+import { ProjectionWriter } from './read-store-port';
 
 /** Raised when the checkpoint in the store is not the one this writer last wrote or read. */
 export class CheckpointMoved extends Error {
@@ -26,18 +27,11 @@ export class CheckpointMoved extends Error {
  * event. What costs is SQLite writing B-tree pages at random keys, so fewer row writes and
  * fewer, larger commits are what make it fast.
  */
-export class ReadModelWriter {
+export class ReadModelWriter implements ProjectionWriter {
   private readonly db: Database.Database;
   private readonly checkpointStmt: Database.Statement<[], { position: number | null }>;
   private readonly moveCheckpoint: Database.Statement<[number, string, number]>;
-  /** Every read model's batch, in the order they are written. */
-  private readonly batches: readonly ReadModelBatch[];
-  /** The batches that handle each event type: derived from the read models' declarations. */
-  private readonly batchesOf = new Map<string, ReadModelBatch[]>();
-  /** Events staged since the last commit or discard, and the first and last of them. */
-  private staged = 0;
-  private firstStaged: number | undefined;
-  private lastStaged: RecordedEvent | undefined;
+  private readonly dispatch: EventDispatch<ReadModelBatch>;
   private readonly commitTx: (expected: number | undefined) => void;
 
   constructor(readonly store: ReadStore) {
@@ -45,15 +39,7 @@ export class ReadModelWriter {
     this.db = store.db;
     this.checkpointStmt = this.db.prepare('SELECT position FROM checkpoint WHERE id = 0');
     this.moveCheckpoint = this.db.prepare('UPDATE checkpoint SET position = ?, event_id = ?, events = events + ? WHERE id = 0');
-    this.batches = READ_MODELS.map((model) => {
-      const batch = model.sqlite(this.db);
-      for (const type of model.handles) {
-        let list = this.batchesOf.get(type);
-        if (list === undefined) this.batchesOf.set(type, (list = []));
-        list.push(batch);
-      }
-      return batch;
-    });
+    this.dispatch = new EventDispatch(READ_MODELS.map((model) => ({ model, batch: model.sqlite(this.db) })));
     this.commitTx = this.db.transaction((expected: number | undefined) => {
       this.commitInTransaction(expected);
     }).immediate;
@@ -66,7 +52,7 @@ export class ReadModelWriter {
    */
   applyBatch(events: readonly RecordedEvent[], expectedCheckpoint: number | undefined): void {
     assert(events.length > 0, 'a batch holds at least one event');
-    assert(this.staged === 0, 'applyBatch is not mixed with staged events');
+    assert(this.dispatch.staged === 0, 'applyBatch is not mixed with staged events');
     try {
       for (const event of events) this.stage(event);
     } catch (error) {
@@ -78,7 +64,7 @@ export class ReadModelWriter {
 
   /** Events staged and not yet committed. */
   stagedEvents(): number {
-    return this.staged;
+    return this.dispatch.staged;
   }
 
   /**
@@ -87,21 +73,7 @@ export class ReadModelWriter {
    * its sums, not its decoded events. On a throw the batch is unusable: discard it.
    */
   stage(event: RecordedEvent): void {
-    const previous = this.lastStaged?.position;
-    assert(previous === undefined || event.position > previous, 'events arrive in increasing position order');
-    const batches = this.batchesOf.get(event.type);
-    if (batches !== undefined) {
-      const typed = decodeLedgerEvent(event);
-      for (const batch of batches) batch.stage(typed, event.position);
-    } else if (this.batchesOf.has(event.type.split('.')[0])) {
-      // A new version of an event projected here (`PointsAccrued.v2`) must be upcast
-      // first: skipping it would quietly leave every balance wrong.
-      throw new AssertionFailed(`${event.type}: no upcaster to the projected shape`);
-    }
-    // Anything else (keys, cards, settlement): in no read model. The checkpoint still moves past it.
-    if (this.staged === 0) this.firstStaged = event.position;
-    this.lastStaged = event;
-    this.staged += 1;
+    this.dispatch.stage(event);
   }
 
   /**
@@ -110,7 +82,7 @@ export class ReadModelWriter {
    * `expectedCheckpoint`. The staged batch is gone afterwards, written or not.
    */
   commitStaged(expectedCheckpoint: number | undefined): void {
-    assert(this.staged > 0, 'a batch holds at least one event');
+    assert(this.dispatch.staged > 0, 'a batch holds at least one event');
     try {
       this.commitTx(expectedCheckpoint);
     } finally {
@@ -121,10 +93,7 @@ export class ReadModelWriter {
 
   /** Forgets the staged events. */
   discardStaged(): void {
-    for (const batch of this.batches) batch.discard();
-    this.staged = 0;
-    this.firstStaged = undefined;
-    this.lastStaged = undefined;
+    this.dispatch.discard();
   }
 
   private commitInTransaction(expected: number | undefined): void {
@@ -132,10 +101,10 @@ export class ReadModelWriter {
     // during a rebuild, two `ledger project`) cannot both apply the same events.
     const found = this.checkpointStmt.get()!.position ?? undefined;
     if (found !== expected) throw new CheckpointMoved(expected, found);
-    assert(expected === undefined || this.firstStaged! > expected, 'events arrive in increasing position order');
-    for (const batch of this.batches) batch.flush();
-    const last = this.lastStaged!;
-    const moved = this.moveCheckpoint.run(last.position, last.eventId, this.staged);
+    assert(expected === undefined || this.dispatch.first! > expected, 'events arrive in increasing position order');
+    for (const batch of this.dispatch.batches) batch.flush();
+    const last = this.dispatch.last!;
+    const moved = this.moveCheckpoint.run(last.position, last.eventId, this.dispatch.staged);
     assert(moved.changes === 1, 'the checkpoint row exists');
   }
 }

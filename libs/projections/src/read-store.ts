@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { ReadModelReader } from './read-model-reader';
+import { ReadModelWriter } from './read-model-writer';
 import { READ_MODELS, ReadModelTable } from './read-models';
+import { ReadModelStore } from './read-store-port';
 
 /** `$LEDGER_DATA_DIR/read.db`: the read models, separate from the event store so it can be dropped and rebuilt. */
 export const READ_STORE_FILE = 'read.db';
@@ -60,7 +63,8 @@ export interface ReadStoreOptions {
 }
 
 /** The SQLite file holding the read models and their checkpoint. */
-export class ReadStore {
+export class ReadStore implements ReadModelStore {
+  readonly kind = 'sqlite';
   /**
    * Opens (and for a writer, creates or upgrades) the read store. ':memory:' gives a
    * private in-process store (tests, an API on the memory event store).
@@ -121,6 +125,18 @@ export class ReadStore {
     }
     this.db.exec(SCHEMA);
     this.db.pragma(`user_version = ${READ_STORE_SCHEMA_VERSION}`);
+  }
+
+  get where(): string {
+    return this.file;
+  }
+
+  createWriter(): ReadModelWriter {
+    return new ReadModelWriter(this);
+  }
+
+  createReader(): ReadModelReader {
+    return new ReadModelReader(this);
   }
 
   checkpoint(): Checkpoint {

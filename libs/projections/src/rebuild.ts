@@ -1,7 +1,7 @@
 import { EventStore } from '@ledger/event-store';
 import { BatchApplied, ProjectionRunner, headPosition } from './projection-runner';
 import { CheckpointMoved } from './read-model-writer';
-import { ReadStore } from './read-store';
+import { ReadModelStore } from './read-store-port';
 
 /** Bounds the retries against another projector: each round at least one batch lands. */
 const CONTENDED_ATTEMPTS_MAX = 1_000;
@@ -26,11 +26,11 @@ export interface RebuildResult {
  */
 export async function rebuildReadStore(
   events: EventStore,
-  readStore: ReadStore,
+  readStore: ReadModelStore,
   options: { batchSize?: number; onProgress?: (progress: RebuildProgress) => void } = {},
 ): Promise<RebuildResult> {
   const started = process.hrtime.bigint();
-  readStore.reset();
+  await readStore.reset();
   const head = await headPosition(events);
   let runner: ProjectionRunner | undefined;
   if (head !== undefined) {
@@ -50,10 +50,11 @@ export async function rebuildReadStore(
       }
     }
   }
+  // From the store: with a second projector at work, this runner applied only part of it.
+  const reached = await readStore.checkpoint();
   return {
-    // From the store: with a second projector at work, this runner applied only part of it.
-    events: readStore.checkpoint().events,
-    position: readStore.checkpoint().position,
+    events: reached.events,
+    position: reached.position,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
 }

@@ -17,6 +17,7 @@ import {
   replayStream,
   verifyLedger,
 } from '@ledger/audit';
+import { PostgresReadStore, ReadStore } from '@ledger/projections';
 import { ReadModelAccess } from '../projections/read-model';
 
 /**
@@ -113,15 +114,19 @@ export class VerifyLedgerHandler implements IQueryHandler<VerifyLedgerQuery> {
     return run;
   }
 
-  private verify(period: string | undefined): Promise<VerifyReport> {
-    const { check, skipped } = this.readModelCheck();
+  private async verify(period: string | undefined): Promise<VerifyReport> {
+    const { check, skipped } = await this.readModelCheck();
     return verifyLedger(this.store, { period, readModel: check, readModelSkipped: skipped });
   }
 
-  private readModelCheck(): { check?: ReadModelCheck; skipped?: string } {
+  private async readModelCheck(): Promise<{ check?: ReadModelCheck; skipped?: string }> {
     if (this.readModels === undefined) return { skipped: 'this API serves no read models' };
     try {
-      return { check: SqliteReadModelCheck.of(this.readModels.reader().store) };
+      this.readModels.reader(); // 503-style refusal while an external projector has not created it
+      const store = this.readModels.store();
+      if (store instanceof PostgresReadStore) return { check: await SqliteReadModelCheck.ofPostgres(store) };
+      if (store instanceof ReadStore) return { check: SqliteReadModelCheck.of(store) };
+      return { skipped: 'the read models are not available yet' };
     } catch (error) {
       return { skipped: `the read models are not available: ${error instanceof Error ? error.message : String(error)}` };
     }

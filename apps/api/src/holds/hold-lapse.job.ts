@@ -51,7 +51,7 @@ export class HoldLapseJob implements OnApplicationBootstrap, OnApplicationShutdo
   async runOnce(): Promise<number> {
     let lapsed = 0;
     const meta = systemMeta('hold-lapse');
-    for (const hold of this.readModel.reader().dueHolds(this.clock.now(), HOLD_LAPSE_BATCH)) {
+    for (const hold of await this.readModel.reader().dueHolds(this.clock.now(), HOLD_LAPSE_BATCH)) {
       const result = await this.commands.execute(new LapseHoldCommand({ memberId: hold.memberId, holdId: hold.holdId }, meta));
       if (result.lapsed) lapsed += 1;
     }

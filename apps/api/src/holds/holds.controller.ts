@@ -92,8 +92,8 @@ export class HoldMemberHandler implements IQueryHandler<HoldMemberQuery> {
   ) {}
 
   async execute({ holdId, partnerId }: HoldMemberQuery): Promise<string> {
-    let hold = this.readModel.reader().hold(holdId);
-    if (hold === undefined) hold = (await this.readModel.atLeast(await headPosition(this.store))).hold(holdId);
+    let hold = await this.readModel.reader().hold(holdId);
+    if (hold === undefined) hold = await (await this.readModel.atLeast(await headPosition(this.store))).hold(holdId);
     if (hold === undefined || hold.partnerId !== partnerId) throw new NotFound('hold', holdId);
     return hold.memberId;
   }

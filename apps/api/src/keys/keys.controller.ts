@@ -45,7 +45,7 @@ export class KeysController {
     // The partners to look in: every one known up to now, so a partner joined a moment ago counts.
     const head = await headPosition(this.store);
     const reader = await this.readModel.atLeast(head);
-    const partnerIds = reader.partnerPositions().map((p) => p.partnerId);
+    const partnerIds = (await reader.partnerPositions()).map((p) => p.partnerId);
     const revoked = await this.commands.execute(new RevokeApiKeyCommand(keyId, partnerIds, meta));
     return { keyId: revoked.keyId, ...(revoked.partnerId ? { partnerId: revoked.partnerId } : {}), revoked: true };
   }

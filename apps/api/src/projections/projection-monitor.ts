@@ -26,7 +26,7 @@ export class ProjectionMonitor {
   ) {}
 
   async status(nowMs: number = Date.now()): Promise<ProjectionStatus> {
-    const position = this.readModel.position();
+    const position = await this.readModel.position();
     const read = await this.store.readAll({ fromPosition: position ?? 0, maxCount: this.countMax + 1 });
     const behind = position === undefined ? read : read.filter((e) => e.position > position);
     const oldest = behind[0];

@@ -42,7 +42,7 @@ export class GetMemberBalanceHandler implements IQueryHandler<GetMemberBalanceQu
   ) {}
 
   async execute({ memberId, minPosition }: GetMemberBalanceQuery): Promise<MemberBalance> {
-    const member = (await this.readModel.atLeast(minPosition)).member(memberId, this.clock.now());
+    const member = await (await this.readModel.atLeast(minPosition)).member(memberId, this.clock.now());
     if (!member) throw new NotFound('member', memberId);
     return member;
   }
@@ -56,7 +56,7 @@ export class GetPartnerPositionHandler implements IQueryHandler<GetPartnerPositi
   ) {}
 
   async execute({ partnerId, minPosition }: GetPartnerPositionQuery): Promise<PartnerPosition> {
-    const position = (await this.readModel.atLeast(minPosition)).partnerPosition(partnerId, this.clock.now());
+    const position = await (await this.readModel.atLeast(minPosition)).partnerPosition(partnerId, this.clock.now());
     if (!position) throw new NotFound('partner', partnerId);
     return position;
   }

@@ -3,9 +3,11 @@ import { Unavailable } from '@ledger/domain';
 import { EventStore } from '@ledger/event-store';
 import {
   PROJECTION_BATCH_SIZE_IN_API,
+  PostgresReadStore,
   ProjectionProgress,
   ProjectionRunner,
-  ReadModelReader,
+  ReadModelQueries,
+  ReadModelStore,
   ReadStore,
   ReadStoreMissing,
   pollingProgress,
@@ -22,6 +24,11 @@ export interface ReadModelOptions {
   projector?: 'in-process' | 'external';
   /** The read store file; ':memory:' (the default) only with the in-process projector. */
   file?: string;
+  /**
+   * A PostgreSQL read store, opened (and migrated) at start, used instead of the file and
+   * shared with other replicas; this access closes it on shutdown.
+   */
+  postgres?: PostgresReadStore;
   waitTimeoutMs?: number;
   batchSize?: number;
 }
@@ -38,8 +45,8 @@ const RETRY_DELAY_MS_MAX = 30_000;
 export class ReadModelAccess implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Projector');
   private readonly waitTimeoutMs: number;
-  private readStore: ReadStore | undefined;
-  private currentReader: ReadModelReader | undefined;
+  private readStore: ReadModelStore | undefined;
+  private currentReader: ReadModelQueries | undefined;
   private progress: ProjectionProgress | undefined;
   private runner: ProjectionRunner | undefined;
   private supervising: Promise<void> | undefined;
@@ -51,14 +58,24 @@ export class ReadModelAccess implements OnApplicationBootstrap, OnApplicationShu
     private readonly options: ReadModelOptions = {},
   ) {
     this.waitTimeoutMs = options.waitTimeoutMs ?? MIN_POSITION_WAIT_MS;
+    const postgres = options.postgres;
+    if (postgres !== undefined) {
+      this.readStore = postgres;
+      this.currentReader = postgres.createReader();
+      // Whoever projects (this process or another), the shared checkpoint says how far it is.
+      this.progress = {
+        position: async () => (await postgres.checkpoint()).position,
+        waitForPosition: (position, timeoutMs) => postgres.waitForPosition(position, timeoutMs),
+      };
+    }
     if (this.inProcess) {
-      this.readStore = ReadStore.open(options.file ?? ':memory:');
-      this.currentReader = new ReadModelReader(this.readStore);
+      this.readStore ??= ReadStore.open(options.file ?? ':memory:');
+      this.currentReader ??= this.readStore.createReader();
       this.runner = new ProjectionRunner(events, this.readStore, {
         batchSize: options.batchSize ?? PROJECTION_BATCH_SIZE_IN_API,
         onReset: (why) => this.logger.warn(why),
       });
-      this.progress = this.runner;
+      this.progress ??= this.runner;
     }
   }
 
@@ -75,16 +92,21 @@ export class ReadModelAccess implements OnApplicationBootstrap, OnApplicationShu
     this.wakeSupervisor?.();
     await this.runner?.stop();
     await this.supervising;
-    this.readStore?.close();
+    await this.readStore?.close();
+  }
+
+  /** The read store this API reads (undefined while an external projector has not created the SQLite file). */
+  store(): ReadModelStore | undefined {
+    return this.readStore;
   }
 
   /** The reader, once the read store exists; 503 while it does not (external projector not started yet). */
-  reader(): ReadModelReader {
+  reader(): ReadModelQueries {
     if (this.currentReader) return this.currentReader;
     const file = this.options.file;
     if (!file) throw new Error('an external projector needs the read store file');
     try {
-      this.readStore = ReadStore.open(file, { readonly: true });
+      ReadStore.open(file, { readonly: true }).close();
     } catch (error) {
       if (!(error instanceof ReadStoreMissing)) throw error;
       throw new Unavailable(
@@ -92,25 +114,26 @@ export class ReadModelAccess implements OnApplicationBootstrap, OnApplicationShu
         `the read models are not there yet (${error.message}); is \`ledger project\` running?`,
       );
     }
-    const store = this.readStore;
-    this.currentReader = new ReadModelReader(store);
+    const store = ReadStore.open(file, { readonly: true });
+    this.readStore = store;
+    this.currentReader = store.createReader();
     this.progress = pollingProgress(() => store.checkpoint().position);
     return this.currentReader;
   }
 
   /** The last log position applied to the read models (undefined: none yet); 503 while the read store is not there. */
-  position(): number | undefined {
+  async position(): Promise<number | undefined> {
     this.reader();
     return this.progress!.position();
   }
 
   /** Resolves once the read models reflect `minPosition`; 503 if they do not within the wait. */
-  async atLeast(minPosition: number | undefined): Promise<ReadModelReader> {
+  async atLeast(minPosition: number | undefined): Promise<ReadModelQueries> {
     const reader = this.reader();
     if (minPosition === undefined) return reader;
     const reached = await this.progress!.waitForPosition(minPosition, this.waitTimeoutMs);
     if (!reached) {
-      const at = this.progress!.position();
+      const at = await this.progress!.position();
       throw new Unavailable(
         'projection_behind',
         `the read models are at position ${at ?? 'none'} and did not reach minPosition ${minPosition} within ${this.waitTimeoutMs / 1000} s; retry`,

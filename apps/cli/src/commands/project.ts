@@ -1,13 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { Command } from 'commander';
 import { openEventStore } from '@ledger/event-store';
-import {
-  PROJECTION_BATCH_SIZE_DEFAULT,
-  ProjectionRunner,
-  READ_STORE_CACHE_MIB_PROJECTOR,
-  ReadStore,
-  readStorePath,
-} from '@ledger/projections';
+import { PROJECTION_BATCH_SIZE_DEFAULT, ProjectionRunner, READ_STORE_CACHE_MIB_PROJECTOR, openReadModelStore } from '@ledger/projections';
 import { createLogger } from '@ledger/api/http/logger';
 import { readServiceEnv } from '../env-config';
 
@@ -18,8 +12,8 @@ export const PROJECT_RETRY_DELAY_MS_FIRST = 250;
 export const PROJECT_RETRY_DELAY_MS_MAX = 10_000;
 
 /**
- * `ledger project`: the projector as its own process. It follows $all into
- * $LEDGER_DATA_DIR/read.db until SIGTERM/SIGINT; the API then runs with LEDGER_PROJECTOR=off
+ * `ledger project`: the projector as its own process. It follows $all into the read store
+ * ($LEDGER_READ_STORE: $LEDGER_DATA_DIR/read.db by default, or PostgreSQL) until SIGTERM/SIGINT; the API then runs with LEDGER_PROJECTOR=off
  * and reads that file. A failure of the runner (the event store going away, an EventStoreDB
  * node restarting) is logged as a warning and the runner is started again after a backoff
  * (250 ms doubling to 10 s, back to 250 ms once a batch commits): it resumes from the
@@ -30,7 +24,9 @@ export const PROJECT_RETRY_DELAY_MS_MAX = 10_000;
 export function registerProjectCommand(program: Command): void {
   program
     .command('project')
-    .description('run the projector alone: follow every event into $LEDGER_DATA_DIR/read.db (run the API with LEDGER_PROJECTOR=off)')
+    .description(
+      'run the projector alone: follow every event into the read store ($LEDGER_READ_STORE, default $LEDGER_DATA_DIR/read.db; run the API with LEDGER_PROJECTOR=off)',
+    )
     .option('--batch <events>', 'events per read-store transaction', String(PROJECTION_BATCH_SIZE_DEFAULT))
     .action(async (opts: { batch: string }) => {
       const env = readServiceEnv();
@@ -38,9 +34,8 @@ export function registerProjectCommand(program: Command): void {
       if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new Error('--batch must be a positive integer');
       const logger = createLogger({ level: env.logLevel });
       mkdirSync(env.dataDir, { recursive: true });
+      const readStore = await openReadModelStore(env.readStore, { cacheMiB: READ_STORE_CACHE_MIB_PROJECTOR });
       const opened = openEventStore(env);
-      const file = readStorePath(env.dataDir);
-      const readStore = ReadStore.open(file, { cacheMiB: READ_STORE_CACHE_MIB_PROJECTOR });
       let lastLog = Date.now();
       let lastApplied = 0;
       const runner = new ProjectionRunner(opened.store, readStore, {
@@ -66,8 +61,8 @@ export function registerProjectCommand(program: Command): void {
       process.once('SIGINT', stop);
       logger.info(
         {
-          readStore: file,
-          from: readStore.checkpoint().position ?? null,
+          readStore: readStore.where,
+          from: (await readStore.checkpoint()).position ?? null,
           store: opened.kind,
           where: opened.where,
         },
@@ -112,7 +107,7 @@ export function registerProjectCommand(program: Command): void {
       } finally {
         process.removeListener('SIGTERM', stop);
         process.removeListener('SIGINT', stop);
-        readStore.close();
+        await readStore.close();
         await opened.store.close();
       }
     });

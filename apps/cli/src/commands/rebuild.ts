@@ -1,18 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { Command } from 'commander';
 import { openEventStore } from '@ledger/event-store';
-import {
-  PROJECTION_BATCH_SIZE_DEFAULT,
-  READ_STORE_CACHE_MIB_PROJECTOR,
-  ReadStore,
-  readStorePath,
-  rebuildReadStore,
-} from '@ledger/projections';
+import { PROJECTION_BATCH_SIZE_DEFAULT, READ_STORE_CACHE_MIB_PROJECTOR, openReadModelStore, rebuildReadStore } from '@ledger/projections';
 import { readServiceEnv } from '../env-config';
 import { progressBar } from './progress-bar';
 
 /**
- * `ledger rebuild`: drops every read model in $LEDGER_DATA_DIR/read.db and replays all
+ * `ledger rebuild`: drops every read model in the read store ($LEDGER_READ_STORE, default
+ * $LEDGER_DATA_DIR/read.db) and replays all
  * events from position 0. Run it with the projector stopped: a projector that finds its
  * checkpoint moved refuses to write (and the API's restarts from the new checkpoint).
  */
@@ -26,9 +21,8 @@ export function registerRebuildCommand(program: Command): void {
       const batchSize = Number(opts.batch);
       if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new Error('--batch must be a positive integer');
       mkdirSync(env.dataDir, { recursive: true });
+      const readStore = await openReadModelStore(env.readStore, { cacheMiB: READ_STORE_CACHE_MIB_PROJECTOR });
       const opened = openEventStore(env);
-      const file = readStorePath(env.dataDir);
-      const readStore = ReadStore.open(file, { cacheMiB: READ_STORE_CACHE_MIB_PROJECTOR });
       const bar = progressBar('rebuild', 'events');
       try {
         // Positions drive the bar and its ETA (they are not counts on every store); the count is shown beside.
@@ -39,11 +33,11 @@ export function registerRebuildCommand(program: Command): void {
         bar.stop();
         const rate = result.seconds > 0 ? Math.round(result.events / result.seconds) : result.events;
         process.stderr.write(
-          `rebuilt ${file}: ${result.events} events up to position ${result.position ?? 'none'} in ${result.seconds.toFixed(1)} s (${rate} events/s)\n`,
+          `rebuilt ${readStore.where}: ${result.events} events up to position ${result.position ?? 'none'} in ${result.seconds.toFixed(1)} s (${rate} events/s)\n`,
         );
       } finally {
         bar.stop();
-        readStore.close();
+        await readStore.close();
         await opened.store.close();
       }
     });

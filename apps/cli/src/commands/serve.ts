@@ -4,7 +4,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { systemClock } from '@ledger/application';
 import { Conflict, Unavailable } from '@ledger/domain';
 import { openEventStore } from '@ledger/event-store';
-import { readStorePath } from '@ledger/projections';
+import { PostgresReadStore, describeReadStoreLocation } from '@ledger/projections';
 import { ApiModuleOptions } from '@ledger/api/api.module';
 import { CreateAppOptions, createLedgerApp } from '@ledger/api/create-app';
 import { ReadModelAccess } from '@ledger/api/projections/read-model';
@@ -18,16 +18,23 @@ const BANNER_LEAD_MS = 50;
 
 /**
  * Starts the HTTP API; on an empty store with LEDGER_DEMO on, seeds the demo coalition first.
- * The projector runs in this process and writes $LEDGER_DATA_DIR/read.db, unless
- * LEDGER_PROJECTOR=off: then `ledger project` writes it and the API only reads it.
+ * The projector runs in this process and writes the read store ($LEDGER_READ_STORE, default
+ * $LEDGER_DATA_DIR/read.db), unless LEDGER_PROJECTOR=off: then `ledger project` writes it and
+ * the API only reads it.
  */
 export async function serve(): Promise<void> {
   const env = readServiceEnv();
   const logger = createLogger({ level: env.logLevel });
   mkdirSync(env.dataDir, { recursive: true });
   const metrics = new LedgerMetrics({ processMetrics: true });
+  // A PostgreSQL read store is opened (and migrated) first: a bad URL or missing rights stop the start here, in one line.
+  const postgres = env.readStore.kind === 'postgres' ? await PostgresReadStore.open(env.readStore.url) : undefined;
   const opened = openEventStore(env, { sqlite: { onFlush: metrics.observeFlush } });
-  const readModel = { projector: env.projector ? 'in-process' : 'external', file: readStorePath(env.dataDir) } as const;
+  const readModel = {
+    projector: env.projector ? 'in-process' : 'external',
+    file: env.readStore.kind === 'sqlite' ? env.readStore.file : undefined,
+    postgres,
+  } as const;
   const options: CreateAppOptions & ApiModuleOptions = {
     store: opened.store,
     clock: systemClock,
@@ -86,7 +93,7 @@ export async function serve(): Promise<void> {
       store: opened.kind,
       where: opened.where,
       demo: env.demo,
-      readStore: readModel.file,
+      readStore: describeReadStoreLocation(env.readStore),
       projector: readModel.projector,
     },
     'ledger listening',

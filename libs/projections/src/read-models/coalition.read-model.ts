@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed } from '@ledger/domain';
-import { EventOf, ReadModel, ReadModelBatch } from './read-model';
+import type { ClientBase } from 'pg';
+import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch } from './read-model';
 
 const HANDLES = ['CoalitionConfigured', 'PointValueChanged', 'ExpiryPolicyChanged'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -21,24 +22,33 @@ export const coalitionReadModel: ReadModel<Handled> = {
       )`,
     },
   ],
-  sqlite: (db) => new CoalitionBatch(db),
+  sqlite: (db) => new CoalitionSqlite(db),
+  postgres: () => new CoalitionPostgres(),
 };
 
-class CoalitionBatch implements ReadModelBatch<Handled> {
+class CoalitionStaging {
   /** The batch's settings changes, in event order (rare: a handful per history). */
-  private changes: EventOf<Handled>[] = [];
+  protected changes: EventOf<Handled>[] = [];
+
+  stage(event: EventOf<Handled>): void {
+    this.changes.push(event);
+  }
+
+  discard(): void {
+    this.changes = [];
+  }
+}
+
+class CoalitionSqlite extends CoalitionStaging implements ReadModelBatch<Handled> {
   private readonly configure: Database.Statement<[string, number, number]>;
   private readonly changePointValue: Database.Statement<[number]>;
   private readonly changeExpiry: Database.Statement<[number]>;
 
   constructor(db: Database.Database) {
+    super();
     this.configure = db.prepare('INSERT OR REPLACE INTO coalition (id, currency, point_value_minor, expiry_months) VALUES (0, ?, ?, ?)');
     this.changePointValue = db.prepare('UPDATE coalition SET point_value_minor = ? WHERE id = 0');
     this.changeExpiry = db.prepare('UPDATE coalition SET expiry_months = ? WHERE id = 0');
-  }
-
-  stage(event: EventOf<Handled>): void {
-    this.changes.push(event);
   }
 
   flush(): void {
@@ -60,8 +70,31 @@ class CoalitionBatch implements ReadModelBatch<Handled> {
       }
     }
   }
+}
 
-  discard(): void {
-    this.changes = [];
+class CoalitionPostgres extends CoalitionStaging implements PostgresReadModelBatch<Handled> {
+  async flush(client: ClientBase): Promise<void> {
+    for (const e of this.changes) {
+      switch (e.type) {
+        case 'CoalitionConfigured':
+          await client.query(
+            `INSERT INTO coalition (id, currency, point_value_minor, expiry_months) VALUES (0, $1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET currency = excluded.currency, point_value_minor = excluded.point_value_minor,
+               expiry_months = excluded.expiry_months`,
+            [e.data.currency, e.data.pointValueMinor, e.data.expiryMonths],
+          );
+          break;
+        case 'PointValueChanged':
+          await client.query('UPDATE coalition SET point_value_minor = $1 WHERE id = 0', [e.data.pointValueMinor]);
+          break;
+        case 'ExpiryPolicyChanged':
+          await client.query('UPDATE coalition SET expiry_months = $1 WHERE id = 0', [e.data.expiryMonths]);
+          break;
+        default: {
+          const unknown: never = e;
+          throw new AssertionFailed(`coalition read model: unhandled ${JSON.stringify(unknown)}`);
+        }
+      }
+    }
   }
 }

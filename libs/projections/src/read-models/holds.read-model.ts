@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed } from '@ledger/domain';
-import { EventOf, ReadModel, ReadModelBatch } from './read-model';
+import type { ClientBase } from 'pg';
+import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch } from './read-model';
 
 const HANDLES = ['PointsHeld', 'HoldCaptured', 'HoldReleased'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -30,7 +31,8 @@ export const holdsReadModel: ReadModel<Handled> = {
       CREATE INDEX IF NOT EXISTS holds_member ON holds (member_id, status)`,
     },
   ],
-  sqlite: (db) => new HoldsBatch(db),
+  sqlite: (db) => new HoldsSqlite(db),
+  postgres: () => new HoldsPostgres(),
 };
 
 type Change =
@@ -38,17 +40,8 @@ type Change =
   | { kind: 'end'; holdId: string; status: 'captured' | 'released' | 'expired' };
 
 /** Holds are few next to other events: each change is one statement, in event order. */
-class HoldsBatch implements ReadModelBatch<Handled> {
-  private changes: Change[] = [];
-  private readonly insert: Database.Statement<[string, string, string, number, string, number]>;
-  private readonly end: Database.Statement<[string, string]>;
-
-  constructor(db: Database.Database) {
-    this.insert = db.prepare(
-      `INSERT INTO holds (hold_id, member_id, partner_id, points, expires_at, status, position) VALUES (?, ?, ?, ?, ?, 'open', ?)`,
-    );
-    this.end = db.prepare(`UPDATE holds SET status = ? WHERE hold_id = ? AND status = 'open'`);
-  }
+class HoldsStaging {
+  protected changes: Change[] = [];
 
   stage(event: EventOf<Handled>, position: number): void {
     switch (event.type) {
@@ -78,6 +71,24 @@ class HoldsBatch implements ReadModelBatch<Handled> {
     }
   }
 
+  discard(): void {
+    this.changes = [];
+  }
+}
+
+const INSERT_HOLD = `INSERT INTO holds (hold_id, member_id, partner_id, points, expires_at, status, position)`;
+const END_HOLD = `UPDATE holds SET status = $1 WHERE hold_id = $2 AND status = 'open'`;
+
+class HoldsSqlite extends HoldsStaging implements ReadModelBatch<Handled> {
+  private readonly insert: Database.Statement<[string, string, string, number, string, number]>;
+  private readonly end: Database.Statement<[string, string]>;
+
+  constructor(db: Database.Database) {
+    super();
+    this.insert = db.prepare(`${INSERT_HOLD} VALUES (?, ?, ?, ?, ?, 'open', ?)`);
+    this.end = db.prepare(END_HOLD.replace('$1', '?').replace('$2', '?'));
+  }
+
   flush(): void {
     for (const c of this.changes) {
       if (c.kind === 'open') {
@@ -87,8 +98,23 @@ class HoldsBatch implements ReadModelBatch<Handled> {
       }
     }
   }
+}
 
-  discard(): void {
-    this.changes = [];
+class HoldsPostgres extends HoldsStaging implements PostgresReadModelBatch<Handled> {
+  async flush(client: ClientBase): Promise<void> {
+    for (const c of this.changes) {
+      if (c.kind === 'open') {
+        await client.query(`${INSERT_HOLD} VALUES ($1, $2, $3, $4, $5, 'open', $6)`, [
+          c.holdId,
+          c.memberId,
+          c.partnerId,
+          c.points,
+          c.expiresAt,
+          c.position,
+        ]);
+      } else if ((await client.query(END_HOLD, [c.status, c.holdId])).rowCount !== 1) {
+        throw new AssertionFailed(`hold ${c.holdId} ends but is not open`);
+      }
+    }
   }
 }

@@ -7,6 +7,7 @@ import { ReadModel } from './read-model';
 import { transactionIndexReadModel } from './transaction-index.read-model';
 
 export * from './read-model';
+export * from './event-dispatch';
 export {
   coalitionReadModel,
   holdsReadModel,

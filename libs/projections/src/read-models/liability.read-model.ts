@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed, LotSlice, assert } from '@ledger/domain';
-import { EventOf, ReadModel, ReadModelBatch } from './read-model';
+import type { ClientBase } from 'pg';
+import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, postgresBulk } from './read-model';
 
 const HANDLES = ['PointsRedeemed', 'RedemptionReversed'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -23,7 +24,8 @@ export const liabilityReadModel: ReadModel<Handled> = {
       ) WITHOUT ROWID`,
     },
   ],
-  sqlite: (db) => new LiabilityBatch(db),
+  sqlite: (db) => new LiabilitySqlite(db),
+  postgres: () => new LiabilityPostgres(),
 };
 
 interface LiabilityDelta {
@@ -34,18 +36,9 @@ interface LiabilityDelta {
   amountMinor: number;
 }
 
-class LiabilityBatch implements ReadModelBatch<Handled> {
+class LiabilityStaging {
   /** By period, issuer and redeemer. */
-  private readonly cells = new Map<string, LiabilityDelta>();
-  private readonly addToLiability: Database.Statement<[string, string, string, number, number]>;
-
-  constructor(db: Database.Database) {
-    this.addToLiability = db.prepare(
-      `INSERT INTO liability (period, issuer_partner_id, redeemer_partner_id, points, amount_minor) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (period, issuer_partner_id, redeemer_partner_id) DO UPDATE SET
-         points = points + excluded.points, amount_minor = amount_minor + excluded.amount_minor`,
-    );
-  }
+  protected readonly cells = new Map<string, LiabilityDelta>();
 
   stage(event: EventOf<Handled>): void {
     switch (event.type) {
@@ -66,13 +59,6 @@ class LiabilityBatch implements ReadModelBatch<Handled> {
     }
   }
 
-  flush(): void {
-    for (const cell of this.cells.values()) {
-      assert(Number.isSafeInteger(cell.amountMinor), 'liability amounts stay safe integers');
-      this.addToLiability.run(cell.period, cell.issuer, cell.redeemer, cell.points, cell.amountMinor);
-    }
-  }
-
   discard(): void {
     this.cells.clear();
   }
@@ -89,6 +75,48 @@ class LiabilityBatch implements ReadModelBatch<Handled> {
       cell.points += sign * s.points;
       cell.amountMinor += sign * s.points * pointValueMinor;
     }
+  }
+}
+
+// Qualified by the table name, which both SQLite and PostgreSQL accept (PostgreSQL requires it).
+const ADD_TO_CELL = `ON CONFLICT (period, issuer_partner_id, redeemer_partner_id) DO UPDATE SET
+  points = liability.points + excluded.points, amount_minor = liability.amount_minor + excluded.amount_minor`;
+
+class LiabilitySqlite extends LiabilityStaging implements ReadModelBatch<Handled> {
+  private readonly addToLiability: Database.Statement<[string, string, string, number, number]>;
+
+  constructor(db: Database.Database) {
+    super();
+    this.addToLiability = db.prepare(
+      `INSERT INTO liability (period, issuer_partner_id, redeemer_partner_id, points, amount_minor) VALUES (?, ?, ?, ?, ?) ${ADD_TO_CELL}`,
+    );
+  }
+
+  flush(): void {
+    for (const cell of this.cells.values()) {
+      assert(Number.isSafeInteger(cell.amountMinor), 'liability amounts stay safe integers');
+      this.addToLiability.run(cell.period, cell.issuer, cell.redeemer, cell.points, cell.amountMinor);
+    }
+  }
+}
+
+class LiabilityPostgres extends LiabilityStaging implements PostgresReadModelBatch<Handled> {
+  async flush(client: ClientBase): Promise<void> {
+    const columns: (string | number)[][] = [[], [], [], [], []];
+    for (const cell of this.cells.values()) {
+      assert(Number.isSafeInteger(cell.amountMinor), 'liability amounts stay safe integers');
+      columns[0].push(cell.period);
+      columns[1].push(cell.issuer);
+      columns[2].push(cell.redeemer);
+      columns[3].push(cell.points);
+      columns[4].push(cell.amountMinor);
+    }
+    await postgresBulk(
+      client,
+      `INSERT INTO liability (period, issuer_partner_id, redeemer_partner_id, points, amount_minor)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) ${ADD_TO_CELL}`,
+      columns,
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed, LotSlice, assert } from '@ledger/domain';
-import { EventOf, ReadModel, ReadModelBatch } from './read-model';
+import type { ClientBase } from 'pg';
+import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, postgresBulk } from './read-model';
 
 const HANDLES = [
   'MemberEnrolled',
@@ -53,7 +54,8 @@ export const membersAndLotsReadModel: ReadModel<Handled> = {
       ) WITHOUT ROWID`,
     },
   ],
-  sqlite: (db) => new MembersAndLotsBatch(db),
+  sqlite: (db) => new MembersAndLotsSqlite(db),
+  postgres: () => new MembersAndLotsPostgres(),
 };
 
 /** A member's changes over a batch; `enrolled` when the batch holds its MemberEnrolled. */
@@ -82,29 +84,8 @@ interface LotDelta {
  * member buying twice in a batch is one UPDATE, a lot opened and spent in the same batch is
  * one INSERT.
  */
-class MembersAndLotsBatch implements ReadModelBatch<Handled> {
-  private readonly members = new Map<string, MemberDelta>();
-  private readonly enrolMember: Database.Statement<[string, string, string, number, number, number, number, number]>;
-  private readonly changeMember: Database.Statement<[number, number, number, number, number, number, string]>;
-  private readonly openLot: Database.Statement<[string, string, string, number, number, string, number]>;
-  private readonly changeLot: Database.Statement<[number, string, string]>;
-
-  constructor(db: Database.Database) {
-    this.enrolMember = db.prepare(
-      `INSERT INTO members (member_id, card_number, enrolled_at, available, held, lifetime_accrued, lifetime_redeemed, lifetime_expired, position)
-       VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)`,
-    );
-    this.changeMember = db.prepare(
-      `UPDATE members SET available = available + ?, held = held + ?, lifetime_accrued = lifetime_accrued + ?,
-         lifetime_redeemed = lifetime_redeemed + ?, lifetime_expired = lifetime_expired + ?, position = ?
-       WHERE member_id = ?`,
-    );
-    this.openLot = db.prepare(
-      `INSERT INTO lots (member_id, lot_id, issuer_partner_id, points, points_issued, expires_at, position)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.changeLot = db.prepare('UPDATE lots SET points = points + ? WHERE member_id = ? AND lot_id = ?');
-  }
+class MembersAndLotsStaging {
+  protected readonly members = new Map<string, MemberDelta>();
 
   stage(event: EventOf<Handled>, position: number): void {
     switch (event.type) {
@@ -170,36 +151,8 @@ class MembersAndLotsBatch implements ReadModelBatch<Handled> {
     }
   }
 
-  /** Each member row, then that member's lot rows (its lots are neighbours in the lots key order). */
-  flush(): void {
-    for (const m of this.members.values()) {
-      if (m.enrolled !== undefined) {
-        const { cardNumber, enrolledAt } = m.enrolled;
-        assert(m.held === 0, 'a member holds nothing before it is enrolled');
-        this.enrolMember.run(m.memberId, cardNumber, enrolledAt, m.available, m.accrued, m.redeemed, m.expired, m.position);
-      } else {
-        const info = this.changeMember.run(m.available, m.held, m.accrued, m.redeemed, m.expired, m.position, m.memberId);
-        if (info.changes !== 1) throw new AssertionFailed(`member ${m.memberId} moved points before it was enrolled`);
-      }
-      if (m.lots !== undefined) this.flushLots(m.memberId, m.lots);
-    }
-  }
-
   discard(): void {
     this.members.clear();
-  }
-
-  private flushLots(memberId: string, lots: Map<string, LotDelta>): void {
-    for (const lot of lots.values()) {
-      if (lot.opened !== undefined) {
-        const { issuerPartnerId, pointsIssued, expiresAt, position } = lot.opened;
-        this.openLot.run(memberId, lot.lotId, issuerPartnerId, lot.points, pointsIssued, expiresAt, position);
-        continue;
-      }
-      if (lot.points === 0) continue; // taken and given back within the batch
-      const info = this.changeLot.run(lot.points, memberId, lot.lotId);
-      if (info.changes !== 1) throw new AssertionFailed(`lot ${lot.lotId} of member ${memberId} does not exist`);
-    }
   }
 
   /** Redemption slices taken from their lots (sign 1) or given back (sign -1). */
@@ -250,5 +203,128 @@ class MembersAndLotsBatch implements ReadModelBatch<Handled> {
       lots.set(lotId, lot);
     }
     return lot;
+  }
+}
+
+class MembersAndLotsSqlite extends MembersAndLotsStaging implements ReadModelBatch<Handled> {
+  private readonly enrolMember: Database.Statement<[string, string, string, number, number, number, number, number]>;
+  private readonly changeMember: Database.Statement<[number, number, number, number, number, number, string]>;
+  private readonly openLot: Database.Statement<[string, string, string, number, number, string, number]>;
+  private readonly changeLot: Database.Statement<[number, string, string]>;
+
+  constructor(db: Database.Database) {
+    super();
+    this.enrolMember = db.prepare(
+      `INSERT INTO members (member_id, card_number, enrolled_at, available, held, lifetime_accrued, lifetime_redeemed, lifetime_expired, position)
+       VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)`,
+    );
+    this.changeMember = db.prepare(
+      `UPDATE members SET available = available + ?, held = held + ?, lifetime_accrued = lifetime_accrued + ?,
+         lifetime_redeemed = lifetime_redeemed + ?, lifetime_expired = lifetime_expired + ?, position = ?
+       WHERE member_id = ?`,
+    );
+    this.openLot = db.prepare(
+      `INSERT INTO lots (member_id, lot_id, issuer_partner_id, points, points_issued, expires_at, position)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.changeLot = db.prepare('UPDATE lots SET points = points + ? WHERE member_id = ? AND lot_id = ?');
+  }
+
+  /** Each member row, then that member's lot rows (its lots are neighbours in the lots key order). */
+  flush(): void {
+    for (const m of this.members.values()) {
+      if (m.enrolled !== undefined) {
+        const { cardNumber, enrolledAt } = m.enrolled;
+        assert(m.held === 0, 'a member holds nothing before it is enrolled');
+        this.enrolMember.run(m.memberId, cardNumber, enrolledAt, m.available, m.accrued, m.redeemed, m.expired, m.position);
+      } else {
+        const info = this.changeMember.run(m.available, m.held, m.accrued, m.redeemed, m.expired, m.position, m.memberId);
+        if (info.changes !== 1) throw new AssertionFailed(`member ${m.memberId} moved points before it was enrolled`);
+      }
+      if (m.lots !== undefined) this.flushLots(m.memberId, m.lots);
+    }
+  }
+
+  private flushLots(memberId: string, lots: Map<string, LotDelta>): void {
+    for (const lot of lots.values()) {
+      if (lot.opened !== undefined) {
+        const { issuerPartnerId, pointsIssued, expiresAt, position } = lot.opened;
+        this.openLot.run(memberId, lot.lotId, issuerPartnerId, lot.points, pointsIssued, expiresAt, position);
+        continue;
+      }
+      if (lot.points === 0) continue; // taken and given back within the batch
+      const info = this.changeLot.run(lot.points, memberId, lot.lotId);
+      if (info.changes !== 1) throw new AssertionFailed(`lot ${lot.lotId} of member ${memberId} does not exist`);
+    }
+  }
+}
+
+/** Four bulk statements a batch: members enrolled, members changed, lots opened, lots changed. */
+class MembersAndLotsPostgres extends MembersAndLotsStaging implements PostgresReadModelBatch<Handled> {
+  async flush(client: ClientBase): Promise<void> {
+    const enrolled: (string | number)[][] = [[], [], [], [], [], [], [], []];
+    const changed: (string | number)[][] = [[], [], [], [], [], [], []];
+    const opened: (string | number)[][] = [[], [], [], [], [], [], []];
+    const lotsChanged: (string | number)[][] = [[], [], []];
+    const push = (columns: (string | number)[][], values: (string | number)[]) => values.forEach((v, i) => columns[i].push(v));
+    for (const m of this.members.values()) {
+      if (m.enrolled !== undefined) {
+        assert(m.held === 0, 'a member holds nothing before it is enrolled');
+        push(enrolled, [
+          m.memberId,
+          m.enrolled.cardNumber,
+          m.enrolled.enrolledAt,
+          m.available,
+          m.accrued,
+          m.redeemed,
+          m.expired,
+          m.position,
+        ]);
+      } else {
+        push(changed, [m.memberId, m.available, m.held, m.accrued, m.redeemed, m.expired, m.position]);
+      }
+      if (m.lots === undefined) continue;
+      for (const lot of m.lots.values()) {
+        if (lot.opened !== undefined) {
+          const { issuerPartnerId, pointsIssued, expiresAt, position } = lot.opened;
+          push(opened, [m.memberId, lot.lotId, issuerPartnerId, lot.points, pointsIssued, expiresAt, position]);
+        } else if (lot.points !== 0) {
+          push(lotsChanged, [m.memberId, lot.lotId, lot.points]);
+        }
+      }
+    }
+    await postgresBulk(
+      client,
+      `INSERT INTO members (member_id, card_number, enrolled_at, available, held, lifetime_accrued, lifetime_redeemed, lifetime_expired, position)
+       SELECT d.member_id, d.card_number, d.enrolled_at, d.available, 0, d.accrued, d.redeemed, d.expired, d.position
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+         AS d(member_id, card_number, enrolled_at, available, accrued, redeemed, expired, position)`,
+      enrolled,
+    );
+    const membersUpdated = await postgresBulk(
+      client,
+      `UPDATE members AS m SET available = m.available + d.available, held = m.held + d.held,
+         lifetime_accrued = m.lifetime_accrued + d.accrued, lifetime_redeemed = m.lifetime_redeemed + d.redeemed,
+         lifetime_expired = m.lifetime_expired + d.expired, position = d.position
+       FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
+         AS d(member_id, available, held, accrued, redeemed, expired, position)
+       WHERE m.member_id = d.member_id`,
+      changed,
+    );
+    if (membersUpdated !== changed[0].length) throw new AssertionFailed('a member moved points before it was enrolled');
+    await postgresBulk(
+      client,
+      `INSERT INTO lots (member_id, lot_id, issuer_partner_id, points, points_issued, expires_at, position)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[])`,
+      opened,
+    );
+    const lotsUpdated = await postgresBulk(
+      client,
+      `UPDATE lots AS l SET points = l.points + d.points
+       FROM unnest($1::text[], $2::text[], $3::bigint[]) AS d(member_id, lot_id, points)
+       WHERE l.member_id = d.member_id AND l.lot_id = d.lot_id`,
+      lotsChanged,
+    );
+    if (lotsUpdated !== lotsChanged[0].length) throw new AssertionFailed('points moved in a lot that does not exist');
   }
 }

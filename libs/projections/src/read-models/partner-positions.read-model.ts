@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed, LotSlice } from '@ledger/domain';
-import { EventOf, ReadModel, ReadModelBatch } from './read-model';
+import type { ClientBase } from 'pg';
+import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, postgresBulk } from './read-model';
 
 const HANDLES = ['PartnerJoined', 'PointsAccrued', 'PointsRedeemed', 'AccrualReversed', 'RedemptionReversed', 'PointsExpired'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -25,8 +26,20 @@ export const partnerPositionsReadModel: ReadModel<Handled> = {
       ) WITHOUT ROWID`,
     },
   ],
-  sqlite: (db) => new PartnerPositionsBatch(db),
+  sqlite: (db) => new PartnerPositionsSqlite(db),
+  postgres: () => new PartnerPositionsPostgres(),
 };
+
+/** The upsert's update: the name once known, every counter added to. */
+// Qualified by the table name, which both SQLite and PostgreSQL accept (PostgreSQL requires it).
+const ADD_TO_PARTNER = `
+  name = coalesce(excluded.name, partner_positions.name),
+  points_issued = partner_positions.points_issued + excluded.points_issued,
+  points_redeemed_at = partner_positions.points_redeemed_at + excluded.points_redeemed_at,
+  points_redeemed_elsewhere = partner_positions.points_redeemed_elsewhere + excluded.points_redeemed_elsewhere,
+  points_redeemed_from_others = partner_positions.points_redeemed_from_others + excluded.points_redeemed_from_others,
+  points_expired = partner_positions.points_expired + excluded.points_expired,
+  points_reversed = partner_positions.points_reversed + excluded.points_reversed`;
 
 /** Per-partner counters added up over a batch, written once per batch. */
 interface PartnerDelta {
@@ -40,25 +53,8 @@ interface PartnerDelta {
 }
 
 /** Almost every event touches a partner, but there are few partners: a handful of upserts per batch. */
-class PartnerPositionsBatch implements ReadModelBatch<Handled> {
-  private readonly partners = new Map<string, PartnerDelta>();
-  private readonly addToPartner: Database.Statement<[string, string | null, number, number, number, number, number, number]>;
-
-  constructor(db: Database.Database) {
-    this.addToPartner = db.prepare(
-      `INSERT INTO partner_positions (partner_id, name, points_issued, points_redeemed_at, points_redeemed_elsewhere,
-         points_redeemed_from_others, points_expired, points_reversed)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (partner_id) DO UPDATE SET
-         name = coalesce(excluded.name, name),
-         points_issued = points_issued + excluded.points_issued,
-         points_redeemed_at = points_redeemed_at + excluded.points_redeemed_at,
-         points_redeemed_elsewhere = points_redeemed_elsewhere + excluded.points_redeemed_elsewhere,
-         points_redeemed_from_others = points_redeemed_from_others + excluded.points_redeemed_from_others,
-         points_expired = points_expired + excluded.points_expired,
-         points_reversed = points_reversed + excluded.points_reversed`,
-    );
-  }
+class PartnerPositionsStaging {
+  protected readonly partners = new Map<string, PartnerDelta>();
 
   stage(event: EventOf<Handled>): void {
     switch (event.type) {
@@ -88,12 +84,6 @@ class PartnerPositionsBatch implements ReadModelBatch<Handled> {
     }
   }
 
-  flush(): void {
-    for (const [partnerId, d] of this.partners) {
-      this.addToPartner.run(partnerId, d.name, d.issued, d.redeemedAt, d.redeemedElsewhere, d.redeemedFromOthers, d.expired, d.reversed);
-    }
-  }
-
   discard(): void {
     this.partners.clear();
   }
@@ -117,5 +107,43 @@ class PartnerPositionsBatch implements ReadModelBatch<Handled> {
       this.partners.set(partnerId, delta);
     }
     return delta;
+  }
+}
+
+class PartnerPositionsSqlite extends PartnerPositionsStaging implements ReadModelBatch<Handled> {
+  private readonly addToPartner: Database.Statement<[string, string | null, number, number, number, number, number, number]>;
+
+  constructor(db: Database.Database) {
+    super();
+    this.addToPartner = db.prepare(
+      `INSERT INTO partner_positions (partner_id, name, points_issued, points_redeemed_at, points_redeemed_elsewhere,
+         points_redeemed_from_others, points_expired, points_reversed)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (partner_id) DO UPDATE SET ${ADD_TO_PARTNER}`,
+    );
+  }
+
+  flush(): void {
+    for (const [partnerId, d] of this.partners) {
+      this.addToPartner.run(partnerId, d.name, d.issued, d.redeemedAt, d.redeemedElsewhere, d.redeemedFromOthers, d.expired, d.reversed);
+    }
+  }
+}
+
+class PartnerPositionsPostgres extends PartnerPositionsStaging implements PostgresReadModelBatch<Handled> {
+  async flush(client: ClientBase): Promise<void> {
+    const columns: (string | number | null)[][] = [[], [], [], [], [], [], [], []];
+    for (const [partnerId, d] of this.partners) {
+      const values = [partnerId, d.name, d.issued, d.redeemedAt, d.redeemedElsewhere, d.redeemedFromOthers, d.expired, d.reversed];
+      values.forEach((v, i) => columns[i].push(v));
+    }
+    await postgresBulk(
+      client,
+      `INSERT INTO partner_positions (partner_id, name, points_issued, points_redeemed_at, points_redeemed_elsewhere,
+         points_redeemed_from_others, points_expired, points_reversed)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+       ON CONFLICT (partner_id) DO UPDATE SET ${ADD_TO_PARTNER}`,
+      columns,
+    );
   }
 }

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { CoalitionEvent, MemberEvent, PartnerEvent } from '@ledger/domain';
 import { RecordedEvent } from '@ledger/event-store';
+import type { ClientBase } from 'pg';
 
 /** Every event the domain writes. */
 export type LedgerEvent = MemberEvent | PartnerEvent | CoalitionEvent;
@@ -26,8 +27,9 @@ export interface ReadModelTable {
 
 /**
  * One read model: the events it handles, its tables, and for each batch its staging (sums
- * folded in memory as events arrive) and its flush (the SQL that writes those sums). The
- * writer runs every read model's flush in the one transaction that also moves the checkpoint.
+ * folded in memory as events arrive) and its flush (the SQL that writes those sums), for each
+ * kind of read store. The writer runs every read model's flush in the one transaction that
+ * also moves the checkpoint.
  */
 // `out`: a list of read models holds each as handling any event; the writer hands a batch only
 // the events whose type it declares in `handles`.
@@ -35,8 +37,10 @@ export interface ReadModel<out T extends LedgerEventType = LedgerEventType> {
   readonly name: string;
   readonly handles: readonly T[];
   readonly tables: readonly ReadModelTable[];
-  /** A staging area for batches written to this SQLite read store (statements prepared once). */
+  /** A batch written to this SQLite read store (statements prepared once). */
   sqlite(db: Database.Database): ReadModelBatch<T>;
+  /** A batch written to a PostgreSQL read store, in bulk statements. */
+  postgres(): PostgresReadModelBatch<T>;
 }
 
 export interface ReadModelBatch<out T extends LedgerEventType = LedgerEventType> {
@@ -46,4 +50,29 @@ export interface ReadModelBatch<out T extends LedgerEventType = LedgerEventType>
   flush(): void;
   /** Forgets the batch's sums (after a flush, or a failed batch). */
   discard(): void;
+}
+
+export interface PostgresReadModelBatch<out T extends LedgerEventType = LedgerEventType> {
+  stage(event: EventOf<T>, position: number): void;
+  /** Writes the batch's sums on `client`, inside the batch's transaction. */
+  flush(client: ClientBase): Promise<void>;
+  discard(): void;
+}
+
+/** Rows in one bulk statement: large enough that round trips do not count, small enough for one message. */
+export const POSTGRES_ROWS_PER_STATEMENT = 20_000;
+
+/**
+ * Runs `sql` over `rows` in slices, each column passed as one array parameter (the SQL
+ * reads them with unnest), and returns the rows the statements affected.
+ */
+export async function postgresBulk(client: ClientBase, sql: string, columns: unknown[][]): Promise<number> {
+  const n = columns[0]?.length ?? 0;
+  let affected = 0;
+  for (let from = 0; from < n; from += POSTGRES_ROWS_PER_STATEMENT) {
+    const to = Math.min(n, from + POSTGRES_ROWS_PER_STATEMENT);
+    const result = await client.query(sql, from === 0 && to === n ? columns : columns.map((c) => c.slice(from, to)));
+    affected += result.rowCount ?? 0;
+  }
+  return affected;
 }

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed } from '@ledger/domain';
-import { EventOf, ReadModel, ReadModelBatch } from './read-model';
+import type { ClientBase } from 'pg';
+import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, postgresBulk } from './read-model';
 
 const HANDLES = ['PointsAccrued', 'PointsRedeemed', 'AccrualReversed', 'RedemptionReversed'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -28,18 +29,14 @@ export const transactionIndexReadModel: ReadModel<Handled> = {
       ) WITHOUT ROWID`,
     },
   ],
-  sqlite: (db) => new TransactionIndexBatch(db),
+  sqlite: (db) => new TransactionIndexSqlite(db),
+  postgres: () => new TransactionIndexPostgres(),
 };
 
 /** One INSERT per transaction: the only read model whose rows grow with every event. */
-class TransactionIndexBatch implements ReadModelBatch<Handled> {
+class TransactionIndexStaging {
   /** The batch's rows, COLUMNS.length values each, flat, in event order. */
-  private rows: (string | number | null)[] = [];
-  private readonly insert: Database.Statement<(string | number | null)[]>;
-
-  constructor(db: Database.Database) {
-    this.insert = db.prepare(`INSERT INTO transactions (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
-  }
+  protected rows: (string | number | null)[] = [];
 
   stage(event: EventOf<Handled>, position: number): void {
     switch (event.type) {
@@ -70,6 +67,19 @@ class TransactionIndexBatch implements ReadModelBatch<Handled> {
     }
   }
 
+  discard(): void {
+    this.rows = [];
+  }
+}
+
+class TransactionIndexSqlite extends TransactionIndexStaging implements ReadModelBatch<Handled> {
+  private readonly insert: Database.Statement<(string | number | null)[]>;
+
+  constructor(db: Database.Database) {
+    super();
+    this.insert = db.prepare(`INSERT INTO transactions (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
+  }
+
   flush(): void {
     const rows = this.rows;
     const insert = this.insert;
@@ -77,8 +87,18 @@ class TransactionIndexBatch implements ReadModelBatch<Handled> {
       insert.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5], rows[i + 6], rows[i + 7]);
     }
   }
+}
 
-  discard(): void {
-    this.rows = [];
+class TransactionIndexPostgres extends TransactionIndexStaging implements PostgresReadModelBatch<Handled> {
+  async flush(client: ClientBase): Promise<void> {
+    const columns: (string | number | null)[][] = COLUMNS.map(() => []);
+    const rows = this.rows;
+    for (let i = 0; i < rows.length; i += 8) for (let c = 0; c < 8; c++) columns[c].push(rows[i + c]);
+    await postgresBulk(
+      client,
+      `INSERT INTO transactions (${COLUMNS.join(', ')})
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::bigint[])`,
+      columns,
+    );
   }
 }

@@ -1,6 +1,6 @@
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { ReadModelCheck, SqliteReadModelCheck, formatVerifyReport, verifyLedger } from '@ledger/audit';
-import { READ_STORE_FILE } from '@ledger/projections';
+import { PostgresReadStore, readStoreLocation } from '@ledger/projections';
 import { checkPeriodId } from '@ledger/settlement';
 import { AuditIo, EXIT_FAILED, EXIT_OK, dataDirOf, guarded, openStore, progress, writeOut } from './io';
 
@@ -19,13 +19,20 @@ export interface VerifyOpts {
 export function runVerify(opts: VerifyOpts, io: AuditIo): Promise<number> {
   return guarded(io, async () => {
     if (opts.period !== undefined) checkPeriodId(opts.period, '--period');
-    const readStoreFile = join(dataDirOf(io.env), READ_STORE_FILE);
+    const location = readStoreLocation(io.env.LEDGER_READ_STORE, dataDirOf(io.env));
     let readModel: ReadModelCheck | undefined;
     let readModelSkipped: string | undefined;
     if (opts.readModel === false) readModelSkipped = 'not asked for (--no-read-model)';
-    else {
-      readModel = SqliteReadModelCheck.open(readStoreFile);
-      if (!readModel) readModelSkipped = `no read store at ${readStoreFile} (\`ledger rebuild\` builds one)`;
+    else if (location.kind === 'postgres') {
+      const readStore = await PostgresReadStore.open(location.url);
+      try {
+        readModel = await SqliteReadModelCheck.ofPostgres(readStore);
+      } finally {
+        await readStore.close();
+      }
+    } else {
+      readModel = existsSync(location.file) ? SqliteReadModelCheck.open(location.file) : undefined;
+      if (!readModel) readModelSkipped = `no read store at ${location.file} (\`ledger rebuild\` builds one)`;
     }
     const store = openStore(io.env);
     const bar = progress(io, 'verify');

@@ -1,0 +1,92 @@
+/**
+ * The PostgreSQL read store's schema, one migration per version, applied in order at start
+ * and recorded in `schema_migrations`. A migration once released is never edited: a change
+ * of shape is a new version (which may drop and re-create: the read models are derived, and
+ * an emptied checkpoint makes the projector rebuild them).
+ *
+ * Integers are BIGINT (SQLite's INTEGER is 64-bit too); text sorts bytewise (COLLATE "C"), as
+ * SQLite's does, so both stores list rows in one order; the CHECKs are assertions, as on SQLite.
+ */
+export const POSTGRES_MIGRATIONS: readonly { version: number; description: string; sql: string }[] = [
+  {
+    version: 1,
+    description: 'read models and checkpoint',
+    sql: `
+      CREATE TABLE checkpoint (
+        id       INTEGER PRIMARY KEY CHECK (id = 0),
+        position BIGINT,
+        event_id TEXT,
+        events   BIGINT NOT NULL
+      );
+      INSERT INTO checkpoint (id, position, event_id, events) VALUES (0, NULL, NULL, 0);
+      CREATE TABLE coalition (
+        id                INTEGER PRIMARY KEY CHECK (id = 0),
+        currency          TEXT COLLATE "C"   NOT NULL,
+        point_value_minor BIGINT NOT NULL,
+        expiry_months     BIGINT NOT NULL
+      );
+      CREATE TABLE members (
+        member_id         TEXT COLLATE "C"   PRIMARY KEY,
+        card_number       TEXT COLLATE "C"   NOT NULL,
+        enrolled_at       TEXT COLLATE "C"   NOT NULL,
+        available         BIGINT NOT NULL CHECK (available >= 0),
+        held              BIGINT NOT NULL CHECK (held >= 0),
+        lifetime_accrued  BIGINT NOT NULL,
+        lifetime_redeemed BIGINT NOT NULL,
+        lifetime_expired  BIGINT NOT NULL,
+        position          BIGINT NOT NULL
+      );
+      CREATE TABLE lots (
+        member_id         TEXT COLLATE "C"   NOT NULL,
+        lot_id            TEXT COLLATE "C"   NOT NULL,
+        issuer_partner_id TEXT COLLATE "C"   NOT NULL,
+        points            BIGINT NOT NULL CHECK (points >= 0),
+        points_issued     BIGINT NOT NULL,
+        expires_at        TEXT COLLATE "C"   NOT NULL,
+        position          BIGINT NOT NULL,
+        PRIMARY KEY (member_id, lot_id)
+      );
+      CREATE TABLE partner_positions (
+        partner_id                  TEXT COLLATE "C" PRIMARY KEY,
+        name                        TEXT,
+        points_issued               BIGINT NOT NULL,
+        points_redeemed_at          BIGINT NOT NULL,
+        points_redeemed_elsewhere   BIGINT NOT NULL,
+        points_redeemed_from_others BIGINT NOT NULL,
+        points_expired              BIGINT NOT NULL,
+        points_reversed             BIGINT NOT NULL
+      );
+      CREATE TABLE transactions (
+        tx_id          TEXT COLLATE "C"   PRIMARY KEY,
+        member_id      TEXT COLLATE "C"   NOT NULL,
+        partner_id     TEXT COLLATE "C"   NOT NULL,
+        kind           TEXT COLLATE "C"   NOT NULL,
+        points         BIGINT NOT NULL,
+        original_tx_id TEXT,
+        occurred_at    TEXT COLLATE "C"   NOT NULL,
+        position       BIGINT NOT NULL
+      );
+      CREATE TABLE liability (
+        period              TEXT COLLATE "C"   NOT NULL,
+        issuer_partner_id   TEXT COLLATE "C"   NOT NULL,
+        redeemer_partner_id TEXT COLLATE "C"   NOT NULL,
+        points              BIGINT NOT NULL,
+        amount_minor        BIGINT NOT NULL,
+        PRIMARY KEY (period, issuer_partner_id, redeemer_partner_id)
+      );
+      CREATE TABLE holds (
+        hold_id    TEXT COLLATE "C"   PRIMARY KEY,
+        member_id  TEXT COLLATE "C"   NOT NULL,
+        partner_id TEXT COLLATE "C"   NOT NULL,
+        points     BIGINT NOT NULL CHECK (points > 0),
+        expires_at TEXT COLLATE "C"   NOT NULL,
+        status     TEXT COLLATE "C"   NOT NULL CHECK (status IN ('open', 'captured', 'released', 'expired')),
+        position   BIGINT NOT NULL
+      );
+      CREATE INDEX holds_due ON holds (status, expires_at);
+      CREATE INDEX holds_member ON holds (member_id, status);
+    `,
+  },
+];
+
+export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;

@@ -1,0 +1,48 @@
+import { RecordedEvent } from '@ledger/event-store';
+import type { Checkpoint } from './read-store';
+import type { HoldEntry, LiabilityRow, MemberBalance, PartnerPosition, TransactionEntry } from './read-model-reader';
+
+/** SQLite answers at once (better-sqlite3 is synchronous); PostgreSQL answers later. Callers await either. */
+export type Awaitable<T> = T | Promise<T>;
+
+/** Applies batches of events to a read store's read models and moves its checkpoint with them. */
+export interface ProjectionWriter {
+  /** Folds one event (in position order) into the pending batch, in memory. */
+  stage(event: RecordedEvent): void;
+  /**
+   * Writes the staged batch and moves the checkpoint to its last event, in one transaction;
+   * CheckpointMoved, having written nothing, if the checkpoint is not `expectedCheckpoint`.
+   */
+  commitStaged(expectedCheckpoint: number | undefined): Awaitable<void>;
+  discardStaged(): void;
+}
+
+/** The queries the API answers from the read models. */
+export interface ReadModelQueries {
+  /** The position the read models reflect; undefined before the first event. */
+  position(): Awaitable<number | undefined>;
+  /** Holds past their expiry at `at` keep nothing (without `at`, every hold not ended by an event counts). */
+  member(memberId: string, at?: Date): Awaitable<MemberBalance | undefined>;
+  partnerPosition(partnerId: string, at?: Date): Awaitable<PartnerPosition | undefined>;
+  partnerPositions(at?: Date): Awaitable<PartnerPosition[]>;
+  hold(holdId: string): Awaitable<HoldEntry | undefined>;
+  /** Open holds whose expiry is at or before `at`, oldest expiry first. */
+  dueHolds(at: Date, limit: number): Awaitable<HoldEntry[]>;
+  transaction(txId: string): Awaitable<TransactionEntry | undefined>;
+  liability(period?: string): Awaitable<LiabilityRow[]>;
+}
+
+/** A read store as the projector, a rebuild and the API see it, whatever holds it (SQLite, PostgreSQL). */
+export interface ReadModelStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where it is, for logs (a file, or a URL without its password). */
+  readonly where: string;
+  checkpoint(): Awaitable<Checkpoint>;
+  /** Drops every read model and the checkpoint: the next run replays from position 0. */
+  reset(): Awaitable<void>;
+  /** Every row of every table in key order, to compare two stores. */
+  dump(): Awaitable<Record<string, unknown[]>>;
+  createWriter(): ProjectionWriter;
+  createReader(): ReadModelQueries;
+  close(): Awaitable<void>;
+}
