@@ -1,6 +1,13 @@
 import { EventStore, RecordedEvent, headPosition } from '@ledger/event-store';
 import { ReadStoreMissing } from '@ledger/projections';
-import { SettlementStatement, StatementBody, calculatePeriodStatement, sealStatement, verifyStatement } from '@ledger/settlement';
+import {
+  PeriodStatementCalculation,
+  SettlementStatement,
+  StatementBody,
+  readSettlementReferences,
+  sealStatement,
+  verifyStatement,
+} from '@ledger/settlement';
 import { AuditFold } from './audit-fold';
 import { ChainChecker } from './chain-check';
 import { Divergence, describeDivergence } from './divergence';
@@ -108,8 +115,12 @@ class Findings {
  *    which existed with enough points, reversals of real transactions, and at the end,
  *    per issuer, Σ accrued = Σ redeemed + Σ expired + Σ reversed + Σ outstanding;
  *  - the read models against that fold, at the position they reflect;
- *  - then every closed period: its statement recomputed (calculatePeriodStatement at its
- *    cut-off) and compared by sha256, and the Merkle root of the events it settles.
+ *  - then every closed period: its statement recomputed (PeriodStatementCalculation at its
+ *    cut-off, fed by that same read) and compared by sha256, and the Merkle root of the
+ *    events it settles.
+ * Before it, two reads through the store's stream filter, of a few events each: the closes
+ * (settlement-*) and the coalition's settings (coalition-*), so that each statement to
+ * recompute is set up before the read of the log begins.
  * Memory: one (revision, hash) per stream, the fold's members, lots and transactions, and
  * ~100 bytes per member money event for the roots.
  */
@@ -120,7 +131,9 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
   let fold: AuditFold | undefined = new AuditFold();
   const closes = new PeriodCloses();
   const money = new MoneyEventIndex();
-  const coalitionAt: { position: number; currency: string; pointValueMinor: number }[] = [];
+  const coalitionAt: CoalitionAt[] = [];
+  const recompute = options.statements ?? true;
+  const recomputations = new Map<string, Recomputation>();
   let readModel = options.readModel;
   let readModelSkipped = options.readModelSkipped;
   const checks: CheckResult[] = [];
@@ -149,6 +162,22 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
     };
     const upTo = Math.max(head ?? -1, checkpoint ?? -1);
     if (upTo >= 0) {
+      await store.scanAll({ upTo, filter: { streamPrefixes: ['settlement-'] } }, (e) => closes.add(e));
+      // The coalition's settings as the fold sees them, from its own stream alone.
+      const coalitionFold = new AuditFold();
+      await store.scanAll({ upTo, filter: { streamPrefixes: ['coalition-'] } }, (e) => {
+        coalitionFold.apply(e);
+        const coalition = coalitionFold.coalition;
+        if (coalition && (coalitionAt.length === 0 || coalitionAt[coalitionAt.length - 1].pointValueMinor !== coalition.pointValueMinor)) {
+          coalitionAt.push({ position: e.position, currency: coalition.currency, pointValueMinor: coalition.pointValueMinor });
+        }
+      });
+      if (recompute) {
+        for (const close of wantedCloses(closes, options.period)) {
+          if (close.statement !== null) recomputations.set(close.periodId, await startRecomputation(store, close, coalitionAt));
+        }
+      }
+      const feeding = [...recomputations.values()].filter((r) => r.calculation !== undefined);
       await store.scanAll({ upTo, onProgress: (position) => options.onProgress?.('log', position, upTo) }, (e) => {
         findings.add('hash_chain', chain.check(e));
         // The read models are compared when the fold stands exactly where they do.
@@ -156,11 +185,16 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
         const step = fold!.apply(e);
         findings.add('invariants', step.divergence);
         if (!compared) findings.add('read_model', readModel!.onEvent(e, step));
-        closes.add(e);
         money.add(e);
-        const coalition = fold!.coalition;
-        if (coalition && (coalitionAt.length === 0 || coalitionAt[coalitionAt.length - 1].pointValueMinor !== coalition.pointValueMinor)) {
-          coalitionAt.push({ position: e.position, currency: coalition.currency, pointValueMinor: coalition.pointValueMinor });
+        for (const r of feeding) {
+          if (r.calculation === undefined) continue;
+          try {
+            r.calculation.add(e);
+          } catch (error) {
+            // The calculation asserts what the log must hold (hashes, currencies); a tampered log may not.
+            r.calculation = undefined;
+            r.error = error;
+          }
         }
         const recordedMs = Date.parse(e.recordedAt);
         if (recordedMs < lastRecordedMs) clockRegressions += 1;
@@ -174,8 +208,16 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
   }
   for (const d of fold.finalChecks()) findings.add('invariants', d);
   const folded = { members: fold.members.size, partners: fold.partners.size, transactions: fold.txCount() };
-  // The periods below recompute statements with the whole log in memory: let the fold go first.
   fold = undefined;
+  for (const r of recomputations.values()) {
+    if (r.calculation === undefined) continue;
+    try {
+      r.statement = r.calculation.finish();
+    } catch (error) {
+      r.error = error;
+    }
+    r.calculation = undefined;
+  }
   const logSeconds = Number(process.hrtime.bigint() - started) / 1e9;
 
   const counts = chain.counts();
@@ -204,20 +246,12 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
 
   // Closed periods: statement and Merkle root.
   const periods: PeriodResult[] = [];
-  const wanted = closes.all().filter((c) => options.period === undefined || c.periodId === options.period);
-  const recompute = options.statements ?? true;
+  const wanted = wantedCloses(closes, options.period);
   let statementsChecked = 0;
   let rootsChecked = 0;
   for (const close of wanted) {
-    const result = await checkPeriod(
-      store,
-      close,
-      closes,
-      money,
-      coalitionAt,
-      recompute,
-      (d) => findings.add(d.kind === 'merkle_root' ? 'merkle_roots' : 'statements', d),
-      (position) => options.onProgress?.('statements', position, close.cutoffPosition, close.periodId),
+    const result = checkPeriod(close, closes, money, recompute ? recomputations.get(close.periodId) : undefined, (d) =>
+      findings.add(d.kind === 'merkle_root' ? 'merkle_roots' : 'statements', d),
     );
     if (result.recomputedSha256 !== null) statementsChecked += 1;
     if (result.eventsMerkleRoot !== null) rootsChecked += 1;
@@ -276,16 +310,47 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
   };
 }
 
-async function checkPeriod(
+interface CoalitionAt {
+  position: number;
+  currency: string;
+  pointValueMinor: number;
+}
+
+/** A filed statement being recomputed during the read of the log, and how that ended. */
+interface Recomputation {
+  /** No coalition configuration before the cut-off: nothing to value the statement with. */
+  noCoalition?: true;
+  calculation?: PeriodStatementCalculation;
+  statement?: SettlementStatement;
+  error?: unknown;
+}
+
+const wantedCloses = (closes: PeriodCloses, period: string | undefined): PeriodCloseRecord[] =>
+  closes.all().filter((c) => period === undefined || c.periodId === period);
+
+/** Sets up a period's recomputation: its references read through the store's filter, its coalition settings at the cut-off. */
+async function startRecomputation(
   store: EventStore,
+  close: PeriodCloseRecord,
+  coalitionAt: readonly CoalitionAt[],
+): Promise<Recomputation> {
+  const coalition = [...coalitionAt].reverse().find((c) => c.position <= close.cutoffPosition);
+  if (coalition === undefined) return { noCoalition: true };
+  try {
+    const references = await readSettlementReferences(store, close.cutoffPosition);
+    return { calculation: new PeriodStatementCalculation(close.periodId, close.cutoffPosition, coalition, references) };
+  } catch (error) {
+    return { error };
+  }
+}
+
+function checkPeriod(
   close: PeriodCloseRecord,
   closes: PeriodCloses,
   money: MoneyEventIndex,
-  coalitionAt: readonly { position: number; currency: string; pointValueMinor: number }[],
-  recompute: boolean,
+  recomputation: Recomputation | undefined,
   report: (d: Divergence) => void,
-  onPage: (position: number) => void,
-): Promise<PeriodResult> {
+): PeriodResult {
   const stored = close.statement;
   const at = { streamId: close.streamId, revision: close.revision };
   const merkle = periodMerkle(money, closes, close.periodId)!;
@@ -316,9 +381,8 @@ async function checkPeriod(
         found: stored.sha256,
       });
     }
-    if (recompute) {
-      const coalition = [...coalitionAt].reverse().find((c) => c.position <= close.cutoffPosition);
-      if (coalition === undefined) {
+    if (recomputation !== undefined) {
+      if (recomputation.noCoalition) {
         fail({
           ...at,
           kind: 'statement',
@@ -328,11 +392,9 @@ async function checkPeriod(
           found: null,
         });
       } else {
-        let again: SettlementStatement;
-        try {
-          again = await calculatePeriodStatement(store, close.periodId, close.cutoffPosition, coalition, onPage);
-        } catch (error) {
-          // The calculation asserts what the log must hold (hashes, currencies); a tampered log may not.
+        let again = recomputation.statement;
+        if (again === undefined) {
+          const error = recomputation.error;
           fail({
             ...at,
             revision: close.revision + 1,

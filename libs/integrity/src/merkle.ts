@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 
@@ -23,18 +24,34 @@ import assert from 'node:assert/strict';
  */
 export const MERKLE_EMPTY_ROOT = createHash('sha256').digest('hex');
 
-const LEAF_PREFIX = Buffer.from([0x00]);
-const NODE_PREFIX = Buffer.from([0x01]);
+const LEAF_PREFIX = 0x00;
+const NODE_PREFIX = 0x01;
 const HEX_64 = /^[0-9a-f]{64}$/;
 
 export const isHash = (value: unknown): value is string => typeof value === 'string' && HEX_64.test(value);
 
+// A period's root hashes two nodes per settled event: one-shot hashing of one reused input
+// buffer where the runtime has it (Node 20.12+), a hash object per node otherwise.
+const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash;
+const sha256 = oneShot
+  ? (input: Buffer): Buffer => oneShot('sha256', input, 'buffer')
+  : (input: Buffer): Buffer => createHash('sha256').update(input).digest();
+const leafInput = Buffer.alloc(1 + 32);
+const nodeInput = Buffer.alloc(1 + 32 + 32);
+
 const leafNode = (leaf: string): Buffer => {
   assert(isHash(leaf), 'a Merkle leaf is a 64-digit lowercase hex hash');
-  return createHash('sha256').update(LEAF_PREFIX).update(Buffer.from(leaf, 'hex')).digest();
+  leafInput[0] = LEAF_PREFIX;
+  leafInput.write(leaf, 1, 32, 'hex');
+  return sha256(leafInput);
 };
 
-const innerNode = (left: Buffer, right: Buffer): Buffer => createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+const innerNode = (left: Buffer, right: Buffer): Buffer => {
+  nodeInput[0] = NODE_PREFIX;
+  left.copy(nodeInput, 1);
+  right.copy(nodeInput, 33);
+  return sha256(nodeInput);
+};
 
 /** One level up: pairs left to right, an odd last node promoted as it is. */
 function nextLevel(level: readonly Buffer[]): Buffer[] {

@@ -1,7 +1,8 @@
 import { PartnerEvent, PartnerState, PartnerTerms, evolvePartner, initialPartner } from '@ledger/domain';
 import { EventStore, RecordedEvent } from '@ledger/event-store';
 import { LeafEvent, merkleRoot, periodLeafHashes } from '@ledger/integrity';
-import { classifyEvent, closedCutoffsFrom, prepareClose } from './membership';
+import { PreparedClose, classifyEvent, closedCutoffsFrom, prepareClose } from './membership';
+import { MONEY_EVENT_TYPES } from './money-events';
 import { StatementBuilder, sealStatement } from './statement';
 import { SettlementStatement } from './statement.types';
 
@@ -11,11 +12,14 @@ export interface SettlementReferences {
   closedCutoffs: Map<string, number>;
 }
 
-/** First pass over the log up to the cut-off: partner terms and the closes made before. */
+/** The streams the references come from: a few events in a long log, read through the store's filter. */
+export const REFERENCE_STREAM_PREFIXES: readonly string[] = ['partner-', 'settlement-'];
+
+/** Partner terms and the closes made before, from the partner and settlement streams up to the cut-off. */
 export async function readSettlementReferences(store: EventStore, cutoffPosition: number): Promise<SettlementReferences> {
   const partners = new Map<string, PartnerState>();
   const closes: RecordedEvent[] = [];
-  await store.scanAll({ upTo: cutoffPosition }, (e) => {
+  await store.scanAll({ upTo: cutoffPosition, filter: { streamPrefixes: REFERENCE_STREAM_PREFIXES } }, (e) => {
     if (e.streamId.startsWith('partner-')) {
       partners.set(e.streamId, evolvePartner(partners.get(e.streamId) ?? initialPartner(), { type: e.type, data: e.data } as PartnerEvent));
     } else if (e.type === 'SettlementPeriodClosed') {
@@ -28,10 +32,52 @@ export async function readSettlementReferences(store: EventStore, cutoffPosition
 }
 
 /**
- * Calculates a period's statement at a cut-off from the log alone: the period close files
- * it, and the audit recomputes a filed one with it. Two passes, so memory stays flat
- * however long the log: references first, then each money event is classified and added
- * as it is read.
+ * One period's statement, calculated as the log goes by: made with the references, fed the
+ * events of the log up to the cut-off in log order (any others are ignored, so one read of
+ * the log can feed several), then sealed. The close files what it gives; `verify` recomputes
+ * a filed statement with it; so the two agree byte for byte by construction.
+ */
+export class PeriodStatementCalculation {
+  private readonly close: PreparedClose;
+  private readonly builder: StatementBuilder;
+  private readonly leaves: LeafEvent[] = [];
+
+  constructor(
+    readonly periodId: string,
+    readonly cutoffPosition: number,
+    coalition: { currency: string; pointValueMinor: number },
+    references: SettlementReferences,
+  ) {
+    const closedCutoffs = new Map(references.closedCutoffs);
+    // A statement being re-verified must not count its own close, or later ones, among the earlier.
+    closedCutoffs.delete(periodId);
+    for (const [q, c] of closedCutoffs) if (c > cutoffPosition) closedCutoffs.delete(q);
+    this.close = prepareClose({ periodId, cutoffPosition, closedCutoffs });
+    this.builder = new StatementBuilder(
+      { periodId, currency: coalition.currency, pointValueMinor: coalition.pointValueMinor, cutoffPosition },
+      references.partnerTerms,
+    );
+  }
+
+  add(e: RecordedEvent): void {
+    if (e.position > this.cutoffPosition) return;
+    const settled = classifyEvent(e, this.close);
+    if (typeof settled !== 'object') return;
+    this.builder.add(settled);
+    this.leaves.push({ streamId: e.streamId, revision: e.revision, hash: String(e.metadata.hash) });
+  }
+
+  /** The sealed statement; it names the exact events it settles, so an auditor can prove any one is in it. */
+  finish(): SettlementStatement {
+    const { sha256: _unsealed, ...body } = this.builder.build();
+    return sealStatement({ ...body, eventsMerkleRoot: merkleRoot(periodLeafHashes(this.leaves)) });
+  }
+}
+
+/**
+ * Calculates a period's statement at a cut-off from the log alone: the references through
+ * the store's stream filter, then the money events through its event-type filter, so what
+ * settlement does not use is neither read nor decoded. Memory stays flat however long the log.
  */
 export async function calculatePeriodStatement(
   store: EventStore,
@@ -40,23 +86,15 @@ export async function calculatePeriodStatement(
   coalition: { currency: string; pointValueMinor: number },
   onPage?: (position: number) => void,
 ): Promise<SettlementStatement> {
-  const { partnerTerms, closedCutoffs } = await readSettlementReferences(store, cutoffPosition);
-  // A statement being re-verified must not count its own close, or later ones, among the earlier.
-  closedCutoffs.delete(periodId);
-  for (const [q, c] of closedCutoffs) if (c > cutoffPosition) closedCutoffs.delete(q);
-  const close = prepareClose({ periodId, cutoffPosition, closedCutoffs });
-  const builder = new StatementBuilder(
-    { periodId, currency: coalition.currency, pointValueMinor: coalition.pointValueMinor, cutoffPosition },
-    partnerTerms,
+  const calculation = new PeriodStatementCalculation(
+    periodId,
+    cutoffPosition,
+    coalition,
+    await readSettlementReferences(store, cutoffPosition),
   );
-  const leaves: LeafEvent[] = [];
-  await store.scanAll({ upTo: cutoffPosition, onProgress: onPage }, (e) => {
-    const settled = classifyEvent(e, close);
-    if (typeof settled !== 'object') return;
-    builder.add(settled);
-    leaves.push({ streamId: e.streamId, revision: e.revision, hash: String(e.metadata.hash) });
-  });
-  // The statement names the exact events it settles: an auditor can prove any one is in it.
-  const { sha256: _unsealed, ...body } = builder.build();
-  return sealStatement({ ...body, eventsMerkleRoot: merkleRoot(periodLeafHashes(leaves)) });
+  // Money-typed events of other streams pass the filter too; the classification leaves them out.
+  await store.scanAll({ upTo: cutoffPosition, filter: { eventTypes: [...MONEY_EVENT_TYPES] }, onProgress: onPage }, (e) =>
+    calculation.add(e),
+  );
+  return calculation.finish();
 }
