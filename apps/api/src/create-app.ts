@@ -4,6 +4,7 @@ import { LogController } from 'fastify';
 import { ApiModule, ApiModuleOptions } from './api.module';
 import { LedgerExceptionFilter } from './http/exception.filter';
 import { MemberStateCache } from '@ledger/application';
+import { useStrictJsonBodies } from './http/json-body';
 import { LedgerLogger, NestPinoLogger, createLogger } from './http/logger';
 import { LedgerMetrics } from './http/metrics';
 import { serveOpenApi } from './http/openapi';
@@ -46,9 +47,11 @@ export async function createLedgerApp(options: CreateAppOptions): Promise<NestFa
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: requestIdOf,
   });
+  // Nest's own parsers (lenient JSON, url-encoded forms) are off: JSON only, parsed strictly.
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot({ ...options, metrics }), adapter, {
     logger: new NestPinoLogger(logger),
     bufferLogs: false,
+    bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
   const routes: RegisteredRoute[] = [];
@@ -56,6 +59,7 @@ export async function createLedgerApp(options: CreateAppOptions): Promise<NestFa
   fastify.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
+  useStrictJsonBodies(fastify);
   await registerSecurityHeaders(app);
   if (options.rateLimitPerSecond) await registerRateLimit(app, options.rateLimitPerSecond);
   app.useGlobalPipes(new StrictValidationPipe());

@@ -43,6 +43,9 @@ export class LedgerExceptionFilter implements ExceptionFilter {
       const message = typeof response === 'string' ? response : String((response as { message?: unknown }).message ?? exception.message);
       // Nest raises a bare 400 only for a body it could not parse (our validation sets a code).
       if (status === 400) return errorBody(400, 'invalid_body', message, [{ field: 'body', reason: 'is not valid JSON' }]);
+      // Fastify's refusals of a body reach here wrapped by Nest.
+      if (status === 413) return errorBody(413, 'invalid_body', message, [{ field: 'body', reason: 'is too large' }]);
+      if (status === 415) return errorBody(415, 'invalid_body', message, [{ field: 'body', reason: 'must be application/json' }]);
       return errorBody(status, codeOfStatus(status), message);
     }
     // Fastify's own refusals (malformed JSON, wrong content type, body too large) carry a status.

@@ -2,11 +2,16 @@ import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe 
 import { FieldProblem } from '@ledger/domain';
 import { errorBody } from './error-body';
 
+/** A key as `details` names it: plain names as they are, anything else (empty, blank, odd characters) quoted. */
+export const fieldName = (key: string | number): string =>
+  typeof key === 'number' || /^[A-Za-z0-9_$-]+$/.test(key) ? String(key) : JSON.stringify(key);
+
 /** Flattens class-validator's tree into `{field: 'earnRule.unitMinor', reason}` rows. */
 export function fieldProblems(errors: ValidationError[], prefix = ''): FieldProblem[] {
   const rows: FieldProblem[] = [];
   for (const e of errors) {
-    const field = prefix ? `${prefix}.${e.property}` : e.property;
+    const name = fieldName(e.property);
+    const field = prefix ? `${prefix}.${name}` : name;
     for (const [constraint, text] of Object.entries(e.constraints ?? {})) {
       rows.push({ field, reason: constraint === 'whitelistValidation' ? 'is not an accepted field' : text.replace(`${e.property} `, '') });
     }

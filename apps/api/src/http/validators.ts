@@ -4,8 +4,14 @@ import { passesLuhn } from '@ledger/domain';
 /** IDs are path segments and stream-name parts: plain ASCII, no separators. */
 export const PARTNER_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
 export const MEMBER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-/** A partner's receipt id: printable ASCII, no spaces. */
-export const EXTERNAL_ID_PATTERN = /^[\x21-\x7E]{1,64}$/;
+/**
+ * A partner's receipt id: letters, digits and `.:#_-`, starting with a letter or digit. It
+ * becomes part of stream names and log lines, so no quotes, slashes, `%` or spaces.
+ */
+export const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9.:#_-]{0,63}$/;
+export const EXTERNAL_ID_RULE = 'must be 1-64 letters, digits or .:#_- starting with a letter or digit';
+/** Display names: any script, but no control or invisible formatting characters (NUL, bidi overrides). */
+export const DISPLAY_NAME_PATTERN = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u;
 /** A full date-time with an explicit offset: a business date without a zone is ambiguous. */
 export const DATE_TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 export const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;

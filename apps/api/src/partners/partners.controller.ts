@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { Type } from 'class-transformer';
-import { IsDefined, IsInt, IsOptional, IsString, Length, Matches, Max, Min, NotEquals, ValidateNested } from 'class-validator';
+import { IsDefined, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min, NotEquals, ValidateNested } from 'class-validator';
 import {
   ChangePartnerTermsCommand,
   CommandMeta,
@@ -14,7 +14,7 @@ import {
 import { Roles } from '../http/auth';
 import { RequestMeta } from '../http/request-meta';
 import { PartnerIdParam } from '../http/params';
-import { IsBusinessDateTime, PARTNER_ID_PATTERN } from '../http/validators';
+import { DISPLAY_NAME_PATTERN, IsBusinessDateTime, PARTNER_ID_PATTERN } from '../http/validators';
 
 export class EarnRuleRequest {
   @IsInt()
@@ -35,9 +35,11 @@ export class RegisterPartnerRequest {
 
   @IsString()
   @Length(1, 100)
+  @Matches(DISPLAY_NAME_PATTERN, { message: 'must not contain control or formatting characters' })
   name!: string;
 
   @IsDefined()
+  @IsObject({ message: 'must be an object {pointsPerUnit, unitMinor}' })
   @ValidateNested()
   @Type(() => EarnRuleRequest)
   earnRule!: EarnRuleRequest;
@@ -71,6 +73,7 @@ export class ChangeTermsRequest {
   effectiveFrom!: string;
 
   @IsOptional()
+  @IsObject({ message: 'must be an object {pointsPerUnit, unitMinor}' })
   @ValidateNested()
   @Type(() => EarnRuleRequest)
   earnRule?: EarnRuleRequest;

@@ -15,10 +15,9 @@ import {
 } from '@ledger/application';
 import { CurrentActor, Roles, partnerIdOf } from '../http/auth';
 import { RequestMeta } from '../http/request-meta';
-import { EXTERNAL_ID_PATTERN, IsBusinessDateTime, MEMBER_ID_PATTERN } from '../http/validators';
+import { EXTERNAL_ID_PATTERN, EXTERNAL_ID_RULE, IsBusinessDateTime, MEMBER_ID_PATTERN } from '../http/validators';
 import { answer } from './answer';
 
-const EXTERNAL_ID_RULE = 'must be 1-64 printable ASCII characters without spaces';
 const MEMBER_ID_RULE = 'must be 1-64 letters, digits, dashes or underscores';
 
 class PartnerTransactionRequest {

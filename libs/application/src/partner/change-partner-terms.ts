@@ -1,9 +1,10 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { EarnRule, NotFound, PartnerTerms, decidePartner, partnerStream, termsAt } from '@ledger/domain';
+import { EarnRule, NotFound, PartnerTerms, checkEffectiveFrom, decidePartner, partnerStream, termsAt } from '@ledger/domain';
 import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
 import { CommandMeta } from '../shared/command-meta';
+import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
 import { appendDecided, retryOnConflict } from '../shared/event-stream';
 import { ReferenceData, loadPartner } from '../shared/reference-data';
 
@@ -29,9 +30,11 @@ export class ChangePartnerTermsHandler implements ICommandHandler<ChangePartnerT
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly reference: ReferenceData,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
   execute({ data, meta }: ChangePartnerTermsCommand): Promise<PartnerTermsView> {
+    checkEffectiveFrom('effectiveFrom', data.effectiveFrom, this.clock.now(), this.config.maxBackdateDays);
     const stream = partnerStream(data.partnerId);
     return retryOnConflict(this.store, stream, async () => {
       const loaded = await loadPartner(this.store, data.partnerId);

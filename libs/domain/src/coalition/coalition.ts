@@ -51,7 +51,9 @@ export function decideCoalition(command: CoalitionCommand, state: CoalitionState
       }
       // Points already issued are valued in this currency; changing it would rewrite history.
       if (currency !== state.currency) {
-        throw new Conflict('currency_fixed', `the coalition currency is ${state.currency} and cannot change`);
+        throw new Conflict('currency_fixed', `the coalition currency is ${state.currency} and cannot change`, [
+          { field: 'currency', reason: `is fixed at ${state.currency}` },
+        ]);
       }
       const events: CoalitionEvent[] = [];
       if (pointValueMinor !== state.pointValueMinor) {

@@ -115,10 +115,20 @@ export const memberDecider: Decider<MemberCommand, MemberEvent, MemberState> = {
 
 function enrol({ data }: EnrolMember, state: MemberState, now: Date): MemberEvent[] {
   if (!passesLuhn(data.cardNumber)) throw new InvalidInput('cardNumber', 'must be 12-19 digits with a valid Luhn check digit');
+  if (data.birthDate !== null) checkBirthDate(data.birthDate, now);
   if (state.status !== 'none') {
     throw new Conflict('member_exists', `member ${data.memberId} already exists`);
   }
   return [{ type: 'MemberEnrolled', data: { ...data, occurredAt: now.toISOString() } }];
+}
+
+/** Birthday bonuses key on it: a date no living member can have is a typo or an attack. */
+export const BIRTH_DATE_EARLIEST = '1900-01-01';
+
+function checkBirthDate(birthDate: string, now: Date): void {
+  // Calendar dates as YYYY-MM-DD compare as text.
+  if (birthDate > now.toISOString().slice(0, 10)) throw new InvalidInput('birthDate', 'must not be in the future');
+  if (birthDate < BIRTH_DATE_EARLIEST) throw new InvalidInput('birthDate', `must not be before ${BIRTH_DATE_EARLIEST}`);
 }
 
 /** A new transaction's id and business date (UTC), as the shared opening checks found them. */
@@ -181,7 +191,7 @@ function accrue(cmd: AccruePoints, { txId, occurredAt }: OpenedTransaction): Mem
   const { partnerId, externalId, memberId, amountMinor, currency } = cmd.data;
   const ctx = cmd.context;
   if (currency !== ctx.coalitionCurrency) {
-    throw new InvalidInput('currency', `must be ${ctx.coalitionCurrency}, the coalition currency`);
+    throw new InvalidInput('currency', `must be ${ctx.coalitionCurrency}, the coalition currency`, 'currency_mismatch');
   }
   const points = pointsEarned(amountMinor, ctx.earnRule);
   return [

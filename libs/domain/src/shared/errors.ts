@@ -25,8 +25,9 @@ export abstract class DomainError extends Error {
 
 export class InvalidInput extends DomainError {
   readonly kind = 'invalid_input';
-  constructor(field: string, reason: string) {
-    super('invalid_input', `${field} ${reason}`, [{ field, reason }]);
+  /** `code` names a refusal a client may want to tell apart, e.g. `currency_mismatch`. */
+  constructor(field: string, reason: string, code = 'invalid_input') {
+    super(code, `${field} ${reason}`, [{ field, reason }]);
   }
 }
 

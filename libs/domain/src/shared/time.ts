@@ -16,6 +16,24 @@ export function checkBusinessDate(field: string, iso: string, now: Date, maxBack
   }
 }
 
+/** How far ahead a partner's terms may be scheduled. */
+export const TERMS_AHEAD_DAYS_MAX = 3_660;
+
+/**
+ * When new terms take effect: back as far as a transaction may be dated (so terms can
+ * cover what is still being posted), ahead at most TERMS_AHEAD_DAYS_MAX.
+ */
+export function checkEffectiveFrom(field: string, iso: string, now: Date, maxBackdateDays: number): void {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) throw new InvalidInput(field, 'must be an ISO 8601 date-time');
+  if (now.getTime() - t > maxBackdateDays * DAY_MS) {
+    throw new InvalidInput(field, `must not be more than ${maxBackdateDays} days in the past`);
+  }
+  if (t - now.getTime() > TERMS_AHEAD_DAYS_MAX * DAY_MS) {
+    throw new InvalidInput(field, `must not be more than ${TERMS_AHEAD_DAYS_MAX} days in the future`);
+  }
+}
+
 /** `iso` plus whole calendar months in UTC; the day is clamped to the target month's last day. */
 export function addMonthsUtc(iso: string, months: number): string {
   const d = new Date(iso);

@@ -1,0 +1,101 @@
+import { join } from 'node:path';
+import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
+import { TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
+
+/**
+ * The app on SQLite with a coalition (RUB), partners grocer and cafe, member m-1 with one
+ * grocer accrual (`g-1`) and a finance key: every write route has something to act on.
+ */
+export interface HostileFixture {
+  t: TestApp;
+  keys: Record<Who, Record<string, string>>;
+  /** Events in the store: a refused request must leave it unchanged. */
+  eventCount(): Promise<number>;
+  send(request: HostileRequest): Promise<{ status: number; body: any; text: string }>;
+}
+
+export type Who = 'admin' | 'grocer' | 'finance';
+
+export interface HostileRequest {
+  method: 'POST' | 'PUT';
+  url: string;
+  as: Who;
+  /** Serialised with JSON.stringify unless `raw` is given. */
+  body?: unknown;
+  raw?: string;
+  /** Content-Type header; null sends none. Default: application/json when there is a body. */
+  contentType?: string | null;
+}
+
+export const BUSINESS_NOW = '2026-11-20T11:00:00Z';
+
+/** A valid body per write route: each hostile case changes one thing in one of these. */
+export const VALID = {
+  coalition: { currency: 'RUB', pointValueMinor: 10, expiryMonths: 24 },
+  partner: { partnerId: 'newco', name: 'New Co', earnRule: { pointsPerUnit: 1, unitMinor: 10_000 } },
+  terms: { issuanceFeeBps: 100, breakageShareBps: 0, effectiveFrom: '2026-11-20T00:00:00Z' },
+  staffKey: { role: 'finance' },
+  member: { memberId: 'm-2', cardNumber: cardNumber(2) },
+  accrual: { externalId: 'h-1', memberId: 'm-1', amountMinor: 250_000, currency: 'RUB', occurredAt: BUSINESS_NOW },
+  redemption: { externalId: 'h-2', memberId: 'm-1', points: 5, occurredAt: BUSINESS_NOW },
+  reversal: { externalId: 'h-3', memberId: 'm-1', originalExternalId: 'g-1', occurredAt: BUSINESS_NOW },
+  settlement: { periodId: '2026-10' },
+} as const;
+
+/** Every write route with the key that may call it and a valid body (none for key issuance). */
+export const WRITE_ROUTES: { method: 'POST' | 'PUT'; url: string; as: Who; valid: Record<string, unknown> | undefined }[] = [
+  { method: 'PUT', url: '/v1/coalition', as: 'admin', valid: VALID.coalition },
+  { method: 'POST', url: '/v1/partners', as: 'admin', valid: VALID.partner },
+  { method: 'PUT', url: '/v1/partners/grocer/terms', as: 'admin', valid: VALID.terms },
+  { method: 'POST', url: '/v1/partners/grocer/keys', as: 'admin', valid: undefined },
+  { method: 'POST', url: '/v1/keys', as: 'admin', valid: VALID.staffKey },
+  { method: 'POST', url: '/v1/members', as: 'grocer', valid: VALID.member },
+  { method: 'POST', url: '/v1/accruals', as: 'grocer', valid: VALID.accrual },
+  { method: 'POST', url: '/v1/reversals', as: 'grocer', valid: VALID.reversal },
+  { method: 'POST', url: '/v1/redemptions', as: 'grocer', valid: VALID.redemption },
+  { method: 'POST', url: '/v1/settlements', as: 'finance', valid: VALID.settlement },
+];
+
+export async function startHostileFixture(): Promise<HostileFixture> {
+  const dir = tempDir('ledger-hostile-');
+  const t = await startTestApp(SqliteEventStore.open(join(dir, 'ledger.db')), { dataDir: dir });
+  const c = await seedCoalition(t, ['grocer', 'cafe']);
+  const finance = await t.http().post('/v1/keys').set(t.admin).send({ role: 'finance' }).expect(201);
+  await t
+    .http()
+    .post('/v1/members')
+    .set(c.partners.grocer)
+    .send({ memberId: 'm-1', cardNumber: cardNumber(1) })
+    .expect(201);
+  await t
+    .http()
+    .post('/v1/accruals')
+    .set(c.partners.grocer)
+    .send({ ...VALID.accrual, externalId: 'g-1' })
+    .expect(201);
+  const keys: HostileFixture['keys'] = {
+    admin: t.admin,
+    grocer: c.partners.grocer,
+    finance: { Authorization: `Bearer ${finance.body.key}` },
+  };
+  return {
+    t,
+    keys,
+    eventCount: async () => (await t.store.readAll()).length,
+    async send({ method, url, as, body, raw, contentType }) {
+      const headers: Record<string, string> = { ...keys[as] };
+      const payload = raw ?? (body === undefined ? undefined : JSON.stringify(body));
+      // A request without a body carries no content type unless the case sets one.
+      const type = contentType === undefined ? (payload === undefined ? null : 'application/json') : contentType;
+      if (type !== null) headers['content-type'] = type;
+      const res = await t.app.inject({ method, url, headers, payload });
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(res.body);
+      } catch {
+        parsed = undefined;
+      }
+      return { status: res.statusCode, body: parsed, text: res.body };
+    },
+  };
+}
