@@ -1,0 +1,247 @@
+import { withLuhnDigit } from '@ledger/domain';
+
+/**
+ * Who may call what (issue 15 §7): every route of the API against every kind of caller,
+ * with the exact status each gets. test/role-matrix.e2e-spec.ts runs every cell against the
+ * app and fails on a registered route missing here; `npm run docs:security` writes this
+ * table into the README's security section, and a test checks the two are equal.
+ */
+
+export const IDENTITIES = ['anonymous', 'malformedKey', 'unknownKey', 'partnerA', 'partnerB', 'finance', 'auditor', 'admin'] as const;
+export type Identity = (typeof IDENTITIES)[number];
+
+/** How each identity is presented, for the README. */
+export const IDENTITY_NOTES: Record<Identity, string> = {
+  anonymous: 'no `Authorization` header',
+  malformedKey: '`Authorization` that is not `Bearer <key>` (here `Bearer two words`)',
+  unknownKey: 'a well-formed key the ledger never issued',
+  partnerA: "partner A's key, on A's own resources",
+  partnerB: "partner B's key, acting on A's resources (A's partner id, member, receipts)",
+  finance: 'a finance key',
+  auditor: 'an auditor key',
+  admin: 'an admin key',
+};
+
+/** What the fixture holds, for building each cell's request. */
+export interface MatrixFixture {
+  /** Partner A's id; B's is partnerB. */
+  partnerA: string;
+  partnerB: string;
+  /** A member enrolled at A, holding A's points. */
+  memberOfA: string;
+  /** A settled period and an event it settled. */
+  closedPeriod: string;
+  openEndedPeriod: string;
+  provenEventId: string;
+  /** Receipt id of an accrual of A's that A may reverse (once: only A's cell succeeds). */
+  reversibleOfA: string;
+}
+
+export interface MatrixRequest {
+  url: string;
+  body?: Record<string, unknown>;
+}
+
+export interface MatrixRow {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** As registered, with `:param` segments. */
+  path: string;
+  what: string;
+  /** The request for one cell; `cell` is unique per cell, so writes never collide. */
+  request: (f: MatrixFixture, cell: number) => MatrixRequest;
+  expect: Record<Identity, number>;
+}
+
+const NOW_ISH = '2026-11-20T11:00:00Z';
+
+/** Statuses of a route closed to partners, by the staff roles that may call it. */
+const staffOnly = (ok: number, allowed: ('finance' | 'auditor' | 'admin')[]): Record<Identity, number> => ({
+  anonymous: 401,
+  malformedKey: 401,
+  unknownKey: 401,
+  partnerA: 403,
+  partnerB: 403,
+  finance: allowed.includes('finance') ? ok : 403,
+  auditor: allowed.includes('auditor') ? ok : 403,
+  admin: allowed.includes('admin') ? ok : 403,
+});
+
+/** Statuses of a partner-posted transaction route. */
+const partnerPosts = (a: number, b: number): Record<Identity, number> => ({
+  anonymous: 401,
+  malformedKey: 401,
+  unknownKey: 401,
+  partnerA: a,
+  partnerB: b,
+  finance: 403,
+  auditor: 403,
+  admin: 403,
+});
+
+export const ROLE_MATRIX: MatrixRow[] = [
+  {
+    method: 'GET',
+    path: '/health',
+    what: 'liveness',
+    request: () => ({ url: '/health' }),
+    expect: { anonymous: 200, malformedKey: 200, unknownKey: 200, partnerA: 200, partnerB: 200, finance: 200, auditor: 200, admin: 200 },
+  },
+  {
+    method: 'PUT',
+    path: '/v1/coalition',
+    what: 'configure the coalition',
+    request: () => ({ url: '/v1/coalition', body: { currency: 'RUB', pointValueMinor: 10, expiryMonths: 24 } }),
+    expect: staffOnly(200, ['admin']),
+  },
+  {
+    method: 'POST',
+    path: '/v1/partners',
+    what: 'register a partner',
+    request: (_f, cell) => ({
+      url: '/v1/partners',
+      body: { partnerId: `new-${cell}`, name: `New ${cell}`, earnRule: { pointsPerUnit: 1, unitMinor: 10_000 } },
+    }),
+    expect: staffOnly(201, ['admin']),
+  },
+  {
+    method: 'GET',
+    path: '/v1/partners',
+    what: "every partner's position",
+    request: () => ({ url: '/v1/partners' }),
+    expect: staffOnly(200, ['finance', 'auditor', 'admin']),
+  },
+  {
+    method: 'PUT',
+    path: '/v1/partners/:partnerId/terms',
+    what: "change A's terms",
+    request: (f) => ({
+      url: `/v1/partners/${f.partnerA}/terms`,
+      body: { issuanceFeeBps: 100, breakageShareBps: 0, effectiveFrom: '2026-11-20T00:00:00Z' },
+    }),
+    expect: staffOnly(200, ['admin']),
+  },
+  {
+    method: 'POST',
+    path: '/v1/partners/:partnerId/keys',
+    what: 'issue a key for A',
+    request: (f) => ({ url: `/v1/partners/${f.partnerA}/keys` }),
+    expect: staffOnly(201, ['admin']),
+  },
+  {
+    method: 'GET',
+    path: '/v1/partners/:partnerId/position',
+    what: "A's position",
+    request: (f) => ({ url: `/v1/partners/${f.partnerA}/position` }),
+    expect: { ...staffOnly(200, ['finance', 'auditor', 'admin']), partnerA: 200, partnerB: 403 },
+  },
+  {
+    method: 'POST',
+    path: '/v1/keys',
+    what: 'issue a staff key',
+    request: () => ({ url: '/v1/keys', body: { role: 'auditor' } }),
+    expect: staffOnly(201, ['admin']),
+  },
+  {
+    method: 'POST',
+    path: '/v1/members',
+    what: 'enrol a member',
+    request: (_f, cell) => ({ url: '/v1/members', body: { memberId: `enrolled-${cell}`, cardNumber: cardFor(cell) } }),
+    expect: { ...staffOnly(201, ['admin']), partnerA: 201, partnerB: 201 },
+  },
+  {
+    method: 'GET',
+    path: '/v1/members/:memberId',
+    what: "a member of A (a partner gets its till's view)",
+    request: (f) => ({ url: `/v1/members/${f.memberOfA}` }),
+    expect: { ...staffOnly(200, ['finance', 'auditor', 'admin']), partnerA: 200, partnerB: 200 },
+  },
+  {
+    method: 'POST',
+    path: '/v1/accruals',
+    what: "accrue for A's member (any partner may, where the card is shown)",
+    request: (f, cell) => ({
+      url: '/v1/accruals',
+      body: { externalId: `acc-${cell}`, memberId: f.memberOfA, amountMinor: 100_000, currency: 'RUB', occurredAt: NOW_ISH },
+    }),
+    expect: partnerPosts(201, 201),
+  },
+  {
+    method: 'POST',
+    path: '/v1/redemptions',
+    what: "redeem A's member's points",
+    request: (f, cell) => ({
+      url: '/v1/redemptions',
+      body: { externalId: `red-${cell}`, memberId: f.memberOfA, points: 1, occurredAt: NOW_ISH },
+    }),
+    expect: partnerPosts(201, 201),
+  },
+  {
+    method: 'POST',
+    path: '/v1/reversals',
+    what: "reverse A's accrual (B finds no such receipt of its own)",
+    request: (f, cell) => ({
+      url: '/v1/reversals',
+      body: { externalId: `rev-${cell}`, memberId: f.memberOfA, originalExternalId: f.reversibleOfA, occurredAt: NOW_ISH },
+    }),
+    expect: partnerPosts(201, 404),
+  },
+  {
+    method: 'POST',
+    path: '/v1/settlements',
+    what: 'close a period',
+    request: (f) => ({ url: '/v1/settlements', body: { periodId: f.openEndedPeriod } }),
+    expect: staffOnly(201, ['finance']),
+  },
+  {
+    method: 'GET',
+    path: '/v1/settlements/:periodId',
+    what: "a period's statement (a partner gets its own rows)",
+    request: (f) => ({ url: `/v1/settlements/${f.closedPeriod}` }),
+    expect: { ...staffOnly(200, ['finance', 'auditor', 'admin']), partnerA: 200, partnerB: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/v1/audit/streams/:streamId',
+    what: "replay A's member stream",
+    request: (f) => ({ url: `/v1/audit/streams/member-${f.memberOfA}` }),
+    expect: staffOnly(200, ['auditor', 'admin']),
+  },
+  {
+    method: 'GET',
+    path: '/v1/audit/verify',
+    what: 'verify the whole ledger',
+    request: () => ({ url: '/v1/audit/verify' }),
+    expect: staffOnly(200, ['auditor']),
+  },
+  {
+    method: 'GET',
+    path: '/v1/audit/members/:memberId',
+    what: 'a member as of a moment, full record',
+    request: (f) => ({ url: `/v1/audit/members/${f.memberOfA}` }),
+    expect: staffOnly(200, ['finance', 'auditor', 'admin']),
+  },
+  {
+    method: 'GET',
+    path: '/v1/audit/partners/:partnerId/position',
+    what: "A's position as of a moment",
+    request: (f) => ({ url: `/v1/audit/partners/${f.partnerA}/position` }),
+    expect: staffOnly(200, ['finance', 'auditor', 'admin']),
+  },
+  {
+    method: 'GET',
+    path: '/v1/audit/periods/:periodId/proofs/:eventId',
+    what: 'inclusion proof of an event in a statement',
+    request: (f) => ({ url: `/v1/audit/periods/${f.closedPeriod}/proofs/${f.provenEventId}` }),
+    expect: staffOnly(200, ['finance', 'auditor']),
+  },
+  {
+    method: 'GET',
+    path: '/v1/audit/export',
+    what: 'the log as JSON Lines',
+    request: () => ({ url: '/v1/audit/export' }),
+    expect: staffOnly(200, ['auditor']),
+  },
+];
+
+/** Luhn-valid card numbers, one per cell. */
+const cardFor = (cell: number): string => withLuhnDigit(`8${String(cell).padStart(14, '0')}`);
