@@ -87,6 +87,20 @@ export const ROLE_MATRIX: MatrixRow[] = [
     expect: { anonymous: 200, malformedKey: 200, unknownKey: 200, partnerA: 200, partnerB: 200, finance: 200, auditor: 200, admin: 200 },
   },
   {
+    method: 'GET',
+    path: '/health/ready',
+    what: 'readiness: store answers, read models caught up',
+    request: () => ({ url: '/health/ready' }),
+    expect: { anonymous: 200, malformedKey: 200, unknownKey: 200, partnerA: 200, partnerB: 200, finance: 200, auditor: 200, admin: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/metrics',
+    what: 'Prometheus metrics (also keyless on LEDGER_METRICS_PORT when set)',
+    request: () => ({ url: '/metrics' }),
+    expect: staffOnly(200, ['admin']),
+  },
+  {
     method: 'PUT',
     path: '/v1/coalition',
     what: 'configure the coalition',
