@@ -31,10 +31,15 @@ describe('role × endpoint matrix', () => {
         .send({ partnerId, name: partnerId, earnRule: { pointsPerUnit: 1, unitMinor: 100 } })
         .expect(201);
     }
+    const issued = async (path: string, body?: object) => (await t.http().post(path).set(admin).send(body).expect(201)).body;
+    const revoked = await issued('/v1/keys', { role: 'admin' });
+    await t.http().delete(`/v1/keys/${revoked.keyId}`).set(admin).expect(200);
+    const toRevoke = await issued('/v1/partners/alpha/keys');
     headers = {
       anonymous: {},
       malformedKey: { Authorization: 'Bearer two words' },
       unknownKey: { Authorization: 'Bearer clk_never_issued_0123456789abcdef' },
+      revokedKey: { Authorization: `Bearer ${revoked.key}` },
       partnerA: await keyOf('/v1/partners/alpha/keys'),
       partnerB: await keyOf('/v1/partners/beta/keys'),
       finance: await keyOf('/v1/keys', { role: 'finance' }),
@@ -66,6 +71,7 @@ describe('role × endpoint matrix', () => {
       openEndedPeriod: '2026-10',
       provenEventId: proven!.eventId,
       reversibleOfA: 'to-reverse',
+      keyIdToRevoke: toRevoke.keyId,
     };
   });
   afterAll(() => t.close());

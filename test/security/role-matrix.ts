@@ -7,7 +7,17 @@ import { withLuhnDigit } from '@ledger/domain';
  * table into the README's security section, and a test checks the two are equal.
  */
 
-export const IDENTITIES = ['anonymous', 'malformedKey', 'unknownKey', 'partnerA', 'partnerB', 'finance', 'auditor', 'admin'] as const;
+export const IDENTITIES = [
+  'anonymous',
+  'malformedKey',
+  'unknownKey',
+  'revokedKey',
+  'partnerA',
+  'partnerB',
+  'finance',
+  'auditor',
+  'admin',
+] as const;
 export type Identity = (typeof IDENTITIES)[number];
 
 /** How each identity is presented, for the README. */
@@ -15,6 +25,7 @@ export const IDENTITY_NOTES: Record<Identity, string> = {
   anonymous: 'no `Authorization` header',
   malformedKey: '`Authorization` that is not `Bearer <key>` (here `Bearer two words`)',
   unknownKey: 'a well-formed key the ledger never issued',
+  revokedKey: 'an admin key revoked with `DELETE /v1/keys/{keyId}` (the most powerful key, so nothing is left to it)',
   partnerA: "partner A's key, on A's own resources",
   partnerB: "partner B's key, acting on A's resources (A's partner id, member, receipts)",
   finance: 'a finance key',
@@ -33,6 +44,8 @@ export interface MatrixFixture {
   closedPeriod: string;
   openEndedPeriod: string;
   provenEventId: string;
+  /** A key id the admin cell revokes (each other cell is refused before it gets there). */
+  keyIdToRevoke: string;
   /** Receipt id of an accrual of A's that A may reverse (once: only A's cell succeeds). */
   reversibleOfA: string;
 }
@@ -59,6 +72,7 @@ const staffOnly = (ok: number, allowed: ('finance' | 'auditor' | 'admin')[]): Re
   anonymous: 401,
   malformedKey: 401,
   unknownKey: 401,
+  revokedKey: 401,
   partnerA: 403,
   partnerB: 403,
   finance: allowed.includes('finance') ? ok : 403,
@@ -71,6 +85,7 @@ const partnerPosts = (a: number, b: number): Record<Identity, number> => ({
   anonymous: 401,
   malformedKey: 401,
   unknownKey: 401,
+  revokedKey: 401,
   partnerA: a,
   partnerB: b,
   finance: 403,
@@ -84,14 +99,34 @@ export const ROLE_MATRIX: MatrixRow[] = [
     path: '/health',
     what: 'liveness',
     request: () => ({ url: '/health' }),
-    expect: { anonymous: 200, malformedKey: 200, unknownKey: 200, partnerA: 200, partnerB: 200, finance: 200, auditor: 200, admin: 200 },
+    expect: {
+      anonymous: 200,
+      malformedKey: 200,
+      unknownKey: 200,
+      revokedKey: 200,
+      partnerA: 200,
+      partnerB: 200,
+      finance: 200,
+      auditor: 200,
+      admin: 200,
+    },
   },
   {
     method: 'GET',
     path: '/health/ready',
     what: 'readiness: store answers, read models caught up',
     request: () => ({ url: '/health/ready' }),
-    expect: { anonymous: 200, malformedKey: 200, unknownKey: 200, partnerA: 200, partnerB: 200, finance: 200, auditor: 200, admin: 200 },
+    expect: {
+      anonymous: 200,
+      malformedKey: 200,
+      unknownKey: 200,
+      revokedKey: 200,
+      partnerA: 200,
+      partnerB: 200,
+      finance: 200,
+      auditor: 200,
+      admin: 200,
+    },
   },
   {
     method: 'GET',
@@ -154,6 +189,13 @@ export const ROLE_MATRIX: MatrixRow[] = [
     what: 'issue a staff key',
     request: () => ({ url: '/v1/keys', body: { role: 'auditor' } }),
     expect: staffOnly(201, ['admin']),
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/keys/:keyId',
+    what: 'revoke a key',
+    request: (f) => ({ url: `/v1/keys/${f.keyIdToRevoke}` }),
+    expect: staffOnly(200, ['admin']),
   },
   {
     method: 'POST',

@@ -10,6 +10,7 @@ const COLUMN_TITLES: Record<Identity, string> = {
   anonymous: 'no key',
   malformedKey: 'malformed key',
   unknownKey: 'unknown key',
+  revokedKey: 'revoked key',
   partnerA: 'partner A',
   partnerB: 'partner B on A’s',
   finance: 'finance',
