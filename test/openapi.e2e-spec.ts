@@ -86,7 +86,11 @@ describe('OpenAPI description (/docs/openapi.json) and UI (/docs)', () => {
     const partner = doc.components.schemas.RegisterPartnerRequest;
     expect(partner.required).not.toContain('issuanceFeeBps');
     expect(partner.properties!.issuanceFeeBps).toMatchObject({ type: 'integer', minimum: 0, maximum: 10000 });
-    expect(partner.properties!.earnRule).toEqual({ $ref: '#/components/schemas/EarnRuleRequest' });
+    // An object, refused as a whole when it is not one (an array, a string), and then each of its fields.
+    expect(partner.properties!.earnRule).toEqual({
+      allOf: [{ $ref: '#/components/schemas/EarnRuleRequest' }],
+      description: 'must be an object',
+    });
     expect(partner.required).toContain('earnRule');
     expect(doc.components.schemas.EarnRuleRequest.properties!.unitMinor).toMatchObject({ type: 'integer', minimum: 1 });
     expect(doc.components.schemas.IssueStaffKeyRequest.properties!.role).toMatchObject({ enum: ['finance', 'auditor', 'admin'] });

@@ -93,6 +93,10 @@ const partnerPosts = (a: number, b: number): Record<Identity, number> => ({
   admin: 403,
 });
 
+/** A route that answers everyone alike, with or without a key. */
+const everyone = (status: number): Record<Identity, number> =>
+  Object.fromEntries(IDENTITIES.map((identity) => [identity, status])) as Record<Identity, number>;
+
 export const ROLE_MATRIX: MatrixRow[] = [
   {
     method: 'GET',
@@ -134,6 +138,62 @@ export const ROLE_MATRIX: MatrixRow[] = [
     what: 'Prometheus metrics (also keyless on LEDGER_METRICS_PORT when set)',
     request: () => ({ url: '/metrics' }),
     expect: staffOnly(200, ['admin']),
+  },
+  {
+    method: 'GET',
+    path: '/docs',
+    what: 'Swagger UI',
+    request: () => ({ url: '/docs' }),
+    expect: everyone(200),
+  },
+  {
+    method: 'GET',
+    path: '/docs/',
+    what: 'Swagger UI',
+    request: () => ({ url: '/docs/' }),
+    expect: everyone(200),
+  },
+  {
+    method: 'GET',
+    path: '/docs/index.html',
+    what: 'Swagger UI page',
+    request: () => ({ url: '/docs/index.html' }),
+    expect: everyone(200),
+  },
+  {
+    method: 'GET',
+    path: '/docs/openapi.json',
+    what: 'the OpenAPI document',
+    request: () => ({ url: '/docs/openapi.json' }),
+    expect: everyone(200),
+  },
+  {
+    method: 'GET',
+    path: '/docs/swagger-ui-init.js',
+    what: 'Swagger UI start-up script',
+    request: () => ({ url: '/docs/swagger-ui-init.js' }),
+    expect: everyone(200),
+  },
+  {
+    method: 'GET',
+    path: '/docs/docs/swagger-ui-init.js',
+    what: 'Swagger UI start-up script (as the page asks for it)',
+    request: () => ({ url: '/docs/docs/swagger-ui-init.js' }),
+    expect: everyone(200),
+  },
+  {
+    method: 'GET',
+    path: '/docs/LICENSE',
+    what: 'Swagger UI licence: registered by the UI plugin, but the installed package ships no such file',
+    request: () => ({ url: '/docs/LICENSE' }),
+    expect: everyone(404),
+  },
+  {
+    method: 'GET',
+    path: '/docs/*',
+    what: "Swagger UI's static files",
+    request: () => ({ url: '/docs/swagger-ui.css' }),
+    expect: everyone(200),
   },
   {
     method: 'PUT',

@@ -39,7 +39,7 @@ export class RegisterPartnerRequest {
   name!: string;
 
   @IsDefined()
-  @IsObject({ message: 'must be an object {pointsPerUnit, unitMinor}' })
+  @IsObject({ message: 'must be an object' })
   @ValidateNested()
   @Type(() => EarnRuleRequest)
   earnRule!: EarnRuleRequest;
@@ -73,7 +73,7 @@ export class ChangeTermsRequest {
   effectiveFrom!: string;
 
   @IsOptional()
-  @IsObject({ message: 'must be an object {pointsPerUnit, unitMinor}' })
+  @IsObject({ message: 'must be an object' })
   @ValidateNested()
   @Type(() => EarnRuleRequest)
   earnRule?: EarnRuleRequest;
