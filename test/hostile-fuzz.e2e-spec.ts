@@ -57,6 +57,7 @@ const PLAUSIBLE: Record<string, fc.Arbitrary<unknown>> = {
   amountMinor: smallInt,
   points: fc.integer({ min: -2, max: 100 }),
   occurredAt: dates,
+  ttlSeconds: fc.integer({ min: -1, max: 2_600_000 }),
   periodId: fc.constantFrom('2026-10', '2026-11', '2026-12', '2026-13', '26-10', '2026-09'),
 };
 
@@ -94,6 +95,9 @@ const FIELD_OF_ROUTE: Record<string, string[]> = {
   'POST /v1/reversals': ['externalId', 'memberId', 'originalExternalId', 'occurredAt'],
   'POST /v1/redemptions': ['externalId', 'memberId', 'points', 'occurredAt'],
   'POST /v1/settlements': ['periodId'],
+  'POST /v1/holds': ['externalId', 'memberId', 'points', 'ttlSeconds', 'occurredAt'],
+  'POST /v1/holds/grocer:hold-1/capture': ['externalId', 'points', 'occurredAt'],
+  'POST /v1/holds/grocer:hold-2/release': ['externalId'],
 };
 
 const FIELD_NAMED = new Set([400, 413, 415]);

@@ -23,6 +23,9 @@ const COALITION = { method: 'PUT', url: '/v1/coalition', as: 'admin' } as const;
 const STAFF_KEYS = { method: 'POST', url: '/v1/keys', as: 'admin' } as const;
 const PARTNER_KEYS = { method: 'POST', url: '/v1/partners/grocer/keys', as: 'admin' } as const;
 const SETTLEMENTS = { method: 'POST', url: '/v1/settlements', as: 'finance' } as const;
+const HOLDS = { method: 'POST', url: '/v1/holds', as: 'grocer' } as const;
+const CAPTURE = { method: 'POST', url: '/v1/holds/grocer:hold-1/capture', as: 'grocer' } as const;
+const RELEASE = { method: 'POST', url: '/v1/holds/grocer:hold-2/release', as: 'grocer' } as const;
 
 const BIG = 'x'.repeat(70 * 1024);
 const nestedArrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
@@ -490,6 +493,60 @@ const CASES: HostileCase[] = [
     body: { ...VALID.redemption, memberId: 'member-m-1/../partner-grocer' },
     status: 400,
     field: 'memberId',
+  },
+  // Holds.
+  { name: 'hold ttlSeconds as a string', ...HOLDS, body: { ...VALID.hold, ttlSeconds: '600' }, status: 400, field: 'ttlSeconds' },
+  {
+    name: 'hold ttlSeconds 2^53 + 1',
+    ...HOLDS,
+    raw: JSON.stringify(VALID.hold).replace('"ttlSeconds":600', '"ttlSeconds":9007199254740993'),
+    status: 400,
+    field: 'ttlSeconds',
+  },
+  { name: 'hold points -0', ...HOLDS, raw: JSON.stringify(VALID.hold).replace('"points":1', '"points":-0'), status: 400, field: 'points' },
+  {
+    name: 'hold occurredAt in year 9999',
+    ...HOLDS,
+    body: { ...VALID.hold, occurredAt: '9999-01-01T00:00:00Z' },
+    status: 400,
+    field: 'occurredAt',
+  },
+  {
+    name: '__proto__ in a capture',
+    ...CAPTURE,
+    raw: withRaw(VALID.capture, '"__proto__":{"points":1000}'),
+    status: 400,
+    field: '__proto__',
+  },
+  { name: 'capture points as an array', ...CAPTURE, body: { ...VALID.capture, points: [1] }, status: 400, field: 'points' },
+  { name: 'externalId twice in a release', ...RELEASE, raw: '{"externalId":"h-6","externalId":"h-7"}', status: 400, field: 'externalId' },
+  { name: 'a release naming its member', ...RELEASE, body: { ...VALID.release, memberId: 'm-1' }, status: 400, field: 'memberId' },
+  {
+    name: 'SQL quote in a holdId segment',
+    method: 'POST',
+    url: "/v1/holds/grocer:hold-1'--/capture",
+    as: 'grocer',
+    body: VALID.capture,
+    status: 400,
+    field: 'holdId',
+  },
+  {
+    name: 'encoded path traversal in a holdId segment',
+    method: 'POST',
+    url: '/v1/holds/grocer:..%2F..%2Fmember-m-1/release',
+    as: 'grocer',
+    body: VALID.release,
+    status: 400,
+    field: 'holdId',
+  },
+  {
+    name: 'RTL override in a holdId segment',
+    method: 'POST',
+    url: '/v1/holds/grocer:%E2%80%AEhold-2/release',
+    as: 'grocer',
+    body: VALID.release,
+    status: 400,
+    field: 'holdId',
   },
   // Empty and missing.
   { name: 'empty accrual body', ...ACCRUALS, raw: '', status: 400, field: 'body' },

@@ -192,6 +192,23 @@ describe('partners see only what is theirs', () => {
       await record('POST /v1/reversals', await post('/v1/reversals', refund));
       await record('POST /v1/reversals', await post('/v1/reversals', refund)); // replay
 
+      // A checkout: a hold, its capture (a redemption: it names the issuers), another hold released.
+      const hold = { externalId: `${viewer}-hold-1`, memberId: 'm-1', points: 3, ttlSeconds: 600, occurredAt: at };
+      const held = await record('POST /v1/holds', await post('/v1/holds', hold));
+      expect(held.status).toBe(201);
+      await record('POST /v1/holds', await post('/v1/holds', hold)); // replay
+      await record('POST /v1/holds', await post('/v1/holds', { ...hold, points: 4 })); // 409
+      await record('POST /v1/holds', await post('/v1/holds', { ...hold, externalId: `${viewer}-hold-2`, points: 10_000 })); // 422
+      const capture = { externalId: `${viewer}-cap-1`, occurredAt: at };
+      const captured = await record('POST /v1/holds/{id}/capture', await post(`/v1/holds/${held.body.holdId}/capture`, capture));
+      expect(captured.status).toBe(201);
+      await record('POST /v1/holds/{id}/capture', await post(`/v1/holds/${held.body.holdId}/capture`, capture)); // replay
+      await record('POST /v1/holds/{id}/capture', await post(`/v1/holds/${viewer}:no-such-hold/capture`, capture)); // 404
+      const other = await record('POST /v1/holds', await post('/v1/holds', { ...hold, externalId: `${viewer}-hold-3`, points: 2 }));
+      const release = { externalId: `${viewer}-rel-1` };
+      expect((await record('POST /v1/holds/{id}/release', await post(`/v1/holds/${other.body.holdId}/release`, release))).status).toBe(201);
+      await record('POST /v1/holds/{id}/release', await post(`/v1/holds/${other.body.holdId}/release`, release)); // replay
+
       // Enrolment: the member's card is another's, the member id is taken.
       await record('POST /v1/members', await post('/v1/members', { memberId: `${viewer}-new`, cardNumber: cardNumber(1) })); // 409 card_in_use
       await record('POST /v1/members', await post('/v1/members', { memberId: 'm-1', cardNumber: cardNumber(77) })); // 409 member_exists
@@ -221,7 +238,8 @@ describe('partners see only what is theirs', () => {
 
     /** Where another partner's id may stand: the issuers of a redemption or of its cancellation. */
     const mayNameIssuer = (route: string, path: string) =>
-      (route === 'POST /v1/redemptions' || route === 'POST /v1/reversals') && /^allocations\.\d+\.issuerPartnerId$/.test(path);
+      ['POST /v1/redemptions', 'POST /v1/reversals', 'POST /v1/holds/{id}/capture'].includes(route) &&
+      /^allocations\.\d+\.issuerPartnerId$/.test(path);
 
     /** Every key and string in `body` that mentions one of `others`, with its path. */
     function mentions(route: string, body: unknown, others: readonly string[]): string[] {
@@ -267,8 +285,9 @@ describe('partners see only what is theirs', () => {
       const statuses = new Set(seen.map((s) => s.status));
       for (const status of [200, 201, 400, 403, 404, 409, 422]) expect(statuses).toContain(status);
       expect(seen.filter((s) => s.route === 'GET /v1/members/{id}?asOf' && s.status === 200).length).toBeGreaterThan(5);
-      // Writes: redemption, its cancellation, an accrual and its refund.
-      expect(await eventCount()).toBe(before + 4);
+      // Writes: redemption, its cancellation, an accrual and its refund; two holds, a capture
+      // (the capture and the redemption it makes) and a release.
+      expect(await eventCount()).toBe(before + 9);
     });
 
     it('a redemption that spent other partners’ points names them as issuers, and only there', async () => {
@@ -281,6 +300,12 @@ describe('partners see only what is theirs', () => {
         ],
       });
       expect(Object.keys(redemption.body as object).sort()).toEqual(['allocations', 'balance', 'memberId', 'points', 'position', 'txId']);
+      // The partner's own checkout steps are among its transactions; nothing is held any more.
+      const view = await t.http().get('/v1/members/m-1').set(keys.airline).expect(200);
+      expect(view.body.held).toBe(0);
+      expect(view.body.transactions.map((x: { kind: string }) => x.kind)).toEqual(
+        expect.arrayContaining(['hold', 'hold_capture', 'hold_release', 'redemption', 'redemption_reversal', 'accrual_reversal']),
+      );
     });
   });
 });

@@ -62,6 +62,14 @@ describe('role × endpoint matrix', () => {
     await accrue('september', '2026-09-15T10:00:00Z');
     await accrue('to-reverse', '2026-11-20T10:00:00Z');
     await t.http().post('/v1/settlements').set(headers.finance).send({ periodId: '2026-09' }).expect(201);
+    for (const externalId of ['hold-to-capture', 'hold-to-release']) {
+      await t
+        .http()
+        .post('/v1/holds')
+        .set(headers.partnerA)
+        .send({ externalId, memberId: 'member-of-a', points: 2, ttlSeconds: 600, occurredAt: '2026-11-20T10:00:00Z' })
+        .expect(201);
+    }
     const proven = (await t.store.readStream('member-member-of-a')).find((e) => e.type === 'PointsAccrued');
     f = {
       partnerA: 'alpha',
@@ -72,6 +80,8 @@ describe('role × endpoint matrix', () => {
       provenEventId: proven!.eventId,
       reversibleOfA: 'to-reverse',
       keyIdToRevoke: toRevoke.keyId,
+      holdToCapture: 'alpha:hold-to-capture',
+      holdToRelease: 'alpha:hold-to-release',
     };
   });
   afterAll(() => t.close());

@@ -44,6 +44,9 @@ export interface MatrixFixture {
   closedPeriod: string;
   openEndedPeriod: string;
   provenEventId: string;
+  /** Holds of A's on its member: one to capture, one to release (only A's cell succeeds). */
+  holdToCapture: string;
+  holdToRelease: string;
   /** A key id the admin cell revokes (each other cell is refused before it gets there). */
   keyIdToRevoke: string;
   /** Receipt id of an accrual of A's that A may reverse (once: only A's cell succeeds). */
@@ -299,6 +302,30 @@ export const ROLE_MATRIX: MatrixRow[] = [
       url: '/v1/reversals',
       body: { externalId: `rev-${cell}`, memberId: f.memberOfA, originalExternalId: f.reversibleOfA, occurredAt: NOW_ISH },
     }),
+    expect: partnerPosts(201, 404),
+  },
+  {
+    method: 'POST',
+    path: '/v1/holds',
+    what: "hold A's member's points for a checkout",
+    request: (f, cell) => ({
+      url: '/v1/holds',
+      body: { externalId: `hold-${cell}`, memberId: f.memberOfA, points: 1, ttlSeconds: 600, occurredAt: NOW_ISH },
+    }),
+    expect: partnerPosts(201, 201),
+  },
+  {
+    method: 'POST',
+    path: '/v1/holds/:holdId/capture',
+    what: "capture A's hold (B is told no such hold exists)",
+    request: (f, cell) => ({ url: `/v1/holds/${f.holdToCapture}/capture`, body: { externalId: `cap-${cell}`, occurredAt: NOW_ISH } }),
+    expect: partnerPosts(201, 404),
+  },
+  {
+    method: 'POST',
+    path: '/v1/holds/:holdId/release',
+    what: "release A's hold (B is told no such hold exists)",
+    request: (f, cell) => ({ url: `/v1/holds/${f.holdToRelease}/release`, body: { externalId: `rel-${cell}` } }),
     expect: partnerPosts(201, 404),
   },
   {

@@ -3,8 +3,9 @@ import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store'
 import { TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
 
 /**
- * The app on SQLite with a coalition (RUB), partners grocer and cafe, member m-1 with one
- * grocer accrual (`g-1`) and a finance key: every write route has something to act on.
+ * The app on SQLite with a coalition (RUB), partners grocer and cafe, member m-1 with two
+ * grocer accruals (`g-1`, `g-2`) and two holds (`grocer:hold-1`, `grocer:hold-2`), and a
+ * finance key: every write route has something to act on.
  */
 export interface HostileFixture {
   t: TestApp;
@@ -40,6 +41,9 @@ export const VALID = {
   redemption: { externalId: 'h-2', memberId: 'm-1', points: 5, occurredAt: BUSINESS_NOW },
   reversal: { externalId: 'h-3', memberId: 'm-1', originalExternalId: 'g-1', occurredAt: BUSINESS_NOW },
   settlement: { periodId: '2026-10' },
+  hold: { externalId: 'h-4', memberId: 'm-1', points: 1, ttlSeconds: 600, occurredAt: BUSINESS_NOW },
+  capture: { externalId: 'h-5', occurredAt: BUSINESS_NOW },
+  release: { externalId: 'h-6' },
 } as const;
 
 /** Every write route with the key that may call it and a valid body (none for key issuance). */
@@ -54,6 +58,9 @@ export const WRITE_ROUTES: { method: 'POST' | 'PUT'; url: string; as: Who; valid
   { method: 'POST', url: '/v1/reversals', as: 'grocer', valid: VALID.reversal },
   { method: 'POST', url: '/v1/redemptions', as: 'grocer', valid: VALID.redemption },
   { method: 'POST', url: '/v1/settlements', as: 'finance', valid: VALID.settlement },
+  { method: 'POST', url: '/v1/holds', as: 'grocer', valid: VALID.hold },
+  { method: 'POST', url: '/v1/holds/grocer:hold-1/capture', as: 'grocer', valid: VALID.capture },
+  { method: 'POST', url: '/v1/holds/grocer:hold-2/release', as: 'grocer', valid: VALID.release },
 ];
 
 export async function startHostileFixture(): Promise<HostileFixture> {
@@ -73,6 +80,21 @@ export async function startHostileFixture(): Promise<HostileFixture> {
     .set(c.partners.grocer)
     .send({ ...VALID.accrual, externalId: 'g-1' })
     .expect(201);
+  // A second lot, and two holds of grocer's for the capture and release routes to act on.
+  await t
+    .http()
+    .post('/v1/accruals')
+    .set(c.partners.grocer)
+    .send({ ...VALID.accrual, externalId: 'g-2' })
+    .expect(201);
+  for (const externalId of ['hold-1', 'hold-2']) {
+    await t
+      .http()
+      .post('/v1/holds')
+      .set(c.partners.grocer)
+      .send({ ...VALID.hold, externalId, points: 2 })
+      .expect(201);
+  }
   const keys: HostileFixture['keys'] = {
     admin: t.admin,
     grocer: c.partners.grocer,

@@ -16,11 +16,9 @@ import {
 } from '@ledger/application';
 import { CurrentActor, Roles, partnerIdOf } from '../http/auth';
 import { RequestMeta } from '../http/request-meta';
-import { EXTERNAL_ID_PATTERN, IsBusinessDateTime, MEMBER_ID_PATTERN } from '../http/validators';
+import { EXTERNAL_ID_PATTERN, EXTERNAL_ID_RULE, IsBusinessDateTime, MEMBER_ID_PATTERN, PARTNER_ID_PATTERN } from '../http/validators';
 import { ReadModelAccess } from '../projections/read-model';
 import { answer } from '../transactions/answer';
-
-const EXTERNAL_ID_RULE = 'must be 1-64 printable ASCII characters without spaces';
 
 export class PlaceHoldRequest {
   @Matches(EXTERNAL_ID_PATTERN, { message: EXTERNAL_ID_RULE })
@@ -63,9 +61,11 @@ export class ReleaseHoldRequest {
   externalId!: string;
 }
 
-/** `partnerId:externalId`, as the hold's answer gave it. */
+/** `partnerId:externalId`, as the hold's answer gave it: the two id patterns joined. */
+const HOLD_ID_PATTERN = new RegExp(`^${PARTNER_ID_PATTERN.source.slice(1, -1)}:${EXTERNAL_ID_PATTERN.source.slice(1, -1)}$`);
+
 export class HoldIdParam {
-  @Matches(/^[a-z0-9-]{1,32}:[\x21-\x7E]{1,64}$/, { message: 'must be a hold id as answered: partnerId:externalId' })
+  @Matches(HOLD_ID_PATTERN, { message: 'must be a hold id as answered: partnerId:externalId' })
   holdId!: string;
 }
 

@@ -1,6 +1,16 @@
 import { Inject } from '@nestjs/common';
 import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
-import { AccrualReversed, PointsAccrued, PointsRedeemed, RedemptionReversed, assert, memberStream } from '@ledger/domain';
+import {
+  AccrualReversed,
+  HoldCaptured,
+  HoldReleased,
+  PointsAccrued,
+  PointsHeld,
+  PointsRedeemed,
+  RedemptionReversed,
+  assert,
+  memberStream,
+} from '@ledger/domain';
 import { EVENT_STORE, EventStore, RecordedEvent } from '@ledger/event-store';
 import type { TransactionKind } from '@ledger/projections';
 
@@ -25,9 +35,12 @@ export interface PartnerMemberBody {
   transactionCount: number;
 }
 
+/** A posted transaction's kind, and a checkout hold's steps (its capture is also listed as the redemption it made). */
+export type PartnerTransactionKind = TransactionKind | 'hold' | 'hold_capture' | 'hold_release' | 'hold_lapse';
+
 export interface PartnerTransaction {
   txId: string;
-  kind: TransactionKind;
+  kind: PartnerTransactionKind;
   points: number;
   originalTxId: string | null;
   occurredAt: string;
@@ -165,6 +178,44 @@ function transactionOf(e: RecordedEvent): (PartnerTransaction & { partnerId: str
         kind: 'redemption_reversal',
         points: d.points,
         originalTxId: d.originalTxId,
+        occurredAt: d.occurredAt,
+      };
+    }
+    case 'PointsHeld': {
+      const d = e.data as unknown as PointsHeld['data'];
+      return {
+        ...base,
+        partnerId: d.partnerId,
+        txId: d.txId,
+        kind: 'hold',
+        points: d.points,
+        originalTxId: null,
+        occurredAt: d.occurredAt,
+      };
+    }
+    case 'HoldCaptured': {
+      const d = e.data as unknown as HoldCaptured['data'];
+      return {
+        ...base,
+        partnerId: d.partnerId,
+        txId: d.txId,
+        kind: 'hold_capture',
+        points: d.points,
+        originalTxId: d.holdId,
+        occurredAt: d.occurredAt,
+      };
+    }
+    case 'HoldReleased': {
+      const d = e.data as unknown as HoldReleased['data'];
+      // A lapsed hold has no request of its own: it is named by the hold.
+      const kind = d.reason === 'expired' ? 'hold_lapse' : 'hold_release';
+      return {
+        ...base,
+        partnerId: d.partnerId,
+        txId: d.txId ?? d.holdId,
+        kind,
+        points: d.points,
+        originalTxId: d.holdId,
         occurredAt: d.occurredAt,
       };
     }
