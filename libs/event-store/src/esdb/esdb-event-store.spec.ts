@@ -123,6 +123,27 @@ describe('EsdbEventStore against the wire server', () => {
     });
   });
 
+  describe('scanAll with a filter', () => {
+    beforeEach(() => open());
+
+    it('reports a position once when the 5000-events report and a checkpoint of the filter fall on the same event', async () => {
+      // The filter checkpoints every 32 records searched from the start of $all. Padded with
+      // system events to 24 records, the 5000th matching event is record 5023, the 157th checkpoint.
+      while (server.data.all.length < 24) server.data.writeSystemEvent('$stats-127.0.0.1:2113', '$statsCollected');
+      for (let i = 0; i < 10; i++) await store.appendToStream('big-1', Array.from({ length: 500 }, () => event()), { expectedRevision: 'any' });
+      const [fiveThousandth] = await store.readStream('big-1', { fromRevision: 4_999, maxCount: 1 });
+      await store.appendToStream('big-1', Array.from({ length: 100 }, () => event()), { expectedRevision: 'any' });
+      const [{ position: head }] = await store.readAll({ direction: 'backwards', maxCount: 1 });
+
+      const progress: number[] = [];
+      let count = 0;
+      await store.scanAll({ upTo: head, filter: { streamPrefixes: ['big-'] }, onProgress: (p) => progress.push(p) }, () => count++);
+      expect(count).toBe(5_100);
+      expect(progress.filter((p) => p === fiveThousandth.position)).toHaveLength(1);
+      for (let i = 1; i < progress.length; i++) expect(progress[i]).toBeGreaterThan(progress[i - 1]);
+    });
+  });
+
   describe('subscribeToAll', () => {
     beforeEach(() => open());
 

@@ -250,9 +250,28 @@ export class EsdbEventStore implements EventStore {
         if (subscription.readableLength > 0) setImmediate(finishWhenDrained);
         else finish();
       };
+      // The client calls checkpointReached as the checkpoint arrives, while events read before
+      // it may still wait in the stream's buffer; reporting it then would run ahead of onEvent
+      // and, with the every-so-many-events report below, go backwards. So a checkpoint is
+      // reported once every event before it has been handed over, and reports only increase.
+      let reported = -1n;
+      let heldCheckpoint: bigint | undefined;
+      const report = (position: bigint) => {
+        if (position <= reported) return;
+        reported = position;
+        options.onProgress?.(toSafeNumber(position, 'position'));
+      };
+      const releaseCheckpoint = (delivered?: bigint) => {
+        if (heldCheckpoint === undefined) return;
+        if (subscription.readableLength > 0 && (delivered === undefined || delivered < heldCheckpoint)) return;
+        const position = heldCheckpoint;
+        heldCheckpoint = undefined;
+        report(position);
+      };
       const checkpointReached = (_: unknown, position: Position) => {
-        if (position.commit >= upTo) finishWhenDrained();
-        else options.onProgress?.(toSafeNumber(position.commit, 'position'));
+        if (position.commit >= upTo) return finishWhenDrained();
+        heldCheckpoint = position.commit;
+        releaseCheckpoint();
       };
       const esdbFilter =
         'streamPrefixes' in filter
@@ -273,9 +292,13 @@ export class EsdbEventStore implements EventStore {
           const position = event?.position?.commit;
           if (!event || position === undefined) return;
           if (position > upTo) return finish();
-          if (isSystemEvent(event)) return;
-          onEvent(toRecorded(event));
-          if (++count % SCAN_PROGRESS_EVENTS === 0) options.onProgress?.(toSafeNumber(position, 'position'));
+          // An event past the held checkpoint: all before that checkpoint has been handed over.
+          if (heldCheckpoint !== undefined && position > heldCheckpoint) releaseCheckpoint(position);
+          if (!isSystemEvent(event)) {
+            onEvent(toRecorded(event));
+            if (++count % SCAN_PROGRESS_EVENTS === 0) report(position);
+          }
+          releaseCheckpoint(position);
         } catch (error) {
           finish(error);
         }
