@@ -130,9 +130,18 @@ describe('EsdbEventStore against the wire server', () => {
       // The filter checkpoints every 32 records searched from the start of $all. Padded with
       // system events to 24 records, the 5000th matching event is record 5023, the 157th checkpoint.
       while (server.data.all.length < 24) server.data.writeSystemEvent('$stats-127.0.0.1:2113', '$statsCollected');
-      for (let i = 0; i < 10; i++) await store.appendToStream('big-1', Array.from({ length: 500 }, () => event()), { expectedRevision: 'any' });
+      for (let i = 0; i < 10; i++)
+        await store.appendToStream(
+          'big-1',
+          Array.from({ length: 500 }, () => event()),
+          { expectedRevision: 'any' },
+        );
       const [fiveThousandth] = await store.readStream('big-1', { fromRevision: 4_999, maxCount: 1 });
-      await store.appendToStream('big-1', Array.from({ length: 100 }, () => event()), { expectedRevision: 'any' });
+      await store.appendToStream(
+        'big-1',
+        Array.from({ length: 100 }, () => event()),
+        { expectedRevision: 'any' },
+      );
       const [{ position: head }] = await store.readAll({ direction: 'backwards', maxCount: 1 });
 
       const progress: number[] = [];

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import {
   BACKWARDS,
@@ -241,6 +242,32 @@ describe('EsdbWireServer', () => {
       const again = EventStoreDBClient.connectionString(server.connectionString);
       expect((await readStream(again, 's-1')).map((e) => e.type)).toEqual(['A']);
       await again.dispose();
+    });
+
+    it('stops, and can start again on its port, while a peer keeps its side of a connection open', async () => {
+      // Just enough HTTP/2 to open a connection (preface and empty SETTINGS); the peer then
+      // never ends its side, as a client that is busy or gone without closing would not.
+      await client.appendToStream('s-1', event('A'));
+      const peer = net.connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
+      peer.on('data', () => undefined);
+      peer.on('error', () => undefined);
+      await new Promise((resolve) => peer.once('connect', resolve));
+      const greeted = new Promise((resolve) => peer.once('data', resolve));
+      peer.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]));
+      await greeted;
+      try {
+        const stopped = await Promise.race([
+          server.stop().then(() => 'stopped'),
+          new Promise((resolve) => setTimeout(() => resolve('still stopping'), 20_000).unref()),
+        ]);
+        expect(stopped).toBe('stopped');
+        server = await EsdbWireServer.start({ port: server.port, data: server.data });
+        const again = EventStoreDBClient.connectionString(server.connectionString);
+        expect((await readStream(again, 's-1')).map((e) => e.type)).toEqual(['A']);
+        await again.dispose();
+      } finally {
+        peer.destroy();
+      }
     });
 
     it('ends an open subscription with UNAVAILABLE when it stops', async () => {

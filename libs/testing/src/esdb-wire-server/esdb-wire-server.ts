@@ -25,6 +25,8 @@ const STREAMS_SERVICE = 'event_store.client.streams.streams';
 const FEATURES_SERVICE = 'event_store.client.server_features.serverfeatures';
 // Reads page through the log in slices this big so a huge read does not block the loop.
 const READ_SLICE = 512;
+// How long stop() lets open calls end before it resets them.
+const STOP_GRACE_MS = 1_000;
 
 /**
  * An in-process, in-memory, single-node EventStoreDB speaking the subset of the gRPC
@@ -70,8 +72,14 @@ export class EsdbWireServer {
     }
     this.calls.clear();
     await new Promise<void>((resolve) => {
-      // A client that keeps a call open must not keep a test waiting.
-      const force = setTimeout(() => server.forceShutdown(), 1000);
+      // A client that keeps a call or its connection open must not keep a test waiting. Once
+      // forced, the node is gone: tryShutdown's callback waits for every connection to close,
+      // and after its graceful close Node only half-closes each socket and waits for the peer,
+      // so a peer that keeps its side open would hold stop() for ever.
+      const force = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, STOP_GRACE_MS);
       server.tryShutdown(() => {
         clearTimeout(force);
         resolve();
