@@ -14,6 +14,7 @@ export * from './member/member-stream';
 export * from './member/enrol-member';
 export * from './member/member-cache';
 export * from './member/post-transaction';
+export * from './member/transaction-reservation';
 export * from './member/accrue-points';
 export * from './member/redeem-points';
 export * from './member/reverse-transaction';

@@ -1,4 +1,4 @@
-import { LotSlice, MEMBER_EVENT_TYPES } from '@ledger/domain';
+import { LotSlice, MEMBER_EVENT_TYPES, TRANSACTION_STREAM_PREFIX } from '@ledger/domain';
 import { RecordedEvent } from '@ledger/event-store';
 import { Divergence } from './divergence';
 
@@ -149,6 +149,8 @@ export class AuditFold {
   private readonly txs = new Map<string, TxMemo>();
   /** Hold and release txIds: unique coalition-wide too, but not in the transaction index. */
   private readonly holdTxIds = new Set<string>();
+  /** txId → the member its `transaction-{txId}` stream reserved it for. */
+  private readonly reservations = new Map<string, string>();
   private invariantBreaks = 0;
 
   /** Applies one event of the log (in position order). */
@@ -254,6 +256,14 @@ export class AuditFold {
             d.partnerId,
           );
           this.partner(String(d.partnerId)).name = typeof d.name === 'string' ? d.name : null;
+        }
+        return;
+      case 'TransactionReserved':
+        if (e.streamId.startsWith(TRANSACTION_STREAM_PREFIX)) {
+          const txId = e.streamId.slice(TRANSACTION_STREAM_PREFIX.length);
+          need(d.txId === txId && isText(d.memberId), "the reservation names its stream's txId and a member", txId, d);
+          need(e.revision === 0, 'a txId is reserved once', 0, e.revision);
+          this.reservations.set(txId, d.memberId);
         }
         return;
       case 'CoalitionConfigured':
@@ -559,6 +569,14 @@ export class AuditFold {
 
   private newTx(txId: string, memo: TxMemo): void {
     need(!this.txs.has(txId) && !this.holdTxIds.has(txId), 'a txId is unique coalition-wide', 'a new txId', txId);
+    // Logs older than the reservations have none; where there is one, it names this member.
+    const reservedFor = this.reservations.get(txId);
+    need(
+      reservedFor === undefined || reservedFor === memo.memberId,
+      "the txId's reservation names this member",
+      reservedFor,
+      memo.memberId,
+    );
     this.txs.set(txId, memo);
   }
 

@@ -8,3 +8,4 @@ export * from './partner/partner';
 export * from './member/member.events';
 export * from './member/member.state';
 export * from './member/member.decide';
+export * from './transaction/transaction';

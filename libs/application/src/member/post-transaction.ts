@@ -7,10 +7,12 @@ import { LoadedStream, appendDecided, retryOnConflict } from '../shared/event-st
 import { KeyedLanes } from '../shared/keyed-lanes';
 import { MemberStateCache } from './member-cache';
 import { TxOutcome, evolveAppended, loadMember, txRecordOf } from './member-stream';
+import { reserveTransaction } from './transaction-reservation';
 
 /**
  * The write path every member transaction shares: load the member (from the cache when it
- * is there), decide, append at the loaded revision, retry on conflict. The answer is built
+ * is there), decide, reserve a new transaction's txId coalition-wide, append at the loaded
+ * revision, retry on conflict. The answer is built
  * from the transaction's record, the same way for a first post and for a replay. Within this
  * process a member's commands run one at a time (`KeyedLanes`), so they never race each other;
  * a conflict then only comes from another process writing the same member.
@@ -44,6 +46,7 @@ export class MemberTransactionPoster {
     stream: string,
   ): Promise<TxOutcome<Body>> {
     const { memberId } = command.data;
+    let reserved = false;
     return retryOnConflict(this.store, stream, async () => {
       const now = this.clock.now();
       const cached = this.cache.get(memberId);
@@ -61,6 +64,12 @@ export class MemberTransactionPoster {
       // Nothing decided: a retry of a posted transaction, answered from its record as first posted.
       if (events.length === 0) return { replay: true, body: answer(txRecordOf(loaded.state, txId), loaded.state) };
       const occurredAt = (events[0].data as { occurredAt: string }).occurredAt;
+      // A new transaction for this member: claim its txId coalition-wide first (409 if
+      // another member holds it). Once per request; a retry after a conflict keeps the claim.
+      if (!reserved) {
+        await reserveTransaction(this.store, txId, memberId, meta, occurredAt);
+        reserved = true;
+      }
       let appended;
       try {
         appended = await appendDecided(this.store, stream, loaded, events, meta, occurredAt);
