@@ -54,8 +54,8 @@ describe('per-key rate limit (LEDGER_RATE_LIMIT)', () => {
     expect(Number(limited[0].headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(limited[0].headers['x-request-id']).toBeDefined();
     expect(limited[0].body).toMatchObject({ statusCode: 429, error: 'Too Many Requests', code: 'rate_limited', details: [] });
-    // Only the accepted ones wrote: one event each.
-    expect((await t.store.readAll()).length).toBe(before + accepted.length);
+    // Only the accepted ones wrote: the txId's reservation and the accrual each.
+    expect((await t.store.readAll()).length).toBe(before + 2 * accepted.length);
     // Another key is not held back by grocer's burst; probes are never limited.
     await t.http().get('/v1/partners/cafe/position').set(partners.cafe).expect(200);
     for (let i = 0; i < 10; i++) await t.http().get('/health').expect(200);

@@ -286,8 +286,9 @@ describe('partners see only what is theirs', () => {
       for (const status of [200, 201, 400, 403, 404, 409, 422]) expect(statuses).toContain(status);
       expect(seen.filter((s) => s.route === 'GET /v1/members/{id}?asOf' && s.status === 200).length).toBeGreaterThan(5);
       // Writes: redemption, its cancellation, an accrual and its refund; two holds, a capture
-      // (the capture and the redemption it makes) and a release.
-      expect(await eventCount()).toBe(before + 9);
+      // (the capture and the redemption it makes) and a release: 9 events, and each of the 8
+      // transactions' txId reservations.
+      expect(await eventCount()).toBe(before + 17);
     });
 
     it('a redemption that spent other partners’ points names them as issuers, and only there', async () => {
