@@ -106,7 +106,11 @@ interface TxMemo {
   memberId: string;
   lotId?: string;
   slices?: LotSlice[];
-  reversed?: boolean;
+  /** Points the transaction moved; reversals may take them back in parts, up to this. */
+  points?: number;
+  /** Points reversed so far, and (of a redemption) the slices given back so far. */
+  reversedPoints?: number;
+  returned?: Map<string, number>;
 }
 
 const MEMBER_PREFIX = 'member-';
@@ -373,7 +377,7 @@ export class AuditFold {
     need(isCount(points), 'points are a whole number', 'integer >= 0', points);
     need(isCount(pointValueMinor) && pointValueMinor > 0, 'the point value is positive', 'integer > 0', pointValueMinor);
     if (points > 0) need(!m.lots.has(lotId), 'a lot is opened once', 'a new lotId', lotId);
-    this.newTx(txId, { kind: 'accrual', memberId: m.memberId, lotId });
+    this.newTx(txId, { kind: 'accrual', memberId: m.memberId, lotId, points });
     if (points > 0) {
       m.lots.set(lotId, { lotId, issuerPartnerId, points, pointsIssued: points, expiresAt, position });
     }
@@ -406,7 +410,7 @@ export class AuditFold {
       need(lot.points >= wanted, `slice of lot ${s.lotId}: more points than the lot holds`, `<= ${lot.points}`, wanted);
       takenByLot.set(s.lotId, wanted);
     }
-    this.newTx(txId, { kind: 'redemption', memberId: m.memberId, slices: taken });
+    this.newTx(txId, { kind: 'redemption', memberId: m.memberId, slices: taken, points });
     for (const s of taken) m.lots.get(s.lotId)!.points -= s.points;
     m.available -= points;
     m.lotPoints -= points;
@@ -439,7 +443,19 @@ export class AuditFold {
       'accrual',
       original?.kind ?? 'no such transaction',
     );
-    need(!original.reversed, 'a transaction is reversed once', 'not reversed yet', 'already reversed');
+    const reversedBefore = original.reversedPoints ?? 0;
+    need(
+      original.reversedPoints === undefined || reversedBefore < (original.points ?? 0),
+      'a transaction is reversed once: in full, or in parts up to its points',
+      'not reversed in full yet',
+      'reversed in full',
+    );
+    need(
+      reversedBefore + points <= (original.points ?? 0),
+      'no more is reversed than was accrued',
+      `<= ${(original.points ?? 0) - reversedBefore}`,
+      points,
+    );
     need(original.lotId === lotId, "it takes from the accrual's own lot", original.lotId, lotId);
     const lot = m.lots.get(lotId);
     if (points > 0) {
@@ -448,7 +464,7 @@ export class AuditFold {
       need(lot.points >= points, 'no more points than the lot still holds', `<= ${lot.points}`, points);
     }
     this.newTx(txId, { kind: 'accrual_reversal', memberId: m.memberId });
-    original.reversed = true;
+    original.reversedPoints = reversedBefore + points;
     if (lot !== undefined) lot.points -= points;
     m.available -= points;
     m.lotPoints -= points;
@@ -479,8 +495,28 @@ export class AuditFold {
       'redemption',
       original?.kind ?? 'no such transaction',
     );
-    need(!original.reversed, 'a transaction is reversed once', 'not reversed yet', 'already reversed');
-    need(sameSlices(original.slices ?? [], returned), "it returns exactly the redemption's slices", original.slices, returned);
+    need(
+      (original.reversedPoints ?? 0) < (original.points ?? 0),
+      'a transaction is reversed once: in full, or in parts up to its points',
+      'not reversed in full yet',
+      'reversed in full',
+    );
+    // Reversals give back parts of the redemption's slices, never more of a lot than it took.
+    const returnedBefore = original.returned ?? new Map<string, number>();
+    const takenOf = new Map<string, number>();
+    for (const s of original.slices ?? []) takenOf.set(s.lotId, (takenOf.get(s.lotId) ?? 0) + s.points);
+    const returnedAfter = new Map(returnedBefore);
+    for (const s of returned) {
+      const issuer = (original.slices ?? []).find((t) => t.lotId === s.lotId)?.issuerPartnerId;
+      need(issuer === s.issuerPartnerId, "a slice goes back to a lot the redemption took from, of that lot's issuer", issuer, s);
+      returnedAfter.set(s.lotId, (returnedAfter.get(s.lotId) ?? 0) + s.points);
+      need(
+        returnedAfter.get(s.lotId)! <= takenOf.get(s.lotId)!,
+        'no more goes back to a lot than the redemption took from it',
+        takenOf.get(s.lotId),
+        returnedAfter.get(s.lotId),
+      );
+    }
     const back = new Map<string, number>();
     for (const s of returned) {
       const lot = m.lots.get(s.lotId);
@@ -490,7 +526,8 @@ export class AuditFold {
       back.set(s.lotId, after - lot.points);
     }
     this.newTx(txId, { kind: 'redemption_reversal', memberId: m.memberId });
-    original.reversed = true;
+    original.returned = returnedAfter;
+    original.reversedPoints = (original.reversedPoints ?? 0) + points;
     for (const s of returned) m.lots.get(s.lotId)!.points += s.points;
     m.available += points;
     m.lotPoints += points;
@@ -663,9 +700,4 @@ export class AuditFold {
     }
     return p;
   }
-}
-
-function sameSlices(a: readonly LotSlice[], b: readonly LotSlice[]): boolean {
-  if (a.length !== b.length) return false;
-  return a.every((s, i) => s.lotId === b[i].lotId && s.issuerPartnerId === b[i].issuerPartnerId && s.points === b[i].points);
 }

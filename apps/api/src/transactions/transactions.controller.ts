@@ -1,7 +1,7 @@
 import { Body, Controller, Post, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import type { FastifyReply } from 'fastify';
-import { IsInt, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { AMOUNT_MINOR_MAX } from '@ledger/domain';
 import {
   AccrualBody,
@@ -54,6 +54,13 @@ export class ReversalRequest extends PartnerTransactionRequest {
   /** The receipt id of the accrual or redemption being reversed (posted by the same partner). */
   @Matches(EXTERNAL_ID_PATTERN, { message: EXTERNAL_ID_RULE })
   originalExternalId!: string;
+
+  /** Part of the original's points; absent, all that remains of it. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(AMOUNT_MINOR_MAX)
+  points?: number;
 }
 
 /** Partners post their tills' transactions here; the partner is the key's, never the body's. */

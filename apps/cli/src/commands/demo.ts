@@ -66,6 +66,8 @@ export interface DemoSummary {
   /** Slots of the history: `holds` are checkouts (their capture or release is part of the slot). */
   transactions: { accruals: number; redemptions: number; reversals: number; holds: number };
   holds: { captured: number; released: number; lapsed: number };
+  /** Reversals that took part of their original back. */
+  partialReversals: number;
   pointsAccrued: number;
   pointsRedeemed: number;
   /** Share of accrued points earned by the top 20% of members. */
@@ -93,6 +95,7 @@ const HOLD_SHARE = 0.25;
 const HOLD_CAPTURED_SHARE = 0.75;
 const HOLD_RELEASED_SHARE = 0.15; // the rest lapse
 const HOLD_TTL_SECONDS = 15 * 60;
+const PARTIAL_REVERSAL_SHARE = 0.5;
 
 const PARTNER_TEMPLATES = [
   { id: 'grocer', name: 'Grocery chain', pointsPerUnit: 1, unitMinor: 10_000, basketMinor: 150_000 },
@@ -140,7 +143,8 @@ interface DemoMember {
   redeemThreshold: number;
   balance: number;
   seq: number;
-  last: { partner: number; externalId: string } | undefined;
+  /** The member's last transaction, with the points it moved (a refund may take part of them). */
+  last: { partner: number; externalId: string; points: number } | undefined;
   pointsAccrued: number;
 }
 
@@ -265,7 +269,7 @@ export async function generateDemoHistory(
   }
   const order = Array.from({ length: transactions }, (_, i) => i).sort((a, b) => slotAt[a] - slotAt[b] || a - b);
 
-  const tally = { accruals: 0, redemptions: 0, reversals: 0, holds: 0, pointsRedeemed: 0, crossPartner: 0 };
+  const tally = { accruals: 0, redemptions: 0, reversals: 0, partialReversals: 0, holds: 0, pointsRedeemed: 0, crossPartner: 0 };
   const holdsEnded = { captured: 0, released: 0, lapsed: 0 };
   /** Holds left to lapse, recorded once the clock has passed their expiry. */
   let lapsing: { memberId: string; holdId: string; expiresAt: string }[] = [];
@@ -283,13 +287,16 @@ export async function generateDemoHistory(
     const b = m.random();
     if (m.last !== undefined && roll < REVERSAL_CHANCE) {
       // A refund or a cancelled redemption, right after the transaction (an accrual is still unspent then).
-      const { partner, externalId: originalExternalId } = m.last;
+      const { partner, externalId: originalExternalId, points: originalPoints } = m.last;
+      // Half the refunds are partial (one item of the basket back).
+      const points = a < PARTIAL_REVERSAL_SHARE && originalPoints > 1 ? Math.max(1, Math.floor(originalPoints * b)) : undefined;
       const outcome = await commands.execute(
         new ReverseTransactionCommand(
-          { partnerId: partners[partner].partnerId, externalId, memberId: m.memberId, originalExternalId, occurredAt },
+          { partnerId: partners[partner].partnerId, externalId, memberId: m.memberId, originalExternalId, occurredAt, points },
           partnerMeta[partner],
         ),
       );
+      if (points !== undefined) tally.partialReversals += 1;
       if (outcome.body.kind === 'accrual_reversal') m.pointsAccrued -= outcome.body.points;
       else {
         tally.pointsRedeemed -= outcome.body.points;
@@ -313,7 +320,7 @@ export async function generateDemoHistory(
       tally.pointsRedeemed += points;
       for (const al of outcome.body.allocations) if (al.issuerPartnerId !== partners[partner].partnerId) tally.crossPartner += al.points;
       m.balance = outcome.body.balance;
-      m.last = { partner, externalId };
+      m.last = { partner, externalId, points };
       tally.redemptions += 1;
       return;
     }
@@ -330,7 +337,7 @@ export async function generateDemoHistory(
     );
     m.pointsAccrued += outcome.body.points;
     m.balance = outcome.body.balance;
-    m.last = { partner, externalId };
+    m.last = { partner, externalId, points: outcome.body.points };
     tally.accruals += 1;
   };
 
@@ -359,7 +366,7 @@ export async function generateDemoHistory(
       tally.pointsRedeemed += captured.body.points;
       for (const al of captured.body.allocations) if (al.issuerPartnerId !== partnerId) tally.crossPartner += al.points;
       m.balance = captured.body.available;
-      m.last = { partner, externalId: `${externalId}-cap` };
+      m.last = { partner, externalId: `${externalId}-cap`, points: captured.body.points };
       holdsEnded.captured += 1;
     } else if (end < HOLD_CAPTURED_SHARE + HOLD_RELEASED_SHARE) {
       const released = await commands.execute(
@@ -437,6 +444,7 @@ export async function generateDemoHistory(
       partners: partners.map((p) => p.partnerId),
       transactions: { accruals: tally.accruals, redemptions: tally.redemptions, reversals: tally.reversals, holds: tally.holds },
       holds: holdsEnded,
+      partialReversals: tally.partialReversals,
       pointsAccrued,
       pointsRedeemed: tally.pointsRedeemed,
       topFifthShare: pointsAccrued > 0 ? topFifth / pointsAccrued : 0,
@@ -510,7 +518,7 @@ export function registerDemoCommand(program: Command): void {
             `demo history written to ${opened.where} in ${summary.seconds.toFixed(1)} s`,
             `  ${summary.members} members, partners ${summary.partners.join(', ')}`,
             `  ${summary.transactions.accruals} accruals, ${summary.transactions.redemptions} redemptions, ${summary.transactions.reversals} reversals over ${summary.periods.join(', ')}`,
-            `  ${summary.transactions.holds} holds: ${summary.holds.captured} captured, ${summary.holds.released} released, ${summary.holds.lapsed} left to lapse`,
+            `  ${summary.partialReversals} of the reversals partial; ${summary.transactions.holds} holds: ${summary.holds.captured} captured, ${summary.holds.released} released, ${summary.holds.lapsed} left to lapse`,
             `  top 20% of members earned ${pct(summary.topFifthShare)} of ${summary.pointsAccrued} points; ${pct(summary.crossPartnerShare)} of redeemed points were another partner's`,
             `  keys: ${keysFile}`,
             '',

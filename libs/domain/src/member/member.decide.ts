@@ -42,7 +42,8 @@ export type RedeemPoints = {
 };
 export type ReverseTransaction = {
   type: 'ReverseTransaction';
-  data: { partnerId: string; externalId: string; memberId: string; originalExternalId: string; occurredAt: string };
+  /** `points`: part of the original (what remains of it when absent). */
+  data: { partnerId: string; externalId: string; memberId: string; originalExternalId: string; occurredAt: string; points?: number };
   context: TxContext;
 };
 /** A checkout reserves points for `ttlSeconds` (bounds below); `holdId` = `partnerId:externalId`. */
@@ -166,7 +167,13 @@ function fingerprintOf(cmd: PartnerTransaction, occurredAt: string, state: Membe
     case 'RedeemPoints':
       return redemptionFingerprint({ memberId, points: cmd.data.points, occurredAt });
     case 'ReverseTransaction':
-      return reversalFingerprint({ memberId, originalTxId: originalTxIdOf(cmd), occurredAt });
+      // Without `points` a reversal takes what remained: the amount it was first posted with.
+      return reversalFingerprint({
+        memberId,
+        originalTxId: originalTxIdOf(cmd),
+        points: cmd.data.points ?? state.transactions.get(txIdOf(cmd.data.partnerId, cmd.data.externalId))?.points ?? -1,
+        occurredAt,
+      });
     case 'PlaceHold':
       return holdFingerprint({ memberId, points: cmd.data.points, ttlSeconds: cmd.data.ttlSeconds, occurredAt });
     case 'CaptureHold': {
@@ -270,29 +277,54 @@ function reverse(cmd: ReverseTransaction, state: MemberState, { txId, occurredAt
   if (!original || (original.kind !== 'accrual' && original.kind !== 'redemption' && original.kind !== 'hold_capture')) {
     throw new NotFound('transaction', originalTxId);
   }
-  if (state.reversedTxIds.has(originalTxId)) {
+  const remaining = original.points - (state.reversedPoints.get(originalTxId) ?? 0);
+  // (A zero-point accrual is reversed once, for zero.)
+  if (state.reversedTxIds.has(originalTxId) || (remaining === 0 && original.points > 0)) {
     throw new Conflict('already_reversed', `transaction ${originalTxId} is already reversed`);
+  }
+  const partial = cmd.data.points !== undefined;
+  const points = cmd.data.points ?? remaining;
+  assert(Number.isSafeInteger(points) && points >= 0, 'points validated upstream');
+  if (points > remaining) {
+    throw new Refused('over_reversal', `only ${remaining} of the ${original.points} points of ${originalTxId} remain to be reversed`, [
+      { field: 'points', reason: `at most ${remaining} remain to be reversed` },
+    ]);
   }
   const common = { txId, partnerId, externalId, memberId, originalTxId, currency: cmd.context.coalitionCurrency, occurredAt };
   // A captured hold was a redemption at the holding partner, and is cancelled as one.
   if (original.kind === 'redemption' || original.kind === 'hold_capture') {
-    return [
-      {
-        type: 'RedemptionReversed',
+    const slices = slicesToReturn(original.slices, state.returnedSlices.get(originalTxId) ?? [], points, partial);
+    const reversed: MemberEvent = {
+      type: 'RedemptionReversed',
+      data: { ...common, originalOccurredAt: original.occurredAt, points, pointValueMinor: original.pointValueMinor, slices },
+    };
+    if (!partial) return [reversed];
+    // A slice going back to a lot that expired meanwhile lapses at once: it was never to be spent again.
+    const lapsed: MemberEvent[] = [];
+    for (const s of slices) {
+      const info = state.lotIndex.get(s.lotId);
+      assert(info !== undefined, 'a returned slice names a lot that existed');
+      if (Date.parse(info.expiresAt) > Date.parse(occurredAt)) continue;
+      lapsed.push({
+        type: 'PointsExpired',
         data: {
-          ...common,
-          originalOccurredAt: original.occurredAt,
-          points: original.points,
-          pointValueMinor: original.pointValueMinor,
-          slices: original.slices,
+          memberId,
+          lotId: s.lotId,
+          issuerPartnerId: s.issuerPartnerId,
+          points: s.points,
+          pointValueMinor: state.transactions.get(s.lotId)?.pointValueMinor ?? original.pointValueMinor,
+          currency: cmd.context.coalitionCurrency,
+          occurredAt: info.expiresAt,
+          txId,
         },
-      },
-    ];
+      });
+    }
+    return [reversed, ...lapsed];
   }
   const lot = state.lots.find((l) => l.lotId === originalTxId);
   const unspent = lot?.points ?? 0;
   // Default policy: the balance never goes negative, so spent points cannot be taken back.
-  if (unspent < original.points) {
+  if (unspent < points) {
     throw new Refused(
       'points_already_spent',
       `only ${unspent} of the ${original.points} points of ${originalTxId} are unspent; reverse the redemption first`,
@@ -300,7 +332,7 @@ function reverse(cmd: ReverseTransaction, state: MemberState, { txId, occurredAt
   }
   // Nor may a refund take back points a live hold is keeping for a checkout.
   const heldNow = liveHeld(state, now);
-  if (state.available - original.points < heldNow) {
+  if (state.available - points < heldNow) {
     throw new Refused('points_held', `${heldNow} of the member's points are on hold; release or capture the hold first`);
   }
   return [
@@ -310,7 +342,7 @@ function reverse(cmd: ReverseTransaction, state: MemberState, { txId, occurredAt
         ...common,
         lotId: originalTxId,
         issuerPartnerId: partnerId,
-        points: original.points,
+        points,
         pointValueMinor: original.pointValueMinor,
       },
     },
@@ -427,4 +459,32 @@ function lapse(cmd: LapseHold, state: MemberState, now: Date): MemberEvent[] {
       },
     },
   ];
+}
+
+/**
+ * The slices a redemption reversal gives back: of what the redemption took and no earlier
+ * reversal returned. A part goes back newest lot first (the last slice taken), so the member
+ * keeps the points that would lapse soonest spent; the rest goes back in the original order.
+ */
+function slicesToReturn(taken: readonly LotSlice[], returned: readonly LotSlice[], points: number, partial: boolean): LotSlice[] {
+  const back = new Map<string, number>();
+  for (const s of returned) back.set(s.lotId, (back.get(s.lotId) ?? 0) + s.points);
+  const open = taken
+    .map((s) => {
+      const already = Math.min(back.get(s.lotId) ?? 0, s.points);
+      back.set(s.lotId, (back.get(s.lotId) ?? 0) - already);
+      return { ...s, points: s.points - already };
+    })
+    .filter((s) => s.points > 0);
+  const order = partial ? [...open].reverse() : open;
+  const slices: LotSlice[] = [];
+  let left = points;
+  for (const s of order) {
+    if (left === 0) break;
+    const take = Math.min(left, s.points);
+    slices.push({ ...s, points: take });
+    left -= take;
+  }
+  assert(left === 0, 'the slices still out cover the points reversed (caller checked the remainder)');
+  return slices;
 }

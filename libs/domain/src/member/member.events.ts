@@ -98,6 +98,8 @@ export type PointsExpired = DomainEvent<
     currency: string;
     /** The lot's expiresAt: the business date of breakage. */
     occurredAt: string;
+    /** Set when a partial reversal gave points back to a lot already expired: that reversal's txId. */
+    txId?: string;
   }
 >;
 

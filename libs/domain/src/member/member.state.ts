@@ -60,6 +60,10 @@ export interface MemberState {
   lotIndex: Map<string, LotInfo>;
   /** Original txIds that have been reversed (each may be reversed once). */
   reversedTxIds: Set<string>;
+  /** Points reversed so far, by original txId (several partial reversals may add up to it). Shared as `transactions`. */
+  reversedPoints: Map<string, number>;
+  /** Slices given back so far by reversals of a redemption, by original txId. Shared as `transactions`. */
+  returnedSlices: Map<string, LotSlice[]>;
 }
 
 export interface LotInfo {
@@ -86,6 +90,8 @@ export const initialMember = (): MemberState => ({
   transactions: new Map(),
   lotIndex: new Map(),
   reversedTxIds: new Set(),
+  reversedPoints: new Map(),
+  returnedSlices: new Map(),
 });
 
 /** The request fields that make two posts "the same transaction". */
@@ -95,8 +101,8 @@ export const accrualFingerprint = (d: { memberId: string; amountMinor: number; c
 export const redemptionFingerprint = (d: { memberId: string; points: number; occurredAt: string }) =>
   fingerprintOf({ kind: 'redemption', memberId: d.memberId, points: d.points, occurredAt: d.occurredAt });
 
-export const reversalFingerprint = (d: { memberId: string; originalTxId: string; occurredAt: string }) =>
-  fingerprintOf({ kind: 'reversal', memberId: d.memberId, originalTxId: d.originalTxId, occurredAt: d.occurredAt });
+export const reversalFingerprint = (d: { memberId: string; originalTxId: string; points: number; occurredAt: string }) =>
+  fingerprintOf({ kind: 'reversal', memberId: d.memberId, originalTxId: d.originalTxId, points: d.points, occurredAt: d.occurredAt });
 
 export const holdFingerprint = (d: { memberId: string; points: number; ttlSeconds: number; occurredAt: string }) =>
   fingerprintOf({ kind: 'hold', memberId: d.memberId, points: d.points, ttlSeconds: d.ttlSeconds, occurredAt: d.occurredAt });
@@ -172,7 +178,7 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
           lots: takeSlices(state.lots, [slice]),
           available,
           lifetimeAccrued: state.lifetimeAccrued - d.points,
-          reversedTxIds: new Set(state.reversedTxIds).add(d.originalTxId),
+          reversedTxIds: reversedIn(state, d.originalTxId, d.points),
         },
         d,
         { kind: 'accrual_reversal', fingerprint: reversalFingerprint(d), slices: [slice], position },
@@ -187,7 +193,7 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
           lots: returnSlices(state.lots, d.slices, state.lotIndex),
           available,
           lifetimeRedeemed: state.lifetimeRedeemed - d.points,
-          reversedTxIds: new Set(state.reversedTxIds).add(d.originalTxId),
+          reversedTxIds: reversedIn(state, d.originalTxId, d.points, d.slices),
         },
         d,
         { kind: 'redemption_reversal', fingerprint: reversalFingerprint(d), slices: d.slices, position },
@@ -197,12 +203,16 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
       const d = event.data;
       const available = state.available - d.points;
       assert(available >= 0, 'available never goes negative');
-      return {
+      const next = {
         ...state,
         lots: takeSlices(state.lots, [{ lotId: d.lotId, issuerPartnerId: d.issuerPartnerId, points: d.points }]),
         available,
         lifetimeExpired: state.lifetimeExpired + d.points,
       };
+      // A lapse written with a reversal ends that reversal: its answer is the state after it.
+      const reversal = d.txId === undefined ? undefined : state.transactions.get(d.txId);
+      if (reversal !== undefined) state.transactions.set(d.txId!, { ...reversal, balanceAfter: next.available - next.held, position });
+      return next;
     }
     case 'PointsHeld': {
       const d = event.data;
@@ -243,6 +253,16 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
       throw new Error(`unknown member event ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/** Adds a reversal to its original's tally; the original joins `reversedTxIds` once reversed in full. */
+function reversedIn(state: MemberState, originalTxId: string, points: number, slices?: readonly LotSlice[]): Set<string> {
+  const total = (state.reversedPoints.get(originalTxId) ?? 0) + points;
+  const original = state.transactions.get(originalTxId);
+  assert(original !== undefined && total <= original.points, 'no more is reversed than the original moved');
+  state.reversedPoints.set(originalTxId, total);
+  if (slices) state.returnedSlices.set(originalTxId, [...(state.returnedSlices.get(originalTxId) ?? []), ...slices]);
+  return total === original.points ? new Set(state.reversedTxIds).add(originalTxId) : state.reversedTxIds;
 }
 
 /** Ends an open hold; its points are no longer held. */
