@@ -20,6 +20,7 @@ import { SettlementsController } from './settlements/settlements.controller';
 import { AUDIT_CONTROLLERS, AUDIT_PROVIDERS } from './audit';
 import { HoldMemberHandler, HoldsController } from './holds/holds.controller';
 import { HOLD_LAPSE_INTERVAL_MS_DEFAULT, HOLD_LAPSE_OPTIONS, HoldLapseJob } from './holds/hold-lapse.job';
+import { CONSOLE_CONTROLLERS, CONSOLE_PROVIDERS } from './console';
 
 export interface ApiModuleOptions extends LedgerApplicationOptions {
   /**
@@ -55,6 +56,7 @@ export class ApiModule {
         HoldsController,
         SettlementsController,
         ...AUDIT_CONTROLLERS,
+        ...CONSOLE_CONTROLLERS,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },
@@ -79,6 +81,7 @@ export class ApiModule {
         HoldLapseJob,
         PartnerTransactionsHandler,
         ...AUDIT_PROVIDERS,
+        ...CONSOLE_PROVIDERS,
       ],
     };
   }

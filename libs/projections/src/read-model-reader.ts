@@ -163,10 +163,13 @@ export class ReadModelReader implements ReadModelQueries {
   /** Every partner's position, by partner id. */
   partnerPositions(at?: Date): PartnerPosition[] {
     return this.snapshot(() => {
+      const rows = this.stmt.partners.all();
+      // An empty ledger has no checkpoint yet, and no partner to report.
+      if (rows.length === 0) return [];
       const coalition = this.coalition();
       const asOf = this.asOf();
       const held = this.heldAt(at);
-      return this.stmt.partners.all().map((row) => partnerPositionFromRow(row, coalition, asOf, held));
+      return rows.map((row) => partnerPositionFromRow(row, coalition, asOf, held));
     });
   }
 

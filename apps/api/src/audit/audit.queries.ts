@@ -10,6 +10,7 @@ import {
   ReplayOptions,
   SqliteReadModelCheck,
   StreamReplay,
+  VerifyOptions,
   VerifyReport,
   memberAsOf,
   partnerPositionAsOf,
@@ -54,7 +55,11 @@ export class PartnerPositionAsOfQuery extends Query<PartnerPositionAsOf> {
 }
 
 export class VerifyLedgerQuery extends Query<VerifyReport> {
-  constructor(readonly period?: string) {
+  constructor(
+    readonly period?: string,
+    /** For a verification job that reports how far it got (the console's verify page). */
+    readonly onProgress?: VerifyOptions['onProgress'],
+  ) {
     super();
   }
 }
@@ -108,15 +113,15 @@ export class VerifyLedgerHandler implements IQueryHandler<VerifyLedgerQuery> {
     @Optional() private readonly readModels?: ReadModelAccess,
   ) {}
 
-  execute({ period }: VerifyLedgerQuery): Promise<VerifyReport> {
-    const run = this.queue.then(() => this.verify(period));
+  execute({ period, onProgress }: VerifyLedgerQuery): Promise<VerifyReport> {
+    const run = this.queue.then(() => this.verify(period, onProgress));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async verify(period: string | undefined): Promise<VerifyReport> {
+  private async verify(period: string | undefined, onProgress: VerifyOptions['onProgress']): Promise<VerifyReport> {
     const { check, skipped } = await this.readModelCheck();
-    return verifyLedger(this.store, { period, readModel: check, readModelSkipped: skipped });
+    return verifyLedger(this.store, { period, readModel: check, readModelSkipped: skipped, onProgress });
   }
 
   private async readModelCheck(): Promise<{ check?: ReadModelCheck; skipped?: string }> {
