@@ -138,7 +138,7 @@ function SignIn({ onSubmit, error }: { onSubmit: (key: string, remember: boolean
           data-testid="api-key"
         />
         <label className="check">
-          <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} /> Keep me signed in in this tab
+          <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} /> Keep me signed in for this tab
           (session storage; gone when the tab closes)
         </label>
         <button type="submit" disabled={busy || !key.trim()} data-testid="sign-in">

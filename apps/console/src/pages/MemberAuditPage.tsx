@@ -140,18 +140,31 @@ const signedPoints = (e: ReplayEntry): string => {
 
 function BalanceChart({ events }: { events: ReplayEntry[] }) {
   const option = useMemo<ChartOption>(() => {
+    // In log order (revision): business dates may be backdated, so they are not monotonic.
     const withBalance = events.filter((e) => e.balanceAfter);
     return {
-      tooltip: { trigger: 'axis' },
+      tooltip: {
+        trigger: 'axis',
+        formatter: (ps: unknown) => {
+          const e = withBalance[(ps as { dataIndex: number }[])[0].dataIndex];
+          return `#${e.revision} ${e.type}<br/>business time ${instant(e.occurredAt)}<br/>balance ${points(e.balanceAfter!.available)}`;
+        },
+      },
       grid: { left: 56, right: 24, top: 20, bottom: 40 },
-      xAxis: { type: 'time' },
+      xAxis: {
+        type: 'category',
+        name: 'event (revision)',
+        nameLocation: 'middle',
+        nameGap: 26,
+        data: withBalance.map((e) => String(e.revision)),
+      },
       yAxis: { type: 'value', name: 'points' },
       series: [
         {
           type: 'line',
           step: 'end',
           name: 'available',
-          data: withBalance.map((e) => [e.occurredAt ?? e.recordedAt, e.balanceAfter!.available]),
+          data: withBalance.map((e) => e.balanceAfter!.available),
           itemStyle: { color: '#2f6fdf' },
           areaStyle: { opacity: 0.08 },
         },

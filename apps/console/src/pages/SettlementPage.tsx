@@ -325,6 +325,12 @@ function ClosedPeriod({ periodId, session }: { periodId: string; session: Sessio
   );
 }
 
+/** The smallest 1, 2, 2.5 or 5 × 10^k at or above x: a round end for an axis. */
+function niceCeiling(x: number): number {
+  const base = 10 ** Math.floor(Math.log10(x));
+  return [1, 2, 2.5, 5, 10].map((m) => m * base).find((v) => v >= x) ?? 10 * base;
+}
+
 const offDiagonal = (s: Statement) => s.matrix.filter((l) => !l.selfRedemption);
 const interPartnerMinor = (s: Statement) => offDiagonal(s).reduce((sum, l) => sum + l.amountMinor, 0);
 const interPartnerPoints = (s: Statement) => offDiagonal(s).reduce((sum, l) => sum + l.points, 0);
@@ -344,18 +350,22 @@ function MatrixHeatmap({ s }: { s: Statement }) {
           return `<b>${parties[y]}</b> owes <b>${parties[x]}</b><br/>${points(pts)} points<br/>${money(amount, s.currency)}`;
         },
       },
-      grid: { left: 90, right: 20, top: 30, bottom: 70 },
-      xAxis: { type: 'category', data: parties, name: 'redeemer', nameLocation: 'middle', nameGap: 28, splitArea: { show: true } },
-      yAxis: { type: 'category', data: parties, name: 'issuer', nameLocation: 'end', splitArea: { show: true } },
+      grid: { left: 90, right: 80, top: 30, bottom: 50 },
+      xAxis: { type: 'category', data: parties, name: 'redeemer', nameLocation: 'middle', nameGap: 30, splitArea: { show: true } },
+      // Issuers top to bottom in the same order as the table below.
+      yAxis: { type: 'category', data: parties, name: 'issuer', nameLocation: 'start', inverse: true, splitArea: { show: true } },
+      // Colour by points (the third value of each cell; the fourth is money, for the tooltip).
       visualMap: {
+        dimension: 2,
         min: 0,
         max,
         calculable: false,
-        orient: 'horizontal',
-        left: 'center',
-        bottom: 0,
-        itemHeight: 120,
-        inRange: { color: ['#eef4ff', '#2f6fdf', '#0b2e6b'] },
+        orient: 'vertical',
+        right: 0,
+        top: 'middle',
+        itemHeight: 140,
+        text: [points(max), '0'],
+        inRange: { color: ['#e6eefc', '#5b8ee6', '#0b2e6b'] },
       },
       series: [
         { type: 'heatmap', data: cells, label: { show: true, formatter: (p: unknown) => points((p as { data: number[] }).data[2]) } },
@@ -418,6 +428,8 @@ function MatrixTable({ s }: { s: Statement }) {
 function NetPositionsChart({ s }: { s: Statement }) {
   const option = useMemo<ChartOption>(() => {
     const rows = [...s.netPositions].sort((a, b) => a.netMinor - b.netMinor);
+    const largest = Math.max(1, ...rows.map((n) => Math.abs(majorForChart(n.netMinor, s.currency))));
+    const reach = niceCeiling(largest * 1.5);
     return {
       tooltip: {
         trigger: 'axis',
@@ -429,20 +441,19 @@ function NetPositionsChart({ s }: { s: Statement }) {
         },
       },
       grid: { left: 90, right: 40, top: 20, bottom: 40 },
-      xAxis: { type: 'value', name: s.currency, axisLabel: { formatter: (v: number) => String(v) } },
+      // Symmetric around zero, with room for the labels, so payers and receivers diverge from the middle.
+      xAxis: { type: 'value', name: s.currency, min: -reach, max: reach, axisLabel: { formatter: (v: number) => String(v) } },
       yAxis: { type: 'category', data: rows.map((n) => n.partnerId) },
       series: [
         {
           type: 'bar',
+          barMaxWidth: 44,
           data: rows.map((n) => ({
             value: majorForChart(n.netMinor, s.currency),
             itemStyle: { color: n.netMinor >= 0 ? '#17a673' : '#d64545' },
+            // The label sits beyond the bar's end, on its own side of zero.
+            label: { show: true, position: n.netMinor >= 0 ? 'right' : 'left', formatter: () => money(n.netMinor, s.currency) },
           })),
-          label: {
-            show: true,
-            position: 'right',
-            formatter: (p: unknown) => money(rows[(p as { dataIndex: number }).dataIndex].netMinor, s.currency),
-          },
           markLine: { silent: true, symbol: 'none', data: [{ xAxis: 0 }], lineStyle: { color: '#555' } },
         },
       ],
