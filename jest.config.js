@@ -11,6 +11,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  // The web console's sources are browser code, built by Vite; its tests drive a real browser (test/console-browser).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/apps/console/'],
   // Type checking is done once by `npm run build` (tsc); tests only transpile.
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
