@@ -236,10 +236,18 @@ const enabled = browserTestsEnabled();
     await page.getByTestId('nav-members').click();
     await page.getByTestId('member-search').fill('demo-member-01');
     await page.getByTestId('member-search-go').click();
-    await page.getByTestId('history').waitFor();
-    const partners = await page.getByTestId('history').locator('tbody tr td:nth-child(5)').allTextContents();
-    expect(partners.length).toBeGreaterThan(0);
-    expect(new Set(partners)).toEqual(new Set(['freshmart']));
+    await page.getByTestId('partner-transactions').waitFor();
+    const txIds = await page
+      .getByTestId('partner-transactions')
+      .locator('tbody tr')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-tx')));
+    const own = await api(served, keys.partners.freshmart.key, '/v1/members/demo-member-01');
+    expect(txIds).toEqual(own.transactions.map((t: { txId: string }) => t.txId));
+    expect(txIds.length).toBeGreaterThan(0);
+    for (const txId of txIds) expect(txId).toMatch(/^freshmart:/);
+    // Nothing on the page names another partner's receipts (the member also redeemed at bistro).
+    expect(await page.getByTestId('page-members').textContent()).not.toContain('bistro:');
+    await shot(page, '9-member-partner');
     await page.context().close();
   });
 

@@ -117,6 +117,18 @@ export interface MemberBalance {
   lots: OpenLot[];
 }
 
+/** What a partner key reads of a member: totals, its own lots and transactions, others only as a sum. */
+export interface PartnerMemberView {
+  memberId: string;
+  available: number;
+  held: number;
+  expiringSoon: { points: number; until: string };
+  ownLots: { lotId: string; points: number; expiresAt: string }[];
+  otherIssuersPoints: number;
+  transactions: { txId: string; kind: string; points: number; originalTxId: string | null; occurredAt: string; position: number }[];
+  transactionCount: number;
+}
+
 export interface ReplayEntry {
   revision: number;
   position: number;

@@ -111,22 +111,19 @@ export class ConsoleReadsController {
   }
 
   /**
-   * A member's history with the balance after each event. A partner key sees only the
-   * transactions it posted itself (accruals, redemptions and reversals at that partner).
+   * A member's history with the balance after each event, for finance (auditors and admins
+   * also have GET /v1/audit/streams/member-{id}). Partners read their own transactions with
+   * the member through GET /v1/members/{id}, which names no other partner.
    */
   @Get('members/:memberId/history')
-  @Roles('partner', 'finance', 'auditor', 'admin')
-  async history(@Param() { memberId }: MemberIdParam, @CurrentActor() actor: Actor): Promise<StreamReplay> {
-    let replay: StreamReplay;
+  @Roles('finance', 'auditor', 'admin')
+  async history(@Param() { memberId }: MemberIdParam): Promise<StreamReplay> {
     try {
-      replay = await replayStream(this.store, memberStream(memberId));
+      return await replayStream(this.store, memberStream(memberId));
     } catch (error) {
       if (error instanceof NotFound) throw new NotFound('member', memberId);
       throw error;
     }
-    if (actor.role !== 'partner') return replay;
-    const own = replay.events.filter((e) => (e.data as { partnerId?: unknown }).partnerId === actor.partnerId);
-    return { ...replay, eventCount: own.length, events: own };
   }
 
   private async summary(periodId: string, now: Date): Promise<PeriodSummary> {

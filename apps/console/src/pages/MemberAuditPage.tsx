@@ -2,7 +2,7 @@ import { FormEvent, useMemo, useState } from 'react';
 import { getJson, messageOf } from '../api';
 import { Chart, ChartOption } from '../chart';
 import { day, instant, points } from '../format';
-import { MemberBalance, ReplayEntry, Session, StreamReplay } from '../types';
+import { MemberBalance, PartnerMemberView, ReplayEntry, Session, StreamReplay } from '../types';
 import { Card, Notice, Show, useLoad } from '../ui';
 
 const CARD_NUMBER = /^[0-9]{12,19}$/;
@@ -47,17 +47,26 @@ export function MemberAuditPage({ session }: { session: Session }) {
         </button>
       </form>
       {session.role === 'partner' ? (
-        <p className="muted small">A partner sees a member's balance and open lots, and only the transactions it posted itself.</p>
+        <p className="muted small">
+          A partner sees a member's balance, the lots it issued and the transactions it posted itself; other partners' points only as one
+          sum.
+        </p>
       ) : null}
       {error ? <Notice kind="error">{error}</Notice> : null}
-      {memberId ? <Member key={memberId} memberId={memberId} session={session} /> : null}
+      {memberId ? (
+        session.role === 'partner' ? (
+          <PartnerMember key={memberId} memberId={memberId} />
+        ) : (
+          <Member key={memberId} memberId={memberId} session={session} />
+        )
+      ) : null}
     </div>
   );
 }
 
 function Member({ memberId, session }: { memberId: string; session: Session }) {
   const id = encodeURIComponent(memberId);
-  // The auditor's stream replay; other roles read the member's history route, which keeps a partner to its own rows.
+  // The auditor's stream replay; finance reads the same through the member's history route.
   const historyPath =
     session.role === 'auditor' || session.role === 'admin' ? `/v1/audit/streams/member-${id}` : `/v1/members/${id}/history`;
   const [loaded] = useLoad(
@@ -215,7 +224,7 @@ function HistoryTable({ events }: { events: ReplayEntry[] }) {
 
 function AsOf({ memberId }: { memberId: string }) {
   const [date, setDate] = useState('');
-  const [result, setResult] = useState<{ at: string; balance: MemberBalance } | null>(null);
+  const [result, setResult] = useState<{ at: string; balance: MemberBalance | PartnerMemberView } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const ask = async (e: FormEvent) => {
     e.preventDefault();
@@ -250,11 +259,99 @@ function AsOf({ memberId }: { memberId: string }) {
           <dt>Available</dt>
           <dd data-testid="as-of-available">{points(result.balance.available)} points</dd>
           <dt>Open lots</dt>
-          <dd>{result.balance.lots.length}</dd>
+          <dd>{'lots' in result.balance ? result.balance.lots.length : `${result.balance.ownLots.length} of yours`}</dd>
         </dl>
       ) : (
         <p className="muted small">Folds the member's events recorded up to the end of the chosen day (?asOf=).</p>
       )}
     </>
+  );
+}
+
+/** A partner's view: the member's totals, its own lots and its own transactions with the member. */
+function PartnerMember({ memberId }: { memberId: string }) {
+  const [loaded] = useLoad(() => getJson<PartnerMemberView>(`/v1/members/${encodeURIComponent(memberId)}`), [memberId]);
+  return (
+    <Show loaded={loaded} what={`member ${memberId}`}>
+      {(m) => (
+        <>
+          <div className="kpis">
+            <div className="kpi">
+              <div className="kpi-value" data-testid="member-available">
+                {points(m.available)}
+              </div>
+              <div className="kpi-label">Available points of {m.memberId}</div>
+            </div>
+            <div className="kpi">
+              <div className="kpi-value">{points(m.expiringSoon.points)}</div>
+              <div className="kpi-label">Expiring by {day(m.expiringSoon.until)}</div>
+            </div>
+            <div className="kpi">
+              <div className="kpi-value">{points(m.ownLots.reduce((sum, l) => sum + l.points, 0))}</div>
+              <div className="kpi-label">Open points you issued</div>
+            </div>
+            <div className="kpi">
+              <div className="kpi-value">{points(m.otherIssuersPoints)}</div>
+              <div className="kpi-label">Open points of other issuers</div>
+            </div>
+          </div>
+          <div className="grid2">
+            <Card title={`Your transactions with this member (${m.transactions.length} of ${m.transactionCount})`}>
+              {m.transactions.length === 0 ? (
+                <p className="muted">None.</p>
+              ) : (
+                <table data-testid="partner-transactions">
+                  <thead>
+                    <tr>
+                      <th>Transaction</th>
+                      <th>Kind</th>
+                      <th>Business time</th>
+                      <th className="num">Points</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {m.transactions.map((t) => (
+                      <tr key={t.txId} data-tx={t.txId}>
+                        <td>{t.txId}</td>
+                        <td>{t.kind.replace('_', ' ')}</td>
+                        <td>{instant(t.occurredAt)}</td>
+                        <td className="num">{points(t.points)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </Card>
+            <Card title="Balance as of a date">
+              <AsOf memberId={memberId} />
+            </Card>
+          </div>
+          <Card title="Open lots you issued">
+            {m.ownLots.length === 0 ? (
+              <p className="muted">No open lots of yours.</p>
+            ) : (
+              <table data-testid="lots">
+                <thead>
+                  <tr>
+                    <th>Lot</th>
+                    <th className="num">Points left</th>
+                    <th>Expires</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {m.ownLots.map((l) => (
+                    <tr key={l.lotId}>
+                      <td>{l.lotId}</td>
+                      <td className="num">{points(l.points)}</td>
+                      <td>{day(l.expiresAt)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </Card>
+        </>
+      )}
+    </Show>
   );
 }
