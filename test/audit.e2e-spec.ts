@@ -265,7 +265,14 @@ describe('audit over HTTP', () => {
       // The endpoints issue 7 names are all there (a renamed route must not slip out of this test).
       for (const route of Object.keys(validBodies)) expect(listed).toContain(route);
       const before = (await t.store.readAll()).length;
+      // Starting a verification is a POST that writes nothing (it creates a job in memory): an
+      // auditor may, and the event count below still proves nothing was appended.
+      const readOnlyPosts = new Set(['POST /v1/audit/verifications']);
       for (const { method, path } of routes) {
+        if (readOnlyPosts.has(`${method} ${path}`)) {
+          await t.http().post(path).set(auditor).send({}).expect(202);
+          continue;
+        }
         const res = await t
           .http()
           [method.toLowerCase() as 'post' | 'put' | 'patch' | 'delete'](path)

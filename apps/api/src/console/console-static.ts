@@ -34,7 +34,9 @@ export class ConsoleStatic implements OnModuleInit {
 
   constructor(private readonly host: HttpAdapterHost) {}
 
-  async onModuleInit(): Promise<void> {
+  onModuleInit(): void {
+    // A Nest context without HTTP (a bare testing module) has nothing to serve from.
+    if (this.host.httpAdapter === undefined) return;
     const fastify = this.host.httpAdapter.getInstance<FastifyInstance>();
     const root = consoleBuildDir();
     if (root === undefined) {
@@ -43,7 +45,9 @@ export class ConsoleStatic implements OnModuleInit {
       fastify.get(CONSOLE_PATH, notBuilt);
       return;
     }
-    await fastify.register(fastifyStatic, {
+    // Not awaited: awaiting would boot fastify's plugin queue here, before Nest has set its
+    // error handler on the routes; queued, the plugin loads when the app becomes ready.
+    void fastify.register(fastifyStatic, {
       root,
       prefix: `${CONSOLE_PATH}/`,
       redirect: true,
