@@ -251,6 +251,24 @@ const enabled = browserTestsEnabled();
     await page.context().close();
   });
 
+  it('a key revoked while signed in is sent back to sign in with a clear message', async () => {
+    const issued = await apiPost(served, keys.admin.key, '/v1/keys', { role: 'finance' });
+    const page = await signIn(issued.key, 'overview');
+    await page.getByTestId('positions').waitFor();
+    const res = await fetch(`${served.url}/v1/keys/${issued.keyId}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${keys.admin.key}` },
+    });
+    expect(res.status).toBe(200);
+    await page.getByTestId('nav-settlement').click();
+    const message = page.getByTestId('sign-in-error');
+    await message.waitFor();
+    expect(await message.textContent()).toContain('revoked');
+    expect(await page.evaluate('window.sessionStorage.length')).toBe(0);
+    await shot(page, '10-revoked-key');
+    await page.context().close();
+  });
+
   it('no key ever appears in a page URL or in the server log', () => {
     expect(urlsRequested.length).toBeGreaterThan(0);
     for (const key of keysUsed) {

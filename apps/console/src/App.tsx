@@ -1,5 +1,5 @@
 import { FormEvent, useEffect, useState } from 'react';
-import { ApiError, forgetKey, getJson, hasKey, messageOf, setKey } from './api';
+import { ApiError, forgetKey, getJson, hasKey, messageOf, setKey, whenKeyRefused } from './api';
 import { MemberAuditPage } from './pages/MemberAuditPage';
 import { OverviewPage } from './pages/OverviewPage';
 import { SettlementPage } from './pages/SettlementPage';
@@ -33,6 +33,16 @@ export function App() {
     const onHash = () => setPage(pageFromHash());
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+
+  // A key revoked while signed in: back to the sign-in page, saying why.
+  useEffect(() => {
+    whenKeyRefused(() => {
+      forgetKey();
+      setSession(null);
+      setSignInError('Your key is no longer accepted: it has been revoked or is unknown. Sign in with a valid key.');
+    });
+    return () => whenKeyRefused(null);
   }, []);
 
   // A key kept in this tab's sessionStorage: check it is still good before showing anything.

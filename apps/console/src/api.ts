@@ -15,6 +15,13 @@ export function setKey(key: string, rememberInTab: boolean): void {
   else sessionStorage.removeItem(STORAGE_KEY);
 }
 
+let onRevoked: (() => void) | null = null;
+
+/** Called when the API refuses the signed-in key (revoked meanwhile, or unknown): the app signs out. */
+export function whenKeyRefused(callback: (() => void) | null): void {
+  onRevoked = callback;
+}
+
 export function forgetKey(): void {
   apiKey = null;
   sessionStorage.removeItem(STORAGE_KEY);
@@ -63,6 +70,7 @@ async function send(method: string, path: string, body?: unknown): Promise<Respo
   }
   if (!res.ok) {
     const parsed = await res.json().catch(() => null);
+    if (res.status === 401) onRevoked?.();
     throw new ApiError(res.status, parsed?.code ?? 'error', describe(res.status, parsed));
   }
   return res;
