@@ -1,8 +1,8 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { IsOptional } from 'class-validator';
-import { Actor, CLOCK, Clock, headPosition, loadSettlement } from '@ledger/application';
+import { Actor, CLOCK, Clock, loadSettlement } from '@ledger/application';
 import { NotFound, memberStream } from '@ledger/domain';
-import { EVENT_STORE, EventStore } from '@ledger/event-store';
+import { EVENT_STORE, EventStore, headPosition } from '@ledger/event-store';
 import { StreamReplay, replayStream } from '@ledger/audit';
 import { nextPeriodId, periodEndsAt, periodHasEnded, periodStartsAt } from '@ledger/settlement';
 import { CurrentActor, Roles } from '../http/auth';
