@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { DemoKeys, Served, api, apiPost, browserTestsEnabled, demoKeys, launchChromium, serve } from './browser/harness';
@@ -138,6 +139,33 @@ const enabled = browserTestsEnabled();
       t.replace(/\u202f/g, ''),
     );
     for (const line of statement.matrix) expect(heatLabels).toContain(String(line.points));
+    // Hovering a cell shows its points and money. The cell's centre from the chart's grid
+    // (SettlementPage's MatrixHeatmap: left 90, right 80, top 30, bottom 50; issuers top down).
+    const hovered = statement.matrix.find((l: { selfRedemption: boolean }) => !l.selfRedemption) ?? statement.matrix[0];
+    const parties = [...new Set(statement.matrix.flatMap((l: any) => [l.issuerPartnerId, l.redeemerPartnerId]))].sort();
+    const box = (await page.getByTestId('matrix-heatmap').boundingBox())!;
+    const cellWidth = (box.width - 90 - 80) / parties.length;
+    const cellHeight = (box.height - 30 - 50) / parties.length;
+    await page.mouse.move(
+      box.x + 90 + (parties.indexOf(hovered.redeemerPartnerId) + 0.5) * cellWidth,
+      box.y + 30 + (parties.indexOf(hovered.issuerPartnerId) + 0.5) * cellHeight,
+    );
+    const expected = [
+      `${hovered.issuerPartnerId} owes ${hovered.redeemerPartnerId}`,
+      `${hovered.points} points`,
+      `${(hovered.amountMinor / 100).toFixed(2)} RUB`,
+    ];
+    await page.waitForFunction(
+      (texts) => {
+        const text = ((globalThis as any).document.querySelector('[data-testid="matrix-heatmap"]')?.textContent ?? '').replace(
+          /\u202f/g,
+          '',
+        );
+        return texts.every((t) => text.includes(t));
+      },
+      expected,
+      { timeout: 10_000 },
+    );
 
     const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-matrix').click()]);
     expect(file.suggestedFilename()).toBe(`settlement-${periodId}-matrix.csv`);
@@ -299,4 +327,44 @@ const enabled = browserTestsEnabled();
       rmSync(served.dataDir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+(enabled ? describe : describe.skip)('web console verify on a tampered log', () => {
+  it('shows red with the first divergence', async () => {
+    let served = await serve({ LEDGER_DEMO: 'on' });
+    const keys = demoKeys(served);
+    await served.stop();
+    // An edit made behind the ledger's back: 5 000 points written into a stored accrual.
+    const db = new Database(join(served.dataDir, 'ledger.db'));
+    const changed = db
+      .prepare("UPDATE events SET data = json_set(data, '$.points', 5000) WHERE stream_id = 'member-demo-member-01' AND revision = 1")
+      .run().changes;
+    db.close();
+    expect(changed).toBe(1);
+    served = await serve({ LEDGER_DEMO: 'on' }, served.dataDir);
+    const browser = await launchChromium();
+    try {
+      const page = await (await browser.newContext({ viewport: { width: 1440, height: 1000 } })).newPage();
+      await page.goto(`${served.url}/console/`);
+      await page.getByTestId('api-key').fill(keys.auditor.key);
+      await page.getByTestId('sign-in').click();
+      await page.getByTestId('nav-verify').click();
+      await page.getByTestId('start-verify').click();
+      const verdict = page.getByTestId('verify-verdict');
+      await verdict.waitFor({ timeout: 60_000 });
+      expect(await verdict.getAttribute('class')).toContain('verdict-bad');
+      expect(await verdict.textContent()).toContain('Diverged');
+      const job = await (async () => {
+        const res = await fetch(`${served.url}/v1/audit/verify`, { headers: { Authorization: `Bearer ${keys.auditor.key}` } });
+        return (await res.json()) as { firstDivergence: { message: string; streamId?: string } };
+      })();
+      expect(job.firstDivergence.streamId).toBe('member-demo-member-01');
+      expect(await page.getByTestId('first-divergence').textContent()).toBe(job.firstDivergence.message);
+      await page.screenshot({ path: join(SHOTS, '11-verify-tampered.png'), fullPage: true });
+    } finally {
+      await browser.close();
+      await served.stop();
+      rmSync(served.dataDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

@@ -19,8 +19,8 @@ type Document = {
   };
 };
 
-// The description's own pages: not part of the API it describes.
-const DOCS_ROUTE = /^\/docs(\/|$)/;
+// The description's own pages and the web console's static files: not part of the API it describes.
+const DOCS_ROUTE = /^\/(docs|console)(\/|$)/;
 
 describe('OpenAPI description (/docs/openapi.json) and UI (/docs)', () => {
   let t: TestApp;

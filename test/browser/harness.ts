@@ -58,11 +58,11 @@ export interface Served {
 }
 
 /** The built `ledger serve` on a loopback port and a fresh data directory. */
-export async function serve(env: Record<string, string>): Promise<Served> {
+export async function serve(env: Record<string, string>, existingDataDir?: string): Promise<Served> {
   const cli = join(root, 'bin', 'ledger.js');
   if (!existsSync(join(root, 'dist', 'console', 'index.html')))
     throw new Error('dist/console is missing: run `npm run build` (npm test does)');
-  const dataDir = mkdtempSync(join(tmpdir(), 'ledger-console-'));
+  const dataDir = existingDataDir ?? mkdtempSync(join(tmpdir(), 'ledger-console-'));
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [cli, 'serve'], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LEDGER_DATA_DIR: dataDir, ...env },
