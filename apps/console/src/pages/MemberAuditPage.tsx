@@ -143,7 +143,10 @@ function Member({ memberId, session }: { memberId: string; session: Session }) {
 const signedPoints = (e: ReplayEntry): string => {
   const n = e.data.points;
   if (typeof n !== 'number') return '';
-  const out = e.type === 'PointsRedeemed' || e.type === 'AccrualReversed' || e.type === 'PointsExpired';
+  // A capture's points are in the PointsRedeemed it comes with; a hold takes points out of
+  // the available balance until it is released.
+  if (e.type === 'HoldCaptured') return '';
+  const out = ['PointsRedeemed', 'AccrualReversed', 'PointsExpired', 'PointsHeld'].includes(e.type);
   return `${out ? '−' : '+'}${points(n)}`;
 };
 
