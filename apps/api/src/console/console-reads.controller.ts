@@ -1,13 +1,14 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { IsOptional } from 'class-validator';
 import { Actor, CLOCK, Clock, loadSettlement } from '@ledger/application';
-import { NotFound, memberStream } from '@ledger/domain';
+import { NotFound, Unavailable, memberStream } from '@ledger/domain';
 import { EVENT_STORE, EventStore, headPosition } from '@ledger/event-store';
 import { StreamReplay, replayStream } from '@ledger/audit';
 import { nextPeriodId, periodEndsAt, periodHasEnded, periodStartsAt } from '@ledger/settlement';
 import { CurrentActor, Roles } from '../http/auth';
 import { MemberIdParam } from '../http/params';
 import { IsLuhnCardNumber } from '../http/validators';
+import { LiabilityRow, ReadModelReader } from '@ledger/projections';
 import { ReadModelAccess } from '../projections/read-model';
 import { PeriodIdParam } from '../settlements/settlements.controller';
 import { MonthlyActivity, activityMonthRange, monthlyActivity } from './activity';
@@ -41,6 +42,12 @@ export interface ClosePreview extends PeriodSummary {
   headRecordedAt: string | null;
 }
 
+/** Without the SQLite transaction index (a PostgreSQL read store): the months that have redemptions. */
+function liabilityMonthRange(rows: LiabilityRow[]): { first: string; last: string } | undefined {
+  const months = rows.map((r) => r.period).sort();
+  return months.length === 0 ? undefined : { first: months[0], last: months[months.length - 1] };
+}
+
 /** A month's period id from its first day; `YYYY-MM` of an ISO date. */
 const monthOf = (iso: string) => iso.slice(0, 7);
 
@@ -64,14 +71,20 @@ export class ConsoleReadsController {
   @Roles('partner', 'finance', 'auditor', 'admin')
   activity(@CurrentActor() actor: Actor): { partnerId: string | null; months: MonthlyActivity[] } {
     const partnerId = actor.role === 'partner' ? actor.partnerId : undefined;
-    return { partnerId: partnerId ?? null, months: monthlyActivity(this.readModels.reader(), partnerId) };
+    const reader = this.readModels.reader();
+    // The monthly sums are one SQL query over the SQLite read store; not yet on PostgreSQL.
+    if (!(reader instanceof ReadModelReader)) {
+      throw new Unavailable('activity_unavailable', 'monthly activity is read from the SQLite read store; this API reads another');
+    }
+    return { partnerId: partnerId ?? null, months: monthlyActivity(reader, partnerId) };
   }
 
   /** Every month from the first business date in the ledger to the current one, oldest first. */
   @Get('settlements')
   @Roles('partner', 'finance', 'auditor', 'admin')
   async periods(): Promise<PeriodSummary[]> {
-    const range = activityMonthRange(this.readModels.reader());
+    const reader = this.readModels.reader();
+    const range = reader instanceof ReadModelReader ? activityMonthRange(reader) : liabilityMonthRange(await reader.liability());
     if (range === undefined) return [];
     const now = this.clock.now();
     const current = monthOf(now.toISOString());

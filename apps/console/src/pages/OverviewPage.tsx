@@ -7,7 +7,7 @@ import { Card, Notice, Show, useLoad } from '../ui';
 
 interface OverviewData {
   positions: PartnerPosition[];
-  months: MonthlyActivity[];
+  months: MonthlyActivity[] | null;
   /** Breakage by period, from the statements of closed periods. */
   breakage: Map<string, { points: number; amountMinor: number }>;
   currency: string | null;
@@ -18,7 +18,11 @@ async function loadOverview(session: Session): Promise<OverviewData> {
     session.role === 'partner'
       ? [await getJson<PartnerPosition>(`/v1/partners/${encodeURIComponent(session.partnerId ?? '')}/position`)]
       : await getJson<PartnerPosition[]>('/v1/partners');
-  const { months } = await getJson<{ months: MonthlyActivity[] }>('/v1/activity/monthly');
+  // The monthly sums need the SQLite read store; elsewhere the chart says so instead.
+  const months = await getJson<{ months: MonthlyActivity[] }>('/v1/activity/monthly').then(
+    (a) => a.months,
+    () => null,
+  );
   const periods = await getJson<PeriodSummary[]>('/v1/settlements');
   const breakage = new Map<string, { points: number; amountMinor: number }>();
   for (const p of periods.filter((q) => q.status === 'closed')) {
@@ -45,7 +49,8 @@ export function OverviewPage({ session }: { session: Session }) {
 }
 
 function Overview({ data, session }: { data: OverviewData; session: Session }) {
-  const { positions, months, breakage, currency } = data;
+  const { positions, breakage, currency } = data;
+  const months = useMemo(() => data.months ?? [], [data.months]);
   const totalLiability = positions.reduce((sum, p) => sum + p.liabilityMinor, 0);
   const totalOutstanding = positions.reduce((sum, p) => sum + p.pointsOutstanding, 0);
   const chart = useMemo<ChartOption>(() => {
@@ -122,7 +127,13 @@ function Overview({ data, session }: { data: OverviewData; session: Session }) {
         </table>
       </Card>
       <Card title="Points issued and redeemed per month (business date)">
-        {months.length === 0 ? <Notice>No transactions yet.</Notice> : <Chart option={chart} testId="activity-chart" />}
+        {data.months === null ? (
+          <Notice>Monthly activity is not available from this API&apos;s read store.</Notice>
+        ) : months.length === 0 ? (
+          <Notice>No transactions yet.</Notice>
+        ) : (
+          <Chart option={chart} testId="activity-chart" />
+        )}
         <p className="muted small">
           Breakage (points expired) is shown for closed periods, from their statements
           {breakage.size === 0 ? ': no period is closed yet' : ''}.
