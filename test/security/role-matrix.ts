@@ -384,6 +384,71 @@ export const ROLE_MATRIX: MatrixRow[] = [
     request: () => ({ url: '/v1/audit/export' }),
     expect: staffOnly(200, ['auditor']),
   },
+  // The web console (issue 18): its static files, and the reads and jobs it uses.
+  {
+    method: 'GET',
+    // The static plugin's wildcard under its /console/ prefix, as fastify's route tree prints it.
+    path: '*',
+    what: 'the web console at /console/ (static files, built by npm run build)',
+    request: () => ({ url: '/console/' }),
+    expect: everyone(200),
+  },
+  {
+    method: 'GET',
+    path: '/v1/session',
+    what: 'who the presented key is',
+    request: () => ({ url: '/v1/session' }),
+    expect: { ...staffOnly(200, ['finance', 'auditor', 'admin']), partnerA: 200, partnerB: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/v1/activity/monthly',
+    what: 'points issued and redeemed per month (a partner: its own)',
+    request: () => ({ url: '/v1/activity/monthly' }),
+    expect: { ...staffOnly(200, ['finance', 'auditor', 'admin']), partnerA: 200, partnerB: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/v1/settlements',
+    what: 'the months and whether each is closed',
+    request: () => ({ url: '/v1/settlements' }),
+    expect: { ...staffOnly(200, ['finance', 'auditor', 'admin']), partnerA: 200, partnerB: 200 },
+  },
+  {
+    method: 'GET',
+    path: '/v1/settlements/:periodId/close-preview',
+    what: 'the cut-off a close would use',
+    request: (f) => ({ url: `/v1/settlements/${f.openEndedPeriod}/close-preview` }),
+    expect: staffOnly(200, ['finance']),
+  },
+  {
+    method: 'GET',
+    path: '/v1/members',
+    what: 'the member holding a card (here a card no one holds)',
+    request: (_f, cell) => ({ url: `/v1/members?cardNumber=${cardFor(cell)}` }),
+    expect: { ...staffOnly(404, ['finance', 'auditor', 'admin']), partnerA: 404, partnerB: 404 },
+  },
+  {
+    method: 'GET',
+    path: '/v1/members/:memberId/history',
+    what: "A's member's events with the running balance",
+    request: (f) => ({ url: `/v1/members/${f.memberOfA}/history` }),
+    expect: staffOnly(200, ['finance', 'auditor', 'admin']),
+  },
+  {
+    method: 'POST',
+    path: '/v1/audit/verifications',
+    what: 'start a verification job',
+    request: () => ({ url: '/v1/audit/verifications', body: {} }),
+    expect: staffOnly(202, ['auditor']),
+  },
+  {
+    method: 'GET',
+    path: '/v1/audit/verifications/:jobId',
+    what: 'a verification job (here one that does not exist)',
+    request: () => ({ url: '/v1/audit/verifications/6f1d2c3b-1a2b-4c3d-8e9f-0a1b2c3d4e5f' }),
+    expect: staffOnly(404, ['auditor']),
+  },
 ];
 
 /** Luhn-valid card numbers, one per cell. */

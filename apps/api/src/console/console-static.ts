@@ -42,7 +42,6 @@ export class ConsoleStatic implements OnModuleInit {
     if (root === undefined) {
       this.logger.warn('the web console is not built (npm run build); /console answers 404');
       fastify.get(`${CONSOLE_PATH}/*`, notBuilt);
-      fastify.get(CONSOLE_PATH, notBuilt);
       return;
     }
     // Not awaited: awaiting would boot fastify's plugin queue here, before Nest has set its
