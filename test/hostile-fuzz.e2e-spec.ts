@@ -127,6 +127,9 @@ describe('fuzzing every write route', () => {
           const before = await head();
           const res = await f.send({ method: route.method, url: route.url, as: route.as, ...input });
           tally.runs += 1;
+          // A 5xx shows what the app logged about it, so a failing run explains itself.
+          const logged = f.takeErrorLog();
+          if (res.status >= 500) throw new Error(`${res.status} ${res.text}\nfor ${JSON.stringify(input)}\napp log:\n${logged.join('')}`);
           expect(res.status).toBeLessThan(500);
           if (res.status < 300) {
             tally.accepted += 1;

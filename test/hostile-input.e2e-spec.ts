@@ -554,6 +554,21 @@ const CASES: HostileCase[] = [
   { name: 'empty object for a staff key', ...STAFF_KEYS, body: {}, status: 400, field: 'role' },
   { name: 'empty object for an enrolment', ...MEMBERS, body: {}, status: 400, field: 'cardNumber' },
   { name: 'empty object for a settlement', ...SETTLEMENTS, body: {}, status: 400, field: 'periodId' },
+  // Omitting a rate means 0; null is not omission (it used to be recorded, and every later close failed).
+  {
+    name: 'a partner with a null issuanceFeeBps',
+    ...PARTNERS,
+    body: { ...VALID.partner, issuanceFeeBps: null },
+    status: 400,
+    field: 'issuanceFeeBps',
+  },
+  {
+    name: 'a partner with a null breakageShareBps',
+    ...PARTNERS,
+    body: { ...VALID.partner, breakageShareBps: null },
+    status: 400,
+    field: 'breakageShareBps',
+  },
   { name: 'terms without effectiveFrom', ...TERMS, body: { issuanceFeeBps: 1, breakageShareBps: 1 }, status: 400, field: 'effectiveFrom' },
   // Fields that are not the sender's to set, and JSON that is not JSON.
   {
@@ -614,6 +629,33 @@ describe('hostile input on every POST and PUT route', () => {
     );
     expect(res.text).not.toMatch(/\bat .*\.(ts|js):\d+/);
     expect(await f.eventCount()).toBe(before);
+  });
+});
+
+describe('a partner registered with null rates', () => {
+  let f: HostileFixture;
+  beforeAll(async () => {
+    f = await startHostileFixture();
+  });
+  afterAll(() => f.t.close());
+
+  it('is refused, and the next period close still succeeds', async () => {
+    const refused = await f.send({ ...PARTNERS, body: { ...VALID.partner, issuanceFeeBps: null, breakageShareBps: null } });
+    expect(refused.status).toBe(400);
+    const close = await f.send({ ...SETTLEMENTS, body: { periodId: '2026-10' } });
+    expect({ status: close.status, log: f.takeErrorLog() }).toEqual({ status: 201, log: [] });
+    expect(close.body.periodId).toBe('2026-10');
+  });
+
+  it('registers with rates 0 when they are omitted', async () => {
+    const {
+      issuanceFeeBps: _fee,
+      breakageShareBps: _share,
+      ...withoutRates
+    } = { issuanceFeeBps: 1, breakageShareBps: 1, ...VALID.partner };
+    const res = await f.send({ ...PARTNERS, body: { ...withoutRates, partnerId: 'no-rates' } });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ issuanceFeeBps: 0, breakageShareBps: 0 });
   });
 });
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
+import { createLogger } from '@ledger/api/http/logger';
 import { TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
 
 /**
@@ -13,6 +14,8 @@ export interface HostileFixture {
   /** Events in the store: a refused request must leave it unchanged. */
   eventCount(): Promise<number>;
   send(request: HostileRequest): Promise<{ status: number; body: any; text: string }>;
+  /** Error lines the app logged (an unhandled error's message and stack) since the last call. */
+  takeErrorLog(): string[];
 }
 
 export type Who = 'admin' | 'grocer' | 'finance';
@@ -65,7 +68,9 @@ export const WRITE_ROUTES: { method: 'POST' | 'PUT'; url: string; as: Who; valid
 
 export async function startHostileFixture(): Promise<HostileFixture> {
   const dir = tempDir('ledger-hostile-');
-  const t = await startTestApp(SqliteEventStore.open(join(dir, 'ledger.db')), { dataDir: dir });
+  let errorLines: string[] = [];
+  const logger = createLogger({ level: 'error', destination: { write: (line: string) => void errorLines.push(line) } });
+  const t = await startTestApp(SqliteEventStore.open(join(dir, 'ledger.db')), { dataDir: dir, logger });
   const c = await seedCoalition(t, ['grocer', 'cafe']);
   const finance = await t.http().post('/v1/keys').set(t.admin).send({ role: 'finance' }).expect(201);
   await t
@@ -104,6 +109,11 @@ export async function startHostileFixture(): Promise<HostileFixture> {
     t,
     keys,
     eventCount: async () => (await t.store.readAll()).length,
+    takeErrorLog() {
+      const lines = errorLines;
+      errorLines = [];
+      return lines;
+    },
     async send({ method, url, as, body, raw, contentType }) {
       const headers: Record<string, string> = { ...keys[as] };
       const payload = raw ?? (body === undefined ? undefined : JSON.stringify(body));

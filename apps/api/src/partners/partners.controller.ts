@@ -1,7 +1,20 @@
 import { Body, Controller, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { Type } from 'class-transformer';
-import { IsDefined, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min, NotEquals, ValidateNested } from 'class-validator';
+import {
+  IsDefined,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+  NotEquals,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
 import {
   ChangePartnerTermsCommand,
   CommandMeta,
@@ -28,6 +41,12 @@ export class EarnRuleRequest {
   unitMinor!: number;
 }
 
+/**
+ * Optional by omission only: `@IsOptional()` also lets null through, and a null rate would
+ * skip the `= 0` default and be recorded as the partner's terms (breaking every later close).
+ */
+const MayBeOmitted = () => ValidateIf((_request: object, value: unknown) => value !== undefined);
+
 export class RegisterPartnerRequest {
   @Matches(PARTNER_ID_PATTERN, { message: 'must be 1-32 lowercase letters, digits or dashes' })
   @NotEquals(STAFF_SCOPE, { message: 'is reserved' })
@@ -44,13 +63,13 @@ export class RegisterPartnerRequest {
   @Type(() => EarnRuleRequest)
   earnRule!: EarnRuleRequest;
 
-  @IsOptional()
+  @MayBeOmitted()
   @IsInt()
   @Min(0)
   @Max(10_000)
   issuanceFeeBps?: number;
 
-  @IsOptional()
+  @MayBeOmitted()
   @IsInt()
   @Min(0)
   @Max(10_000)

@@ -1,5 +1,5 @@
 import { deciderSpec } from '@ledger/testing/decider-spec';
-import { AssertionFailed, Conflict } from '../shared/errors';
+import { AssertionFailed, Conflict, InvalidInput } from '../shared/errors';
 import { AMOUNT_MINOR_MAX } from '../shared/money';
 import {
   PartnerCommand,
@@ -53,6 +53,15 @@ describe('partner decider', () => {
       given([joined(), { type: 'PartnerSuspended', data: { partnerId: 'grocer', reason: 'audit' } }])
         .when(join())
         .thenThrows(Conflict, 'partner_exists'));
+
+    it.each([null, -1, 10_001, 1.5, '100'])('refuses a rate of %p: every later close reads it', (bps) => {
+      for (const field of ['issuanceFeeBps', 'breakageShareBps']) {
+        const command = join();
+        given([])
+          .when({ ...command, data: { ...command.data, [field]: bps } } as PartnerCommand)
+          .thenThrows(InvalidInput, 'invalid_input');
+      }
+    });
   });
 
   describe('ChangePartnerTerms', () => {
@@ -65,6 +74,11 @@ describe('partner decider', () => {
       given([])
         .when({ type: 'ChangePartnerTerms', data: { partnerId: 'grocer', ...TERMS_OCT } })
         .thenThrows(AssertionFailed));
+
+    it('refuses a rate out of range', () =>
+      given([joined()])
+        .when({ type: 'ChangePartnerTerms', data: { partnerId: 'grocer', ...TERMS_OCT, breakageShareBps: null as unknown as number } })
+        .thenThrows(InvalidInput, 'invalid_input'));
   });
 
   describe('RevokePartnerKey', () => {

@@ -1,5 +1,5 @@
 import { DomainEvent } from '../shared/decider';
-import { Conflict, assert } from '../shared/errors';
+import { Conflict, InvalidInput, assert } from '../shared/errors';
 import { AMOUNT_MINOR_MAX } from '../shared/money';
 
 export const partnerStream = (partnerId: string) => `partner-${partnerId}`;
@@ -52,9 +52,11 @@ export function decidePartner(command: PartnerCommand, state: PartnerState): Par
       if (state.status !== 'none') {
         throw new Conflict('partner_exists', `partner ${command.data.partnerId} already exists`);
       }
+      checkRates(command.data);
       return [{ type: 'PartnerJoined', data: command.data }];
     case 'ChangePartnerTerms':
       assert(state.status !== 'none', 'handler checked the partner exists');
+      checkRates(command.data);
       return [{ type: 'PartnerTermsChanged', data: command.data }];
     case 'IssuePartnerKey':
       assert(state.status !== 'none', 'handler checked the partner exists');
@@ -68,6 +70,16 @@ export function decidePartner(command: PartnerCommand, state: PartnerState): Par
     default: {
       const unknown: never = command;
       throw new Error(`unknown command ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/** Rates are recorded once and read by every later close: one out of range would fail them all. */
+function checkRates(terms: Pick<PartnerTerms, 'issuanceFeeBps' | 'breakageShareBps'>): void {
+  for (const field of ['issuanceFeeBps', 'breakageShareBps'] as const) {
+    const bps: unknown = terms[field];
+    if (!Number.isSafeInteger(bps) || (bps as number) < 0 || (bps as number) > 10_000) {
+      throw new InvalidInput(field, 'must be an integer from 0 to 10000 basis points');
     }
   }
 }
