@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeBulkHistory } from './lib/bulk-history';
-import { freePort, startLedgerServe } from './lib/child-server';
+import { SERVE_ADMIN_KEY, freePort, issuePartnerKey, startLedgerServe } from './lib/child-server';
 import { runLoad } from './lib/load';
 import { BenchLine } from './lib/report';
 
@@ -22,8 +22,6 @@ interface CpuProfile {
   samples: number[];
   timeDeltas: number[];
 }
-
-const ADMIN_KEY = 'bench-admin-key-0123456789';
 
 /** Where a frame's code lives: a package, a project library, Node itself, or the VM. */
 function groupOf(url: string, name: string): string {
@@ -83,19 +81,11 @@ export async function benchProfile({ quick, log }: { quick: boolean; log: (s: st
     const port = await freePort();
     const server = await startLedgerServe(
       port,
-      { LEDGER_DATA_DIR: join(dir, 'data'), LEDGER_DEMO: 'off', LEDGER_ADMIN_KEY: ADMIN_KEY },
+      { LEDGER_DATA_DIR: join(dir, 'data'), LEDGER_DEMO: 'off', LEDGER_SERVE_ADMIN_KEY: SERVE_ADMIN_KEY },
       600_000,
       ['--cpu-prof', '--cpu-prof-dir', profiles],
     );
-    const key = (
-      (await (
-        await fetch(`${server.url}/v1/partners/p01/keys`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-          body: '{}',
-        })
-      ).json()) as { key: string }
-    ).key;
+    const key = await issuePartnerKey(server, 'p01');
     const occurredAt = new Date(Date.now() - 60_000).toISOString();
     log(`profile: ${requests} accruals over ${members} members, 64 connections`);
     const r = await runLoad({

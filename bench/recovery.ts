@@ -9,11 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { writeBulkHistory } from './lib/bulk-history';
-import { ChildServer, freePort, startLedgerServe } from './lib/child-server';
+import { ChildServer, SERVE_ADMIN_KEY, freePort, issuePartnerKey, startLedgerServe } from './lib/child-server';
 import { runLoad } from './lib/load';
 import { BenchLine } from './lib/report';
 
-const ADMIN_KEY = 'bench-admin-key-0123456789';
 const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
 
 async function head(file: string): Promise<number> {
@@ -29,7 +28,7 @@ async function head(file: string): Promise<number> {
 async function readableAt(server: ChildServer, position: number): Promise<void> {
   for (;;) {
     const res = await fetch(`${server.url}/v1/partners/p01/position?minPosition=${position}`, {
-      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      headers: { authorization: `Bearer ${SERVE_ADMIN_KEY}` },
     });
     await res.text();
     if (res.status === 200) return;
@@ -42,7 +41,7 @@ export async function benchRecovery({ quick, log }: { quick: boolean; log: (s: s
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-recovery-'));
   const dataDir = join(dir, 'data');
   const file = join(dataDir, 'ledger.db');
-  const env = { LEDGER_DATA_DIR: dataDir, LEDGER_DEMO: 'off', LEDGER_ADMIN_KEY: ADMIN_KEY };
+  const env = { LEDGER_DATA_DIR: dataDir, LEDGER_DEMO: 'off', LEDGER_SERVE_ADMIN_KEY: SERVE_ADMIN_KEY };
   try {
     log(`recovery: writing a ${events}-event store`);
     const members = Math.round(events / 25);
@@ -60,15 +59,7 @@ export async function benchRecovery({ quick, log }: { quick: boolean; log: (s: s
     const clean = seconds(t0);
 
     log('recovery: SIGKILL under load, restart');
-    const key = (
-      (await (
-        await fetch(`${server.url}/v1/partners/p01/keys`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-          body: '{}',
-        })
-      ).json()) as { key: string }
-    ).key;
+    const key = await issuePartnerKey(server, 'p01');
     const occurredAt = new Date(Date.now() - 60_000).toISOString();
     const load = runLoad({
       url: server.url,

@@ -15,13 +15,12 @@ import { join } from 'node:path';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { seededRandom } from '@ledger/projections/testing/synthetic-history';
 import { writeBulkHistory } from './lib/bulk-history';
-import { ChildServer, freePort, startBareServer, startLedgerServe } from './lib/child-server';
+import { ChildServer, SERVE_ADMIN_KEY, freePort, issuePartnerKey, startBareServer, startLedgerServe } from './lib/child-server';
 import { LoadResult, runLoad, summarise } from './lib/load';
 import { BenchLine } from './lib/report';
 import { ZipfSampler } from './lib/zipf';
 
 const CONNECTIONS = 64;
-const ADMIN_KEY = 'bench-admin-key-0123456789';
 const bulkMember = (i: number) => `b${String(i).padStart(7, '0')}`;
 
 export interface ServiceLoadOptions {
@@ -115,12 +114,12 @@ export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Prom
     log(`serve: writing ${members} members' history into ${file}`);
     writeBulkHistory({ file, events: members * 8, members, startAt: period.startAt, endAt: period.endAt });
     const port = await freePort();
-    const env = { LEDGER_DATA_DIR: join(dir, 'data'), LEDGER_DEMO: 'off', LEDGER_ADMIN_KEY: ADMIN_KEY };
+    const env = { LEDGER_DATA_DIR: join(dir, 'data'), LEDGER_DEMO: 'off', LEDGER_SERVE_ADMIN_KEY: SERVE_ADMIN_KEY };
     const server = await startLedgerServe(port, env);
     try {
-      await caughtUp(server, ADMIN_KEY, await headPosition(file));
-      const partnerKey = (await call(server.url, 'POST', '/v1/partners/p01/keys', ADMIN_KEY, {})).body.key as string;
-      const financeKey = (await call(server.url, 'POST', '/v1/keys', ADMIN_KEY, { role: 'finance' })).body.key as string;
+      await caughtUp(server, SERVE_ADMIN_KEY, await headPosition(file));
+      const partnerKey = await issuePartnerKey(server, 'p01');
+      const financeKey = (await call(server.url, 'POST', '/v1/keys', SERVE_ADMIN_KEY, { role: 'finance' })).body.key as string;
       const auth = { authorization: `Bearer ${partnerKey}` };
       const occurredAt = () => new Date(Date.now() - 60_000).toISOString();
       const accrual = (externalId: string, memberId: string) => ({

@@ -58,6 +58,20 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The admin key the benchmarks give `ledger serve` (LEDGER_ADMIN_KEY), never stored. */
+export const SERVE_ADMIN_KEY = 'bench-admin-key-0123456789';
+
+/** A partner key issued through the running service's admin route. */
+export async function issuePartnerKey(server: ChildServer, partnerId: string): Promise<string> {
+  const res = await fetch(`${server.url}/v1/partners/${partnerId}/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${SERVE_ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  if (res.status !== 201) throw new Error(`issuing a key for ${partnerId} answered ${res.status}`);
+  return ((await res.json()) as { key: string }).key;
+}
+
 /**
  * `ledger serve` as a user starts it (the built CLI, its own logging, the projector in
  * process), on `port`, with `env` added. Ready when GET /health answers 200.
