@@ -81,7 +81,7 @@ export async function benchProfile({ quick, log }: { quick: boolean; log: (s: st
     const port = await freePort();
     const server = await startLedgerServe(
       port,
-      { LEDGER_DATA_DIR: join(dir, 'data'), LEDGER_DEMO: 'off', LEDGER_SERVE_ADMIN_KEY: SERVE_ADMIN_KEY },
+      { LEDGER_DATA_DIR: join(dir, 'data'), LEDGER_DEMO: 'off', LEDGER_ADMIN_KEY: SERVE_ADMIN_KEY },
       600_000,
       ['--cpu-prof', '--cpu-prof-dir', profiles],
     );

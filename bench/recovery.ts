@@ -41,7 +41,7 @@ export async function benchRecovery({ quick, log }: { quick: boolean; log: (s: s
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-recovery-'));
   const dataDir = join(dir, 'data');
   const file = join(dataDir, 'ledger.db');
-  const env = { LEDGER_DATA_DIR: dataDir, LEDGER_DEMO: 'off', LEDGER_SERVE_ADMIN_KEY: SERVE_ADMIN_KEY };
+  const env = { LEDGER_DATA_DIR: dataDir, LEDGER_DEMO: 'off', LEDGER_ADMIN_KEY: SERVE_ADMIN_KEY };
   try {
     log(`recovery: writing a ${events}-event store`);
     const members = Math.round(events / 25);

@@ -114,7 +114,7 @@ export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Prom
     log(`serve: writing ${members} members' history into ${file}`);
     writeBulkHistory({ file, events: members * 8, members, startAt: period.startAt, endAt: period.endAt });
     const port = await freePort();
-    const env = { LEDGER_DATA_DIR: join(dir, 'data'), LEDGER_DEMO: 'off', LEDGER_SERVE_ADMIN_KEY: SERVE_ADMIN_KEY };
+    const env = { LEDGER_DATA_DIR: join(dir, 'data'), LEDGER_DEMO: 'off', LEDGER_ADMIN_KEY: SERVE_ADMIN_KEY };
     const server = await startLedgerServe(port, env);
     try {
       await caughtUp(server, SERVE_ADMIN_KEY, await headPosition(file));
