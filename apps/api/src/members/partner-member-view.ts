@@ -130,96 +130,26 @@ export function partnerTransactionsOf(events: readonly RecordedEvent[], partnerI
   return rows;
 }
 
+type TransactionEvent = PointsAccrued | PointsRedeemed | AccrualReversed | RedemptionReversed | PointsHeld | HoldCaptured | HoldReleased;
+type TransactionShape = Pick<PartnerTransaction, 'txId' | 'kind' | 'originalTxId'>;
+
+/** What tells the member-stream transactions apart; every one of them also carries partnerId, points and occurredAt. */
+const TRANSACTION_SHAPES: { [T in TransactionEvent['type']]: (d: Extract<TransactionEvent, { type: T }>['data']) => TransactionShape } = {
+  PointsAccrued: (d) => ({ txId: d.txId, kind: 'accrual', originalTxId: null }),
+  PointsRedeemed: (d) => ({ txId: d.txId, kind: 'redemption', originalTxId: null }),
+  AccrualReversed: (d) => ({ txId: d.txId, kind: 'accrual_reversal', originalTxId: d.originalTxId }),
+  RedemptionReversed: (d) => ({ txId: d.txId, kind: 'redemption_reversal', originalTxId: d.originalTxId }),
+  PointsHeld: (d) => ({ txId: d.txId, kind: 'hold', originalTxId: null }),
+  HoldCaptured: (d) => ({ txId: d.txId, kind: 'hold_capture', originalTxId: d.holdId }),
+  // A lapsed hold has no request of its own: it is named by the hold.
+  HoldReleased: (d) => ({ txId: d.txId ?? d.holdId, kind: d.reason === 'expired' ? 'hold_lapse' : 'hold_release', originalTxId: d.holdId }),
+};
+
 function transactionOf(e: RecordedEvent): (PartnerTransaction & { partnerId: string }) | undefined {
-  const base = { position: e.position };
-  switch (e.type) {
-    case 'PointsAccrued': {
-      const d = e.data as unknown as PointsAccrued['data'];
-      return {
-        ...base,
-        partnerId: d.partnerId,
-        txId: d.txId,
-        kind: 'accrual',
-        points: d.points,
-        originalTxId: null,
-        occurredAt: d.occurredAt,
-      };
-    }
-    case 'PointsRedeemed': {
-      const d = e.data as unknown as PointsRedeemed['data'];
-      return {
-        ...base,
-        partnerId: d.partnerId,
-        txId: d.txId,
-        kind: 'redemption',
-        points: d.points,
-        originalTxId: null,
-        occurredAt: d.occurredAt,
-      };
-    }
-    case 'AccrualReversed': {
-      const d = e.data as unknown as AccrualReversed['data'];
-      return {
-        ...base,
-        partnerId: d.partnerId,
-        txId: d.txId,
-        kind: 'accrual_reversal',
-        points: d.points,
-        originalTxId: d.originalTxId,
-        occurredAt: d.occurredAt,
-      };
-    }
-    case 'RedemptionReversed': {
-      const d = e.data as unknown as RedemptionReversed['data'];
-      return {
-        ...base,
-        partnerId: d.partnerId,
-        txId: d.txId,
-        kind: 'redemption_reversal',
-        points: d.points,
-        originalTxId: d.originalTxId,
-        occurredAt: d.occurredAt,
-      };
-    }
-    case 'PointsHeld': {
-      const d = e.data as unknown as PointsHeld['data'];
-      return {
-        ...base,
-        partnerId: d.partnerId,
-        txId: d.txId,
-        kind: 'hold',
-        points: d.points,
-        originalTxId: null,
-        occurredAt: d.occurredAt,
-      };
-    }
-    case 'HoldCaptured': {
-      const d = e.data as unknown as HoldCaptured['data'];
-      return {
-        ...base,
-        partnerId: d.partnerId,
-        txId: d.txId,
-        kind: 'hold_capture',
-        points: d.points,
-        originalTxId: d.holdId,
-        occurredAt: d.occurredAt,
-      };
-    }
-    case 'HoldReleased': {
-      const d = e.data as unknown as HoldReleased['data'];
-      // A lapsed hold has no request of its own: it is named by the hold.
-      const kind = d.reason === 'expired' ? 'hold_lapse' : 'hold_release';
-      return {
-        ...base,
-        partnerId: d.partnerId,
-        txId: d.txId ?? d.holdId,
-        kind,
-        points: d.points,
-        originalTxId: d.holdId,
-        occurredAt: d.occurredAt,
-      };
-    }
-    default:
-      return undefined;
-  }
+  if (!Object.hasOwn(TRANSACTION_SHAPES, e.type)) return undefined;
+  const shapeOf = TRANSACTION_SHAPES[e.type as TransactionEvent['type']] as (d: unknown) => TransactionShape;
+  const { txId, kind, originalTxId } = shapeOf(e.data);
+  const d = e.data as unknown as Pick<PointsAccrued['data'], 'partnerId' | 'points' | 'occurredAt'>;
+  // Keys in the order the answer has always had.
+  return { position: e.position, partnerId: d.partnerId, txId, kind, points: d.points, originalTxId, occurredAt: d.occurredAt };
 }
