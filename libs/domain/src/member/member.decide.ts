@@ -2,7 +2,7 @@ import { Decider } from '../shared/decider';
 import { Conflict, InvalidInput, NotFound, Refused, assert, idempotencyConflict } from '../shared/errors';
 import { passesLuhn } from '../shared/luhn';
 import { addMonthsUtc, checkBusinessDate, toUtcIso } from '../shared/time';
-import { EarnRule, pointsEarned } from '../partner/partner';
+import { EarnRule, availableAtUnder, pointsEarned } from '../partner/partner';
 import { LotSlice, MemberEvent } from './member.events';
 import {
   Hold,
@@ -14,6 +14,7 @@ import {
   releaseFingerprint,
   evolveMember,
   initialMember,
+  isPendingAt,
   redemptionFingerprint,
   reversalFingerprint,
 } from './member.state';
@@ -66,9 +67,11 @@ export type ReleaseHold = {
 };
 /** Records that a hold past its expiry has lapsed (a job's command, not a partner's). */
 export type LapseHold = { type: 'LapseHold'; data: { memberId: string; holdId: string } };
+/** Records that a pending lot's return window has ended (a job's command, not a partner's). */
+export type ReleasePendingPoints = { type: 'ReleasePendingPoints'; data: { memberId: string; lotId: string } };
 
 export type MemberCommand =
-  EnrolMember | AccruePoints | RedeemPoints | ReverseTransaction | PlaceHold | CaptureHold | ReleaseHold | LapseHold;
+  EnrolMember | AccruePoints | RedeemPoints | ReverseTransaction | PlaceHold | CaptureHold | ReleaseHold | LapseHold | ReleasePendingPoints;
 
 /** A hold lives between one second and thirty days. */
 export const HOLD_TTL_SECONDS_MIN = 1;
@@ -86,6 +89,7 @@ type PartnerTransaction = AccruePoints | RedeemPoints | ReverseTransaction | Pla
 export function decideMember(command: MemberCommand, state: MemberState, now: Date): MemberEvent[] {
   if (command.type === 'EnrolMember') return enrol(command, state, now);
   if (command.type === 'LapseHold') return lapse(command, state, now);
+  if (command.type === 'ReleasePendingPoints') return releasePending(command, state, now);
   const tx = openTransaction(command, state, now);
   if (tx === undefined) return [];
   switch (command.type) {
@@ -201,6 +205,8 @@ function accrue(cmd: AccruePoints, { txId, occurredAt }: OpenedTransaction): Mem
     throw new InvalidInput('currency', `must be ${ctx.coalitionCurrency}, the coalition currency`, 'currency_mismatch');
   }
   const points = pointsEarned(amountMinor, ctx.earnRule);
+  const expiresAt = addMonthsUtc(occurredAt, ctx.expiryMonths);
+  const availableAt = points > 0 ? availableAtUnder(ctx.earnRule, occurredAt) : null;
   return [
     {
       type: 'PointsAccrued',
@@ -215,17 +221,22 @@ function accrue(cmd: AccruePoints, { txId, occurredAt }: OpenedTransaction): Mem
         pointValueMinor: ctx.pointValueMinor,
         lotId: txId,
         issuerPartnerId: partnerId,
-        expiresAt: addMonthsUtc(occurredAt, ctx.expiryMonths),
+        expiresAt,
+        // A window reaching past the expiry ends with it: such a lot is never spendable and expires whole.
+        ...(availableAt === null ? {} : { availableAt: availableAt < expiresAt ? availableAt : expiresAt }),
         occurredAt,
       },
     },
   ];
 }
 
-/** Points a member can spend at a moment: lots not yet expired then. */
+/**
+ * Points a member can spend at a moment: lots not yet expired then, and past their return
+ * window (a pending lot is spendable from its availableAt on, its release recorded or not).
+ */
 const spendableLots = (lots: readonly Lot[], at: string): Lot[] => {
   const t = Date.parse(at);
-  return lots.filter((lot) => Date.parse(lot.expiresAt) > t);
+  return lots.filter((lot) => Date.parse(lot.expiresAt) > t && !isPendingAt(lot, at));
 };
 
 /**
@@ -330,10 +341,15 @@ function reverse(cmd: ReverseTransaction, state: MemberState, { txId, occurredAt
       `only ${unspent} of the ${original.points} points of ${originalTxId} are unspent; reverse the redemption first`,
     );
   }
-  // Nor may a refund take back points a live hold is keeping for a checkout.
-  const heldNow = liveHeld(state, now);
-  if (state.available - points < heldNow) {
-    throw new Refused('points_held', `${heldNow} of the member's points are on hold; release or capture the hold first`);
+  // Nor may a refund take back points a live hold is keeping for a checkout. A lot still
+  // pending (or expired) backs no hold: reversing it cancels it outright.
+  const nowIso = now.toISOString();
+  const spendableNow = spendableLots(state.lots, nowIso);
+  if (lot !== undefined && spendableNow.includes(lot)) {
+    const heldNow = liveHeld(state, now);
+    if (spendableNow.reduce((sum, l) => sum + l.points, 0) - points < heldNow) {
+      throw new Refused('points_held', `${heldNow} of the member's points are on hold; release or capture the hold first`);
+    }
   }
   return [
     {
@@ -458,6 +474,27 @@ function lapse(cmd: LapseHold, state: MemberState, now: Date): MemberEvent[] {
         occurredAt: hold.expiresAt,
       },
     },
+  ];
+}
+
+/**
+ * A pending lot past its availableAt is released once; a lot already released (or never
+ * pending) releases nothing, so two jobs racing write one event. A lot cancelled in full by
+ * reversals, or whose window reached its expiry (never spendable: it expires whole), releases
+ * nothing either.
+ */
+function releasePending(cmd: ReleasePendingPoints, state: MemberState, now: Date): MemberEvent[] {
+  const { memberId, lotId } = cmd.data;
+  if (state.status === 'none') throw new NotFound('member', memberId);
+  const info = state.lotIndex.get(lotId);
+  if (info === undefined) throw new NotFound('lot', lotId);
+  if (info.availableAt === undefined) return [];
+  if (Date.parse(info.availableAt) > now.getTime()) throw new Conflict('lot_not_due', `lot ${lotId} is pending until ${info.availableAt}`);
+  if (Date.parse(info.availableAt) >= Date.parse(info.expiresAt)) return [];
+  const points = info.pointsIssued - (state.reversedPoints.get(lotId) ?? 0);
+  if (points === 0) return [];
+  return [
+    { type: 'PointsReleased', data: { memberId, lotId, issuerPartnerId: info.issuerPartnerId, points, occurredAt: info.availableAt } },
   ];
 }
 

@@ -30,6 +30,11 @@ export type PointsAccrued = DomainEvent<
     lotId: string;
     issuerPartnerId: string;
     expiresAt: string;
+    /**
+     * Set when the partner's earn rule has a return window (`pendingDays`): the lot is pending,
+     * not spendable, until then. Absent (every earlier event): spendable at once.
+     */
+    availableAt?: string;
     occurredAt: string;
   }
 >;
@@ -104,6 +109,24 @@ export type PointsExpired = DomainEvent<
 >;
 
 /**
+ * A pending lot's return window has ended: its points are spendable. Written by a job after
+ * the fact (reads and decisions already treat a lot past its `availableAt` as spendable), once
+ * per lot, dated at `availableAt`. `points`: the lot as issued less what reversals took back.
+ * It moves no value: settlement counts issuance at the accrual.
+ */
+export type PointsReleased = DomainEvent<
+  'PointsReleased',
+  {
+    memberId: string;
+    lotId: string;
+    issuerPartnerId: string;
+    points: number;
+    /** The lot's availableAt. */
+    occurredAt: string;
+  }
+>;
+
+/**
  * A checkout's reservation: the member's available points drop at once. No lot is chosen
  * here; the capture takes lots first-in-first-out as a redemption does, so expiry order holds.
  * `txId` = `holdId` = `partnerId:externalId`. `expiresAt` is the clock's time plus the TTL.
@@ -166,6 +189,7 @@ export type MemberEvent =
   | AccrualReversed
   | RedemptionReversed
   | PointsExpired
+  | PointsReleased
   | PointsHeld
   | HoldCaptured
   | HoldReleased;
@@ -177,6 +201,7 @@ export const MEMBER_EVENT_TYPES: ReadonlySet<string> = new Set([
   'AccrualReversed',
   'RedemptionReversed',
   'PointsExpired',
+  'PointsReleased',
   'PointsHeld',
   'HoldCaptured',
   'HoldReleased',

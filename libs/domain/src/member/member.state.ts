@@ -10,6 +10,23 @@ export interface Lot {
   expiresAt: string;
   /** Order of creation, the FIFO tie-break between lots expiring together. */
   seq: number;
+  /**
+   * Set while the lot is pending (its accrual had a return window) and its PointsReleased is
+   * not yet written. The lot is spendable from this instant on whether or not the release is
+   * recorded: use `isPendingAt`, never the field's presence alone.
+   */
+  availableAt?: string;
+}
+
+/** Whether a lot (or lot info) is still in its return window at `at`: not spendable, shown as pending. */
+export const isPendingAt = (lot: { availableAt?: string }, at: string): boolean =>
+  lot.availableAt !== undefined && Date.parse(lot.availableAt) > Date.parse(at);
+
+/** Points in lots still pending at `at`. */
+export function pendingPointsAt(lots: readonly Lot[], at: string): number {
+  let pending = 0;
+  for (const lot of lots) if (isPendingAt(lot, at)) pending += lot.points;
+  return pending;
 }
 
 export type TxKind = 'accrual' | 'redemption' | 'accrual_reversal' | 'redemption_reversal' | 'hold' | 'hold_capture' | 'hold_release';
@@ -45,7 +62,7 @@ export interface MemberState {
   enrolledAt: string;
   /** Open lots (points > 0), in creation order. */
   lots: Lot[];
-  /** Points in the open lots. */
+  /** Points in the open lots, pending ones included (`pendingPointsAt` tells them apart at a moment). */
   available: number;
   /** Points on holds not yet ended by an event (a lapsed one still counts here until its HoldReleased). */
   held: number;
@@ -71,6 +88,8 @@ export interface LotInfo {
   expiresAt: string;
   seq: number;
   pointsIssued: number;
+  /** As on the Lot: set from a pending accrual until its PointsReleased. */
+  availableAt?: string;
 }
 
 export const initialMember = (): MemberState => ({
@@ -134,19 +153,28 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
     }
     case 'PointsAccrued': {
       const d = event.data;
+      const pending = d.availableAt === undefined ? {} : { availableAt: d.availableAt };
       if (d.points > 0) {
         state.lotIndex.set(d.lotId, {
           issuerPartnerId: d.issuerPartnerId,
           expiresAt: d.expiresAt,
           seq: state.nextLotSeq,
           pointsIssued: d.points,
+          ...pending,
         });
       }
       const lots =
         d.points > 0
           ? [
               ...state.lots,
-              { lotId: d.lotId, issuerPartnerId: d.issuerPartnerId, points: d.points, expiresAt: d.expiresAt, seq: state.nextLotSeq },
+              {
+                lotId: d.lotId,
+                issuerPartnerId: d.issuerPartnerId,
+                points: d.points,
+                expiresAt: d.expiresAt,
+                seq: state.nextLotSeq,
+                ...pending,
+              },
             ]
           : state.lots;
       const available = state.available + d.points;
@@ -211,8 +239,24 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
       };
       // A lapse written with a reversal ends that reversal: its answer is the state after it.
       const reversal = d.txId === undefined ? undefined : state.transactions.get(d.txId);
-      if (reversal !== undefined) state.transactions.set(d.txId!, { ...reversal, balanceAfter: next.available - next.held, position });
+      if (reversal !== undefined) {
+        state.transactions.set(d.txId!, { ...reversal, balanceAfter: spendableBalance(next, reversal.occurredAt), position });
+      }
       return next;
+    }
+    case 'PointsReleased': {
+      // Nothing moves: the lot was spendable from availableAt on; the release only records it.
+      const d = event.data;
+      const info = state.lotIndex.get(d.lotId);
+      assert(info !== undefined && info.availableAt !== undefined, 'only a pending lot is released');
+      const { availableAt: _released, ...rest } = info;
+      state.lotIndex.set(d.lotId, rest);
+      const lots = state.lots.map((lot) => {
+        if (lot.lotId !== d.lotId) return lot;
+        const { availableAt: _a, ...released } = lot;
+        return released;
+      });
+      return { ...state, lots };
     }
     case 'PointsHeld': {
       const d = event.data;
@@ -276,6 +320,9 @@ function closeHold(state: MemberState, holdId: string, status: Hold['status'], p
   return { ...state, held };
 }
 
+/** The balance a transaction answers with: the lots, less holds and lots pending at its business date. */
+const spendableBalance = (state: MemberState, at: string): number => state.available - state.held - pendingPointsAt(state.lots, at);
+
 function record(
   state: MemberState,
   txId: string,
@@ -283,7 +330,7 @@ function record(
   occurredAt: string,
   pointValueMinor: number,
 ): MemberState {
-  state.transactions.set(txId, { ...r, balanceAfter: state.available - state.held, occurredAt, pointValueMinor });
+  state.transactions.set(txId, { ...r, balanceAfter: spendableBalance(state, occurredAt), occurredAt, pointValueMinor });
   return state;
 }
 
@@ -298,8 +345,8 @@ function withTx(
   state.transactions.set(d.txId, {
     ...record,
     points: d.points,
-    // What the member can spend: the lots, less what is on hold.
-    balanceAfter: state.available - state.held,
+    // What the member can spend: the lots, less what is on hold and what is still pending.
+    balanceAfter: spendableBalance(state, d.occurredAt),
     occurredAt: d.occurredAt,
     pointValueMinor: d.pointValueMinor,
   });
@@ -333,7 +380,8 @@ function returnSlices(lots: Lot[], slices: readonly LotSlice[], lotIndex: Map<st
   for (const [lotId, points] of returned) {
     const info = lotIndex.get(lotId);
     assert(info !== undefined, 'a returned slice names a lot that existed');
-    next.push({ lotId, issuerPartnerId: info.issuerPartnerId, points, expiresAt: info.expiresAt, seq: info.seq });
+    const pending = info.availableAt === undefined ? {} : { availableAt: info.availableAt };
+    next.push({ lotId, issuerPartnerId: info.issuerPartnerId, points, expiresAt: info.expiresAt, seq: info.seq, ...pending });
   }
   return next.sort((a, b) => a.seq - b.seq);
 }

@@ -1,6 +1,7 @@
 import { DomainEvent } from '../shared/decider';
 import { Conflict, InvalidInput, assert } from '../shared/errors';
 import { AMOUNT_MINOR_MAX } from '../shared/money';
+import { DAY_MS } from '../shared/time';
 
 export const partnerStream = (partnerId: string) => `partner-${partnerId}`;
 
@@ -8,7 +9,15 @@ export const partnerStream = (partnerId: string) => `partner-${partnerId}`;
 export interface EarnRule {
   pointsPerUnit: number;
   unitMinor: number;
+  /**
+   * The return window: an accrual's points stay pending (not spendable) for this many days
+   * of 24 h (UTC) after its business date. Absent or 0: spendable at once.
+   */
+  pendingDays?: number;
 }
+
+/** A return window longer than a year is a typo, not a policy. */
+export const PENDING_DAYS_MAX = 365;
 
 export interface PartnerTerms {
   earnRule: EarnRule;
@@ -53,10 +62,12 @@ export function decidePartner(command: PartnerCommand, state: PartnerState): Par
         throw new Conflict('partner_exists', `partner ${command.data.partnerId} already exists`);
       }
       checkRates(command.data);
+      checkEarnRule(command.data.earnRule);
       return [{ type: 'PartnerJoined', data: command.data }];
     case 'ChangePartnerTerms':
       assert(state.status !== 'none', 'handler checked the partner exists');
       checkRates(command.data);
+      checkEarnRule(command.data.earnRule);
       return [{ type: 'PartnerTermsChanged', data: command.data }];
     case 'IssuePartnerKey':
       assert(state.status !== 'none', 'handler checked the partner exists');
@@ -82,6 +93,22 @@ function checkRates(terms: Pick<PartnerTerms, 'issuanceFeeBps' | 'breakageShareB
       throw new InvalidInput(field, 'must be an integer from 0 to 10000 basis points');
     }
   }
+}
+
+/** Every accrual under the rule reads `pendingDays`: a bad one would make every later accrual fail. */
+function checkEarnRule(rule: EarnRule): void {
+  const days: unknown = rule.pendingDays;
+  if (days === undefined) return;
+  if (!Number.isSafeInteger(days) || (days as number) < 0 || (days as number) > PENDING_DAYS_MAX) {
+    throw new InvalidInput('earnRule.pendingDays', `must be an integer from 0 to ${PENDING_DAYS_MAX} days`);
+  }
+}
+
+/** When an accrual dated `occurredAt` under `rule` becomes spendable; null when at once. */
+export function availableAtUnder(rule: EarnRule, occurredAt: string): string | null {
+  const days = rule.pendingDays ?? 0;
+  if (days === 0) return null;
+  return new Date(Date.parse(occurredAt) + days * DAY_MS).toISOString();
 }
 
 export function evolvePartner(state: PartnerState, event: PartnerEvent): PartnerState {
