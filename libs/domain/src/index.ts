@@ -5,6 +5,7 @@ export * from './shared/time';
 export * from './shared/decider';
 export * from './coalition/coalition';
 export * from './partner/partner';
+export * from './program/program';
 export * from './member/member.events';
 export * from './member/member.state';
 export * from './member/member.decide';

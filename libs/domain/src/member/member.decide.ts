@@ -3,7 +3,8 @@ import { Conflict, InvalidInput, NotFound, Refused, assert, idempotencyConflict 
 import { passesLuhn } from '../shared/luhn';
 import { addMonthsUtc, checkBusinessDate, toUtcIso } from '../shared/time';
 import { EarnRule, availableAtUnder, pointsEarned } from '../partner/partner';
-import { LotSlice, MemberEvent } from './member.events';
+import { VelocityLimits } from '../program/program';
+import { LotSlice, MemberEvent, SuspiciousActivityFlagged } from './member.events';
 import {
   Hold,
   Lot,
@@ -34,7 +35,8 @@ export type EnrolMember = {
 export type AccruePoints = {
   type: 'AccruePoints';
   data: { partnerId: string; externalId: string; memberId: string; amountMinor: number; currency: string; occurredAt: string };
-  context: TxContext & { earnRule: EarnRule };
+  /** `limits`: the programme's velocity limits in force at the business date (none without a programme). */
+  context: TxContext & { earnRule: EarnRule; limits?: VelocityLimits };
 };
 export type RedeemPoints = {
   type: 'RedeemPoints';
@@ -69,9 +71,37 @@ export type ReleaseHold = {
 export type LapseHold = { type: 'LapseHold'; data: { memberId: string; holdId: string } };
 /** Records that a pending lot's return window has ended (a job's command, not a partner's). */
 export type ReleasePendingPoints = { type: 'ReleasePendingPoints'; data: { memberId: string; lotId: string } };
+/** Fraud control: `blockedBy` is the enrolling partner or `admin` (the handler checked who may). */
+export type BlockCard = { type: 'BlockCard'; data: { memberId: string; cardNumber: string; reason: string; blockedBy: string } };
+/** A new card for the member (the handler claimed it for the member first). */
+export type ReplaceCard = { type: 'ReplaceCard'; data: { memberId: string; cardNumber: string } };
 
 export type MemberCommand =
-  EnrolMember | AccruePoints | RedeemPoints | ReverseTransaction | PlaceHold | CaptureHold | ReleaseHold | LapseHold | ReleasePendingPoints;
+  | EnrolMember
+  | AccruePoints
+  | RedeemPoints
+  | ReverseTransaction
+  | PlaceHold
+  | CaptureHold
+  | ReleaseHold
+  | LapseHold
+  | ReleasePendingPoints
+  | BlockCard
+  | ReplaceCard;
+
+/**
+ * A velocity limit refused the accrual (422 velocity_limit). `flag` is the event to record
+ * all the same, so the attempt stays on the member's record; undefined when this very
+ * attempt (same txId) was flagged before and is only refused again.
+ */
+export class VelocityLimitExceeded extends Refused {
+  constructor(
+    message: string,
+    readonly flag: SuspiciousActivityFlagged | undefined,
+  ) {
+    super('velocity_limit', message);
+  }
+}
 
 /** A hold lives between one second and thirty days. */
 export const HOLD_TTL_SECONDS_MIN = 1;
@@ -90,11 +120,13 @@ export function decideMember(command: MemberCommand, state: MemberState, now: Da
   if (command.type === 'EnrolMember') return enrol(command, state, now);
   if (command.type === 'LapseHold') return lapse(command, state, now);
   if (command.type === 'ReleasePendingPoints') return releasePending(command, state, now);
+  if (command.type === 'BlockCard') return blockCard(command, state, now);
+  if (command.type === 'ReplaceCard') return replaceCard(command, state, now);
   const tx = openTransaction(command, state, now);
   if (tx === undefined) return [];
   switch (command.type) {
     case 'AccruePoints':
-      return accrue(command, tx);
+      return accrue(command, state, tx);
     case 'RedeemPoints':
       return redeem(command, state, tx, now);
     case 'ReverseTransaction':
@@ -159,7 +191,71 @@ function openTransaction(cmd: PartnerTransaction, state: MemberState, now: Date)
     return undefined;
   }
   checkBusinessDate('occurredAt', occurredAt, now, cmd.context.maxBackdateDays);
+  // A blocked card moves no points out or in; a refund (reversal) and a release still go through.
+  if (state.cardBlocked && BLOCKED_WHILE_CARD_BLOCKED.has(cmd.type)) {
+    throw new Refused('card_blocked', `member ${memberId}'s card is blocked; issue a replacement card first`);
+  }
   return { txId, occurredAt };
+}
+
+const BLOCKED_WHILE_CARD_BLOCKED: ReadonlySet<MemberCommand['type']> = new Set([
+  'AccruePoints',
+  'RedeemPoints',
+  'PlaceHold',
+  'CaptureHold',
+]);
+
+function blockCard({ data }: BlockCard, state: MemberState, now: Date): MemberEvent[] {
+  if (state.status === 'none') throw new NotFound('member', data.memberId);
+  // Only the member's current card can be blocked; a replaced card is no longer theirs.
+  if (data.cardNumber !== state.cardNumber) throw new NotFound('card', data.cardNumber);
+  if (state.cardBlocked) return [];
+  return [{ type: 'CardBlocked', data: { ...data, occurredAt: now.toISOString() } }];
+}
+
+function replaceCard({ data }: ReplaceCard, state: MemberState, now: Date): MemberEvent[] {
+  if (!passesLuhn(data.cardNumber)) throw new InvalidInput('cardNumber', 'must be 12-19 digits with a valid Luhn check digit');
+  if (state.status === 'none') throw new NotFound('member', data.memberId);
+  // The member already holds this card: a retried replacement records nothing.
+  if (data.cardNumber === state.cardNumber) return [];
+  return [
+    {
+      type: 'CardReplaced',
+      data: { memberId: data.memberId, previousCardNumber: state.cardNumber, cardNumber: data.cardNumber, occurredAt: now.toISOString() },
+    },
+  ];
+}
+
+/**
+ * The programme's velocity limits, by the accrual's business date: accruals in its UTC clock
+ * hour, points in its UTC day (gross: a refund does not undo the signal). Fixed windows, so
+ * the answer does not depend on the order backdated receipts arrive in.
+ */
+function checkVelocity(cmd: AccruePoints, state: MemberState, txId: string, occurredAt: string, points: number): void {
+  const limits = cmd.context.limits;
+  if (limits === undefined) return;
+  const hour = occurredAt.slice(0, 13);
+  const day = occurredAt.slice(0, 10);
+  let accrualsInHour = 1;
+  let pointsInDay = points;
+  for (const tx of state.transactions.values()) {
+    if (tx.kind !== 'accrual') continue;
+    if (tx.occurredAt.startsWith(hour)) accrualsInHour += 1;
+    if (tx.occurredAt.startsWith(day)) pointsInDay += tx.points;
+  }
+  const over =
+    accrualsInHour > limits.maxAccrualsPerMemberPerHour
+      ? { rule: 'max_accruals_per_hour' as const, limit: limits.maxAccrualsPerMemberPerHour, observed: accrualsInHour, window: hour }
+      : pointsInDay > limits.maxPointsPerMemberPerDay
+        ? { rule: 'max_points_per_day' as const, limit: limits.maxPointsPerMemberPerDay, observed: pointsInDay, window: day }
+        : undefined;
+  if (over === undefined) return;
+  const { partnerId, externalId, memberId, amountMinor } = cmd.data;
+  const message = `accrual ${txId} would make ${over.observed} against the limit of ${over.limit} (${over.rule}, ${over.window})`;
+  const flag: SuspiciousActivityFlagged | undefined = state.flaggedTxIds.has(txId)
+    ? undefined
+    : { type: 'SuspiciousActivityFlagged', data: { memberId, txId, partnerId, externalId, ...over, amountMinor, points, occurredAt } };
+  throw new VelocityLimitExceeded(message, flag);
 }
 
 /** The request fields that make two posts "the same transaction", the business date in UTC. */
@@ -198,13 +294,14 @@ function businessDate(field: string, iso: string): string {
   return toUtcIso(iso);
 }
 
-function accrue(cmd: AccruePoints, { txId, occurredAt }: OpenedTransaction): MemberEvent[] {
+function accrue(cmd: AccruePoints, state: MemberState, { txId, occurredAt }: OpenedTransaction): MemberEvent[] {
   const { partnerId, externalId, memberId, amountMinor, currency } = cmd.data;
   const ctx = cmd.context;
   if (currency !== ctx.coalitionCurrency) {
     throw new InvalidInput('currency', `must be ${ctx.coalitionCurrency}, the coalition currency`, 'currency_mismatch');
   }
   const points = pointsEarned(amountMinor, ctx.earnRule);
+  checkVelocity(cmd, state, txId, occurredAt, points);
   const expiresAt = addMonthsUtc(occurredAt, ctx.expiryMonths);
   const availableAt = points > 0 ? availableAtUnder(ctx.earnRule, occurredAt) : null;
   return [

@@ -182,6 +182,52 @@ export type HoldReleased = DomainEvent<
   }
 >;
 
+/** Fraud control: the member's card is blocked; accruals, redemptions, holds and captures are refused until a replacement. */
+export type CardBlocked = DomainEvent<
+  'CardBlocked',
+  {
+    memberId: string;
+    cardNumber: string;
+    reason: string;
+    /** The partner that asked (the one that enrolled the member), or `admin`. */
+    blockedBy: string;
+    occurredAt: string;
+  }
+>;
+
+/** A new card for the member: the balance stays (it is the member's, not the card's) and the block ends. */
+export type CardReplaced = DomainEvent<
+  'CardReplaced',
+  { memberId: string; previousCardNumber: string; cardNumber: string; occurredAt: string }
+>;
+
+export type VelocityRule = 'max_accruals_per_hour' | 'max_points_per_day';
+
+/**
+ * An accrual refused for exceeding a velocity limit of the programme, recorded instead of
+ * it: the one refusal that writes (a fraud signal kept where an auditor finds it). No points move.
+ */
+export type SuspiciousActivityFlagged = DomainEvent<
+  'SuspiciousActivityFlagged',
+  {
+    memberId: string;
+    /** The refused accrual's would-be txId (`partnerId:externalId`); it is not reserved. */
+    txId: string;
+    partnerId: string;
+    externalId: string;
+    rule: VelocityRule;
+    limit: number;
+    /** What the window would have held with the refused accrual: accruals, or points. */
+    observed: number;
+    /** The window counted: a UTC clock hour (`2026-11-20T11`) or a UTC day (`2026-11-20`). */
+    window: string;
+    amountMinor: number;
+    points: number;
+    /** The refused accrual's business date. */
+    occurredAt: string;
+  }
+>;
+
 export type MemberEvent =
   | MemberEnrolled
   | PointsAccrued
@@ -192,7 +238,10 @@ export type MemberEvent =
   | PointsReleased
   | PointsHeld
   | HoldCaptured
-  | HoldReleased;
+  | HoldReleased
+  | CardBlocked
+  | CardReplaced
+  | SuspiciousActivityFlagged;
 
 export const MEMBER_EVENT_TYPES: ReadonlySet<string> = new Set([
   'MemberEnrolled',
@@ -205,4 +254,7 @@ export const MEMBER_EVENT_TYPES: ReadonlySet<string> = new Set([
   'PointsHeld',
   'HoldCaptured',
   'HoldReleased',
+  'CardBlocked',
+  'CardReplaced',
+  'SuspiciousActivityFlagged',
 ]);

@@ -60,6 +60,12 @@ export interface MemberState {
   cardNumber: string;
   birthDate: string | null;
   enrolledAt: string;
+  /** The partner that enrolled the member (null: an admin did); it may block and replace the card. */
+  enrolledBy: string | null;
+  /** Fraud control: blocked until a replacement card is issued. */
+  cardBlocked: boolean;
+  /** Accruals refused by a velocity limit and flagged, by txId: a retry is refused again without a second flag. */
+  flaggedTxIds: Set<string>;
   /** Open lots (points > 0), in creation order. */
   lots: Lot[];
   /** Points in the open lots, pending ones included (`pendingPointsAt` tells them apart at a moment). */
@@ -98,6 +104,9 @@ export const initialMember = (): MemberState => ({
   cardNumber: '',
   birthDate: null,
   enrolledAt: '',
+  enrolledBy: null,
+  cardBlocked: false,
+  flaggedTxIds: new Set(),
   lots: [],
   available: 0,
   held: 0,
@@ -149,8 +158,17 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
         cardNumber: d.cardNumber,
         birthDate: d.birthDate,
         enrolledAt: d.occurredAt,
+        enrolledBy: d.enrolledBy,
       };
     }
+    case 'CardBlocked':
+      return { ...state, cardBlocked: true };
+    case 'CardReplaced':
+      return { ...state, cardNumber: event.data.cardNumber, cardBlocked: false };
+    case 'SuspiciousActivityFlagged':
+      // Shared between successive states, as `transactions`.
+      state.flaggedTxIds.add(event.data.txId);
+      return { ...state };
     case 'PointsAccrued': {
       const d = event.data;
       const pending = d.availableAt === undefined ? {} : { availableAt: d.availableAt };

@@ -1,5 +1,5 @@
 import { DomainEvent } from '../shared/decider';
-import { Conflict, InvalidInput, assert } from '../shared/errors';
+import { Conflict, InvalidInput, NotFound, assert } from '../shared/errors';
 import { AMOUNT_MINOR_MAX } from '../shared/money';
 import { DAY_MS } from '../shared/time';
 
@@ -51,7 +51,9 @@ export type PartnerCommand =
   | { type: 'JoinPartner'; data: { partnerId: string; name: string } & PartnerTerms }
   | { type: 'ChangePartnerTerms'; data: { partnerId: string } & PartnerTerms }
   | { type: 'IssuePartnerKey'; data: { partnerId: string; keyId: string; keyHash: string } }
-  | { type: 'RevokePartnerKey'; data: { partnerId: string; keyId: string } };
+  | { type: 'RevokePartnerKey'; data: { partnerId: string; keyId: string } }
+  | { type: 'SuspendPartner'; data: { partnerId: string; reason: string } }
+  | { type: 'ReinstatePartner'; data: { partnerId: string } };
 
 export const initialPartner = (): PartnerState => ({ status: 'none', partnerId: '', name: '', terms: [], keys: new Map() });
 
@@ -78,6 +80,15 @@ export function decidePartner(command: PartnerCommand, state: PartnerState): Par
       if (key.revoked) return [];
       return [{ type: 'ApiKeyRevoked', data: { keyId: command.data.keyId } }];
     }
+    // Suspending a suspended partner, or reinstating an active one, changes nothing: a retry records nothing.
+    case 'SuspendPartner':
+      if (state.status === 'none') throw new NotFound('partner', command.data.partnerId);
+      if (state.status === 'suspended') return [];
+      return [{ type: 'PartnerSuspended', data: command.data }];
+    case 'ReinstatePartner':
+      if (state.status === 'none') throw new NotFound('partner', command.data.partnerId);
+      if (state.status === 'active') return [];
+      return [{ type: 'PartnerReinstated', data: command.data }];
     default: {
       const unknown: never = command;
       throw new Error(`unknown command ${JSON.stringify(unknown)}`);

@@ -33,7 +33,10 @@ export class InvalidInput extends DomainError {
 
 export class NotFound extends DomainError {
   readonly kind = 'not_found';
-  constructor(entity: 'member' | 'partner' | 'coalition' | 'settlement' | 'stream' | 'transaction' | 'key' | 'hold' | 'lot', id: string) {
+  constructor(
+    entity: 'member' | 'partner' | 'coalition' | 'settlement' | 'stream' | 'transaction' | 'key' | 'hold' | 'lot' | 'card' | 'program',
+    id: string,
+  ) {
     super(`${entity}_not_found`, `${entity} ${id} not found`);
   }
 }
