@@ -5,6 +5,7 @@ import { MemoryEventStore } from '@ledger/event-store';
 import { GENESIS_HASH, chainEvents } from '@ledger/integrity';
 import { ReadStore, rebuildReadStore } from '@ledger/projections';
 import { DirectLedger } from '@ledger/projections/testing/direct-ledger';
+import { appendProgramHistory } from '@ledger/projections/testing/program-history';
 import { SettlementStatement, StatementBody, calculatePeriodStatement, decideSettlement, sealStatement } from '@ledger/settlement';
 import { AuditFold } from './audit-fold';
 import { SqliteReadModelCheck } from './read-model-check';
@@ -267,6 +268,37 @@ describe('verifyLedger', () => {
         message: expect.stringContaining('available'),
       });
       expect(bad.divergences.map((d) => d.check)).toEqual(['read_model:members', 'read_model:liability']);
+      readStore.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('compares the programme KPI tables too: equal after a rebuild, a changed or missing row is named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audit-verify-'));
+    try {
+      const store = new MemoryEventStore();
+      const ledger = new DirectLedger(store);
+      await ledger.configure(10);
+      for (const p of ['grocer', 'cafe', 'air']) await ledger.join(p);
+      await appendProgramHistory(ledger);
+      const file = join(dir, 'read.db');
+      const readStore = ReadStore.open(file);
+      await rebuildReadStore(store, readStore);
+      const ok = await verifyLedger(store, { readModel: SqliteReadModelCheck.open(file) });
+      expect(ok.divergences).toEqual([]);
+
+      readStore.db.prepare("UPDATE program_activity SET points_earned = points_earned + 1 WHERE member_id = 'cat'").run();
+      // dan's refund of g4 takes its 100 points off the day g4 expires: put them back, as a projector forgetting refunds would.
+      readStore.db.prepare("UPDATE program_issuer_days SET points_expiring = points_expiring + 100 WHERE day = '2028-10-07'").run();
+      readStore.db.prepare("DELETE FROM program_enrolments WHERE enrolled_by = ''").run();
+      const bad = await verifyLedger(store, { readModel: SqliteReadModelCheck.open(file) });
+      expect(bad.divergences.map((d) => [d.check, d.message])).toEqual([
+        ['read_model:program_enrolments', "enrolments 2026-10-10 by '' is missing from the read model"],
+        ['read_model:program_activity', 'activity 2026-10-04 cat at grocer: points_earned differs'],
+        ['read_model:program_activity', 'activity 2026-10-20 cat at air: points_earned differs'],
+        ['read_model:program_issuer_days', 'issuer day 2028-10-07 grocer: points_expiring differs'],
+      ]);
       readStore.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -8,3 +8,4 @@ export * from './rebuild';
 export * from './postgres/postgres-read-store';
 export * from './postgres/migrations';
 export * from './open-read-store';
+export * from './program-report';

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { assert } from '@ledger/domain';
 import type { ReadStore } from './read-store';
 import { ReadModelQueries } from './read-store-port';
+import { ActiveFigures, EarningFigures, PROGRAM_SQL, ProgramFigures, ProgramReport, ProgramWindow, programReport } from './program-report';
 
 /** An open lot of a member: points still spendable, with the partner that owes them. */
 export interface OpenLot {
@@ -195,6 +196,26 @@ export class ReadModelReader implements ReadModelQueries {
     return period === undefined ? this.stmt.liabilityAll.all() : this.stmt.liabilityOf.all(period);
   }
 
+  /** The programme KPIs of `window`, every query in one read transaction. */
+  programReport(window: ProgramWindow): ProgramReport {
+    const all = <T>(sql: string, ...params: string[]): T[] =>
+      this.db.prepare<[Record<string, string>], T>(sqliteParams(sql)).all(Object.fromEntries(params.map((p, i) => [`p${i + 1}`, p])));
+    const { previousFrom, from, to } = window;
+    const figures = this.snapshot((): ProgramFigures => ({
+      partners: all<{ partnerId: string }>(PROGRAM_SQL.partners).map((r) => r.partnerId),
+      coalition: this.coalition(),
+      asOfPosition: this.store.checkpoint().position,
+      enrolled: all(PROGRAM_SQL.enrolled, from, to),
+      activeByPartner: all<ActiveFigures>(PROGRAM_SQL.active('partner_id, member_id'), previousFrom, from, to),
+      activeTotal: all<ActiveFigures>(PROGRAM_SQL.active('member_id'), previousFrom, from, to)[0],
+      earningByPartner: all<EarningFigures>(PROGRAM_SQL.earning(true), from, to),
+      earningTotal: all<EarningFigures>(PROGRAM_SQL.earning(false), from, to)[0] ?? NO_EARNING,
+      breakage: all(PROGRAM_SQL.breakage, from, to),
+      outstanding: all(PROGRAM_SQL.outstanding, to),
+    }));
+    return programReport(window, figures);
+  }
+
   private asOf(): number {
     const position = this.store.checkpoint().position;
     // A row exists only once an event was applied, and that moved the checkpoint.
@@ -233,6 +254,12 @@ export function partnerPositionFromRow(
     asOfPosition,
   };
 }
+
+/** `$1` → `@p1`: named parameters on SQLite (better-sqlite3 binds no numbered ones), so both stores run one SQL text. */
+const sqliteParams = (sql: string) => sql.replace(/\$([0-9]+)/g, '@p$1');
+
+/** The earning figures of a window in which nobody earned. */
+export const NO_EARNING = { earners: 0, points: 0, topPoints: 0 };
 
 /** Holds expiring after this ISO time are live; '' (before every time) counts every open hold. */
 const liveAfter = (at: Date | undefined): string => (at === undefined ? '' : at.toISOString());

@@ -1,5 +1,6 @@
 import { RecordedEvent } from '@ledger/event-store';
 import type { Checkpoint } from './read-store';
+import type { ProgramReport, ProgramWindow } from './program-report';
 import type { HoldEntry, LiabilityRow, MemberBalance, PartnerPosition, TransactionEntry } from './read-model-reader';
 
 /** SQLite answers at once (better-sqlite3 is synchronous); PostgreSQL answers later. Callers await either. */
@@ -30,6 +31,8 @@ export interface ReadModelQueries {
   dueHolds(at: Date, limit: number): Awaitable<HoldEntry[]>;
   transaction(txId: string): Awaitable<TransactionEntry | undefined>;
   liability(period?: string): Awaitable<LiabilityRow[]>;
+  /** The programme KPIs of a window, from the program-kpis read model (one snapshot). */
+  programReport(window: ProgramWindow): Awaitable<ProgramReport>;
 }
 
 /** A read store as the projector, a rebuild and the API see it, whatever holds it (SQLite, PostgreSQL). */

@@ -87,6 +87,39 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; description: strin
       CREATE INDEX holds_member ON holds (member_id, status);
     `,
   },
+  {
+    version: 2,
+    description: 'programme KPI read model',
+    sql: `
+      CREATE TABLE program_enrolments (
+        day         TEXT COLLATE "C" NOT NULL,
+        enrolled_by TEXT COLLATE "C" NOT NULL,
+        members     BIGINT NOT NULL CHECK (members > 0),
+        PRIMARY KEY (day, enrolled_by)
+      );
+      CREATE TABLE program_activity (
+        day           TEXT COLLATE "C" NOT NULL,
+        partner_id    TEXT COLLATE "C" NOT NULL,
+        member_id     TEXT COLLATE "C" NOT NULL,
+        transactions  BIGINT NOT NULL CHECK (transactions > 0),
+        points_earned BIGINT NOT NULL CHECK (points_earned >= 0),
+        PRIMARY KEY (day, partner_id, member_id)
+      );
+      CREATE TABLE program_issuer_days (
+        day               TEXT COLLATE "C" NOT NULL,
+        issuer_partner_id TEXT COLLATE "C" NOT NULL,
+        points_issued     BIGINT NOT NULL,
+        points_redeemed   BIGINT NOT NULL,
+        points_reversed   BIGINT NOT NULL,
+        points_expired    BIGINT NOT NULL,
+        points_expiring   BIGINT NOT NULL,
+        PRIMARY KEY (day, issuer_partner_id)
+      );
+      -- The new tables fill only by replaying the events already projected: empty the rest and start again from 0.
+      TRUNCATE coalition, members, lots, partner_positions, transactions, liability, holds;
+      UPDATE checkpoint SET position = NULL, event_id = NULL, events = 0 WHERE id = 0;
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;

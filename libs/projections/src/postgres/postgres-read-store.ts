@@ -4,6 +4,7 @@ import { RecordedEvent } from '@ledger/event-store';
 import {
   HoldEntry,
   LiabilityRow,
+  NO_EARNING,
   MemberBalance,
   OpenLot,
   PartnerPosition,
@@ -16,6 +17,7 @@ import { EventDispatch, PostgresReadModelBatch, READ_MODELS } from '../read-mode
 import { Checkpoint, READ_MODEL_TABLES, ReadStore } from '../read-store';
 import { ProjectionWriter, ReadModelQueries, ReadModelStore } from '../read-store-port';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './migrations';
+import { ActiveFigures, EarningFigures, PROGRAM_SQL, ProgramReport, ProgramWindow, programReport } from '../program-report';
 
 /** `LEDGER_READ_STORE` selects PostgreSQL when it is a URL of this scheme. */
 export const isPostgresUrl = (value: string) => /^postgres(ql)?:\/\//i.test(value);
@@ -411,6 +413,28 @@ export class PostgresReadModelReader implements ReadModelQueries {
       period === undefined ? [] : [period],
     );
     return rows;
+  }
+
+  /** The programme KPIs of `window`: every query in one REPEATABLE READ snapshot. */
+  async programReport(window: ProgramWindow): Promise<ProgramReport> {
+    const { previousFrom, from, to } = window;
+    const figures = await this.store.inTransaction(async (client) => {
+      const all = async <T extends pg.QueryResultRow>(sql: string, ...params: string[]) => (await client.query<T>(sql, params)).rows;
+      const coalition = (await all<{ currency: string; pointValueMinor: number }>(PROGRAM_SQL.coalition))[0];
+      return {
+        partners: (await all<{ partnerId: string }>(PROGRAM_SQL.partners)).map((r) => r.partnerId),
+        coalition,
+        asOfPosition: (await all<{ position: number | null }>('SELECT position FROM checkpoint WHERE id = 0'))[0].position ?? undefined,
+        enrolled: await all<{ partnerId: string; members: number }>(PROGRAM_SQL.enrolled, from, to),
+        activeByPartner: await all<ActiveFigures>(PROGRAM_SQL.active('partner_id, member_id'), previousFrom, from, to),
+        activeTotal: (await all<ActiveFigures>(PROGRAM_SQL.active('member_id'), previousFrom, from, to))[0],
+        earningByPartner: await all<EarningFigures>(PROGRAM_SQL.earning(true), from, to),
+        earningTotal: (await all<EarningFigures>(PROGRAM_SQL.earning(false), from, to))[0] ?? NO_EARNING,
+        breakage: await all<{ partnerId: string; expiring: number; expired: number }>(PROGRAM_SQL.breakage, from, to),
+        outstanding: await all<{ partnerId: string; points: number }>(PROGRAM_SQL.outstanding, to),
+      };
+    }, 'REPEATABLE READ READ ONLY');
+    return programReport(window, figures);
   }
 
   private async partners(at: Date | undefined, where: string, params: unknown[]): Promise<PartnerPosition[]> {

@@ -3,6 +3,7 @@ import { holdsReadModel } from './holds.read-model';
 import { liabilityReadModel } from './liability.read-model';
 import { membersAndLotsReadModel } from './members-and-lots.read-model';
 import { partnerPositionsReadModel } from './partner-positions.read-model';
+import { programKpisReadModel } from './program-kpis.read-model';
 import { ReadModel } from './read-model';
 import { transactionIndexReadModel } from './transaction-index.read-model';
 
@@ -14,8 +15,10 @@ export {
   liabilityReadModel,
   membersAndLotsReadModel,
   partnerPositionsReadModel,
+  programKpisReadModel,
   transactionIndexReadModel,
 };
+export { NO_PARTNER, dayOfIso } from './program-kpis.read-model';
 export { periodOfIso } from './liability.read-model';
 
 /** Every read model, in the order a batch writes them. */
@@ -26,6 +29,8 @@ export const READ_MODELS: readonly ReadModel[] = [
   partnerPositionsReadModel,
   liabilityReadModel,
   holdsReadModel,
+  // After members-and-lots: a refund finds its lot's expiry in the lots that flushed before it.
+  programKpisReadModel,
 ];
 
 /** The event types some read model handles (unversioned names). */

@@ -65,10 +65,11 @@ export class DirectLedger {
     });
   }
 
-  async enrol(memberId: string): Promise<AppendResult> {
+  /** Enrolled at `now` (the decider dates an enrolment by the clock), by `enrolledBy` when given. */
+  async enrol(memberId: string, enrolledBy: string | null = null): Promise<AppendResult> {
     const cardNumber = withLuhnDigit(`4${String(++this.cards).padStart(14, '0')}`);
     await this.appendOther(`card-${cardNumber}`, 'CardClaimed', { cardNumber, memberId });
-    return this.decide(memberId, { type: 'EnrolMember', data: { memberId, cardNumber, birthDate: null, enrolledBy: null } }, SYSTEM);
+    return this.decide(memberId, { type: 'EnrolMember', data: { memberId, cardNumber, birthDate: null, enrolledBy } }, SYSTEM);
   }
 
   /** With the partner's earn rule; the default rule gives 1 point per 100 minor units. */

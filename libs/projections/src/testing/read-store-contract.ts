@@ -5,6 +5,8 @@ import { ReadModelStore } from '../read-store-port';
 import { rebuildReadStore } from '../rebuild';
 import { DirectLedger } from './direct-ledger';
 import { appendSyntheticHistory } from './synthetic-history';
+import { appendProgramHistory } from './program-history';
+import { programWindow } from '../program-report';
 
 export interface ReadStoreUnderTest {
   /** A fresh, empty read store; a second call gives a second, independent one. */
@@ -107,6 +109,113 @@ export function readStoreContract(name: string, make: () => Promise<ReadStoreUnd
         { period: '2026-10', issuerPartnerId: 'grocer', redeemerPartnerId: 'cafe', points: 500, amountMinor: 5_000 },
       ]);
       expect((await reader.liability()).map((r) => r.period)).toEqual(['2026-10', '2026-10', '2026-10', '2026-11']);
+    });
+
+    it('programme KPIs of a window, worked out by hand (testing/program-history.ts)', async () => {
+      await appendProgramHistory(ledger);
+      const store = await open();
+      await catchUp(store, 5);
+      const reader = store.createReader();
+      const report = await reader.programReport(programWindow('2026-10-01', '2026-11-01'));
+      expect(report).toMatchObject({ from: '2026-10-01', to: '2026-11-01', previousFrom: '2026-08-31', days: 31 });
+      expect(report).toMatchObject({ currency: 'RUB', pointValueMinor: 10, asOfPosition: await headPosition(events) });
+      const row = (partnerId: string) => report.partners.find((p) => p.partnerId === partnerId);
+      expect(report.partners.map((p) => p.partnerId)).toEqual(['air', 'cafe', 'grocer']);
+      // grocer: enrolled cat, dan. Active in W: ann (g2), cat (g3), dan (g4, g5); in P: ann (g1): retained 1 of 1.
+      // Earned in W: ann 500, cat 300, dan 100 (refunded later, still earned): 3 earners, top ceil(3/5) = 1 (ann):
+      // 500 / 900 = 5555.5… bps → 5556. No grocer lot expires in W. Outstanding before 11-01:
+      // issued 1000 + 500 + 300 + 100 = 1900, redeemed 100 (c2) + 100 (a3), refunded 100 → 1600 points, 16 000 minor.
+      expect(row('grocer')).toEqual({
+        partnerId: 'grocer',
+        enrolled: 2,
+        active: 3,
+        previousActive: 1,
+        retained: 1,
+        retentionBps: 10_000,
+        churnBps: 0,
+        earners: 3,
+        topEarners: 1,
+        pointsEarned: 900,
+        topPointsEarned: 500,
+        topShareBps: 5_556,
+        pointsExpiring: 0,
+        pointsExpired: 0,
+        breakageBps: null,
+        outstandingPoints: 1_600,
+        liabilityMinor: 16_000,
+      });
+      // cafe: enrolled none in W (bob was in P). Active in W: dan (c3); in P: bob (c1), ann (c2, a redemption at cafe):
+      // retained 0 of 2 → churn 10 000. Earned: dan 100 → 1 earner, the whole. Outstanding: c1 200 + c3 100 (c4 is on 11-01).
+      expect(row('cafe')).toMatchObject({
+        enrolled: 0,
+        active: 1,
+        previousActive: 2,
+        retained: 0,
+        retentionBps: 0,
+        churnBps: 10_000,
+        earners: 1,
+        topEarners: 1,
+        pointsEarned: 100,
+        topShareBps: 10_000,
+        outstandingPoints: 300,
+        liabilityMinor: 3_000,
+      });
+      // air: enrolled fay (gus is on 11-01, outside). Active in W: eve (a1), cat (a3), fay (a2, the last instant); none in P:
+      // no retention to speak of. Earned: eve 50, fay 50: top ceil(2/5) = 1 of two tied → 50 / 100.
+      expect(row('air')).toMatchObject({
+        enrolled: 1,
+        active: 3,
+        previousActive: 0,
+        retained: 0,
+        retentionBps: null,
+        churnBps: null,
+        earners: 2,
+        topEarners: 1,
+        pointsEarned: 100,
+        topPointsEarned: 50,
+        topShareBps: 5_000,
+        outstandingPoints: 100,
+      });
+      // Programme: enrolled cat, dan, eve (no partner), fay = 4. Active in W: ann, cat, dan, eve, fay = 5; in P: ann, bob;
+      // retained ann: 1 / 2 = 5000. Earned per member: ann 500, cat 300, dan 200, eve 50, fay 50 = 1100; top 1: 500 / 1100
+      // = 4545.4… → 4545. Outstanding 1600 + 300 + 100 = 2000 points, 20 000 minor.
+      expect(report.total).toEqual({
+        enrolled: 4,
+        active: 5,
+        previousActive: 2,
+        retained: 1,
+        retentionBps: 5_000,
+        churnBps: 5_000,
+        earners: 5,
+        topEarners: 1,
+        pointsEarned: 1_100,
+        topPointsEarned: 500,
+        topShareBps: 4_545,
+        pointsExpiring: 0,
+        pointsExpired: 0,
+        breakageBps: null,
+        outstandingPoints: 2_000,
+        liabilityMinor: 20_000,
+      });
+
+      // Lots expiring in September 2028: g1 (grocer, 1000 issued, 900 expired) and c1 (cafe, 200, no expiry recorded yet).
+      const september = await reader.programReport(programWindow('2028-09-01', '2028-10-01'));
+      expect(september.partners.map((p) => [p.partnerId, p.pointsExpiring, p.pointsExpired, p.breakageBps])).toEqual([
+        ['air', 0, 0, null],
+        ['cafe', 200, 0, 0],
+        ['grocer', 1_000, 900, 9_000],
+      ]);
+      // 900 / 1200; grocer's outstanding at 10-01: 1600 − 900 expired on 09-01.
+      expect(september.total).toMatchObject({ pointsExpiring: 1_200, pointsExpired: 900, breakageBps: 7_500, active: 0, enrolled: 0 });
+      expect(september.partners.find((p) => p.partnerId === 'grocer')!.outstandingPoints).toBe(700);
+      // October 2028: g2 500 + g3 300 + g4 (100 refunded: 0) of grocer, 200 of g3 expired; c3 100 of cafe; a1, a2 100 of air.
+      const october = await reader.programReport(programWindow('2028-10-01', '2028-11-01'));
+      expect(october.partners.map((p) => [p.partnerId, p.pointsExpiring, p.pointsExpired, p.breakageBps])).toEqual([
+        ['air', 100, 0, 0],
+        ['cafe', 100, 0, 0],
+        ['grocer', 800, 200, 2_500],
+      ]);
+      expect(october.total).toMatchObject({ pointsExpiring: 1_000, pointsExpired: 200, breakageBps: 2_000 });
     });
 
     it('a rebuild equals the state built incrementally in small batches', async () => {

@@ -1,0 +1,137 @@
+import { RecordedEvent } from '@ledger/event-store';
+import { AuditFold } from './audit-fold';
+
+/**
+ * What the programme KPI read model (libs/projections, program-kpis) should hold, folded by
+ * the audit on its own from the events verify reads: enrolments per day and enrolling
+ * partner, activity per day, partner and member, and each issuer's flows per day. Written
+ * apart from the projector, as the rest of the audit is.
+ */
+export interface EnrolmentCount {
+  day: string;
+  enrolledBy: string;
+  members: number;
+}
+
+export interface ActivityCell {
+  day: string;
+  partnerId: string;
+  memberId: string;
+  transactions: number;
+  pointsEarned: number;
+}
+
+export interface IssuerDay {
+  day: string;
+  issuerPartnerId: string;
+  issued: number;
+  redeemed: number;
+  reversed: number;
+  expired: number;
+  /** Issued in lots expiring that day, less their refunds. */
+  expiring: number;
+}
+
+/** `YYYY-MM-DD` of an instant, in UTC. */
+function utcDay(iso: unknown): string {
+  const t = Date.parse(String(iso));
+  return Number.isNaN(t) ? String(iso) : new Date(t).toISOString().slice(0, 10);
+}
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
+
+export class ProgramKpisFold {
+  readonly enrolments = new Map<string, EnrolmentCount>();
+  readonly activity = new Map<string, ActivityCell>();
+  private readonly days = new Map<string, IssuerDay>();
+  /** Refunds wait for the lots' expiries, which the audit fold knows once it is done. */
+  private readonly refunds: { memberId: string; lotId: string; points: number }[] = [];
+
+  /** One event of the log, in position order (events that broke a rule are left out by the caller). */
+  apply(e: RecordedEvent): void {
+    if (!e.streamId.startsWith('member-')) return;
+    const d = e.data as Record<string, unknown>;
+    const memberId = String(d.memberId);
+    switch (e.type) {
+      case 'MemberEnrolled': {
+        const enrolledBy = typeof d.enrolledBy === 'string' ? d.enrolledBy : '';
+        const key = JSON.stringify([utcDay(d.occurredAt), enrolledBy]);
+        const found = this.enrolments.get(key);
+        if (found) found.members += 1;
+        else this.enrolments.set(key, { day: utcDay(d.occurredAt), enrolledBy, members: 1 });
+        return;
+      }
+      case 'PointsAccrued':
+        this.touch(d, memberId, num(d.points));
+        this.day(utcDay(d.occurredAt), String(d.issuerPartnerId)).issued += num(d.points);
+        this.day(utcDay(d.expiresAt), String(d.issuerPartnerId)).expiring += num(d.points);
+        return;
+      case 'PointsRedeemed':
+      case 'RedemptionReversed': {
+        this.touch(d, memberId, 0);
+        const sign = e.type === 'PointsRedeemed' ? 1 : -1;
+        for (const s of (d.slices ?? []) as Record<string, unknown>[])
+          this.day(utcDay(d.occurredAt), String(s.issuerPartnerId)).redeemed += sign * num(s.points);
+        return;
+      }
+      case 'AccrualReversed':
+        this.touch(d, memberId, 0);
+        this.day(utcDay(d.occurredAt), String(d.issuerPartnerId)).reversed += num(d.points);
+        if (num(d.points) > 0) this.refunds.push({ memberId, lotId: String(d.lotId), points: num(d.points) });
+        return;
+      case 'PointsExpired':
+        this.day(utcDay(d.occurredAt), String(d.issuerPartnerId)).expired += num(d.points);
+        return;
+      default:
+        // Holds move no value and no activity; other types are not in this report.
+        return;
+    }
+  }
+
+  /** Each issuer's days, once the refunds are taken off their lots' expiry days (from the audit fold's lots). */
+  issuerDays(fold: AuditFold): Map<string, IssuerDay> {
+    const days = new Map([...this.days].map(([k, v]) => [k, { ...v }]));
+    for (const r of this.refunds) {
+      const lot = fold.members.get(r.memberId)?.lots.get(r.lotId);
+      // A refund of a lot that never was is an invariant break the fold reports already.
+      if (lot === undefined) continue;
+      const key = JSON.stringify([utcDay(lot.expiresAt), lot.issuerPartnerId]);
+      let row = days.get(key);
+      if (row === undefined) {
+        row = {
+          day: utcDay(lot.expiresAt),
+          issuerPartnerId: lot.issuerPartnerId,
+          issued: 0,
+          redeemed: 0,
+          reversed: 0,
+          expired: 0,
+          expiring: 0,
+        };
+        days.set(key, row);
+      }
+      row.expiring -= r.points;
+    }
+    return days;
+  }
+
+  private touch(d: Record<string, unknown>, memberId: string, earned: number): void {
+    const day = utcDay(d.occurredAt);
+    const partnerId = String(d.partnerId);
+    const key = JSON.stringify([day, partnerId, memberId]);
+    const cell = this.activity.get(key);
+    if (cell) {
+      cell.transactions += 1;
+      cell.pointsEarned += earned;
+    } else this.activity.set(key, { day, partnerId, memberId, transactions: 1, pointsEarned: earned });
+  }
+
+  private day(day: string, issuerPartnerId: string): IssuerDay {
+    const key = JSON.stringify([day, issuerPartnerId]);
+    let row = this.days.get(key);
+    if (row === undefined) {
+      row = { day, issuerPartnerId, issued: 0, redeemed: 0, reversed: 0, expired: 0, expiring: 0 };
+      this.days.set(key, row);
+    }
+    return row;
+  }
+}
