@@ -360,6 +360,8 @@ function redeem(cmd: RedeemPoints, state: MemberState, { txId, occurredAt }: Ope
   assert(Number.isSafeInteger(points) && points > 0, 'points validated upstream');
   const spendable = spendableLots(state.lots, occurredAt);
   requireAvailable(state, memberId, spendable, points, now);
+  const slices = allocateFifo(spendable, points);
+  requireHoldsCovered(memberId, lotsAfterTaking(state.lots, slices), openHolds(state), now, points);
   return [
     {
       type: 'PointsRedeemed',
@@ -371,7 +373,7 @@ function redeem(cmd: RedeemPoints, state: MemberState, { txId, occurredAt }: Ope
         points,
         pointValueMinor: cmd.context.pointValueMinor,
         currency: cmd.context.coalitionCurrency,
-        slices: allocateFifo(spendable, points),
+        slices,
         occurredAt,
       },
     },
@@ -438,15 +440,12 @@ function reverse(cmd: ReverseTransaction, state: MemberState, { txId, occurredAt
       `only ${unspent} of the ${original.points} points of ${originalTxId} are unspent; reverse the redemption first`,
     );
   }
-  // Nor may a refund take back points a live hold is keeping for a checkout. A lot still
-  // pending (or expired) backs no hold: reversing it cancels it outright.
-  const nowIso = now.toISOString();
-  const spendableNow = spendableLots(state.lots, nowIso);
-  if (lot !== undefined && spendableNow.includes(lot)) {
+  // Nor may a refund take back points a live hold is keeping for a checkout, now or before it
+  // lapses. A lot still pending (or expired) backs no hold: reversing it cancels it outright.
+  const after = lotsAfterTaking(state.lots, [{ lotId: originalTxId, issuerPartnerId: partnerId, points }]);
+  if (!holdsStayCovered(after, openHolds(state), now)) {
     const heldNow = liveHeld(state, now);
-    if (spendableNow.reduce((sum, l) => sum + l.points, 0) - points < heldNow) {
-      throw new Refused('points_held', `${heldNow} of the member's points are on hold; release or capture the hold first`);
-    }
+    throw new Refused('points_held', `${heldNow} of the member's points are on hold; release or capture the hold first`);
   }
   return [
     {
@@ -469,6 +468,61 @@ function liveHeld(state: MemberState, now: Date, exceptHoldId?: string): number 
     if (h.status === 'open' && h.holdId !== exceptHoldId && Date.parse(h.expiresAt) > now.getTime()) held += h.points;
   }
   return held;
+}
+
+/** Holds not yet ended by an event (lapsed ones included: holdsStayCovered looks only at live ones). */
+function openHolds(state: MemberState, exceptHoldId?: string): Hold[] {
+  return [...state.holds.values()].filter((h) => h.status === 'open' && h.holdId !== exceptHoldId);
+}
+
+/**
+ * A hold promises its points until its expiry, yet lots expire on the clock while it is open: a
+ * hold could outlive the lots that covered it when placed, and available (spendable − held) go
+ * negative. So a decision that places a hold or takes points must leave lots that, at every moment
+ * from now on, cover the holds still live at that moment. Only lots spendable now back a hold (a
+ * pending lot does not, so cancelling one never touches a hold); among them spendable minus held
+ * only drops when a lot expires, so checking now and each lot expiry before the last hold's is enough.
+ */
+function holdsStayCovered(lots: readonly Lot[], holds: readonly Pick<Hold, 'points' | 'expiresAt'>[], now: Date): boolean {
+  const live = holds.filter((h) => Date.parse(h.expiresAt) > now.getTime());
+  if (live.length === 0) return true;
+  const lastHold = Math.max(...live.map((h) => Date.parse(h.expiresAt)));
+  const backing = spendableLots(lots, now.toISOString());
+  const moments = new Set([now.getTime()]);
+  for (const lot of backing) {
+    const t = Date.parse(lot.expiresAt);
+    if (t < lastHold) moments.add(t);
+  }
+  for (const t of moments) {
+    const spendable = backing.reduce((sum, lot) => sum + (Date.parse(lot.expiresAt) > t ? lot.points : 0), 0);
+    const held = live.reduce((sum, h) => sum + (Date.parse(h.expiresAt) > t ? h.points : 0), 0);
+    if (spendable < held) return false;
+  }
+  return true;
+}
+
+function requireHoldsCovered(
+  memberId: string,
+  lots: readonly Lot[],
+  holds: readonly Pick<Hold, 'points' | 'expiresAt'>[],
+  now: Date,
+  points: number,
+): void {
+  if (!holdsStayCovered(lots, holds, now)) {
+    throw new Refused(
+      'insufficient_points',
+      `member ${memberId} has too few points that stay spendable until the open holds expire for ${points} more`,
+    );
+  }
+}
+
+/** The open lots as they would be after the slices are taken. */
+function lotsAfterTaking(lots: readonly Lot[], slices: readonly LotSlice[]): Lot[] {
+  const taken = new Map<string, number>();
+  for (const s of slices) taken.set(s.lotId, (taken.get(s.lotId) ?? 0) + s.points);
+  return lots
+    .map((lot) => (taken.has(lot.lotId) ? { ...lot, points: lot.points - taken.get(lot.lotId)! } : lot))
+    .filter((l) => l.points > 0);
 }
 
 /** A redemption, hold or capture never spends points a live hold keeps (422 insufficient_points). */
@@ -495,6 +549,8 @@ function hold(cmd: PlaceHold, state: MemberState, { txId, occurredAt }: OpenedTr
   );
   requireAvailable(state, memberId, spendableLots(state.lots, occurredAt), points, now);
   const expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
+  // The points must stay spendable until the hold expires, not only be there now.
+  requireHoldsCovered(memberId, state.lots, [...openHolds(state), { points, expiresAt }], now, points);
   return [{ type: 'PointsHeld', data: { txId, holdId: txId, partnerId, externalId, memberId, points, ttlSeconds, expiresAt, occurredAt } }];
 }
 
@@ -519,6 +575,8 @@ function capture(cmd: CaptureHold, state: MemberState, { txId, occurredAt }: Ope
   // Lots are chosen now, first-in-first-out, as for any redemption: the hold reserved an amount, not lots.
   const spendable = spendableLots(state.lots, occurredAt);
   requireAvailable(state, memberId, spendable, points, now, holdId);
+  const slices = allocateFifo(spendable, points);
+  requireHoldsCovered(memberId, lotsAfterTaking(state.lots, slices), openHolds(state, holdId), now, points);
   return [
     {
       type: 'PointsRedeemed',
@@ -530,7 +588,7 @@ function capture(cmd: CaptureHold, state: MemberState, { txId, occurredAt }: Ope
         points,
         pointValueMinor: cmd.context.pointValueMinor,
         currency: cmd.context.coalitionCurrency,
-        slices: allocateFifo(spendable, points),
+        slices,
         occurredAt,
       },
     },

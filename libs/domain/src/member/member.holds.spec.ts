@@ -353,6 +353,46 @@ describe('member holds', () => {
       .when(refund())
       .thenThrows(Refused, 'points_held'));
 
+  describe('a hold never outlives the lots that cover it (found by the lifecycle properties)', () => {
+    // grocer's 100 points expire tomorrow, cafe's 100 in 40 days.
+    const soonAndLate = (): MemberEvent[] => [
+      enrolled(),
+      accrued('grocer', 'r-1', 100, '2026-11-21T12:00:00.000Z'),
+      accrued('cafe', 'c-1', 100, '2026-12-30T12:00:00.000Z'),
+    ];
+    const DAY = 24 * 3600;
+
+    it('refuses a hold whose points would expire before it does', () =>
+      given(soonAndLate())
+        .when(placeHold({ points: 101, ttlSeconds: 2 * DAY }))
+        .thenThrows(Refused, 'insufficient_points'));
+
+    it('accepts the same hold when it lapses before those lots expire', () =>
+      given(soonAndLate())
+        .when(placeHold({ points: 101, ttlSeconds: 3600 }))
+        .then([held(101, { ttlSeconds: 3600, expiresAt: '2026-11-20T13:00:00.000Z' })]));
+
+    it('accepts a long hold that the later lot covers alone', () =>
+      given(soonAndLate())
+        .when(placeHold({ points: 100, ttlSeconds: 2 * DAY }))
+        .then([held(100, { ttlSeconds: 2 * DAY, expiresAt: '2026-11-22T12:00:00.000Z' })]));
+
+    it('refuses a refund that leaves a live hold covered now but not once the other lot expires', () =>
+      given([...soonAndLate(), held(100, { ttlSeconds: 2 * DAY, expiresAt: '2026-11-22T12:00:00.000Z' })])
+        .when({ ...refund(), data: { ...refund().data, partnerId: 'cafe', originalExternalId: 'c-1' } })
+        .thenThrows(Refused, 'points_held'));
+
+    it('lets a redemption spend the lot about to expire, the later one still covering the hold', () =>
+      given([...soonAndLate(), held(100, { ttlSeconds: 2 * DAY, expiresAt: '2026-11-22T12:00:00.000Z' })])
+        .when(redeem(100))
+        .then([redeemedAt('cafe', 100, [slice('grocer:r-1', 100)])]));
+
+    it('refuses a backdated hold on a lot expired by the clock', () =>
+      given([enrolled(), accrued('grocer', 'r-1', 100, '2026-11-20T11:00:00.000Z')])
+        .when(placeHold({ points: 10, occurredAt: '2026-11-20T10:00:00.000Z' }))
+        .thenThrows(Refused, 'insufficient_points'));
+  });
+
   it('asserts a hold ends once', () => {
     expect(() => given([...twoLots(), held(120), released(120), released(120)]).state()).toThrow(AssertionFailed);
   });
