@@ -45,7 +45,7 @@ const MAX_TTL_SECONDS = 30 * 24 * 3600;
 type Partner = (typeof PARTNERS)[number];
 
 type Step =
-  | { kind: 'accrue'; partnerId: Partner; amountMinor: number; backdateMinutes: number; expiryMonths: number }
+  | { kind: 'accrue'; partnerId: Partner; amountMinor: number; backdateMinutes: number; expiryMonths: number; pendingDays: number }
   | { kind: 'redeem'; partnerId: Partner; points: number; backdateMinutes: number }
   /** `share`: percent of what remains (null: a whole reversal; above 100: more than remains). */
   | { kind: 'reverse'; pick: number; share: number | null; backdateMinutes: number }
@@ -54,6 +54,8 @@ type Step =
   | { kind: 'capture'; pick: number; share: number | null; backdateMinutes: number; foreign: boolean }
   | { kind: 'release'; pick: number; foreign: boolean }
   | { kind: 'lapse'; pick: number }
+  /** The pending-earn job's command for one lot (any accrual's, pending or not). */
+  | { kind: 'releasePending'; pick: number }
   | { kind: 'advance'; minutes: number };
 
 const partner = fc.constantFrom(...PARTNERS);
@@ -73,6 +75,8 @@ const accrueStep = fc.record({
   backdateMinutes,
   // Short expiries, so lots lapse while holds are open and the clock moves.
   expiryMonths: fc.constantFrom(1, 1, 2, 12),
+  // Most accruals spendable at once; some under an earn rule with a return window, a few longer than the lot lives.
+  pendingDays: fc.oneof({ arbitrary: fc.constant(0), weight: 3 }, { arbitrary: fc.integer({ min: 1, max: 40 }), weight: 2 }),
 });
 const redeemStep = fc.record({
   kind: fc.constant('redeem' as const),
@@ -108,6 +112,7 @@ const captureStep = fc.record({
 });
 const releaseStep = fc.record({ kind: fc.constant('release' as const), pick: fc.nat(), foreign: fc.nat({ max: 9 }).map((n) => n === 0) });
 const lapseStep = fc.record({ kind: fc.constant('lapse' as const), pick: fc.nat() });
+const releasePendingStep = fc.record({ kind: fc.constant('releasePending' as const), pick: fc.nat() });
 const advanceStep = fc.record({
   kind: fc.constant('advance' as const),
   // Minutes (holds lapse) to weeks (lots expire).
@@ -127,6 +132,7 @@ const steps: fc.Arbitrary<Step[]> = fc.array(
     { arbitrary: captureStep, weight: 3 },
     { arbitrary: releaseStep, weight: 1 },
     { arbitrary: lapseStep, weight: 1 },
+    { arbitrary: releasePendingStep, weight: 1 },
     { arbitrary: advanceStep, weight: 3 },
   ),
   { maxLength: 50, size: 'max' },
@@ -139,6 +145,11 @@ interface ModelLot {
   remaining: number;
   expiresAt: number;
   order: number;
+  /** While pending: when the lot becomes spendable (until its PointsReleased). */
+  availableAt?: number;
+  issuedPoints: number;
+  /** Accrual reversals of this lot so far. */
+  reversedPoints: number;
 }
 
 interface ModelHold {
@@ -180,11 +191,15 @@ class Model {
         const d = e.data;
         add(this.issued, d.issuerPartnerId, d.points);
         if (d.points > 0) {
+          check(d.availableAt === undefined || d.availableAt <= d.expiresAt, 'a lot is pending no longer than it lives');
           this.lots.set(d.lotId, {
             issuer: d.issuerPartnerId,
             remaining: d.points,
             expiresAt: Date.parse(d.expiresAt),
             order: this.lots.size,
+            availableAt: d.availableAt === undefined ? undefined : Date.parse(d.availableAt),
+            issuedPoints: d.points,
+            reversedPoints: 0,
           });
         }
         this.reversibles.set(d.txId, {
@@ -240,6 +255,7 @@ class Model {
           const lot = this.lot(d.lotId);
           check(d.points <= lot.remaining, 'a refund takes only unspent points');
           lot.remaining -= d.points;
+          lot.reversedPoints += d.points;
         }
         return;
       }
@@ -250,6 +266,18 @@ class Model {
         check(Date.parse(d.occurredAt) === lot.expiresAt, "an expiry is dated at its lot's expiresAt");
         lot.remaining -= d.points;
         add(this.expiredRecorded, d.issuerPartnerId, d.points);
+        return;
+      }
+      case 'PointsReleased': {
+        const d = e.data;
+        const lot = this.lot(d.lotId);
+        check(
+          lot.availableAt !== undefined && lot.availableAt === Date.parse(d.occurredAt),
+          'a pending lot is released once, dated at its availableAt',
+        );
+        check(d.points === lot.issuedPoints - lot.reversedPoints, 'a release names the lot as issued less what refunds took');
+        // Nothing moves: the lot was spendable from availableAt on.
+        lot.availableAt = undefined;
         return;
       }
       case 'PointsHeld': {
@@ -294,10 +322,10 @@ class Model {
     return r;
   }
 
-  /** Points in open lots spendable at `t` (not expired then). */
+  /** Points in open lots spendable at `t`: not expired then, nor still pending. */
   spendableAt(t: number): number {
     let sum = 0;
-    for (const lot of this.lots.values()) if (lot.expiresAt > t) sum += lot.remaining;
+    for (const lot of this.lots.values()) if (spendable(lot, t)) sum += lot.remaining;
     return sum;
   }
 
@@ -313,7 +341,7 @@ class Model {
     const taken = new Map<string, number>();
     let left = points;
     const ordered = [...this.lots.entries()]
-      .filter(([, l]) => l.remaining > 0 && l.expiresAt > t)
+      .filter(([, l]) => l.remaining > 0 && spendable(l, t))
       .sort(([, a], [, b]) => a.expiresAt - b.expiresAt || a.order - b.order);
     for (const [lotId, lot] of ordered) {
       if (left === 0) break;
@@ -333,7 +361,10 @@ class Model {
     const holds = [...this.holds.values()]
       .filter((h) => h.ends === 0 && h.holdId !== except)
       .concat(extra.map((h) => ({ ...h, ends: 0, holdId: '', partnerId: '', externalId: '' })));
-    const lots = [...this.lots.entries()].map(([lotId, l]) => ({ points: l.remaining - (taken.get(lotId) ?? 0), expiresAt: l.expiresAt }));
+    // Only lots spendable now back a hold: a pending one is not the member's to promise yet.
+    const lots = [...this.lots.entries()]
+      .filter(([, l]) => spendable(l, now))
+      .map(([lotId, l]) => ({ points: l.remaining - (taken.get(lotId) ?? 0), expiresAt: l.expiresAt }));
     const moments = [now, ...lots.map((l) => l.expiresAt), ...holds.map((h) => h.expiresAt)].filter((t) => t >= now);
     return moments.every(
       (t) =>
@@ -352,6 +383,8 @@ class Model {
     return sum;
   }
 }
+
+const spendable = (lot: ModelLot, t: number) => lot.expiresAt > t && (lot.availableAt === undefined || lot.availableAt <= t);
 
 function add(m: Map<string, number>, key: string, n: number): void {
   m.set(key, (m.get(key) ?? 0) + n);
@@ -404,7 +437,11 @@ class Life {
               currency: 'RUB',
               occurredAt: this.dateAgo(step.backdateMinutes),
             },
-            context: { ...CTX, expiryMonths: step.expiryMonths, earnRule: { pointsPerUnit: 1, unitMinor: UNIT_MINOR } },
+            context: {
+              ...CTX,
+              expiryMonths: step.expiryMonths,
+              earnRule: { pointsPerUnit: 1, unitMinor: UNIT_MINOR, ...(step.pendingDays > 0 ? { pendingDays: step.pendingDays } : {}) },
+            },
           },
           'accepted',
         );
@@ -450,6 +487,8 @@ class Life {
         return this.release(step);
       case 'lapse':
         return this.lapse(step.pick);
+      case 'releasePending':
+        return this.releasePending(step.pick);
     }
   }
 
@@ -583,6 +622,28 @@ class Life {
     check(events.length === (wasOpen && expected === 'accepted' ? 1 : 0), 'a lapse writes one event for an open due hold, none else');
   }
 
+  releasePending(pick: number): void {
+    const accruals = [...this.model.reversibles.values()].filter((r) => r.kind === 'accrual');
+    if (accruals.length === 0) return;
+    const lotId = accruals[pick % accruals.length].txId;
+    const lot = this.model.lots.get(lotId);
+    const expected =
+      lot === undefined
+        ? notFound('lot_not_found')
+        : lot.availableAt !== undefined && lot.availableAt > this.now
+          ? conflict('lot_not_due')
+          : 'accepted';
+    // Once per due pending lot that became spendable with points left to release; nothing for any other.
+    const due =
+      lot !== undefined &&
+      lot.availableAt !== undefined &&
+      lot.availableAt <= this.now &&
+      lot.availableAt < lot.expiresAt &&
+      lot.issuedPoints - lot.reversedPoints > 0;
+    const events = this.run({ type: 'ReleasePendingPoints', data: { memberId: MEMBER, lotId } }, expected);
+    check(events.length === (due ? 1 : 0), 'a release writes one event for a due pending lot, none else');
+  }
+
   /** Decides at the clock's now; the outcome must be the predicted one. Returns the events written. */
   private run(command: MemberCommand, expected: Outcome): MemberEvent[] {
     let events: MemberEvent[];
@@ -626,10 +687,13 @@ class Life {
     for (const lot of s.lots) add(stateInLots, lot.issuerPartnerId, lot.points);
     const inLots = new Map<string, number>();
     const expiredUnrecorded = new Map<string, number>();
-    const spendable = new Map<string, number>();
+    const pendingNow = new Map<string, number>();
+    const spendableNow = new Map<string, number>();
     for (const lot of m.lots.values()) {
       add(inLots, lot.issuer, lot.remaining);
-      add(lot.expiresAt <= t ? expiredUnrecorded : spendable, lot.issuer, lot.remaining);
+      // Expired first: a lot pending to its very expiry is never spendable, and then expired.
+      const term = lot.expiresAt <= t ? expiredUnrecorded : spendable(lot, t) ? spendableNow : pendingNow;
+      add(term, lot.issuer, lot.remaining);
     }
     for (const issuer of PARTNERS) {
       const get = (map: Map<string, number>) => map.get(issuer) ?? 0;
@@ -638,14 +702,14 @@ class Life {
       const redeemed = get(m.redeemed);
       const expired = get(m.expiredRecorded) + get(expiredUnrecorded);
       const reversed = get(m.reversed);
-      const pending = 0; // no pending earn in the domain yet
+      const pending = get(pendingNow);
       check(redeemed >= 0 && reversed >= 0 && expired >= 0, `${issuer}: no term of the conservation is negative`);
       check(
-        issued === redeemed + expired + reversed + pending + get(spendable),
-        `${issuer}: issued ${issued} = redeemed ${redeemed} + expired ${expired} + reversed ${reversed} + pending ${pending} + spendable ${get(spendable)}`,
+        issued === redeemed + expired + reversed + pending + get(spendableNow),
+        `${issuer}: issued ${issued} = redeemed ${redeemed} + expired ${expired} + reversed ${reversed} + pending ${pending} + spendable ${get(spendableNow)}`,
       );
     }
-    const spendableAll = [...spendable.values()].reduce((a, b) => a + b, 0);
+    const spendableAll = [...spendableNow.values()].reduce((a, b) => a + b, 0);
     const held = m.heldAt(t);
     const available = m.availableAt(t);
     check(spendableAll === available + held, 'spendable = available + held');
