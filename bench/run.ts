@@ -13,6 +13,7 @@ import { benchProfile } from './profile';
 import { benchRecovery } from './recovery';
 import { benchServiceLoad } from './service-load';
 import { benchHotMember } from './hot-member';
+import { benchCaptureUnderLoad } from './capture-load';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -32,6 +33,7 @@ const suites: { name: string; run: () => Promise<BenchLine[]> }[] = [
   { name: 'recovery', run: () => benchRecovery({ quick, log }) },
   { name: 'memory', run: () => benchMemory({ events: memoryEvents, log }) },
   { name: 'hot', run: () => benchHotMember({ quick, log }) },
+  { name: 'capture', run: () => benchCaptureUnderLoad({ quick, log }) },
 ];
 // Run only when named: a profile, not a benchmark line.
 const onDemand: typeof suites = [{ name: 'profile', run: () => benchProfile({ quick, log }) }];

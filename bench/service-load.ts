@@ -21,7 +21,7 @@ import { BenchLine } from './lib/report';
 import { ZipfSampler } from './lib/zipf';
 
 const CONNECTIONS = 64;
-const bulkMember = (i: number) => `b${String(i).padStart(7, '0')}`;
+export const bulkMember = (i: number) => `b${String(i).padStart(7, '0')}`;
 
 export interface ServiceLoadOptions {
   quick: boolean;
@@ -31,7 +31,7 @@ export interface ServiceLoadOptions {
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
 /** The store's last position, read beside the running service. */
-async function headPosition(file: string): Promise<number> {
+export async function headPosition(file: string): Promise<number> {
   const store = SqliteEventStore.open(file);
   try {
     const [last] = await store.readAll({ direction: 'backwards', maxCount: 1 });
@@ -41,7 +41,7 @@ async function headPosition(file: string): Promise<number> {
   }
 }
 
-async function call(url: string, method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: any }> {
+export async function call(url: string, method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(url + path, {
     method,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
@@ -52,7 +52,7 @@ async function call(url: string, method: string, path: string, key: string, body
 }
 
 /** Waits until the service's read models reflect `position`. */
-async function caughtUp(server: ChildServer, key: string, position: number, timeoutMs = 600_000): Promise<void> {
+export async function caughtUp(server: ChildServer, key: string, position: number, timeoutMs = 600_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = await call(server.url, 'GET', `/v1/partners/p01/position?minPosition=${position}`, key);
@@ -63,20 +63,20 @@ async function caughtUp(server: ChildServer, key: string, position: number, time
   }
 }
 
-function requireClean(name: string, r: LoadResult): void {
+export function requireClean(name: string, r: LoadResult): void {
   const bad = Object.entries(r.statuses).filter(([s]) => Number(s) >= 300);
   if (r.errors > 0 && (bad.length > 0 || r.firstError)) {
     throw new Error(`${name}: ${r.errors} errors, statuses ${JSON.stringify(r.statuses)}${r.firstError ? `, first: ${r.firstError}` : ''}`);
   }
 }
 
-const nonOk = (r: LoadResult) =>
+export const nonOk = (r: LoadResult) =>
   Object.entries(r.statuses)
     .filter(([s]) => Number(s) >= 300)
     .reduce((n, [, c]) => n + c, 0);
 
 /** The previous UTC calendar month of `now`: a period that has ended and may be closed. */
-function previousMonth(now: Date): { periodId: string; startAt: string; endAt: string } {
+export function previousMonth(now: Date): { periodId: string; startAt: string; endAt: string } {
   const end = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
   const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
   const periodId = `${start.getUTCFullYear()}-${String(start.getUTCMonth() + 1).padStart(2, '0')}`;
