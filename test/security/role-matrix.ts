@@ -344,6 +344,13 @@ export const ROLE_MATRIX: MatrixRow[] = [
   },
   {
     method: 'GET',
+    path: '/v1/reports/program',
+    what: 'programme KPIs of a window (every partner named: staff only)',
+    request: () => ({ url: '/v1/reports/program?from=2026-10-01&to=2026-11-01' }),
+    expect: staffOnly(200, ['finance', 'auditor', 'admin']),
+  },
+  {
+    method: 'GET',
     path: '/v1/audit/streams/:streamId',
     what: "replay A's member stream",
     request: (f) => ({ url: `/v1/audit/streams/member-${f.memberOfA}` }),

@@ -21,6 +21,7 @@ import { AUDIT_CONTROLLERS, AUDIT_PROVIDERS } from './audit';
 import { HoldMemberHandler, HoldsController } from './holds/holds.controller';
 import { HOLD_LAPSE_INTERVAL_MS_DEFAULT, HOLD_LAPSE_OPTIONS, HoldLapseJob } from './holds/hold-lapse.job';
 import { CONSOLE_CONTROLLERS, CONSOLE_PROVIDERS } from './console';
+import { GetProgramReportHandler, ProgramReportController } from './reports/program-report.controller';
 
 export interface ApiModuleOptions extends LedgerApplicationOptions {
   /**
@@ -55,6 +56,7 @@ export class ApiModule {
         TransactionsController,
         HoldsController,
         SettlementsController,
+        ProgramReportController,
         ...AUDIT_CONTROLLERS,
         ...CONSOLE_CONTROLLERS,
       ],
@@ -80,6 +82,7 @@ export class ApiModule {
         { provide: HOLD_LAPSE_OPTIONS, useValue: { intervalMs: options.holdLapseIntervalMs ?? HOLD_LAPSE_INTERVAL_MS_DEFAULT } },
         HoldLapseJob,
         PartnerTransactionsHandler,
+        GetProgramReportHandler,
         ...AUDIT_PROVIDERS,
         ...CONSOLE_PROVIDERS,
       ],

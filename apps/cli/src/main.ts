@@ -8,6 +8,7 @@ import { registerRebuildCommand } from './commands/rebuild';
 import { registerDemoCommand } from './commands/demo';
 import { registerAuditCommands } from './commands/audit';
 import { registerLapseHoldsCommand } from './commands/lapse-holds';
+import { registerReportCommands } from './commands/report';
 
 const program = new Command('ledger')
   .description('coalition-ledger: an event-sourced points ledger for a coalition loyalty programme')
@@ -25,6 +26,7 @@ registerRebuildCommand(program);
 registerDemoCommand(program);
 registerAuditCommands(program);
 registerLapseHoldsCommand(program);
+registerReportCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`ledger: ${err instanceof Error ? err.message : String(err)}\n`);

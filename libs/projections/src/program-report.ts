@@ -230,3 +230,36 @@ export const PROGRAM_SQL = {
       CAST(sum(points_issued - points_redeemed - points_reversed - points_expired) AS BIGINT) AS "points"
     FROM program_issuer_days WHERE day < $1 GROUP BY issuer_partner_id`,
 };
+
+/** The CSV columns, in order: a row per partner, then `total`. Rates left empty where undefined. */
+export const PROGRAM_CSV_COLUMNS: readonly (keyof ProgramKpis)[] = [
+  'enrolled',
+  'active',
+  'previousActive',
+  'retained',
+  'retentionBps',
+  'churnBps',
+  'earners',
+  'topEarners',
+  'pointsEarned',
+  'topPointsEarned',
+  'topShareBps',
+  'pointsExpiring',
+  'pointsExpired',
+  'breakageBps',
+  'outstandingPoints',
+  'liabilityMinor',
+];
+
+const csvCell = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+
+/** The report as CSV (RFC 4180, CRLF): `partnerId` then the figures; the last row is the programme's (`total`). */
+export function programReportCsv(report: ProgramReport): string {
+  const line = (id: string, k: ProgramKpis) => [csvCell(id), ...PROGRAM_CSV_COLUMNS.map((c) => String(k[c] ?? ''))].join(',');
+  return [
+    ['partnerId', ...PROGRAM_CSV_COLUMNS].join(','),
+    ...report.partners.map((p) => line(p.partnerId, p)),
+    line('total', report.total),
+    '',
+  ].join('\r\n');
+}

@@ -29,8 +29,20 @@ export async function rebuildReadStore(
   readStore: ReadModelStore,
   options: { batchSize?: number; onProgress?: (progress: RebuildProgress) => void } = {},
 ): Promise<RebuildResult> {
-  const started = process.hrtime.bigint();
   await readStore.reset();
+  return catchUpReadStore(events, readStore, options);
+}
+
+/**
+ * Brings a read store up to the event store's head at the start (from its checkpoint; from 0
+ * for a new one): what a one-off reader of the read models (`ledger report`) runs first.
+ */
+export async function catchUpReadStore(
+  events: EventStore,
+  readStore: ReadModelStore,
+  options: { batchSize?: number; onProgress?: (progress: RebuildProgress) => void } = {},
+): Promise<RebuildResult> {
+  const started = process.hrtime.bigint();
   const head = await headPosition(events);
   let runner: ProjectionRunner | undefined;
   if (head !== undefined) {

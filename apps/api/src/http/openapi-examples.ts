@@ -252,6 +252,66 @@ export const OPERATION_DOCS: Record<string, OperationDoc> = {
       { status: 404, code: 'settlement_not_found', description: 'The period is not closed', message: 'settlement 2026-10 not found' },
     ],
   },
+  'GET /v1/reports/program': {
+    summary: 'Programme KPIs of a window, per partner and in total',
+    description:
+      'From the program-kpis read model, by UTC business day over [from, to), compared with the window of equal length before it. ' +
+      'enrolled: members enrolled (per partner: by it; the total also counts members enrolled by no partner); active: members with an ' +
+      "accrual, redemption or reversal (per partner: posted there); retentionBps: share of the previous window's active members active " +
+      'again, churnBps = 10 000 − retentionBps (null with nobody active before); topShareBps: share of the points earned (accrued, ' +
+      'before refunds) that the top ceil(20%) of earning members earned; breakageBps: points expired ÷ points issued in lots ' +
+      'expiring in the window (less refunds), per issuer; outstandingPoints and liabilityMinor: at `to`, valued at the current point ' +
+      'value. Rates are basis points rounded half-to-even. `?format=csv` gives one row per partner and a `total` row.',
+    query: {
+      from: 'First day of the window, YYYY-MM-DD (UTC), included.',
+      to: 'Day after the window, YYYY-MM-DD, excluded; after `from`, at most 366 days later.',
+      format: '`json` (default) or `csv`.',
+      minPosition: MIN_POSITION,
+    },
+    success: {
+      status: 200,
+      description: 'The report',
+      example: {
+        from: '2026-10-01',
+        to: '2026-11-01',
+        previousFrom: '2026-08-31',
+        days: 31,
+        currency: 'RUB',
+        pointValueMinor: 10,
+        partners: [
+          {
+            partnerId: 'freshmart',
+            enrolled: 2,
+            active: 3,
+            previousActive: 1,
+            retained: 1,
+            retentionBps: 10000,
+            churnBps: 0,
+            earners: 3,
+            topEarners: 1,
+            pointsEarned: 900,
+            topPointsEarned: 500,
+            topShareBps: 5556,
+            pointsExpiring: 0,
+            pointsExpired: 0,
+            breakageBps: null,
+            outstandingPoints: 1600,
+            liabilityMinor: 16000,
+          },
+        ],
+        total: { enrolled: 4, active: 5, previousActive: 2, retained: 1, retentionBps: 5000, churnBps: 5000, earners: 5 },
+        asOfPosition: 42,
+      },
+    },
+    errors: [
+      {
+        status: 400,
+        code: 'invalid_input',
+        description: 'A date that is not YYYY-MM-DD or not in the calendar, `to` not after `from`, or a window over 366 days',
+        message: 'to must be after from',
+      },
+    ],
+  },
   'GET /v1/audit/streams/{streamId}': {
     summary: "A stream's events with the chain check",
     success: { status: 200, description: 'The replay' },
