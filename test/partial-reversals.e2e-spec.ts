@@ -102,7 +102,8 @@ describe('partial reversals over HTTP on sqlite', () => {
     expect(res.body).toMatchObject({
       points: 30,
       expired: [{ lotId: 'grocer:r-1', issuerPartnerId: 'grocer', points: 30, expiresAt: '2026-10-25T10:00:00.000Z' }],
-      balance: 150,
+      // The member's one lot expired on 25 October: nothing is spendable, lapse recorded or not.
+      balance: 0,
     });
     const types = (await t.store.readStream('member-m-1')).map((e) => e.type).slice(-2);
     expect(types).toEqual(['RedemptionReversed', 'PointsExpired']);

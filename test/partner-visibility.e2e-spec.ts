@@ -107,6 +107,8 @@ describe('partners see only what is theirs', () => {
           { lotId: 'cafe:cafe-rcpt-0001', issuerPartnerId: 'cafe', points: 18, expiresAt: '2027-01-19T09:00:00.000Z' },
           { lotId: 'airline:airline-rcpt-0001', issuerPartnerId: 'airline', points: 5, expiresAt: '2027-01-19T10:00:00.000Z' },
         ],
+        // Both lots lapse later than 30 days from now.
+        expiringSoon: [],
       });
     }
   });

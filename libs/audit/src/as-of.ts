@@ -1,7 +1,7 @@
 import { InvalidInput, assert, MemberEvent, MemberState, NotFound, evolveMember, initialMember, memberStream } from '@ledger/domain';
 import { EventStore, RecordedEvent } from '@ledger/event-store';
 import { AuditFold } from './audit-fold';
-import type { PartnerPosition } from '@ledger/projections';
+import { ExpiringPoints, balanceFromLots, type PartnerPosition } from '@ledger/projections';
 
 /**
  * "As of" = what the ledger knew at a moment, computed from the events alone (never from
@@ -159,7 +159,10 @@ export interface MemberAsOf {
   lifetimeAccrued: number;
   lifetimeRedeemed: number;
   lifetimeExpired: number;
+  /** Open lots not expired at the moment (a lot past its expiry drops out, lapse recorded or not). */
   lots: { lotId: string; issuerPartnerId: string; points: number; expiresAt: string }[];
+  /** Points lapsing within 30 days after the moment, by expiry. */
+  expiringSoon: ExpiringPoints[];
   asOf: ResolvedAsOf;
   /** The position the answer reflects (as the read model's `asOfPosition`). */
   asOfPosition: number;
@@ -175,15 +178,19 @@ export async function memberAsOf(store: EventStore, memberId: string, asOf: AsOf
   const at = momentOf(resolved);
   let held = 0;
   for (const h of state.holds.values()) if (h.status === 'open' && isLive(h.expiresAt, at)) held += h.points;
+  // Lots are judged at the same moment as holds, by the read models' own rule.
+  const openLots = state.lots.map(({ lotId, issuerPartnerId, points, expiresAt }) => ({ lotId, issuerPartnerId, points, expiresAt }));
+  const { available, lots, expiringSoon } = balanceFromLots(openLots, held, at === undefined ? undefined : new Date(at));
   return {
     memberId,
     cardNumber: state.cardNumber,
-    available: state.available - held,
+    available,
     held,
     lifetimeAccrued: state.lifetimeAccrued,
     lifetimeRedeemed: state.lifetimeRedeemed,
     lifetimeExpired: state.lifetimeExpired,
-    lots: state.lots.map(({ lotId, issuerPartnerId, points, expiresAt }) => ({ lotId, issuerPartnerId, points, expiresAt })),
+    lots,
+    expiringSoon,
     asOf: resolved,
     asOfPosition: resolved.position!,
     memberPosition: lastPosition,

@@ -110,6 +110,7 @@ describe.each(adapters)('projections on the %s event store', (_name, makeFixture
       lifetimeRedeemed: 600,
       lifetimeExpired: 100,
       lots: [],
+      expiringSoon: [],
       asOfPosition: head,
     });
     expect(reader.member('bob')).toMatchObject({

@@ -12,18 +12,77 @@ export interface OpenLot {
   expiresAt: string;
 }
 
+/** Points of a member's lots that lapse at one moment. */
+export interface ExpiringPoints {
+  points: number;
+  expiresAt: string;
+}
+
+/** How far ahead a member is shown the points about to lapse. */
+export const EXPIRING_SOON_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+/**
+ * The lots still spendable at `at`: a lot past its expiry counts no more, whether or not its
+ * lapse is recorded yet (the expiry job may not have run). Without `at`, every open lot.
+ */
+export function lotsLiveAt<L extends { expiresAt: string }>(lots: readonly L[], at: Date | undefined): L[] {
+  if (at === undefined) return [...lots];
+  const t = at.getTime();
+  return lots.filter((lot) => Date.parse(lot.expiresAt) > t);
+}
+
+/** Points of `lots` lapsing within EXPIRING_SOON_DAYS after `at`, by expiry, soonest first. */
+export function expiringSoonOf(lots: readonly { points: number; expiresAt: string }[], at: Date): ExpiringPoints[] {
+  const from = at.getTime();
+  const until = from + EXPIRING_SOON_DAYS * DAY_MS;
+  const byExpiry = new Map<string, number>();
+  for (const lot of lots) {
+    const t = Date.parse(lot.expiresAt);
+    if (t > from && t <= until) byExpiry.set(lot.expiresAt, (byExpiry.get(lot.expiresAt) ?? 0) + lot.points);
+  }
+  return [...byExpiry]
+    .map(([expiresAt, points]) => ({ points, expiresAt }))
+    .sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt));
+}
+
+/**
+ * A member's balance at `at` from its open lots and the points live holds keep: expired lots
+ * drop out, and what is available never goes below 0 (a hold may outlive the lots it was
+ * placed against).
+ */
+export function balanceFromLots(
+  lots: readonly OpenLot[],
+  held: number,
+  at: Date | undefined,
+): Pick<MemberBalance, 'available' | 'held' | 'lots' | 'expiringSoon'> {
+  const live = lotsLiveAt(lots, at);
+  const inLots = live.reduce((sum, lot) => sum + lot.points, 0);
+  return { available: Math.max(0, inLots - held), held, lots: live, expiringSoon: at === undefined ? [] : expiringSoonOf(live, at) };
+}
+
+/** A lot past its expiry with points left, as the due-lots index lists it for the expiry job. */
+export interface DueLot {
+  memberId: string;
+  lotId: string;
+  points: number;
+  expiresAt: string;
+}
+
 export interface MemberBalance {
   memberId: string;
   cardNumber: string;
-  /** What the member can spend: the open lots, less what live holds keep. */
+  /** What the member can spend: the open lots not expired, less what live holds keep. */
   available: number;
   /** Points on live holds (open, not past their expiry) for a checkout. */
   held: number;
   lifetimeAccrued: number;
   lifetimeRedeemed: number;
   lifetimeExpired: number;
-  /** Open lots in creation order. */
+  /** Open lots not expired, in creation order. */
   lots: OpenLot[];
+  /** Points lapsing in the next EXPIRING_SOON_DAYS, by expiry (empty for a read not at a moment). */
+  expiringSoon: ExpiringPoints[];
   /** The read store's checkpoint this answer reflects. */
   asOfPosition: number;
 }
@@ -130,8 +189,8 @@ export class ReadModelReader implements ReadModelQueries {
   }
 
   /**
-   * A member's balance at `at` (a hold past its expiry keeps nothing from then on, recorded
-   * or not); without `at`, every hold not yet ended by an event counts.
+   * A member's balance at `at` (a hold or a lot past its expiry keeps nothing from then on,
+   * recorded or not); without `at`, every hold not yet ended by an event and every open lot counts.
    */
   member(memberId: string, at?: Date): MemberBalance | undefined {
     return this.snapshot(() => {
@@ -139,15 +198,17 @@ export class ReadModelReader implements ReadModelQueries {
       if (row === undefined) return undefined;
       // `members.available` is the points in the lots; holds are in their own table.
       const held = this.stmt.memberHeld.get(memberId, liveAfter(at))?.held ?? 0;
+      const { available, lots, expiringSoon } = balanceFromLots(this.stmt.openLots.all(memberId), held, at);
       return {
         memberId: row.member_id,
         cardNumber: row.card_number,
-        available: row.available - held,
+        available,
         held,
         lifetimeAccrued: row.lifetime_accrued,
         lifetimeRedeemed: row.lifetime_redeemed,
         lifetimeExpired: row.lifetime_expired,
-        lots: this.stmt.openLots.all(memberId),
+        lots,
+        expiringSoon,
         asOfPosition: this.asOf(),
       };
     });
@@ -181,6 +242,14 @@ export class ReadModelReader implements ReadModelQueries {
   /** Open holds whose expiry is at or before `at`, oldest expiry first: what the lapse job records. */
   dueHolds(at: Date, limit: number): HoldEntry[] {
     return this.stmt.dueHolds.all(at.toISOString(), limit);
+  }
+
+  /**
+   * Lots past their expiry at `until` with points left, oldest expiry first, from the due-lots
+   * index (`lots_due`): what the expiry job lapses. Never a scan of every member.
+   */
+  dueLots(until: Date, limit: number): DueLot[] {
+    return this.stmt.dueLots.all(until.toISOString(), limit);
   }
 
   private heldAt(at: Date | undefined): Map<string, number> {
@@ -282,6 +351,10 @@ function prepare(db: Database.Database) {
     dueHolds: db.prepare<[string, number], HoldEntry>(
       `SELECT hold_id AS holdId, member_id AS memberId, partner_id AS partnerId, points, expires_at AS expiresAt, status
        FROM holds WHERE status = 'open' AND expires_at <= ? ORDER BY expires_at, hold_id LIMIT ?`,
+    ),
+    dueLots: db.prepare<[string, number], DueLot>(
+      `SELECT member_id AS memberId, lot_id AS lotId, points, expires_at AS expiresAt
+       FROM lots WHERE points > 0 AND expires_at <= ? ORDER BY expires_at, member_id, lot_id LIMIT ?`,
     ),
     openLots: db.prepare<[string], OpenLot>(
       `SELECT lot_id AS lotId, issuer_partner_id AS issuerPartnerId, points, expires_at AS expiresAt

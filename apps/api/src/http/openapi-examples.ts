@@ -140,12 +140,19 @@ export const OPERATION_DOCS: Record<string, OperationDoc> = {
   'GET /v1/members/{memberId}': {
     summary: "A member's balance",
     description:
-      'Staff keys get the full record (lots with issuers); a partner key gets the totals, its own lots and transactions, and one sum for other issuers.',
+      'Staff keys get the full record (lots with issuers, and `expiringSoon`: points lapsing in the next 30 days by expiry); a partner key gets the totals, its own lots and transactions, and one sum for other issuers. A lot past its expiry counts no more, even before the expiry job records its lapse.',
     query: { minPosition: MIN_POSITION, asOf: AS_OF },
     success: {
       status: 200,
       description: 'The balance',
-      example: { memberId: 'demo-member-01', available: 35, held: 0, lifetimeAccrued: 35, lifetimeRedeemed: 0 },
+      example: {
+        memberId: 'demo-member-01',
+        available: 35,
+        held: 0,
+        lifetimeAccrued: 35,
+        lifetimeRedeemed: 0,
+        expiringSoon: [{ points: 35, expiresAt: '2026-12-10T10:15:00.000Z' }],
+      },
     },
     errors: [NOT_FOUND_MEMBER],
   },

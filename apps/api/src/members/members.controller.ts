@@ -14,7 +14,10 @@ import { GetMemberBalanceQuery, parseMinPosition } from '../projections/read-mod
 import { MemberAsOfQuery, parseAsOfParam } from '../audit';
 import { PartnerMemberBody, PartnerTransactionsQuery, partnerMemberView } from './partner-member-view';
 
-export type MemberBody = Pick<MemberBalance, 'memberId' | 'available' | 'held' | 'lifetimeAccrued' | 'lifetimeRedeemed' | 'lots'>;
+export type MemberBody = Pick<
+  MemberBalance,
+  'memberId' | 'available' | 'held' | 'lifetimeAccrued' | 'lifetimeRedeemed' | 'lots' | 'expiringSoon'
+>;
 
 export class EnrolMemberRequest {
   @IsOptional()
@@ -76,7 +79,7 @@ export class MembersController {
       const at = recordedAt !== undefined ? new Date(recordedAt) : this.clock.now();
       return partnerMemberView(member, partnerId, transactions, at);
     }
-    const { available, held, lifetimeAccrued, lifetimeRedeemed, lots } = member;
-    return { memberId: member.memberId, available, held, lifetimeAccrued, lifetimeRedeemed, lots };
+    const { available, held, lifetimeAccrued, lifetimeRedeemed, lots, expiringSoon } = member;
+    return { memberId: member.memberId, available, held, lifetimeAccrued, lifetimeRedeemed, lots, expiringSoon };
   }
 }

@@ -76,6 +76,16 @@ export type BlockCard = { type: 'BlockCard'; data: { memberId: string; cardNumbe
 /** A new card for the member (the handler claimed it for the member first). */
 export type ReplaceCard = { type: 'ReplaceCard'; data: { memberId: string; cardNumber: string } };
 
+/**
+ * Records the lapse of the member's lots that expired at or before `until` (which is not after
+ * the clock): each one's unspent rest becomes breakage. A job's command, not a partner's.
+ */
+export type ExpireDueLots = {
+  type: 'ExpireDueLots';
+  data: { memberId: string; until: string };
+  context: { coalitionCurrency: string };
+};
+
 export type MemberCommand =
   | EnrolMember
   | AccruePoints
@@ -87,7 +97,8 @@ export type MemberCommand =
   | LapseHold
   | ReleasePendingPoints
   | BlockCard
-  | ReplaceCard;
+  | ReplaceCard
+  | ExpireDueLots;
 
 /**
  * A velocity limit refused the accrual (422 velocity_limit). `flag` is the event to record
@@ -122,6 +133,7 @@ export function decideMember(command: MemberCommand, state: MemberState, now: Da
   if (command.type === 'ReleasePendingPoints') return releasePending(command, state, now);
   if (command.type === 'BlockCard') return blockCard(command, state, now);
   if (command.type === 'ReplaceCard') return replaceCard(command, state, now);
+  if (command.type === 'ExpireDueLots') return expireDueLots(command, state, now);
   const tx = openTransaction(command, state, now);
   if (tx === undefined) return [];
   switch (command.type) {
@@ -331,10 +343,20 @@ function accrue(cmd: AccruePoints, state: MemberState, { txId, occurredAt }: Ope
  * Points a member can spend at a moment: lots not yet expired then, and past their return
  * window (a pending lot is spendable from its availableAt on, its release recorded or not).
  */
-const spendableLots = (lots: readonly Lot[], at: string): Lot[] => {
+export const spendableLots = (lots: readonly Lot[], at: string): Lot[] => {
   const t = Date.parse(at);
   return lots.filter((lot) => Date.parse(lot.expiresAt) > t && !isPendingAt(lot, at));
 };
+
+/**
+ * What the member can spend at `at`: points in the lots not expired by then, less what holds
+ * live then keep. An expired lot stops counting at its expiry, whether or not its lapse is
+ * recorded yet. Never below 0 (a hold may outlive the lots it was placed against).
+ */
+export function availableAt(state: MemberState, at: Date): number {
+  const inLots = spendableLots(state.lots, at.toISOString()).reduce((sum, lot) => sum + lot.points, 0);
+  return Math.max(0, inLots - liveHeld(state, at));
+}
 
 /**
  * Oldest expiry first, so the member spends what would lapse soonest; among lots that
@@ -651,6 +673,41 @@ function releasePending(cmd: ReleasePendingPoints, state: MemberState, now: Date
   return [
     { type: 'PointsReleased', data: { memberId, lotId, issuerPartnerId: info.issuerPartnerId, points, occurredAt: info.availableAt } },
   ];
+}
+
+/**
+ * Lots past their expiry lapse once, oldest expiry first: a lot already empty (spent, refunded
+ * or expired) decides nothing, so two jobs racing over the same lots write one event each.
+ */
+function expireDueLots(cmd: ExpireDueLots, state: MemberState, now: Date): MemberEvent[] {
+  const { memberId } = cmd.data;
+  if (state.status === 'none') throw new NotFound('member', memberId);
+  const until = Date.parse(cmd.data.until);
+  if (Number.isNaN(until)) throw new InvalidInput('until', 'must be an ISO 8601 date-time');
+  // Lapsing a lot early would take points the member may still spend.
+  if (until > now.getTime()) throw new InvalidInput('until', 'must not be after the present time');
+  const due = state.lots
+    .filter((lot) => Date.parse(lot.expiresAt) <= until)
+    .sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt) || a.seq - b.seq);
+  return due.map((lot) => ({
+    type: 'PointsExpired',
+    data: {
+      memberId,
+      lotId: lot.lotId,
+      issuerPartnerId: lot.issuerPartnerId,
+      points: lot.points,
+      pointValueMinor: issuedValueOf(state, lot.lotId),
+      currency: cmd.context.coalitionCurrency,
+      occurredAt: lot.expiresAt,
+    },
+  }));
+}
+
+/** Breakage is valued as the lot was issued: the accrual's txId is the lot's id. */
+function issuedValueOf(state: MemberState, lotId: string): number {
+  const accrual = state.transactions.get(lotId);
+  assert(accrual !== undefined && accrual.kind === 'accrual', 'a lot is opened by its accrual');
+  return accrual.pointValueMinor;
 }
 
 /**

@@ -403,9 +403,11 @@ class Harness {
     const record = this.state.transactions.get(txId);
     if (record === undefined) throw new Error(`${txId} is not recorded`);
     this.posted.push({ command, txId, event, answer: { ...record, slices: record.slices.map((x) => ({ ...x })) } });
+    // A lot already expired at the transaction's business date is not counted, lapse recorded or not.
+    const unexpired = this.state.lots.filter((l) => Date.parse(l.expiresAt) > Date.parse(record.occurredAt));
     same(
       [record.balanceAfter, record.position],
-      [this.state.available, this.position],
+      [unexpired.reduce((sum, l) => sum + l.points, 0) - this.state.held, this.position],
       'the record answers the balance and position written',
     );
   }

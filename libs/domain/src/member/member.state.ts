@@ -338,8 +338,12 @@ function closeHold(state: MemberState, holdId: string, status: Hold['status'], p
   return { ...state, held };
 }
 
-/** The balance a transaction answers with: the lots, less holds and lots pending at its business date. */
-const spendableBalance = (state: MemberState, at: string): number => state.available - state.held - pendingPointsAt(state.lots, at);
+/**
+ * The balance a transaction answers with: the lots, less holds and the lots pending or expired
+ * at its business date (an expired lot stops counting before its lapse is recorded).
+ */
+const spendableBalance = (state: MemberState, at: string): number =>
+  state.available - state.held - pendingPointsAt(state.lots, at) - expiredPointsAt(state.lots, at);
 
 function record(
   state: MemberState,
@@ -369,6 +373,16 @@ function withTx(
     pointValueMinor: d.pointValueMinor,
   });
   return state;
+}
+
+/**
+ * Points in lots expired at `at`, lapse not yet recorded. Both dates are UTC ISO strings as
+ * toISOString writes them, so they compare as text (this runs for every transaction folded).
+ */
+function expiredPointsAt(lots: readonly Lot[], at: string): number {
+  let points = 0;
+  for (const lot of lots) if (lot.expiresAt <= at) points += lot.points;
+  return points;
 }
 
 function takeSlices(lots: Lot[], slices: readonly LotSlice[]): Lot[] {

@@ -120,6 +120,11 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; description: strin
       UPDATE checkpoint SET position = NULL, event_id = NULL, events = 0 WHERE id = 0;
     `,
   },
+  {
+    version: 3,
+    description: 'due-lots index: open lots by expiry, for the expiry job',
+    sql: `CREATE INDEX lots_due ON lots (expires_at, member_id, lot_id) WHERE points > 0;`,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;

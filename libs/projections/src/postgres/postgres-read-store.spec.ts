@@ -33,6 +33,7 @@ describeWithPostgres('PostgreSQL read store: migrations', () => {
     const stores = await Promise.all([1, 2, 3].map(() => PostgresReadStore.open(schema.url)));
     try {
       const { rows } = await stores[0].pool.query('SELECT version FROM schema_migrations ORDER BY version');
+      // Each migration once, in order.
       expect(rows).toEqual(POSTGRES_MIGRATIONS.map((m) => ({ version: m.version })));
       expect(await stores[1].checkpoint()).toEqual({ position: undefined, eventId: undefined, events: 0 });
     } finally {

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { AssertionFailed, assert } from '@ledger/domain';
 import { RecordedEvent } from '@ledger/event-store';
 import {
+  DueLot,
   HoldEntry,
   LiabilityRow,
   NO_EARNING,
@@ -10,6 +11,7 @@ import {
   PartnerPosition,
   PartnerRow,
   TransactionEntry,
+  balanceFromLots,
   partnerPositionFromRow,
 } from '../read-model-reader';
 import { CheckpointMoved } from '../read-model-writer';
@@ -362,15 +364,17 @@ export class PostgresReadModelReader implements ReadModelQueries {
     const row = rows[0];
     if (row === undefined) return undefined;
     assert(row.as_of !== null, 'rows imply a checkpoint');
+    const { available, lots, expiringSoon } = balanceFromLots(row.lots, row.held, at);
     return {
       memberId: row.member_id,
       cardNumber: row.card_number,
-      available: row.available - row.held,
+      available,
       held: row.held,
       lifetimeAccrued: row.lifetime_accrued,
       lifetimeRedeemed: row.lifetime_redeemed,
       lifetimeExpired: row.lifetime_expired,
-      lots: row.lots,
+      lots,
+      expiringSoon,
       asOfPosition: row.as_of,
     };
   }
@@ -393,6 +397,15 @@ export class PostgresReadModelReader implements ReadModelQueries {
     const { rows } = await this.store.pool.query<HoldEntry>(
       `${SELECT_HOLD} WHERE status = 'open' AND expires_at <= $1 ORDER BY expires_at, hold_id LIMIT $2`,
       [at.toISOString(), limit],
+    );
+    return rows;
+  }
+
+  async dueLots(until: Date, limit: number): Promise<DueLot[]> {
+    const { rows } = await this.store.pool.query<DueLot>(
+      `SELECT member_id AS "memberId", lot_id AS "lotId", points, expires_at AS "expiresAt"
+       FROM lots WHERE points > 0 AND expires_at <= $1 ORDER BY expires_at, member_id, lot_id LIMIT $2`,
+      [until.toISOString(), limit],
     );
     return rows;
   }

@@ -51,7 +51,10 @@ export const membersAndLotsReadModel: ReadModel<Handled> = {
         expires_at        TEXT    NOT NULL,
         position          INTEGER NOT NULL,  -- of the accrual: creation order, the FIFO tie-break
         PRIMARY KEY (member_id, lot_id)
-      ) WITHOUT ROWID`,
+      ) WITHOUT ROWID;
+      -- The due-lots index: open lots by expiry, so the expiry job finds what is due without
+      -- reading every member (a lot leaves it when emptied, and comes back if reopened).
+      CREATE INDEX IF NOT EXISTS lots_due ON lots (expires_at, member_id, lot_id) WHERE points > 0`,
     },
   ],
   sqlite: (db) => new MembersAndLotsSqlite(db),

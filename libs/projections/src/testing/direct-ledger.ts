@@ -127,6 +127,11 @@ export class DirectLedger {
     return this.appendMember(memberId, [event], SYSTEM, lot.expiresAt);
   }
 
+  /** The expiry job's command for one member: its lots due by `until` (the clock's now by default) lapse. */
+  expireDue(memberId: string, until = this.now): Promise<AppendResult> {
+    return this.decide(memberId, { type: 'ExpireDueLots', data: { memberId, until }, context: { coalitionCurrency: 'RUB' } }, SYSTEM);
+  }
+
   /** A member's state as the domain folds it: what the read model must agree with. */
   state(memberId: string): MemberState {
     return this.member(memberId).state;

@@ -73,6 +73,7 @@ export function readStoreContract(name: string, make: () => Promise<ReadStoreUnd
         lifetimeRedeemed: 600,
         lifetimeExpired: 100,
         lots: [],
+        expiringSoon: [],
         asOfPosition: head,
       });
       expect(await reader.member('bob')).toMatchObject({
@@ -216,6 +217,49 @@ export function readStoreContract(name: string, make: () => Promise<ReadStoreUnd
         ['grocer', 800, 200, 2_500],
       ]);
       expect(october.total).toMatchObject({ pointsExpiring: 1_000, pointsExpired: 200, breakageBps: 2_000 });
+    });
+
+    it('lists due lots from the index, and a read at a moment leaves out lots expired by then, lapse recorded or not', async () => {
+      await ledger.enrol('ann');
+      await ledger.enrol('bob');
+      await ledger.accrue('grocer', 'ann', 50_000, 'g1', '2026-09-10T10:00:00.000Z'); // 500, expires 2028-09-10T10:00
+      await ledger.accrue('cafe', 'ann', 20_000, 'c1', '2026-09-11T10:00:00.000Z'); // 200, expires 2028-09-11T10:00
+      await ledger.accrue('air', 'bob', 30_000, 'a1', '2026-09-12T10:00:00.000Z'); // 300, expires 2028-09-12T10:00
+      await ledger.accrue('air', 'bob', 10_000, 'a2', '2026-09-12T10:00:00.000Z'); // 100, expires with a1
+      await ledger.redeem('cafe', 'ann', 600, 'c2', '2026-10-01T10:00:00.000Z'); // all of g1, 100 of c1
+      const store = await open();
+      await catchUp(store);
+      const reader = store.createReader();
+
+      // A lot spent in full is no longer due; the one with points left is, with what is left.
+      expect(await reader.dueLots(new Date('2028-09-11T10:00:00.000Z'), 10)).toEqual([
+        { memberId: 'ann', lotId: 'cafe:c1', points: 100, expiresAt: '2028-09-11T10:00:00.000Z' },
+      ]);
+      expect((await reader.dueLots(new Date('2028-12-01T00:00:00.000Z'), 10)).map((l) => l.lotId)).toEqual(['cafe:c1', 'air:a1', 'air:a2']);
+      expect(await reader.dueLots(new Date('2028-12-01T00:00:00.000Z'), 1)).toHaveLength(1);
+      expect(await reader.dueLots(new Date('2028-09-10T00:00:00.000Z'), 10)).toEqual([]);
+
+      // Before any lapse is recorded: expired lots drop out of available and lots.
+      expect(await reader.member('ann', new Date('2028-09-11T10:00:00.000Z'))).toMatchObject({ available: 0, lots: [], expiringSoon: [] });
+      expect(await reader.member('ann', new Date('2028-09-01T00:00:00.000Z'))).toMatchObject({
+        available: 100,
+        expiringSoon: [{ points: 100, expiresAt: '2028-09-11T10:00:00.000Z' }],
+      });
+      // Lots lapsing together are one line.
+      expect(await reader.member('bob', new Date('2028-09-01T00:00:00.000Z'))).toMatchObject({
+        available: 400,
+        expiringSoon: [{ points: 400, expiresAt: '2028-09-12T10:00:00.000Z' }],
+      });
+
+      ledger.now = '2028-09-11T12:00:00.000Z';
+      await ledger.expireDue('ann');
+      await catchUp(store);
+      expect(await reader.dueLots(new Date('2028-12-01T00:00:00.000Z'), 10)).toEqual([
+        { memberId: 'bob', lotId: 'air:a1', points: 300, expiresAt: '2028-09-12T10:00:00.000Z' },
+        { memberId: 'bob', lotId: 'air:a2', points: 100, expiresAt: '2028-09-12T10:00:00.000Z' },
+      ]);
+      expect(await reader.member('ann')).toMatchObject({ available: 0, lifetimeExpired: 100 });
+      expect(await reader.partnerPosition('cafe')).toMatchObject({ pointsExpired: 100 });
     });
 
     it('a rebuild equals the state built incrementally in small batches', async () => {
