@@ -103,9 +103,33 @@ const enabled = browserTestsEnabled();
     for (const p of positions) {
       expect(await page.getByTestId(`liability-${p.partnerId}`).getAttribute('data-liability-minor')).toBe(String(p.liabilityMinor));
     }
-    expect(await page.getByTestId('kpi-note').textContent()).toContain('no programme report endpoint');
     expect(await page.getByTestId('nav-verify').count()).toBe(0);
     await shot(page, '1-overview-finance');
+    await page.context().close();
+  });
+
+  it('finance: the programme KPIs of a chosen window are the report API’s figures', async () => {
+    const page = await signIn(keys.finance.key, 'overview');
+    // The demo's history is recent: a window of the last 90 days (UTC), today included.
+    const tomorrow = Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`) + 86_400_000;
+    const from = new Date(tomorrow - 90 * 86_400_000).toISOString().slice(0, 10);
+    const to = new Date(tomorrow).toISOString().slice(0, 10);
+    await page.getByTestId('kpi-table').waitFor();
+    await page.getByTestId('kpi-from').fill(from);
+    await page.getByTestId('kpi-to').fill(to);
+    await page.getByTestId('kpi-show').click();
+    await page
+      .getByTestId('kpi-window')
+      .filter({ hasText: `${from} to ${to}` })
+      .waitFor();
+    const report: { total: { active: number; topShareBps: number | null }; partners: { partnerId: string; liabilityMinor: number }[] } =
+      await api(served, keys.finance.key, `/v1/reports/program?from=${from}&to=${to}`);
+    expect(report.total.active).toBeGreaterThan(0);
+    expect(await page.getByTestId('kpi-active-total').getAttribute('data-value')).toBe(String(report.total.active));
+    expect(await page.getByTestId('kpi-top-share-total').getAttribute('data-value')).toBe(String(report.total.topShareBps ?? ''));
+    const freshmart = report.partners.find((p) => p.partnerId === 'freshmart')!;
+    expect(await page.getByTestId('kpi-liability-freshmart').getAttribute('data-value')).toBe(String(freshmart.liabilityMinor));
+    await shot(page, '1b-overview-kpis');
     await page.context().close();
   });
 
@@ -250,6 +274,8 @@ const enabled = browserTestsEnabled();
         .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-partner'))),
     ).toEqual(['freshmart']);
     expect(await page.getByTestId('nav-verify').count()).toBe(0);
+    // The programme report names every partner: the panel says it is for staff, and asks nothing.
+    expect(await page.getByTestId('kpi-note').textContent()).toContain('for finance, auditors and admins');
     await shot(page, '6-overview-partner');
 
     await page.getByTestId('nav-settlement').click();

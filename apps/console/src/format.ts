@@ -37,3 +37,7 @@ export const points = (n: number) => `${n < 0 ? '−' : ''}${group(String(Math.a
 export const instant = (iso: string | null | undefined) => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '—');
 
 export const day = (iso: string | null | undefined) => (iso ? iso.slice(0, 10) : '—');
+
+/** Basis points as a percentage with two decimals, from the integers (5556 → "55.56 %"); "—" when undefined. */
+export const bps = (value: number | null | undefined) =>
+  value === null || value === undefined ? '—' : `${Math.floor(value / 100)}.${String(value % 100).padStart(2, '0')} %`;

@@ -182,3 +182,35 @@ export interface VerificationJob {
   report: VerifyReport | null;
   error: string | null;
 }
+
+/** One row of GET /v1/reports/program: rates in basis points, null where undefined (0 ÷ 0). */
+export interface ProgramKpis {
+  enrolled: number;
+  active: number;
+  previousActive: number;
+  retained: number;
+  retentionBps: number | null;
+  churnBps: number | null;
+  earners: number;
+  topEarners: number;
+  pointsEarned: number;
+  topPointsEarned: number;
+  topShareBps: number | null;
+  pointsExpiring: number;
+  pointsExpired: number;
+  breakageBps: number | null;
+  outstandingPoints: number;
+  liabilityMinor: number;
+}
+
+export interface ProgramReport {
+  from: string;
+  to: string;
+  previousFrom: string;
+  days: number;
+  currency: string | null;
+  pointValueMinor: number | null;
+  partners: ({ partnerId: string } & ProgramKpis)[];
+  total: ProgramKpis;
+  asOfPosition: number | null;
+}

@@ -4,6 +4,7 @@ import { Chart, ChartOption } from '../chart';
 import { money, points } from '../format';
 import { MonthlyActivity, PartnerPosition, PeriodSummary, Session, Statement } from '../types';
 import { Card, Notice, Show, useLoad } from '../ui';
+import { ProgramKpisCard } from './ProgramKpisCard';
 
 interface OverviewData {
   positions: PartnerPosition[];
@@ -140,12 +141,7 @@ function Overview({ data, session }: { data: OverviewData; session: Session }) {
           {session.role === 'partner' ? ' Your own transactions only: issued by you, redeemed at you.' : ''}
         </p>
       </Card>
-      <Card title="Programme KPIs">
-        <Notice testId="kpi-note">
-          Not available yet: the API has no programme report endpoint (active members, redemption rate, earn and burn by tier). This page
-          will show them once that endpoint exists; nothing here is estimated.
-        </Notice>
-      </Card>
+      <ProgramKpisCard session={session} />
     </>
   );
 }
