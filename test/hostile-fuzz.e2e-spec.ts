@@ -58,6 +58,43 @@ const PLAUSIBLE: Record<string, fc.Arbitrary<unknown>> = {
   points: fc.integer({ min: -2, max: 100 }),
   occurredAt: dates,
   ttlSeconds: fc.integer({ min: -1, max: 2_600_000 }),
+  reason: fc.string({ maxLength: 220 }),
+  tiers: fc.array(
+    fc.record(
+      {
+        tierId: fc.constantFrom('red', 'gold', 'Gold', ''),
+        qualifyingPoints: smallInt,
+        multiplierBps: fc.integer({ min: -1, max: 100_001 }),
+      },
+      { requiredKeys: [] },
+    ),
+    { maxLength: 3 },
+  ),
+  bonuses: fc.record(
+    {
+      welcome: fc.record({ points: smallInt, sponsor: fc.constantFrom('grocer', 'operator', 'nobody') }, { requiredKeys: [] }),
+      actions: fc.dictionary(
+        fc.constantFrom('review', 'survey', '__proto__', 'Bad'),
+        fc.record({ points: smallInt, sponsor: fc.constantFrom('cafe', 'operator'), capPerMonth: smallInt }, { requiredKeys: [] }),
+        { maxKeys: 2 },
+      ),
+    },
+    { requiredKeys: [] },
+  ),
+  limits: fc.record({ maxAccrualsPerMemberPerHour: smallInt, maxPointsPerMemberPerDay: smallInt }, { requiredKeys: [] }),
+  plans: fc.array(
+    fc.record(
+      {
+        planId: fc.constantFrom('plus', 'plus', 'Pro'),
+        feeMinor: smallInt,
+        months: fc.integer({ min: -1, max: 121 }),
+        multiplierBps: smallInt,
+        tierFloor: fc.constantFrom('red', 'platinum'),
+      },
+      { requiredKeys: [] },
+    ),
+    { maxLength: 2 },
+  ),
   periodId: fc.constantFrom('2026-10', '2026-11', '2026-12', '2026-13', '26-10', '2026-09'),
 };
 
@@ -98,6 +135,11 @@ const FIELD_OF_ROUTE: Record<string, string[]> = {
   'POST /v1/holds': ['externalId', 'memberId', 'points', 'ttlSeconds', 'occurredAt'],
   'POST /v1/holds/grocer:hold-1/capture': ['externalId', 'points', 'occurredAt'],
   'POST /v1/holds/grocer:hold-2/release': ['externalId'],
+  'PUT /v1/program': ['effectiveFrom', 'tiers', 'bonuses', 'limits', 'plans'],
+  [`POST /v1/cards/${cardNumber(1)}/block`]: ['reason'],
+  'POST /v1/members/m-1/cards': ['cardNumber'],
+  'POST /v1/partners/cafe/suspend': ['reason'],
+  'POST /v1/partners/cafe/reinstate': ['reason'],
 };
 
 const FIELD_NAMED = new Set([400, 413, 415]);

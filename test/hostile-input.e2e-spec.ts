@@ -1,3 +1,4 @@
+import { cardNumber } from '@ledger/testing';
 import { HostileFixture, HostileRequest, VALID, WRITE_ROUTES, startHostileFixture } from './support/hostile-fixture';
 
 /**
@@ -26,6 +27,11 @@ const SETTLEMENTS = { method: 'POST', url: '/v1/settlements', as: 'finance' } as
 const HOLDS = { method: 'POST', url: '/v1/holds', as: 'grocer' } as const;
 const CAPTURE = { method: 'POST', url: '/v1/holds/grocer:hold-1/capture', as: 'grocer' } as const;
 const RELEASE = { method: 'POST', url: '/v1/holds/grocer:hold-2/release', as: 'grocer' } as const;
+const PROGRAM = { method: 'PUT', url: '/v1/program', as: 'admin' } as const;
+const BLOCK = { method: 'POST', url: `/v1/cards/${cardNumber(1)}/block`, as: 'grocer' } as const;
+const REPLACE_CARD = { method: 'POST', url: '/v1/members/m-1/cards', as: 'grocer' } as const;
+const SUSPEND = { method: 'POST', url: '/v1/partners/cafe/suspend', as: 'admin' } as const;
+const REINSTATE = { method: 'POST', url: '/v1/partners/cafe/reinstate', as: 'admin' } as const;
 
 const BIG = 'x'.repeat(70 * 1024);
 const nestedArrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
@@ -35,7 +41,69 @@ const withRaw = (body: object, extra: string) => JSON.stringify(body).replace(/}
 const CYRILLIC_O = '\u043e';
 const CYRILLIC_M = '\u043c';
 
+const PROGRAM_TIERS = VALID.program.tiers;
+
 const CASES: HostileCase[] = [
+  // The programme and the fraud controls (issue 14).
+  {
+    name: 'programme tiers whose qualifying points go down',
+    ...PROGRAM,
+    body: { ...VALID.program, tiers: [PROGRAM_TIERS[1], PROGRAM_TIERS[0]] },
+    status: 400,
+    field: 'tiers.1.qualifyingPoints',
+  },
+  {
+    name: 'programme tier multiplier of zero',
+    ...PROGRAM,
+    body: { ...VALID.program, tiers: [{ ...PROGRAM_TIERS[0], multiplierBps: 0 }] },
+    status: 400,
+    field: 'tiers.0.multiplierBps',
+  },
+  {
+    name: 'programme bonus sponsored by a partner that never joined',
+    ...PROGRAM,
+    body: { ...VALID.program, bonuses: { welcome: { points: 50, sponsor: 'nobody' } } },
+    status: 400,
+    field: 'bonuses.welcome.sponsor',
+    code: 'unknown_sponsor',
+  },
+  { name: 'programme with an unknown field', ...PROGRAM, body: { ...VALID.program, currency: 'RUB' }, status: 400, field: 'currency' },
+  {
+    name: 'programme limits as strings',
+    ...PROGRAM,
+    body: { ...VALID.program, limits: { maxAccrualsPerMemberPerHour: '5', maxPointsPerMemberPerDay: 1 } },
+    status: 400,
+    field: 'limits.maxAccrualsPerMemberPerHour',
+  },
+  {
+    name: '__proto__ as a programme action',
+    ...PROGRAM,
+    raw: JSON.stringify({ ...VALID.program, bonuses: {} }).replace('"bonuses":{}', '"bonuses":{"actions":{"__proto__":{"points":1}}}'),
+    status: 400,
+    field: 'bonuses.actions.__proto__',
+  },
+  {
+    name: 'block a card number that fails Luhn',
+    ...BLOCK,
+    url: '/v1/cards/4000000000000001/block',
+    body: VALID.block,
+    status: 400,
+    field: 'cardNumber',
+  },
+  { name: 'block with a bidi override in the reason', ...BLOCK, body: { reason: 'stolen\u202e' }, status: 400, field: 'reason' },
+  { name: 'block without a reason', ...BLOCK, body: {}, status: 400, field: 'reason' },
+  { name: 'replacement card failing Luhn', ...REPLACE_CARD, body: { cardNumber: '4000000000000001' }, status: 400, field: 'cardNumber' },
+  { name: 'replacement card as a number', ...REPLACE_CARD, body: { cardNumber: 4000000000000002 }, status: 400, field: 'cardNumber' },
+  { name: 'suspension with a reason of 300 characters', ...SUSPEND, body: { reason: 'x'.repeat(300) }, status: 400, field: 'reason' },
+  {
+    name: 'suspension naming the partner in the body',
+    ...SUSPEND,
+    body: { ...VALID.suspension, partnerId: 'grocer' },
+    status: 400,
+    field: 'partnerId',
+  },
+  { name: 'reinstatement body over 64 KiB', ...REINSTATE, raw: `{"pad":"${BIG}"}`, status: 413, field: 'body' },
+  { name: 'reinstatement body 2 000 arrays deep', ...REINSTATE, raw: nestedArrays(2_000), status: 400, field: 'body' },
   // Size and shape of the body.
   { name: 'accrual body over 64 KiB', ...ACCRUALS, body: { ...VALID.accrual, externalId: BIG }, status: 413, field: 'body' },
   { name: 'partner body over 64 KiB', ...PARTNERS, body: { ...VALID.partner, name: BIG }, status: 413, field: 'body' },

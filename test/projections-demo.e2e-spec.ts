@@ -67,8 +67,10 @@ describe('ledger demo: the history generator', () => {
 
   it('writes a realistic history: Pareto spending, redemptions elsewhere, refunds, several months, all valid', async () => {
     const { store, summary } = await runDemo({ members: 500, transactions: 6_000, months: 4 });
-    const { accruals, redemptions, reversals, holds } = summary.transactions;
-    expect(accruals + redemptions + reversals + holds).toBe(6_000);
+    const { accruals, redemptions, reversals, holds, flagged } = summary.transactions;
+    expect(accruals + redemptions + reversals + holds + flagged).toBe(6_000);
+    // It ends with the fraud controls: a card blocked and replaced, a burst flagged, a partner suspended and reinstated.
+    expect(summary.fraud).toEqual({ blockedCards: 1, replacedCards: 1, flags: 1, refusedWhileBlocked: 1, suspendedPartners: 1 });
     // Checkouts through holds: most captured, some released, some left to lapse.
     expect(summary.holds.captured + summary.holds.released + summary.holds.lapsed).toBe(holds);
     expect(summary.holds.captured).toBeGreaterThan(summary.holds.released);
@@ -95,6 +97,12 @@ describe('ledger demo: the history generator', () => {
       'RedemptionReversed',
       'PointsHeld',
       'HoldCaptured',
+      'ProgramConfigured',
+      'CardBlocked',
+      'CardReplaced',
+      'SuspiciousActivityFlagged',
+      'PartnerSuspended',
+      'PartnerReinstated',
     ])
       expect(types).toContain(t);
     // Business dates run from months back up to the end, as the injected clock allowed.

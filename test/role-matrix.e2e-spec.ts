@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryEventStore } from '@ledger/event-store';
 import { TestApp, cardNumber, startTestApp } from '@ledger/testing';
-import { IDENTITIES, Identity, MatrixFixture, ROLE_MATRIX } from './security/role-matrix';
+import { IDENTITIES, Identity, MATRIX_PROGRAM, MatrixFixture, ROLE_MATRIX } from './security/role-matrix';
 import { readmeRoleMatrix, renderRoleMatrix } from './security/security-docs';
 import { registeredRoutes } from './security/routes';
 
@@ -23,7 +23,7 @@ describe('role × endpoint matrix', () => {
     const keyOf = async (path: string, body?: object) => ({
       Authorization: `Bearer ${(await t.http().post(path).set(admin).send(body).expect(201)).body.key}`,
     });
-    for (const partnerId of ['alpha', 'beta']) {
+    for (const partnerId of ['alpha', 'beta', 'gamma']) {
       await t
         .http()
         .post('/v1/partners')
@@ -70,6 +70,13 @@ describe('role × endpoint matrix', () => {
         .send({ externalId, memberId: 'member-of-a', points: 2, ttlSeconds: 600, occurredAt: '2026-11-20T10:00:00Z' })
         .expect(201);
     }
+    await t.http().put('/v1/program').set(admin).send(MATRIX_PROGRAM).expect(200);
+    await t
+      .http()
+      .post('/v1/members')
+      .set(headers.partnerA)
+      .send({ memberId: 'member-to-block', cardNumber: cardNumber(2) })
+      .expect(201);
     const proven = (await t.store.readStream('member-member-of-a')).find((e) => e.type === 'PointsAccrued');
     f = {
       partnerA: 'alpha',
@@ -82,6 +89,9 @@ describe('role × endpoint matrix', () => {
       keyIdToRevoke: toRevoke.keyId,
       holdToCapture: 'alpha:hold-to-capture',
       holdToRelease: 'alpha:hold-to-release',
+      memberToBlock: 'member-to-block',
+      cardToBlock: cardNumber(2),
+      partnerToSuspend: 'gamma',
     };
   });
   afterAll(() => t.close());

@@ -51,6 +51,11 @@ export interface MatrixFixture {
   keyIdToRevoke: string;
   /** Receipt id of an accrual of A's that A may reverse (once: only A's cell succeeds). */
   reversibleOfA: string;
+  /** A member A enrolled, and its card: blocked, then replaced (fraud controls). */
+  memberToBlock: string;
+  cardToBlock: string;
+  /** A third partner, suspended and reinstated by the admin's cells. */
+  partnerToSuspend: string;
 }
 
 export interface MatrixRequest {
@@ -456,7 +461,65 @@ export const ROLE_MATRIX: MatrixRow[] = [
     request: () => ({ url: '/v1/audit/verifications/6f1d2c3b-1a2b-4c3d-8e9f-0a1b2c3d4e5f' }),
     expect: staffOnly(404, ['auditor']),
   },
+  // The loyalty programme and its fraud controls (issue 14).
+  {
+    method: 'PUT',
+    path: '/v1/program',
+    what: 'configure a version of the programme',
+    request: () => ({ url: '/v1/program', body: MATRIX_PROGRAM }),
+    expect: staffOnly(200, ['admin']),
+  },
+  {
+    method: 'GET',
+    path: '/v1/program',
+    what: 'the programme in force (its rules are public to partners)',
+    request: () => ({ url: '/v1/program' }),
+    expect: { ...staffOnly(200, ['finance', 'auditor', 'admin']), partnerA: 200, partnerB: 200 },
+  },
+  {
+    method: 'POST',
+    path: '/v1/cards/:cardNumber/block',
+    what: "block a card of A's member (B is told no such card exists)",
+    request: (f) => ({ url: `/v1/cards/${f.cardToBlock}/block`, body: { reason: 'sold online' } }),
+    expect: { ...staffOnly(200, ['admin']), partnerA: 200, partnerB: 404 },
+  },
+  {
+    method: 'POST',
+    path: '/v1/members/:memberId/cards',
+    what: "replace the card of A's member (B is told no such member exists)",
+    request: (f, cell) => ({ url: `/v1/members/${f.memberToBlock}/cards`, body: { cardNumber: cardFor(cell) } }),
+    expect: { ...staffOnly(201, ['admin']), partnerA: 201, partnerB: 404 },
+  },
+  {
+    method: 'POST',
+    path: '/v1/partners/:partnerId/suspend',
+    what: 'suspend a partner',
+    request: (f) => ({ url: `/v1/partners/${f.partnerToSuspend}/suspend`, body: { reason: 'audit' } }),
+    expect: staffOnly(200, ['admin']),
+  },
+  {
+    method: 'POST',
+    path: '/v1/partners/:partnerId/reinstate',
+    what: 'reinstate a partner',
+    request: (f) => ({ url: `/v1/partners/${f.partnerToSuspend}/reinstate` }),
+    expect: staffOnly(200, ['admin']),
+  },
+  {
+    method: 'GET',
+    path: '/v1/reports/flags',
+    what: 'accruals refused by a velocity limit',
+    request: () => ({ url: '/v1/reports/flags' }),
+    expect: staffOnly(200, ['auditor', 'admin']),
+  },
 ];
+
+/** A programme whose limits no matrix cell comes near. */
+export const MATRIX_PROGRAM = {
+  effectiveFrom: '2026-11-01T00:00:00Z',
+  tiers: [],
+  bonuses: {},
+  limits: { maxAccrualsPerMemberPerHour: 1_000, maxPointsPerMemberPerDay: 1_000_000 },
+};
 
 /** Luhn-valid card numbers, one per cell. */
 const cardFor = (cell: number): string => withLuhnDigit(`8${String(cell).padStart(14, '0')}`);

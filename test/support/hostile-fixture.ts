@@ -47,6 +47,18 @@ export const VALID = {
   hold: { externalId: 'h-4', memberId: 'm-1', points: 1, ttlSeconds: 600, occurredAt: BUSINESS_NOW },
   capture: { externalId: 'h-5', occurredAt: BUSINESS_NOW },
   release: { externalId: 'h-6' },
+  program: {
+    effectiveFrom: '2026-11-01T00:00:00Z',
+    tiers: [
+      { tierId: 'red', qualifyingPoints: 0, multiplierBps: 10_000 },
+      { tierId: 'gold', qualifyingPoints: 20_000, multiplierBps: 20_000 },
+    ],
+    bonuses: { welcome: { points: 50, sponsor: 'grocer' } },
+    limits: { maxAccrualsPerMemberPerHour: 1_000, maxPointsPerMemberPerDay: 1_000_000 },
+  },
+  block: { reason: 'card number sold online' },
+  replacementCard: { cardNumber: cardNumber(5) },
+  suspension: { reason: 'unpaid invoices' },
 } as const;
 
 /** Every write route with the key that may call it and a valid body (none for key issuance). */
@@ -64,6 +76,12 @@ export const WRITE_ROUTES: { method: 'POST' | 'PUT'; url: string; as: Who; valid
   { method: 'POST', url: '/v1/holds', as: 'grocer', valid: VALID.hold },
   { method: 'POST', url: '/v1/holds/grocer:hold-1/capture', as: 'grocer', valid: VALID.capture },
   { method: 'POST', url: '/v1/holds/grocer:hold-2/release', as: 'grocer', valid: VALID.release },
+  // Last: a programme's velocity limits would refuse (and flag) later accruals; a block would refuse them too.
+  { method: 'PUT', url: '/v1/program', as: 'admin', valid: VALID.program },
+  { method: 'POST', url: `/v1/cards/${cardNumber(1)}/block`, as: 'grocer', valid: VALID.block },
+  { method: 'POST', url: '/v1/members/m-1/cards', as: 'grocer', valid: VALID.replacementCard },
+  { method: 'POST', url: '/v1/partners/cafe/suspend', as: 'admin', valid: VALID.suspension },
+  { method: 'POST', url: '/v1/partners/cafe/reinstate', as: 'admin', valid: undefined },
 ];
 
 export async function startHostileFixture(): Promise<HostileFixture> {

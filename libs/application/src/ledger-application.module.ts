@@ -11,10 +11,13 @@ import { MemberTransactionPoster } from './member/post-transaction';
 import { RedeemPointsHandler } from './member/redeem-points';
 import { ReverseTransactionHandler } from './member/reverse-transaction';
 import { HOLD_COMMAND_HANDLERS } from './member/holds';
-import { ExpireDueLotsHandler } from './member/expire-lots';
 import { RegisterPartnerHandler } from './partner/register-partner';
 import { ChangePartnerTermsHandler } from './partner/change-partner-terms';
 import { ClosePeriodHandler } from './settlement/close-period';
+import { ConfigureProgramHandler } from './program/configure-program';
+import { GetProgramHandler } from './program/get-program';
+import { BlockCardHandler, ReplaceCardHandler } from './fraud/cards';
+import { ReinstatePartnerHandler, SuspendPartnerHandler } from './fraud/partner-suspension';
 import { GetStatementHandler } from './settlement/get-statement';
 import { CLOCK, Clock } from './shared/clock';
 import { LEDGER_CONFIG, LedgerConfig } from './shared/ledger-config';
@@ -32,10 +35,14 @@ export const COMMAND_HANDLERS = [
   RedeemPointsHandler,
   ReverseTransactionHandler,
   ...HOLD_COMMAND_HANDLERS,
-  ExpireDueLotsHandler,
   ClosePeriodHandler,
+  ConfigureProgramHandler,
+  BlockCardHandler,
+  ReplaceCardHandler,
+  SuspendPartnerHandler,
+  ReinstatePartnerHandler,
 ];
-export const QUERY_HANDLERS = [GetStatementHandler];
+export const QUERY_HANDLERS = [GetStatementHandler, GetProgramHandler];
 
 export interface LedgerApplicationOptions {
   store: EventStore;

@@ -55,6 +55,21 @@ export interface FoldedHold {
   position: number;
 }
 
+/** An accrual refused by a velocity limit, as the flags read model keeps it. */
+export interface FoldedFlag {
+  position: number;
+  memberId: string;
+  txId: string;
+  partnerId: string;
+  rule: string;
+  limit: number;
+  observed: number;
+  window: string;
+  amountMinor: number;
+  points: number;
+  occurredAt: string;
+}
+
 export interface PartnerCounters {
   partnerId: string;
   name: string | null;
@@ -146,6 +161,8 @@ export class AuditFold {
   readonly partners = new Map<string, PartnerCounters>();
   readonly liability = new Map<string, LiabilityCell>();
   readonly holds = new Map<string, FoldedHold>();
+  /** Velocity flags by position. */
+  readonly flags = new Map<number, FoldedFlag>();
   coalition: CoalitionSettings | undefined;
   /** Events applied, and the last position applied (undefined before the first). */
   events = 0;
@@ -355,6 +372,17 @@ export class AuditFold {
         break;
       case 'HoldReleased':
         this.holdReleased(m, d);
+        break;
+      case 'CardBlocked':
+        need(d.cardNumber === m.cardNumber, "the member's own card is blocked", m.cardNumber, d.cardNumber);
+        break;
+      case 'CardReplaced':
+        need(d.previousCardNumber === m.cardNumber, 'the replacement names the card it replaces', m.cardNumber, d.previousCardNumber);
+        need(isText(d.cardNumber) && d.cardNumber !== m.cardNumber, 'a new card number', 'another card', d.cardNumber);
+        m.cardNumber = d.cardNumber;
+        break;
+      case 'SuspiciousActivityFlagged':
+        this.flagged(m, d, e.position);
         break;
       default:
         throw new Broken(`unknown member event type ${e.type}`);
@@ -681,6 +709,28 @@ export class AuditFold {
     }
     hold.status = reason;
     m.held -= hold.points;
+  }
+
+  /** A refused accrual on record: no points move, so nothing but the flag itself is kept. */
+  private flagged(m: FoldedMember, d: Record<string, unknown>, position: number): void {
+    const { txId, partnerId, rule, limit, observed, window, amountMinor, points, occurredAt } = d;
+    need(isText(txId) && isText(partnerId) && isText(window), 'ids and window are set', 'strings', { txId, partnerId, window });
+    need(rule === 'max_accruals_per_hour' || rule === 'max_points_per_day', 'a known velocity rule', 'a rule', rule);
+    need(isCount(limit) && isCount(observed) && observed > limit, 'what was observed exceeds the limit', `> ${String(limit)}`, observed);
+    need(isCount(amountMinor) && isCount(points), 'amount and points are whole numbers', 'integers', { amountMinor, points });
+    this.flags.set(position, {
+      position,
+      memberId: m.memberId,
+      txId,
+      partnerId,
+      rule,
+      limit,
+      observed,
+      window,
+      amountMinor,
+      points,
+      occurredAt: String(occurredAt),
+    });
   }
 
   private partner(partnerId: string): PartnerCounters {

@@ -6,6 +6,7 @@ import {
   AuditFold,
   CoalitionSettings,
   FoldStep,
+  FoldedFlag,
   FoldedHold,
   FoldedLot,
   FoldedMember,
@@ -284,6 +285,31 @@ function issuerDaysExpected(days: Map<string, IssuerDay>): TableExpectation<Issu
   };
 }
 
+function flagsExpected(fold: AuditFold): TableExpectation<FoldedFlag> {
+  return {
+    table: 'flags',
+    check: 'read_model:flags',
+    entryOf: (row) => fold.flags.get(Number(row.position)),
+    entries: () => fold.flags.values(),
+    entryCount: () => fold.flags.size,
+    keyOf: (f) => ({ position: f.position }),
+    columnsOf: (f) => ({
+      member_id: f.memberId,
+      tx_id: f.txId,
+      partner_id: f.partnerId,
+      rule: f.rule,
+      limit_value: f.limit,
+      observed: f.observed,
+      time_window: f.window,
+      amount_minor: f.amountMinor,
+      points: f.points,
+      occurred_at: f.occurredAt,
+    }),
+    label: (key) => `flag at position ${String(key.position)}`,
+    locate: (key, f) => ({ streamId: f ? `member-${f.memberId}` : undefined, position: Number(key.position) }),
+  };
+}
+
 /**
  * Compares a read store's snapshot with the fold: the checkpoint against the log, the
  * transaction index row by row as its events go by (the fold keeps no transaction rows),
@@ -352,6 +378,7 @@ class ReadModelComparison {
     out.push(...compareTable(this.snapshot, enrolmentsExpected(this.kpis), max));
     out.push(...compareTable(this.snapshot, activityExpected(this.kpis), max));
     out.push(...compareTable(this.snapshot, issuerDaysExpected(this.kpis.issuerDays(fold)), max));
+    out.push(...compareTable(this.snapshot, flagsExpected(fold), max));
     return out;
   }
 

@@ -156,6 +156,12 @@ export function describeEvent(type: string, data: unknown): string {
         : `hold ${d.holdId} released: ${d.points} pts back (${d.txId})`;
     case 'MemberEnrolled':
       return `card ${d.cardNumber}`;
+    case 'CardBlocked':
+      return `card ${d.cardNumber} blocked by ${d.blockedBy}: ${d.reason}`;
+    case 'CardReplaced':
+      return `card ${d.previousCardNumber} replaced by ${d.cardNumber}`;
+    case 'SuspiciousActivityFlagged':
+      return `accrual ${d.txId} refused and flagged: ${d.rule} ${d.observed} > ${d.limit} (${d.window})`;
     default: {
       const json = JSON.stringify(data);
       return json.length > 70 ? `${json.slice(0, 67)}...` : json;

@@ -302,7 +302,7 @@ describe.each(adapters)('projections on the %s event store', (_name, makeFixture
     const writer = new ReadModelWriter(f.readStore);
     const next = (type: string, n: number) => ({ ...event, type, position: event.position + n });
     expect(() => writer.applyBatch([next('PointsAccrued.v2', 1)], undefined)).toThrow(/no upcaster/);
-    writer.applyBatch([next('CardBlocked', 2), next('SettlementPeriodClosed', 3)], undefined);
+    writer.applyBatch([next('CardClaimed', 2), next('SettlementPeriodClosed', 3)], undefined);
     expect(f.readStore.checkpoint()).toMatchObject({ position: event.position + 3, events: 2 });
   });
 

@@ -69,12 +69,6 @@ export interface DueLot {
   expiresAt: string;
 }
 
-/** Where a page of due lots ended: the next page starts after it (keyset paging). */
-export type DueLotKey = Pick<DueLot, 'expiresAt' | 'memberId' | 'lotId'>;
-
-/** Before every due lot ('' sorts first). */
-export const DUE_LOTS_FROM_START: DueLotKey = { expiresAt: '', memberId: '', lotId: '' };
-
 export interface MemberBalance {
   memberId: string;
   cardNumber: string;
@@ -149,6 +143,25 @@ export interface LiabilityRow {
   points: number;
   amountMinor: number;
 }
+
+/** An accrual refused by a velocity limit of the programme, and recorded (fraud controls). */
+export interface FlagEntry {
+  position: number;
+  memberId: string;
+  txId: string;
+  partnerId: string;
+  rule: 'max_accruals_per_hour' | 'max_points_per_day';
+  limit: number;
+  observed: number;
+  window: string;
+  amountMinor: number;
+  points: number;
+  occurredAt: string;
+}
+
+/** The flags table's columns as a FlagEntry (the same SQL on both stores). */
+export const FLAG_SELECT = `SELECT position, member_id AS "memberId", tx_id AS "txId", partner_id AS "partnerId", rule,
+  limit_value AS "limit", observed, time_window AS "window", amount_minor AS "amountMinor", points, occurred_at AS "occurredAt" FROM flags`;
 
 export interface PartnerRow {
   partner_id: string;
@@ -254,9 +267,8 @@ export class ReadModelReader implements ReadModelQueries {
    * Lots past their expiry at `until` with points left, oldest expiry first, from the due-lots
    * index (`lots_due`): what the expiry job lapses. Never a scan of every member.
    */
-  dueLots(until: Date, limit: number, after?: DueLotKey): DueLot[] {
-    const a = after ?? DUE_LOTS_FROM_START;
-    return this.stmt.dueLots.all(until.toISOString(), a.expiresAt, a.memberId, a.lotId, limit);
+  dueLots(until: Date, limit: number): DueLot[] {
+    return this.stmt.dueLots.all(until.toISOString(), limit);
   }
 
   private heldAt(at: Date | undefined): Map<string, number> {
@@ -290,6 +302,10 @@ export class ReadModelReader implements ReadModelQueries {
       outstanding: all(PROGRAM_SQL.outstanding, to),
     }));
     return programReport(window, figures);
+  }
+
+  flags(memberId?: string): FlagEntry[] {
+    return memberId === undefined ? this.stmt.flagsAll.all() : this.stmt.flagsOf.all(memberId);
   }
 
   private asOf(): number {
@@ -359,10 +375,9 @@ function prepare(db: Database.Database) {
       `SELECT hold_id AS holdId, member_id AS memberId, partner_id AS partnerId, points, expires_at AS expiresAt, status
        FROM holds WHERE status = 'open' AND expires_at <= ? ORDER BY expires_at, hold_id LIMIT ?`,
     ),
-    dueLots: db.prepare<[string, string, string, string, number], DueLot>(
+    dueLots: db.prepare<[string, number], DueLot>(
       `SELECT member_id AS memberId, lot_id AS lotId, points, expires_at AS expiresAt
-       FROM lots WHERE points > 0 AND expires_at <= ? AND (expires_at, member_id, lot_id) > (?, ?, ?)
-       ORDER BY expires_at, member_id, lot_id LIMIT ?`,
+       FROM lots WHERE points > 0 AND expires_at <= ? ORDER BY expires_at, member_id, lot_id LIMIT ?`,
     ),
     openLots: db.prepare<[string], OpenLot>(
       `SELECT lot_id AS lotId, issuer_partner_id AS issuerPartnerId, points, expires_at AS expiresAt
@@ -377,6 +392,8 @@ function prepare(db: Database.Database) {
       `SELECT tx_id AS txId, member_id AS memberId, partner_id AS partnerId, kind, points, original_tx_id AS originalTxId,
          occurred_at AS occurredAt, position FROM transactions WHERE tx_id = ?`,
     ),
+    flagsAll: db.prepare<[], FlagEntry>(`${FLAG_SELECT} ORDER BY position`),
+    flagsOf: db.prepare<[string], FlagEntry>(`${FLAG_SELECT} WHERE member_id = ? ORDER BY position`),
     liabilityAll: db.prepare<[], LiabilityRow>(
       `SELECT period, issuer_partner_id AS issuerPartnerId, redeemer_partner_id AS redeemerPartnerId, points, amount_minor AS amountMinor
        FROM liability ORDER BY period, issuer_partner_id, redeemer_partner_id`,

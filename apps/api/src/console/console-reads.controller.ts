@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { IsOptional } from 'class-validator';
-import { Actor, CLOCK, Clock, loadSettlement } from '@ledger/application';
+import { Actor, CLOCK, Clock, cardHolder, loadSettlement } from '@ledger/application';
 import { NotFound, Unavailable, memberStream } from '@ledger/domain';
 import { EVENT_STORE, EventStore, headPosition } from '@ledger/event-store';
 import { StreamReplay, replayStream } from '@ledger/audit';
@@ -112,14 +112,13 @@ export class ConsoleReadsController {
     return { ...summary, closable: reason === null, reason, cutoffPositionNow: head ?? null, headRecordedAt: last?.recordedAt ?? null };
   }
 
-  /** `?cardNumber=`: the member a card belongs to, from the card's claim stream. */
+  /** `?cardNumber=`: the member a card belongs to, from the card's claim stream (none once the card is replaced). */
   @Get('members')
   @Roles('partner', 'finance', 'auditor', 'admin')
   async byCard(@Query() { cardNumber }: CardLookupQuery): Promise<{ memberId: string; cardNumber: string }> {
     if (cardNumber === undefined) throw new NotFound('member', 'without a cardNumber');
-    const [claim] = await this.store.readStream(`card-${cardNumber}`, { maxCount: 1 });
-    const memberId = (claim?.data as { memberId?: unknown } | undefined)?.memberId;
-    if (typeof memberId !== 'string') throw new NotFound('member', `with card ${cardNumber}`);
+    const memberId = await cardHolder(this.store, cardNumber);
+    if (memberId === undefined) throw new NotFound('member', `with card ${cardNumber}`);
     return { memberId, cardNumber };
   }
 

@@ -344,4 +344,73 @@ export const OPERATION_DOCS: Record<string, OperationDoc> = {
     summary: 'The log as JSON Lines',
     success: { status: 200, description: 'One event per line', contentType: 'application/x-ndjson' },
   },
+  'PUT /v1/program': {
+    summary: 'Configure a version of the loyalty programme',
+    description:
+      'Tiers, bonuses (each with its sponsor: a partner that joined, or `operator`), velocity limits and paid plans, in force from ' +
+      '`effectiveFrom` (a business date) until the next version. The same version again records nothing (`position: null`); ' +
+      'other rules for the same date replace it.',
+    success: { status: 200, description: 'The version as recorded' },
+    errors: [
+      {
+        status: 400,
+        code: 'unknown_sponsor',
+        description: 'A sponsor that is no partner',
+        message: 'bonuses.welcome.sponsor must be a partner that has joined, or "operator"',
+      },
+    ],
+  },
+  'GET /v1/program': {
+    summary: 'The programme in force now, or at `?at=`',
+    description: 'Partners may read it too: tiers, bonuses and limits are the public rules of the programme.',
+    success: { status: 200, description: 'The version in force' },
+    errors: [
+      {
+        status: 404,
+        code: 'program_not_found',
+        description: 'No version in force then',
+        message: 'program in force at 2026-10-01T00:00:00.000Z not found',
+      },
+    ],
+  },
+  'POST /v1/cards/{cardNumber}/block': {
+    summary: "Block a member's card (fraud control)",
+    description:
+      'By an admin or the partner that enrolled the member (to any other partner the card does not exist: 404). Accruals, ' +
+      'redemptions, holds and captures of the member are then refused with 422 `card_blocked`; reversals and releases go through.',
+    success: { status: 200, description: 'The card is blocked (`position: null` when it already was)' },
+    errors: [
+      { status: 404, code: 'card_not_found', description: 'No such card, or not yours', message: 'card 4000000000000010 not found' },
+    ],
+  },
+  'POST /v1/members/{memberId}/cards': {
+    summary: 'Issue a replacement card',
+    description: 'The balance stays with the member, a block ends, and the old card number no longer finds the member.',
+    success: { status: 201, description: 'The member and the new card' },
+    errors: [
+      NOT_FOUND_MEMBER,
+      {
+        status: 409,
+        code: 'card_in_use',
+        description: 'Another member holds the card',
+        message: 'card 4000000000000028 belongs to another member',
+      },
+    ],
+  },
+  'POST /v1/partners/{partnerId}/suspend': {
+    summary: 'Suspend a partner',
+    description: 'Its posts are refused with 422 `partner_suspended`; the points it issued stay spendable at other partners.',
+    success: { status: 200, description: 'The partner is suspended (`position: null` when it already was)' },
+    errors: [NOT_FOUND_PARTNER],
+  },
+  'POST /v1/partners/{partnerId}/reinstate': {
+    summary: 'Reinstate a suspended partner',
+    success: { status: 200, description: 'The partner is active' },
+    errors: [NOT_FOUND_PARTNER],
+  },
+  'GET /v1/reports/flags': {
+    summary: 'Accruals refused by a velocity limit',
+    description: 'Each was refused with 422 `velocity_limit` and recorded as `SuspiciousActivityFlagged` on the member.',
+    success: { status: 200, description: 'The flags in log order' },
+  },
 };

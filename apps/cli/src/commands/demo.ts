@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { NestFactory } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
-import { DAY_MS, withLuhnDigit } from '@ledger/domain';
+import { DAY_MS, Refused, VelocityLimitExceeded, withLuhnDigit } from '@ledger/domain';
 import {
   AccruePointsCommand,
+  BlockCardCommand,
+  ConfigureProgramCommand,
   CaptureHoldCommand,
   CommandMeta,
   ConfigureCoalitionCommand,
@@ -17,8 +19,11 @@ import {
   PlaceHoldCommand,
   RedeemPointsCommand,
   RegisterPartnerCommand,
+  ReinstatePartnerCommand,
   ReleaseHoldCommand,
+  ReplaceCardCommand,
   ReverseTransactionCommand,
+  SuspendPartnerCommand,
   systemMeta,
 } from '@ledger/application';
 import { openEventStore } from '@ledger/event-store';
@@ -44,6 +49,11 @@ import { progressBar } from './progress-bar';
  *   clock (at most LEDGER_MAX_BACKDATE_DAYS old, never in the future), so the generator
  *   drives an injected clock through history a day at a time and posts each day's
  *   transactions with the clock at that day's end.
+ * - A loyalty programme (tiers, bonuses, a plan, velocity limits) is in force from the start.
+ *   An accrual over a limit is refused and flagged, and the history goes on. At the end, the
+ *   fraud controls: one member's card is blocked (an accrual is refused) and replaced (the
+ *   balance stays), one member posts too fast and is flagged, one partner is suspended (a post
+ *   is refused) and reinstated.
  * - Deterministic for a seed: every member has its own PRNG stream and its transactions run
  *   in order, so concurrency (many members at once, sharing group commits) changes the
  *   interleaving in $all but not one business fact. Event ids and keys are random.
@@ -64,7 +74,10 @@ export interface DemoSummary {
   members: number;
   partners: string[];
   /** Slots of the history: `holds` are checkouts (their capture or release is part of the slot). */
-  transactions: { accruals: number; redemptions: number; reversals: number; holds: number };
+  /** `flagged`: accruals of the history a velocity limit refused (and recorded as flags). */
+  transactions: { accruals: number; redemptions: number; reversals: number; holds: number; flagged: number };
+  /** The fraud controls the history ends with: cards blocked and replaced, flags, suspensions. */
+  fraud: { blockedCards: number; replacedCards: number; flags: number; refusedWhileBlocked: number; suspendedPartners: number };
   holds: { captured: number; released: number; lapsed: number };
   /** Reversals that took part of their original back. */
   partialReversals: number;
@@ -96,6 +109,8 @@ const HOLD_CAPTURED_SHARE = 0.75;
 const HOLD_RELEASED_SHARE = 0.15; // the rest lapse
 const HOLD_TTL_SECONDS = 15 * 60;
 const PARTIAL_REVERSAL_SHARE = 0.5;
+/** The programme's velocity limits: a busy member's day stays under them; a burst at one till does not. */
+const DEMO_LIMITS = { maxAccrualsPerMemberPerHour: 6, maxPointsPerMemberPerDay: 200_000 };
 
 const PARTNER_TEMPLATES = [
   { id: 'grocer', name: 'Grocery chain', pointsPerUnit: 1, unitMinor: 10_000, basketMinor: 150_000 },
@@ -201,6 +216,29 @@ export async function generateDemoHistory(
     );
     keys.partners[partnerId] = await commands.execute(new IssueApiKeyCommand({ partnerId }, meta));
   }
+  // The programme, in force from the day before the history: tiers, bonuses sponsored by the
+  // operator and the first partner, a paid plan, and the velocity limits the fraud controls apply.
+  await commands.execute(
+    new ConfigureProgramCommand(
+      {
+        effectiveFrom: new Date(startMs - DAY_MS).toISOString(),
+        tiers: [
+          { tierId: 'red', qualifyingPoints: 0, multiplierBps: 10_000 },
+          { tierId: 'silver', qualifyingPoints: 5_000, multiplierBps: 13_000 },
+          { tierId: 'gold', qualifyingPoints: 20_000, multiplierBps: 20_000 },
+        ],
+        bonuses: {
+          welcome: { points: 100, sponsor: 'operator' },
+          birthday: { points: 300, sponsor: partners[0].partnerId },
+          referral: { points: 200, sponsor: 'operator' },
+          actions: { review: { points: 20, sponsor: partners[0].partnerId, capPerMonth: 2 } },
+        },
+        limits: DEMO_LIMITS,
+        plans: [{ planId: 'plus', feeMinor: 99_000, months: 12, multiplierBps: 15_000, tierFloor: 'silver' }],
+      },
+      meta,
+    ),
+  );
   const partnerMeta = partners.map((p): CommandMeta => ({
     correlationId: `demo-${seed}`,
     causationId: null,
@@ -269,7 +307,16 @@ export async function generateDemoHistory(
   }
   const order = Array.from({ length: transactions }, (_, i) => i).sort((a, b) => slotAt[a] - slotAt[b] || a - b);
 
-  const tally = { accruals: 0, redemptions: 0, reversals: 0, partialReversals: 0, holds: 0, pointsRedeemed: 0, crossPartner: 0 };
+  const tally = {
+    accruals: 0,
+    redemptions: 0,
+    reversals: 0,
+    partialReversals: 0,
+    holds: 0,
+    pointsRedeemed: 0,
+    crossPartner: 0,
+    flagged: 0,
+  };
   const holdsEnded = { captured: 0, released: 0, lapsed: 0 };
   /** Holds left to lapse, recorded once the clock has passed their expiry. */
   let lapsing: { memberId: string; holdId: string; expiresAt: string }[] = [];
@@ -329,16 +376,31 @@ export async function generateDemoHistory(
     // Basket ~ sqrt(level) times the partner's typical basket, with a log-normal-ish spread.
     const spread = Math.exp((m.random() + m.random() + m.random() - 1.5) * 0.8);
     const amountMinor = Math.max(p.unitMinor, Math.round(p.basketMinor * Math.sqrt(m.level) * spread));
-    const outcome = await commands.execute(
-      new AccruePointsCommand(
-        { partnerId: p.partnerId, externalId, memberId: m.memberId, amountMinor, currency: 'RUB', occurredAt },
-        partnerMeta[partner],
-      ),
-    );
+    const outcome = await accrueOrFlag(m, partner, externalId, amountMinor, occurredAt);
+    if (outcome === undefined) {
+      tally.flagged += 1;
+      return;
+    }
     m.pointsAccrued += outcome.body.points;
     m.balance = outcome.body.balance;
     m.last = { partner, externalId, points: outcome.body.points };
     tally.accruals += 1;
+  };
+
+  /** An accrual, or undefined when a velocity limit refused it (the refusal recorded a flag). */
+  const accrueOrFlag = async (m: DemoMember, partner: number, externalId: string, amountMinor: number, occurredAt: string) => {
+    const { partnerId } = partners[partner];
+    try {
+      return await commands.execute(
+        new AccruePointsCommand(
+          { partnerId, externalId, memberId: m.memberId, amountMinor, currency: 'RUB', occurredAt },
+          partnerMeta[partner],
+        ),
+      );
+    } catch (err) {
+      if (err instanceof VelocityLimitExceeded) return undefined;
+      throw err;
+    }
   };
 
   /** A web shop's checkout: hold the points, then capture (all or part), release, or leave the hold to lapse. */
@@ -434,6 +496,78 @@ export async function generateDemoHistory(
   }
   if (next !== order.length) throw new Error(`${order.length - next} transactions fell outside the history`);
 
+  // The fraud controls, at the end of the history (the clock stands at its last instant).
+  clock.set(new Date(endMs));
+  const fraud = { blockedCards: 0, replacedCards: 0, flags: 0, refusedWhileBlocked: 0, suspendedPartners: 0 };
+  const lastMinute = new Date(endMs - 60_000).toISOString();
+  const refusedWith = async (code: string, send: () => Promise<unknown>): Promise<boolean> => {
+    try {
+      await send();
+      return false;
+    } catch (err) {
+      if (err instanceof Refused && err.code === code) return true;
+      throw err;
+    }
+  };
+  // A card number copied and sold online: its enrolling partner blocks it, a purchase on it is
+  // refused, a new card is issued and the member carries on with the same balance.
+  const victim = members[0];
+  const victimHome = partners[victim.home].partnerId;
+  await commands.execute(
+    new BlockCardCommand({ cardNumber: victim.cardNumber, reason: 'card number sold online' }, partnerMeta[victim.home]),
+  );
+  fraud.blockedCards += 1;
+  const onBlocked = () =>
+    commands.execute(
+      new AccruePointsCommand(
+        {
+          partnerId: victimHome,
+          externalId: `${victim.memberId}-blocked`,
+          memberId: victim.memberId,
+          amountMinor: 100_000,
+          currency: 'RUB',
+          occurredAt: lastMinute,
+        },
+        partnerMeta[victim.home],
+      ),
+    );
+  if (!(await refusedWith('card_blocked', onBlocked))) throw new Error('a blocked card earned points');
+  fraud.refusedWhileBlocked += 1;
+  const newCard = withLuhnDigit(`9${String(seed % 1000).padStart(3, '0')}${String(victim.index + 1).padStart(11, '0')}`);
+  await commands.execute(new ReplaceCardCommand({ memberId: victim.memberId, cardNumber: newCard }, partnerMeta[victim.home]));
+  fraud.replacedCards += 1;
+  // A burst of purchases at one till within a minute: the one over the hourly limit is refused and flagged.
+  const burst = members[Math.min(1, members.length - 1)];
+  for (let k = 1; k <= DEMO_LIMITS.maxAccrualsPerMemberPerHour + 1; k++) {
+    const outcome = await accrueOrFlag(burst, burst.home, `${burst.memberId}-burst-${k}`, 10_000, lastMinute);
+    if (outcome === undefined) {
+      fraud.flags += 1;
+      break;
+    }
+    burst.pointsAccrued += outcome.body.points;
+    burst.balance = outcome.body.balance;
+  }
+  // A partner suspended (its post refused), then reinstated.
+  const suspended = partners[partners.length - 1];
+  await commands.execute(new SuspendPartnerCommand({ partnerId: suspended.partnerId, reason: 'contract under review' }, meta));
+  fraud.suspendedPartners += 1;
+  const bySuspended = () =>
+    commands.execute(
+      new AccruePointsCommand(
+        {
+          partnerId: suspended.partnerId,
+          externalId: 'while-suspended',
+          memberId: burst.memberId,
+          amountMinor: 100_000,
+          currency: 'RUB',
+          occurredAt: lastMinute,
+        },
+        partnerMeta[partners.length - 1],
+      ),
+    );
+  if (!(await refusedWith('partner_suspended', bySuspended))) throw new Error('a suspended partner posted');
+  await commands.execute(new ReinstatePartnerCommand({ partnerId: suspended.partnerId }, meta));
+
   const accrued = members.map((m) => m.pointsAccrued).sort((x, y) => y - x);
   const pointsAccrued = accrued.reduce((x, y) => x + y, 0);
   const topFifth = accrued.slice(0, Math.ceil(memberCount / 5)).reduce((x, y) => x + y, 0);
@@ -442,7 +576,14 @@ export async function generateDemoHistory(
     summary: {
       members: memberCount,
       partners: partners.map((p) => p.partnerId),
-      transactions: { accruals: tally.accruals, redemptions: tally.redemptions, reversals: tally.reversals, holds: tally.holds },
+      transactions: {
+        accruals: tally.accruals,
+        redemptions: tally.redemptions,
+        reversals: tally.reversals,
+        holds: tally.holds,
+        flagged: tally.flagged,
+      },
+      fraud,
       holds: holdsEnded,
       partialReversals: tally.partialReversals,
       pointsAccrued,
@@ -519,6 +660,7 @@ export function registerDemoCommand(program: Command): void {
             `  ${summary.members} members, partners ${summary.partners.join(', ')}`,
             `  ${summary.transactions.accruals} accruals, ${summary.transactions.redemptions} redemptions, ${summary.transactions.reversals} reversals over ${summary.periods.join(', ')}`,
             `  ${summary.partialReversals} of the reversals partial; ${summary.transactions.holds} holds: ${summary.holds.captured} captured, ${summary.holds.released} released, ${summary.holds.lapsed} left to lapse`,
+            `  fraud controls: ${summary.fraud.blockedCards} card blocked and ${summary.fraud.replacedCards} replaced, ${summary.transactions.flagged + summary.fraud.flags} accruals flagged by the velocity limits, ${summary.fraud.suspendedPartners} partner suspended and reinstated`,
             `  top 20% of members earned ${pct(summary.topFifthShare)} of ${summary.pointsAccrued} points; ${pct(summary.crossPartnerShare)} of redeemed points were another partner's`,
             `  keys: ${keysFile}`,
             '',

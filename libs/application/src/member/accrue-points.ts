@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { termsAt, txIdOf } from '@ledger/domain';
+import { programAt, termsAt, txIdOf } from '@ledger/domain';
 import { CommandMeta } from '../shared/command-meta';
 import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
 import { ReferenceData, txContextOf } from '../shared/reference-data';
@@ -33,9 +33,18 @@ export class AccruePointsHandler implements ICommandHandler<AccruePointsCommand>
   ) {}
 
   async execute({ data, meta }: AccruePointsCommand): Promise<TxOutcome<AccrualBody>> {
-    const [coalition, partner] = await Promise.all([this.reference.configuredCoalition(), this.reference.activePartner(data.partnerId)]);
+    const [coalition, partner, program] = await Promise.all([
+      this.reference.configuredCoalition(),
+      this.reference.activePartner(data.partnerId),
+      this.reference.program(),
+    ]);
     const txId = txIdOf(data.partnerId, data.externalId);
-    const context = { ...txContextOf(coalition, this.config), earnRule: termsAt(partner.terms, data.occurredAt).earnRule };
+    const context = {
+      ...txContextOf(coalition, this.config),
+      earnRule: termsAt(partner.terms, data.occurredAt).earnRule,
+      // Velocity limits of the programme in force at the business date (none before the first version).
+      limits: programAt(program, data.occurredAt)?.limits,
+    };
     return this.poster.post({ type: 'AccruePoints', data, context }, txId, meta, (r) => ({
       txId,
       memberId: data.memberId,

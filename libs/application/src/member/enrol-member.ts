@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Conflict, decideMember, memberStream } from '@ledger/domain';
-import { EVENT_STORE, EventStore, WrongExpectedVersion } from '@ledger/event-store';
-import { GENESIS_HASH } from '@ledger/integrity';
+import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
 import { CommandMeta } from '../shared/command-meta';
-import { appendDecided, loadStream, retryOnConflict, withMetadata } from '../shared/event-stream';
+import { appendDecided, retryOnConflict } from '../shared/event-stream';
+import { ReferenceData } from '../shared/reference-data';
+import { claimCard } from './cards';
 import { TxOutcome, loadMember } from './member-stream';
 
 export class EnrolMemberCommand extends Command<TxOutcome<EnrolledBody>> {
@@ -23,14 +24,12 @@ export interface EnrolledBody {
   cardNumber: string;
 }
 
-/** One card, one member: `card-{number}` is claimed (no_stream) before the member stream is written. */
-export const cardStream = (cardNumber: string) => `card-${cardNumber}`;
-
 @CommandHandler(EnrolMemberCommand)
 export class EnrolMemberHandler implements ICommandHandler<EnrolMemberCommand> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly reference: ReferenceData,
   ) {}
 
   async execute({ data, meta }: EnrolMemberCommand): Promise<TxOutcome<EnrolledBody>> {
@@ -40,6 +39,8 @@ export class EnrolMemberHandler implements ICommandHandler<EnrolMemberCommand> {
       type: 'EnrolMember' as const,
       data: { memberId, cardNumber, birthDate: data.birthDate ?? null, enrolledBy: data.enrolledBy },
     };
+    // A suspended partner enrols no one (422 partner_suspended), as it posts nothing.
+    if (data.enrolledBy !== null) await this.reference.activePartner(data.enrolledBy);
     const now = this.clock.now();
     const existing = await loadMember(this.store, memberId);
     if (existing.state.status !== 'none') {
@@ -48,7 +49,7 @@ export class EnrolMemberHandler implements ICommandHandler<EnrolMemberCommand> {
       throw new Conflict('member_exists', `member ${memberId} already exists`);
     }
     decideMember(command, existing.state, now); // refuses a bad card before anything is written
-    await this.claimCard(cardNumber, memberId, meta, now);
+    await claimCard(this.store, cardNumber, memberId, meta, now);
     return retryOnConflict(this.store, memberStream(memberId), async () => {
       const loaded = await loadMember(this.store, memberId);
       if (loaded.state.status !== 'none') return { replay: loaded.state.cardNumber === cardNumber, body: { memberId, cardNumber } };
@@ -56,25 +57,5 @@ export class EnrolMemberHandler implements ICommandHandler<EnrolMemberCommand> {
       await appendDecided(this.store, memberStream(memberId), loaded, events, meta, now.toISOString());
       return { replay: false, body: { memberId, cardNumber } };
     });
-  }
-
-  private async claimCard(cardNumber: string, memberId: string, meta: CommandMeta, now: Date): Promise<void> {
-    const stream = cardStream(cardNumber);
-    const event = { type: 'CardClaimed', data: { cardNumber, memberId } };
-    try {
-      await this.store.appendToStream(stream, withMetadata([event], meta, now.toISOString(), GENESIS_HASH), {
-        expectedRevision: 'no_stream',
-      });
-    } catch (err) {
-      if (!(err instanceof WrongExpectedVersion)) throw err;
-      const claim = await loadStream(
-        this.store,
-        stream,
-        () => '',
-        (_s, e) => String((e.data as { memberId: string }).memberId),
-      );
-      // A claim left by an earlier attempt for this very member lets the retry finish.
-      if (claim.state !== memberId) throw new Conflict('card_in_use', `card ${cardNumber} belongs to another member`);
-    }
   }
 }

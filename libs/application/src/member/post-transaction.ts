@@ -1,5 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DomainError, MemberCommand, MemberState, TxRecord, decideMember, memberStream } from '@ledger/domain';
+import {
+  DomainError,
+  MemberCommand,
+  MemberEvent,
+  MemberState,
+  TxRecord,
+  VelocityLimitExceeded,
+  decideMember,
+  memberStream,
+} from '@ledger/domain';
 import { EVENT_STORE, EventStore, WrongExpectedVersion } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
 import { CommandMeta } from '../shared/command-meta';
@@ -53,13 +62,19 @@ export class MemberTransactionPoster {
       let loaded = cached ?? (await this.load(memberId));
       let events;
       try {
-        events = decideMember(command, loaded.state, now);
+        try {
+          events = decideMember(command, loaded.state, now);
+        } catch (err) {
+          // A refusal is given on the member's current state, never on a cached one that may lag.
+          if (!(err instanceof DomainError) || cached === undefined) throw err;
+          this.cache.drop(memberId);
+          loaded = await this.load(memberId);
+          events = decideMember(command, loaded.state, now);
+        }
       } catch (err) {
-        // A refusal is given on the member's current state, never on a cached one that may lag.
-        if (!(err instanceof DomainError) || cached === undefined) throw err;
-        this.cache.drop(memberId);
-        loaded = await this.load(memberId);
-        events = decideMember(command, loaded.state, now);
+        // The one refusal that writes: an accrual over a velocity limit is flagged on the member, then refused.
+        if (err instanceof VelocityLimitExceeded && err.flag !== undefined) await this.recordFlag(loaded, err.flag, meta);
+        throw err;
       }
       // Nothing decided: a retry of a posted transaction, answered from its record as first posted.
       if (events.length === 0) return { replay: true, body: answer(txRecordOf(loaded.state, txId), loaded.state) };
@@ -81,6 +96,26 @@ export class MemberTransactionPoster {
       this.cache.set(memberId, { state, revision: appended.nextExpectedRevision, lastHash: appended.lastHash });
       return { replay: false, body: answer(txRecordOf(state, txId), state) };
     });
+  }
+
+  private async recordFlag(loaded: LoadedStream<MemberState>, flag: MemberEvent, meta: CommandMeta): Promise<void> {
+    const { memberId } = loaded.state;
+    let appended;
+    try {
+      appended = await appendDecided(
+        this.store,
+        memberStream(memberId),
+        loaded,
+        [flag],
+        meta,
+        (flag.data as { occurredAt: string }).occurredAt,
+      );
+    } catch (err) {
+      if (err instanceof WrongExpectedVersion) this.cache.drop(memberId);
+      throw err;
+    }
+    const state = evolveAppended(loaded.state, [flag], appended.position);
+    this.cache.set(memberId, { state, revision: appended.nextExpectedRevision, lastHash: appended.lastHash });
   }
 
   private async load(memberId: string): Promise<LoadedStream<MemberState>> {

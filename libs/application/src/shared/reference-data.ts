@@ -4,6 +4,8 @@ import {
   NotFound,
   PartnerEvent,
   PartnerState,
+  ProgramEvent,
+  ProgramState,
   Refused,
   TxContext,
   coalitionStream,
@@ -12,6 +14,9 @@ import {
   initialCoalition,
   initialPartner,
   partnerStream,
+  evolveProgram,
+  initialProgram,
+  programStream,
 } from '@ledger/domain';
 import { Inject, Injectable } from '@nestjs/common';
 import { EVENT_STORE, EventStore } from '@ledger/event-store';
@@ -22,6 +27,9 @@ export const loadCoalition = (store: EventStore): Promise<LoadedStream<Coalition
 
 export const loadPartner = (store: EventStore, partnerId: string): Promise<LoadedStream<PartnerState>> =>
   loadStream(store, partnerStream(partnerId), initialPartner, (s, e) => evolvePartner(s, e as PartnerEvent));
+
+export const loadProgram = (store: EventStore): Promise<LoadedStream<ProgramState>> =>
+  loadStream(store, programStream(), initialProgram, (s, e) => evolveProgram(s, e as ProgramEvent));
 
 export function requireConfigured(state: CoalitionState): CoalitionState {
   if (!state.configured) {
@@ -58,6 +66,11 @@ export class ReferenceData {
 
   partner(partnerId: string): Promise<PartnerState> {
     return this.cached(partnerStream(partnerId), async () => (await loadPartner(this.store, partnerId)).state);
+  }
+
+  /** The programme's versions (none before the first PUT /v1/program). */
+  program(): Promise<ProgramState> {
+    return this.cached(programStream(), async () => (await loadProgram(this.store)).state);
   }
 
   async configuredCoalition(): Promise<CoalitionState> {

@@ -1,5 +1,5 @@
 import { DomainEvent } from '../shared/decider';
-import { InvalidInput, assert } from '../shared/errors';
+import { InvalidInput } from '../shared/errors';
 import { AMOUNT_MINOR_MAX } from '../shared/money';
 import { toUtcIso } from '../shared/time';
 
@@ -101,10 +101,10 @@ export function evolveProgram(state: ProgramState, event: ProgramEvent): Program
   return { versions };
 }
 
-/** The version in force at a business date: the latest effective on or before it; none before the first. */
+/** The version in force at a business date: the latest effective on or before it; none before the first (or for no date). */
 export function programAt(state: ProgramState, at: string): ProgramVersion | undefined {
   const t = Date.parse(at);
-  assert(!Number.isNaN(t), 'caller passes a date');
+  if (Number.isNaN(t)) return undefined;
   let inForce: ProgramVersion | undefined;
   for (const v of state.versions) if (Date.parse(v.effectiveFrom) <= t) inForce = v;
   return inForce;

@@ -125,6 +125,26 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; description: strin
     description: 'due-lots index: open lots by expiry, for the expiry job',
     sql: `CREATE INDEX lots_due ON lots (expires_at, member_id, lot_id) WHERE points > 0;`,
   },
+  {
+    version: 4,
+    description: 'fraud controls: flags of accruals refused by a velocity limit',
+    sql: `
+      CREATE TABLE flags (
+        position     BIGINT PRIMARY KEY,
+        member_id    TEXT COLLATE "C"   NOT NULL,
+        tx_id        TEXT COLLATE "C"   NOT NULL,
+        partner_id   TEXT COLLATE "C"   NOT NULL,
+        rule         TEXT COLLATE "C"   NOT NULL CHECK (rule IN ('max_accruals_per_hour', 'max_points_per_day')),
+        limit_value  BIGINT NOT NULL,
+        observed     BIGINT NOT NULL,
+        time_window  TEXT COLLATE "C"   NOT NULL,
+        amount_minor BIGINT NOT NULL,
+        points       BIGINT NOT NULL,
+        occurred_at  TEXT COLLATE "C"   NOT NULL
+      );
+      CREATE INDEX flags_member ON flags (member_id);
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;

@@ -2,9 +2,7 @@ import pg from 'pg';
 import { AssertionFailed, assert } from '@ledger/domain';
 import { RecordedEvent } from '@ledger/event-store';
 import {
-  DUE_LOTS_FROM_START,
   DueLot,
-  DueLotKey,
   HoldEntry,
   LiabilityRow,
   NO_EARNING,
@@ -15,6 +13,8 @@ import {
   TransactionEntry,
   balanceFromLots,
   partnerPositionFromRow,
+  FLAG_SELECT,
+  FlagEntry,
 } from '../read-model-reader';
 import { CheckpointMoved } from '../read-model-writer';
 import { EventDispatch, PostgresReadModelBatch, READ_MODELS } from '../read-models';
@@ -403,12 +403,11 @@ export class PostgresReadModelReader implements ReadModelQueries {
     return rows;
   }
 
-  async dueLots(until: Date, limit: number, after: DueLotKey = DUE_LOTS_FROM_START): Promise<DueLot[]> {
+  async dueLots(until: Date, limit: number): Promise<DueLot[]> {
     const { rows } = await this.store.pool.query<DueLot>(
       `SELECT member_id AS "memberId", lot_id AS "lotId", points, expires_at AS "expiresAt"
-       FROM lots WHERE points > 0 AND expires_at <= $1 AND (expires_at, member_id, lot_id) > ($2, $3, $4)
-       ORDER BY expires_at, member_id, lot_id LIMIT $5`,
-      [until.toISOString(), after.expiresAt, after.memberId, after.lotId, limit],
+       FROM lots WHERE points > 0 AND expires_at <= $1 ORDER BY expires_at, member_id, lot_id LIMIT $2`,
+      [until.toISOString(), limit],
     );
     return rows;
   }
@@ -451,6 +450,14 @@ export class PostgresReadModelReader implements ReadModelQueries {
       };
     }, 'REPEATABLE READ READ ONLY');
     return programReport(window, figures);
+  }
+
+  async flags(memberId?: string): Promise<FlagEntry[]> {
+    const { rows } = await this.store.pool.query<FlagEntry>(
+      `${FLAG_SELECT} ${memberId === undefined ? '' : 'WHERE member_id = $1'} ORDER BY position`,
+      memberId === undefined ? [] : [memberId],
+    );
+    return rows;
   }
 
   private async partners(at: Date | undefined, where: string, params: unknown[]): Promise<PartnerPosition[]> {

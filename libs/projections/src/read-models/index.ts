@@ -1,4 +1,5 @@
 import { coalitionReadModel } from './coalition.read-model';
+import { flagsReadModel } from './flags.read-model';
 import { holdsReadModel } from './holds.read-model';
 import { liabilityReadModel } from './liability.read-model';
 import { membersAndLotsReadModel } from './members-and-lots.read-model';
@@ -11,6 +12,7 @@ export * from './read-model';
 export * from './event-dispatch';
 export {
   coalitionReadModel,
+  flagsReadModel,
   holdsReadModel,
   liabilityReadModel,
   membersAndLotsReadModel,
@@ -31,6 +33,7 @@ export const READ_MODELS: readonly ReadModel[] = [
   holdsReadModel,
   // After members-and-lots: a refund finds its lot's expiry in the lots that flushed before it.
   programKpisReadModel,
+  flagsReadModel,
 ];
 
 /** The event types some read model handles (unversioned names). */

@@ -13,6 +13,9 @@ const HANDLES = [
   'PointsHeld',
   'HoldCaptured',
   'HoldReleased',
+  'CardBlocked',
+  'CardReplaced',
+  'SuspiciousActivityFlagged',
 ] as const;
 type Handled = (typeof HANDLES)[number];
 
@@ -65,6 +68,8 @@ export const membersAndLotsReadModel: ReadModel<Handled> = {
 interface MemberDelta {
   memberId: string;
   enrolled: { cardNumber: string; enrolledAt: string } | undefined;
+  /** The card a replacement in the batch issued (the last one). */
+  replacedCard: string | undefined;
   available: number;
   held: number;
   accrued: number;
@@ -147,6 +152,14 @@ class MembersAndLotsStaging {
       case 'HoldReleased':
         this.memberChange(event.data.memberId, 0, 0, 0, 0, position).held -= event.data.points;
         return;
+      // Fraud controls move no points; a replacement card changes the member's card number.
+      case 'CardReplaced':
+        this.memberChange(event.data.memberId, 0, 0, 0, 0, position).replacedCard = event.data.cardNumber;
+        return;
+      case 'CardBlocked':
+      case 'SuspiciousActivityFlagged':
+        this.memberChange(event.data.memberId, 0, 0, 0, 0, position);
+        return;
       default: {
         const unknown: never = event;
         throw new AssertionFailed(`members read model: unhandled ${JSON.stringify(unknown)}`);
@@ -188,7 +201,18 @@ class MembersAndLotsStaging {
   private member(memberId: string, position: number): MemberDelta {
     let member = this.members.get(memberId);
     if (member === undefined) {
-      member = { memberId, enrolled: undefined, available: 0, held: 0, accrued: 0, redeemed: 0, expired: 0, position, lots: undefined };
+      member = {
+        memberId,
+        enrolled: undefined,
+        replacedCard: undefined,
+        available: 0,
+        held: 0,
+        accrued: 0,
+        redeemed: 0,
+        expired: 0,
+        position,
+        lots: undefined,
+      };
       this.members.set(memberId, member);
     }
     return member;
@@ -210,16 +234,18 @@ class MembersAndLotsStaging {
 }
 
 class MembersAndLotsSqlite extends MembersAndLotsStaging implements ReadModelBatch<Handled> {
-  private readonly enrolMember: Database.Statement<[string, string, string, number, number, number, number, number, number]>;
+  private readonly enrolMember: Database.Statement<[string, string, string, number, number, number, number, number]>;
   private readonly changeMember: Database.Statement<[number, number, number, number, number, number, string]>;
   private readonly openLot: Database.Statement<[string, string, string, number, number, string, number]>;
   private readonly changeLot: Database.Statement<[number, string, string]>;
+  private readonly changeCard: Database.Statement<[string, string]>;
 
   constructor(db: Database.Database) {
     super();
+    this.changeCard = db.prepare('UPDATE members SET card_number = ? WHERE member_id = ?');
     this.enrolMember = db.prepare(
       `INSERT INTO members (member_id, card_number, enrolled_at, available, held, lifetime_accrued, lifetime_redeemed, lifetime_expired, position)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)`,
     );
     this.changeMember = db.prepare(
       `UPDATE members SET available = available + ?, held = held + ?, lifetime_accrued = lifetime_accrued + ?,
@@ -238,11 +264,21 @@ class MembersAndLotsSqlite extends MembersAndLotsStaging implements ReadModelBat
     for (const m of this.members.values()) {
       if (m.enrolled !== undefined) {
         const { cardNumber, enrolledAt } = m.enrolled;
-        // A batch may hold the enrolment and a hold after it (a catch-up from position 0 does).
-        this.enrolMember.run(m.memberId, cardNumber, enrolledAt, m.available, m.held, m.accrued, m.redeemed, m.expired, m.position);
+        assert(m.held === 0, 'a member holds nothing before it is enrolled');
+        this.enrolMember.run(
+          m.memberId,
+          m.replacedCard ?? cardNumber,
+          enrolledAt,
+          m.available,
+          m.accrued,
+          m.redeemed,
+          m.expired,
+          m.position,
+        );
       } else {
         const info = this.changeMember.run(m.available, m.held, m.accrued, m.redeemed, m.expired, m.position, m.memberId);
         if (info.changes !== 1) throw new AssertionFailed(`member ${m.memberId} moved points before it was enrolled`);
+        if (m.replacedCard !== undefined) this.changeCard.run(m.replacedCard, m.memberId);
       }
       if (m.lots !== undefined) this.flushLots(m.memberId, m.lots);
     }
@@ -265,19 +301,20 @@ class MembersAndLotsSqlite extends MembersAndLotsStaging implements ReadModelBat
 /** Four bulk statements a batch: members enrolled, members changed, lots opened, lots changed. */
 class MembersAndLotsPostgres extends MembersAndLotsStaging implements PostgresReadModelBatch<Handled> {
   async flush(client: ClientBase): Promise<void> {
-    const enrolled: (string | number)[][] = [[], [], [], [], [], [], [], [], []];
+    const enrolled: (string | number)[][] = [[], [], [], [], [], [], [], []];
     const changed: (string | number)[][] = [[], [], [], [], [], [], []];
     const opened: (string | number)[][] = [[], [], [], [], [], [], []];
     const lotsChanged: (string | number)[][] = [[], [], []];
+    const cardsChanged: string[][] = [[], []];
     const push = (columns: (string | number)[][], values: (string | number)[]) => values.forEach((v, i) => columns[i].push(v));
     for (const m of this.members.values()) {
       if (m.enrolled !== undefined) {
+        assert(m.held === 0, 'a member holds nothing before it is enrolled');
         push(enrolled, [
           m.memberId,
-          m.enrolled.cardNumber,
+          m.replacedCard ?? m.enrolled.cardNumber,
           m.enrolled.enrolledAt,
           m.available,
-          m.held,
           m.accrued,
           m.redeemed,
           m.expired,
@@ -285,6 +322,7 @@ class MembersAndLotsPostgres extends MembersAndLotsStaging implements PostgresRe
         ]);
       } else {
         push(changed, [m.memberId, m.available, m.held, m.accrued, m.redeemed, m.expired, m.position]);
+        if (m.replacedCard !== undefined) push(cardsChanged, [m.memberId, m.replacedCard]);
       }
       if (m.lots === undefined) continue;
       for (const lot of m.lots.values()) {
@@ -299,9 +337,9 @@ class MembersAndLotsPostgres extends MembersAndLotsStaging implements PostgresRe
     await postgresBulk(
       client,
       `INSERT INTO members (member_id, card_number, enrolled_at, available, held, lifetime_accrued, lifetime_redeemed, lifetime_expired, position)
-       SELECT d.member_id, d.card_number, d.enrolled_at, d.available, d.held, d.accrued, d.redeemed, d.expired, d.position
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
-         AS d(member_id, card_number, enrolled_at, available, held, accrued, redeemed, expired, position)`,
+       SELECT d.member_id, d.card_number, d.enrolled_at, d.available, 0, d.accrued, d.redeemed, d.expired, d.position
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+         AS d(member_id, card_number, enrolled_at, available, accrued, redeemed, expired, position)`,
       enrolled,
     );
     const membersUpdated = await postgresBulk(
@@ -315,6 +353,12 @@ class MembersAndLotsPostgres extends MembersAndLotsStaging implements PostgresRe
       changed,
     );
     if (membersUpdated !== changed[0].length) throw new AssertionFailed('a member moved points before it was enrolled');
+    await postgresBulk(
+      client,
+      `UPDATE members AS m SET card_number = d.card_number
+       FROM unnest($1::text[], $2::text[]) AS d(member_id, card_number) WHERE m.member_id = d.member_id`,
+      cardsChanged,
+    );
     await postgresBulk(
       client,
       `INSERT INTO lots (member_id, lot_id, issuer_partner_id, points, points_issued, expires_at, position)
