@@ -85,6 +85,15 @@ export class DirectLedger {
     );
   }
 
+  /** A checkout hold of `points` for `ttlSeconds`, at the holding partner. */
+  hold(partnerId: string, memberId: string, points: number, externalId: string, ttlSeconds = 900): Promise<AppendResult> {
+    return this.decide(
+      memberId,
+      { type: 'PlaceHold', data: { partnerId, externalId, memberId, points, ttlSeconds, occurredAt: this.now }, context: this.context() },
+      this.partnerMeta(partnerId),
+    );
+  }
+
   redeem(partnerId: string, memberId: string, points: number, externalId: string, occurredAt = this.now): Promise<AppendResult> {
     return this.decide(
       memberId,

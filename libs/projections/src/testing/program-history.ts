@@ -15,7 +15,8 @@ import { DirectLedger } from './direct-ledger';
  *      eve earns 50 at air (a1, 10-12); cat redeems 100 at air (a3, 10-20: from g3, a grocer lot);
  *      fay earns 50 at air (a2, 10-31 23:59:59.999, the window's last instant)
  *   after W: bob earns 70 at cafe (c4, 11-01 00:00)
- *   expiries recorded: g1's 900 left (2028-09-01), g3's 200 left (2028-10-04); c1 (2028-09-20) not recorded
+ *   expiries recorded (ExpireDueLots): ann's due lots by 2028-09-02, g1's 900 left (2028-09-01); cat's by 2028-10-05,
+ *   g3's 200 left (2028-10-04); nobody else's, so c1 (cafe, 2028-09-20) has not lapsed in the log yet
  */
 export async function appendProgramHistory(ledger: DirectLedger): Promise<void> {
   const at = (iso: string) => {
@@ -48,6 +49,7 @@ export async function appendProgramHistory(ledger: DirectLedger): Promise<void> 
   at('2026-11-01T00:00:00.000Z');
   await ledger.enrol('gus', 'air');
   await ledger.accrue('cafe', 'bob', 7_000, 'c4', '2026-11-01T00:00:00.000Z');
-  await ledger.expire('ann', 'grocer:g1');
-  await ledger.expire('cat', 'grocer:g3');
+  // The member decider's expiry (what the expiry job runs): every lot of the member due by then.
+  await ledger.expireDue('ann', at('2028-09-02T00:00:00.000Z')); // g1 only: g2 expires 2028-10-03
+  await ledger.expireDue('cat', at('2028-10-05T00:00:00.000Z')); // g3
 }

@@ -262,6 +262,15 @@ export function readStoreContract(name: string, make: () => Promise<ReadStoreUnd
       expect(await reader.partnerPosition('cafe')).toMatchObject({ pointsExpired: 100 });
     });
 
+    it('a member enrolled and holding points in one batch keeps the hold', async () => {
+      await ledger.enrol('ann');
+      await ledger.accrue('grocer', 'ann', 10_000, 'g1'); // 100 points
+      await ledger.hold('cafe', 'ann', 30, 'cart-1', 3_600);
+      const store = await open();
+      await catchUp(store); // one batch: the enrolment, the accrual and the open hold
+      expect(await store.createReader().member('ann', new Date(ledger.now))).toMatchObject({ available: 70, held: 30 });
+    });
+
     it('a rebuild equals the state built incrementally in small batches', async () => {
       await appendSyntheticHistory(events, { events: 1_500, members: 40, existingPartners: ['grocer', 'cafe', 'air'], seed: 7 });
       const incremental = await open();
