@@ -14,6 +14,7 @@ import { benchRecovery } from './recovery';
 import { benchServiceLoad } from './service-load';
 import { benchHotMember } from './hot-member';
 import { benchCaptureUnderLoad } from './capture-load';
+import { benchTxIdReservation } from './txid-reservation';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -34,6 +35,7 @@ const suites: { name: string; run: () => Promise<BenchLine[]> }[] = [
   { name: 'memory', run: () => benchMemory({ events: memoryEvents, log }) },
   { name: 'hot', run: () => benchHotMember({ quick, log }) },
   { name: 'capture', run: () => benchCaptureUnderLoad({ quick, log }) },
+  { name: 'txid', run: () => benchTxIdReservation({ quick, log }) },
 ];
 // Run only when named: a profile, not a benchmark line.
 const onDemand: typeof suites = [{ name: 'profile', run: () => benchProfile({ quick, log }) }];

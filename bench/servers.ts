@@ -8,9 +8,11 @@
  *                             (the bare baseline with no project code is bare-server.ts)
  *   existing <dir>            the real Nest app over an existing store <dir>/ledger.db, with the
  *                             projector in process writing <dir>/read.db (admin key: BENCH_ADMIN_KEY)
- *   ledger <dir> <members> <history>
+ *   ledger <dir> <members> <history> [skip|two-step]
  *                             the real Nest app on the store as services open it, with a coalition, one partner,
- *                             `members` enrolled members and `history` events of prior history
+ *                             `members` enrolled members and `history` events of prior history; `skip` and
+ *                             `two-step` change how member transactions reserve their txId, only to measure
+ *                             what the reservation costs (bench/txid-reservation.ts)
  *
  * Prints one JSON line `{"ready":true,"port":…,"key":…}` on stdout when listening.
  */
@@ -23,6 +25,7 @@ import {
   ConfigureCoalitionCommand,
   EnrolMemberCommand,
   IssueApiKeyCommand,
+  MemberTransactionPoster,
   RegisterPartnerCommand,
   defaultLedgerConfig,
   systemClock,
@@ -52,7 +55,7 @@ async function adapter(dir: string): Promise<void> {
   process.stdout.write(JSON.stringify({ ready: true, port }) + '\n');
 }
 
-async function ledger(dir: string, members: number, history: number): Promise<void> {
+async function ledger(dir: string, members: number, history: number, reservation?: 'skip' | 'two-step'): Promise<void> {
   const store = SqliteEventStore.open(join(dir, 'ledger.db'), { writer: 'worker' });
   const app = await createLedgerApp({
     store,
@@ -100,6 +103,7 @@ async function ledger(dir: string, members: number, history: number): Promise<vo
       }),
     );
   }
+  if (reservation) app.get(MemberTransactionPoster).unsafeBenchOnlyReservationPath = reservation;
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
   process.stdout.write(JSON.stringify({ ready: true, port, key: key.key }) + '\n');
@@ -123,8 +127,13 @@ async function existing(dir: string): Promise<void> {
 
 // Run only as the child process; the benchmark imports the names above.
 if (require.main === module) {
-  const [mode, dir, a, b] = process.argv.slice(2);
-  const started = mode === 'adapter' ? adapter(dir) : mode === 'existing' ? existing(dir) : ledger(dir, Number(a), Number(b));
+  const [mode, dir, a, b, c] = process.argv.slice(2);
+  const started =
+    mode === 'adapter'
+      ? adapter(dir)
+      : mode === 'existing'
+        ? existing(dir)
+        : ledger(dir, Number(a), Number(b), c === 'skip' || c === 'two-step' ? c : undefined);
   started.catch((err) => {
     process.stderr.write(`bench server failed: ${err instanceof Error ? err.stack : String(err)}\n`);
     process.exit(1);

@@ -213,6 +213,62 @@ describe('store faults', () => {
     }
   });
 
+  it('SQLite: a scan the file cannot serve (I/O error) closing a period: 503 store_unavailable with a log line, nothing written', async () => {
+    const dir = tempDir('ledger-fault-');
+    // The store's scan statements (position ranges) throw SQLite's own read error while
+    // `failing` is set (a read failure cannot be provoked on demand in WAL mode).
+    let failing = false;
+    const isScan = (sql: string) => sql.includes('position > ? AND position <= ?');
+    const prepare = Database.prototype.prepare;
+    const spy = jest.spyOn(Database.prototype, 'prepare').mockImplementation(function (this: Database.Database, sql: string) {
+      const statement = prepare.call(this, sql);
+      return new Proxy(statement, {
+        get(target, prop) {
+          if (prop === 'all' && failing && isScan(sql)) {
+            return () => {
+              throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_READ' });
+            };
+          }
+          const value = Reflect.get(target, prop, target) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    } as typeof prepare);
+    const t = await appWithLog(SqliteEventStore.open(join(dir, 'ledger.db')));
+    try {
+      const { partners } = await seedCoalition(t, ['shop']);
+      const finance = {
+        Authorization: `Bearer ${(await t.http().post('/v1/keys').set(t.admin).send({ role: 'finance' }).expect(201)).body.key}`,
+      };
+      await t
+        .http()
+        .post('/v1/members')
+        .set(partners.shop)
+        .send({ memberId: 'm-1', cardNumber: cardNumber(1) })
+        .expect(201);
+      await t.http().post('/v1/accruals').set(partners.shop).send(accrual('a-1', 'm-1')).expect(201);
+      const before = await eventCount(t.store);
+      failing = true;
+      const res = await t.http().post('/v1/settlements').set(finance).send({ periodId: '2026-10' });
+      failing = false;
+      expect({ status: res.status, code: res.body.code, retryAfter: res.headers['retry-after'] }).toEqual({
+        status: 503,
+        code: 'store_unavailable',
+        retryAfter: '1',
+      });
+      expect(JSON.stringify(res.body)).not.toMatch(/SQLITE|at .*\.js/);
+      const line = t.log.lines.find((l) => l.msg === 'event store unavailable');
+      expect(line).toMatchObject({ level: 'warn', method: 'POST', url: '/v1/settlements' });
+      expect(String(line!.reason)).toContain('SQLITE_IOERR_READ');
+      expect(await eventCount(t.store)).toBe(before);
+      await t.http().post('/v1/settlements').set(finance).send({ periodId: '2026-10' }).expect(201);
+    } finally {
+      spy.mockRestore();
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a failing write through the port on every kind of command: 503, a log line, no partial effect', async () => {
     const store = new FailingAppends(new MemoryEventStore());
     const t = await appWithLog(store);

@@ -102,17 +102,56 @@ describe('txId unique coalition-wide', () => {
     }
   });
 
-  it('the crash window: a reservation whose member append never happened lets that member through, no one else', async () => {
-    const t = await startTestApp(SqliteEventStore.open(join(dir, 'ledger.db')));
+  // SQLite writes reservation and member events in one transaction, so it has no crash window
+  // of its own; a reservation left by the two-step path (a store written before, or EventStoreDB)
+  // must still let its member through. EventStoreDB takes the two-step path every time.
+  const crashWindowStores: Array<[string, () => Promise<{ store: EventStore; stop: () => Promise<void> }>]> = [
+    ['SQLite', async () => ({ store: SqliteEventStore.open(join(dir, 'ledger.db')), stop: async () => {} })],
+    [
+      'EventStoreDB (wire server)',
+      async () => {
+        const server = await EsdbWireServer.start();
+        return { store: EsdbEventStore.fromConnectionString(server.connectionString), stop: () => server.stop() };
+      },
+    ],
+  ];
+  it.each(crashWindowStores)(
+    'the crash window on %s: a reservation whose member append never happened lets that member through, no one else',
+    async (_name, open) => {
+      const { store, stop } = await open();
+      const t = await startTestApp(store);
+      try {
+        const shop = await seedMembers(t, ['alice', 'bob']);
+        // The process died after the reservation and before alice's accrual.
+        await reserveTransaction(t.store, 'shop:till-7-000123', 'alice', systemMeta(), '2026-11-20T10:00:00Z');
+        await t.http().post('/v1/accruals').set(shop).send(accrual('bob')).expect(409);
+        const retry = await t.http().post('/v1/accruals').set(shop).send(accrual('alice')).expect(201);
+        expect(retry.headers['idempotent-replay']).toBeUndefined();
+        expect(await accrualsOf(t.store, 'shop:till-7-000123')).toEqual(['member-alice']);
+        expect((await t.store.readStream('transaction-shop:till-7-000123')).map((e) => e.type)).toEqual(['TransactionReserved']);
+      } finally {
+        await t.close();
+        await stop();
+      }
+    },
+  );
+
+  it('SQLite: the reservation and the accrual are written in one group commit, the reservation just before', async () => {
+    const store = SqliteEventStore.open(join(dir, 'ledger.db'));
+    const t = await startTestApp(store);
     try {
-      const shop = await seedMembers(t, ['alice', 'bob']);
-      // The process died after the reservation and before alice's accrual.
-      await reserveTransaction(t.store, 'shop:till-7-000123', 'alice', systemMeta(), '2026-11-20T10:00:00Z');
-      await t.http().post('/v1/accruals').set(shop).send(accrual('bob')).expect(409);
-      const retry = await t.http().post('/v1/accruals').set(shop).send(accrual('alice')).expect(201);
-      expect(retry.headers['idempotent-replay']).toBeUndefined();
-      expect(await accrualsOf(t.store, 'shop:till-7-000123')).toEqual(['member-alice']);
-      expect((await t.store.readStream('transaction-shop:till-7-000123')).map((e) => e.type)).toEqual(['TransactionReserved']);
+      const shop = await seedMembers(t, ['alice']);
+      const before = store.stats();
+      await t.http().post('/v1/accruals').set(shop).send(accrual('alice')).expect(201);
+      const after = store.stats();
+      expect({ flushes: after.flushes - before.flushes, events: after.events - before.events }).toEqual({ flushes: 1, events: 2 });
+      const [reservation] = await t.store.readStream('transaction-shop:till-7-000123');
+      const accrued = (await t.store.readStream('member-alice')).find((e) => e.type === 'PointsAccrued')!;
+      expect(reservation.type).toBe('TransactionReserved');
+      expect((await t.store.readAll({ fromPosition: reservation.position, maxCount: 2 })).map((e) => e.eventId)).toEqual([
+        reservation.eventId,
+        accrued.eventId,
+      ]);
     } finally {
       await t.close();
     }

@@ -40,6 +40,13 @@ export interface AppendOptions {
   expectedRevision: ExpectedRevision;
 }
 
+/** One stream's part of an atomic multi-stream append (`EventStore.appendToStreams`). */
+export interface StreamAppend {
+  streamId: string;
+  events: readonly EventToAppend[];
+  expectedRevision: ExpectedRevision;
+}
+
 export interface AppendResult {
   /** Revision of the last event now in the stream (the next append's expected revision). */
   nextExpectedRevision: number;
@@ -141,6 +148,15 @@ export interface EventStore {
   /** How writers should retry after WrongExpectedVersion on this store (an adapter's suggestion, overridable). */
   readonly conflictRetry: ConflictRetryPolicy;
   appendToStream(streamId: string, events: readonly EventToAppend[], options: AppendOptions): Promise<AppendResult>;
+  /**
+   * Optional: only adapters whose backend has multi-stream transactions (SQLite, memory) offer
+   * it; EventStoreDB has none, and callers fall back to one append per stream. Appends to
+   * several distinct streams all or nothing, in the order given (positions increase along
+   * it), each with its own expected revision: if one check fails, nothing is written and the
+   * call rejects with WrongExpectedVersion naming the first stream that failed. One result
+   * per part, in order.
+   */
+  appendToStreams?(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
   /** A stream that does not exist reads as empty. Events are in revision order for the direction. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** User events only (adapters hide backend system events such as EventStoreDB's `$`-types). */
@@ -198,6 +214,19 @@ export function assertValidScan(options: ScanAllOptions): void {
   const values = 'streamPrefixes' in filter ? filter.streamPrefixes : 'eventTypes' in filter ? filter.eventTypes : undefined;
   if (!Array.isArray(values) || values.length === 0 || values.some((v) => typeof v !== 'string' || v.length === 0)) {
     throw new TypeError('a scan filter names at least one non-empty stream prefix or event type');
+  }
+}
+
+/** Refuses a malformed multi-stream append before anything is written. */
+export function assertValidStreamAppends(appends: readonly StreamAppend[]): void {
+  if (!Array.isArray(appends) || appends.length === 0) throw new TypeError('appendToStreams takes at least one stream');
+  const seen = new Set<string>();
+  for (const a of appends) {
+    if (typeof a.streamId !== 'string' || a.streamId.length === 0) throw new TypeError('streamId must be a non-empty string');
+    // One part per stream: a second part's expected revision would have to count the first's events.
+    if (seen.has(a.streamId)) throw new TypeError(`appendToStreams: stream ${a.streamId} appears twice`);
+    seen.add(a.streamId);
+    assertValidExpectedRevision(a.expectedRevision);
   }
 }
 

@@ -9,14 +9,14 @@ import {
   decideMember,
   memberStream,
 } from '@ledger/domain';
-import { EVENT_STORE, EventStore, WrongExpectedVersion } from '@ledger/event-store';
+import { AppendResult, EVENT_STORE, EventStore, WrongExpectedVersion } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
 import { CommandMeta } from '../shared/command-meta';
-import { LoadedStream, appendDecided, retryOnConflict } from '../shared/event-stream';
+import { LoadedStream, appendDecided, decidedAppend, retryOnConflict } from '../shared/event-stream';
 import { KeyedLanes } from '../shared/keyed-lanes';
 import { MemberStateCache } from './member-cache';
 import { TxOutcome, evolveAppended, loadMember, txRecordOf } from './member-stream';
-import { reserveTransaction } from './transaction-reservation';
+import { reserveTransaction, reserveWithMemberAppend } from './transaction-reservation';
 
 /**
  * The write path every member transaction shares: load the member (from the cache when it
@@ -35,6 +35,18 @@ export class MemberTransactionPoster {
   ) {}
 
   private readonly lanes = new KeyedLanes();
+
+  /**
+   * BENCHMARK ONLY, never set in a service: how the coalition-wide txId reservation is made,
+   * so that `npm run bench` can measure what it costs on the write path against the same
+   * handlers in the same run (issue 15, point 1). 'store-default' is the only safe value and
+   * the default; 'skip' makes none (a txId posted for two members is then accepted twice);
+   * 'two-step' takes the EventStoreDB path (reservation, then member append) even on a store
+   * with atomic multi-stream appends, to compare the two. Not read from configuration, the
+   * environment or HTTP; only the benchmark sets it, on the instance it resolves from its own
+   * application context.
+   */
+  unsafeBenchOnlyReservationPath: 'store-default' | 'skip' | 'two-step' = 'store-default';
 
   post<Body>(
     command: MemberCommand & { data: { memberId: string } },
@@ -81,19 +93,28 @@ export class MemberTransactionPoster {
       const occurredAt = (events[0].data as { occurredAt: string }).occurredAt;
       // A new transaction for this member: claim its txId coalition-wide first (409 if
       // another member holds it). Once per request; a retry after a conflict keeps the claim.
-      if (!reserved) {
-        await reserveTransaction(this.store, txId, memberId, meta, occurredAt);
-        reserved = true;
-      }
-      let appended;
+      const member = decidedAppend(stream, loaded, events, meta, occurredAt);
+      let appended: AppendResult | 'already-reserved' | undefined;
       try {
-        appended = await appendDecided(this.store, stream, loaded, events, meta, occurredAt);
+        if (!reserved && this.unsafeBenchOnlyReservationPath !== 'skip') {
+          if (hasAtomicAppends(this.store) && this.unsafeBenchOnlyReservationPath !== 'two-step') {
+            // Claim and member events in one transaction where the store has them.
+            appended = await reserveWithMemberAppend(this.store, txId, memberId, meta, occurredAt, member.append);
+          } else {
+            // EventStoreDB: two appends; a crash between them is closed by the retry (see reserveTransaction).
+            await reserveTransaction(this.store, txId, memberId, meta, occurredAt);
+          }
+          reserved = true;
+        }
+        if (appended === undefined || appended === 'already-reserved') {
+          appended = await this.store.appendToStream(stream, member.append.events, { expectedRevision: member.append.expectedRevision });
+        }
       } catch (err) {
         if (err instanceof WrongExpectedVersion) this.cache.drop(memberId);
         throw err;
       }
       const state = evolveAppended(loaded.state, events, appended.position);
-      this.cache.set(memberId, { state, revision: appended.nextExpectedRevision, lastHash: appended.lastHash });
+      this.cache.set(memberId, { state, revision: appended.nextExpectedRevision, lastHash: member.lastHash });
       return { replay: false, body: answer(txRecordOf(state, txId), state) };
     });
   }
@@ -124,3 +145,6 @@ export class MemberTransactionPoster {
     return loaded;
   }
 }
+
+const hasAtomicAppends = (store: EventStore): store is EventStore & Required<Pick<EventStore, 'appendToStreams'>> =>
+  typeof store.appendToStreams === 'function';

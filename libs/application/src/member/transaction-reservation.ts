@@ -8,9 +8,9 @@ import {
   transactionStream,
 } from '@ledger/domain';
 import { GENESIS_HASH } from '@ledger/integrity';
-import { EventStore, WrongExpectedVersion } from '@ledger/event-store';
+import { AppendResult, EventStore, StreamAppend, WrongExpectedVersion } from '@ledger/event-store';
 import { CommandMeta } from '../shared/command-meta';
-import { appendDecided, loadStream } from '../shared/event-stream';
+import { appendDecided, decidedAppend, loadStream } from '../shared/event-stream';
 
 /**
  * Claims `txId` for `memberId` before the member's own append (DESIGN §2: a txId is unique
@@ -38,7 +38,43 @@ export async function reserveTransaction(
   } catch (err) {
     if (!(err instanceof WrongExpectedVersion)) throw err;
   }
-  const loaded = await loadStream<TransactionReservation>(store, stream, initialReservation, (s, e) =>
+  await confirmReservation(store, txId, memberId);
+}
+
+/**
+ * The reservation and the member's append in one transaction, on a store that has
+ * multi-stream atomic appends (SQLite, memory): one group commit instead of two, and no crash
+ * window between them. The reservation comes first, as on the two-step path. Resolves with
+ * the member append's result; or 'already-reserved' when the txId was reserved for this
+ * member before (a duplicate that won the race, or a reservation written by the two-step path
+ * whose member append a crash cut off), and then nothing was written and only the member
+ * append remains. 409 when another member holds it; WrongExpectedVersion of the member stream
+ * as from any append.
+ */
+export async function reserveWithMemberAppend(
+  store: EventStore & Required<Pick<EventStore, 'appendToStreams'>>,
+  txId: string,
+  memberId: string,
+  meta: CommandMeta,
+  occurredAt: string,
+  memberAppend: StreamAppend,
+): Promise<AppendResult | 'already-reserved'> {
+  const stream = transactionStream(txId);
+  const fresh = { state: initialReservation(), revision: -1, lastHash: GENESIS_HASH };
+  const claim = decidedAppend(stream, fresh, decideReservation({ txId, memberId }, fresh.state), meta, occurredAt);
+  try {
+    const [, member] = await store.appendToStreams([claim.append, memberAppend]);
+    return member;
+  } catch (err) {
+    if (!(err instanceof WrongExpectedVersion && err.streamId === stream)) throw err;
+  }
+  await confirmReservation(store, txId, memberId);
+  return 'already-reserved';
+}
+
+/** The txId's reservation exists: go on if it is this member's, 409 if another member's. */
+async function confirmReservation(store: EventStore, txId: string, memberId: string): Promise<void> {
+  const loaded = await loadStream<TransactionReservation>(store, transactionStream(txId), initialReservation, (s, e) =>
     evolveReservation(s, e as TransactionReserved),
   );
   // Reserved for this member (a retry, or a member append a crash cut off): go on. For

@@ -1,6 +1,6 @@
 import { DomainEvent, Unavailable } from '@ledger/domain';
 import { chainEvents, chainTip } from '@ledger/integrity';
-import { AppendResult, ConflictRetryPolicy, EventStore, EventToAppend, WrongExpectedVersion } from '@ledger/event-store';
+import { AppendResult, ConflictRetryPolicy, EventStore, EventToAppend, StreamAppend, WrongExpectedVersion } from '@ledger/event-store';
 import { CommandMeta } from './command-meta';
 
 /** A stream folded into its state, with what the next append must chain onto. */
@@ -26,6 +26,21 @@ export function withMetadata(events: readonly DomainEvent[], meta: CommandMeta, 
   return chainEvents(events, { correlationId: meta.correlationId, causationId: meta.causationId, actor: meta.actor, occurredAt }, prevHash);
 }
 
+/** Decided events as one stream's part of an append, chained onto the loaded stream, with the hash they end on. */
+export function decidedAppend<S>(
+  streamId: string,
+  loaded: LoadedStream<S>,
+  events: readonly DomainEvent[],
+  meta: CommandMeta,
+  occurredAt: string,
+): { append: StreamAppend; lastHash: string } {
+  const toAppend = withMetadata(events, meta, occurredAt, loaded.lastHash);
+  return {
+    append: { streamId, events: toAppend, expectedRevision: loaded.revision === -1 ? 'no_stream' : loaded.revision },
+    lastHash: String(toAppend.at(-1)?.metadata.hash ?? loaded.lastHash),
+  };
+}
+
 export async function appendDecided<S>(
   store: EventStore,
   streamId: string,
@@ -34,11 +49,9 @@ export async function appendDecided<S>(
   meta: CommandMeta,
   occurredAt: string,
 ): Promise<AppendResult & { lastHash: string }> {
-  const toAppend = withMetadata(events, meta, occurredAt, loaded.lastHash);
-  const result = await store.appendToStream(streamId, toAppend, {
-    expectedRevision: loaded.revision === -1 ? 'no_stream' : loaded.revision,
-  });
-  return { ...result, lastHash: String(toAppend.at(-1)?.metadata.hash ?? loaded.lastHash) };
+  const { append, lastHash } = decidedAppend(streamId, loaded, events, meta, occurredAt);
+  const result = await store.appendToStream(streamId, append.events, { expectedRevision: append.expectedRevision });
+  return { ...result, lastHash };
 }
 
 /** Time as the retry loop sees it; tests pass their own so that nothing waits. */

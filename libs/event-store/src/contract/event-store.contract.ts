@@ -231,6 +231,77 @@ export function describeEventStoreContract(adapterName: string, open: () => Prom
       });
     });
 
+    // Optional in the port: adapters without multi-stream transactions (esdb) leave it out.
+    describe('appendToStreams (where the adapter offers it)', () => {
+      const atomic = () => store.appendToStreams!.bind(store);
+      const offered = () => typeof store.appendToStreams === 'function';
+
+      it('writes every part, in the order given, each at its own revision', async () => {
+        if (!offered()) return expect(store.appendToStreams).toBeUndefined();
+        const a = streamName('multi_a');
+        const b = await streamWith(2);
+        const ea = events(1);
+        const eb = events(2);
+        const results = await atomic()([
+          { streamId: a, events: ea, expectedRevision: 'no_stream' },
+          { streamId: b, events: eb, expectedRevision: 1 },
+        ]);
+        expect(results.map((r) => r.nextExpectedRevision)).toEqual([0, 3]);
+        const mine = await readMine(new Set([a, b]));
+        const written = mine.filter((e) => [...ids(ea), ...ids(eb)].includes(e.eventId));
+        expect(written.map((e) => e.eventId)).toEqual([...ids(ea), ...ids(eb)]);
+        expect(results.map((r) => r.position)).toEqual([written[0].position, written[2].position]);
+      });
+
+      it('one failed check writes nothing to any stream and names the stream that failed', async () => {
+        if (!offered()) return expect(store.appendToStreams).toBeUndefined();
+        const a = streamName('multi_fresh');
+        const b = await streamWith(1);
+        await expectWrongExpectedVersion(
+          atomic()([
+            { streamId: a, events: events(2), expectedRevision: 'no_stream' },
+            { streamId: b, events: events(1), expectedRevision: 'no_stream' },
+          ]),
+          b,
+          'no_stream',
+          0,
+        );
+        expect(await store.readStream(a)).toEqual([]);
+        expect(await revisionsOf(b)).toEqual([0]);
+      });
+
+      it('racing for the same no_stream stream with different partners: one unit lands whole, the other not at all', async () => {
+        if (!offered()) return expect(store.appendToStreams).toBeUndefined();
+        const shared = streamName('multi_claim');
+        const [x, y] = [streamName('multi_x'), streamName('multi_y')];
+        const outcomes = await Promise.allSettled(
+          [x, y].map((other) =>
+            atomic()([
+              { streamId: shared, events: events(1), expectedRevision: 'no_stream' },
+              { streamId: other, events: events(1), expectedRevision: 'no_stream' },
+            ]),
+          ),
+        );
+        expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+        expect(await revisionsOf(shared)).toEqual([0]);
+        const lengths = [(await store.readStream(x)).length, (await store.readStream(y)).length];
+        expect(lengths.sort()).toEqual([0, 1]);
+      });
+
+      it('the same stream twice, or no stream at all, is refused before anything is written', async () => {
+        if (!offered()) return expect(store.appendToStreams).toBeUndefined();
+        const s = streamName('multi_twice');
+        await expect(
+          atomic()([
+            { streamId: s, events: events(1), expectedRevision: 'no_stream' },
+            { streamId: s, events: events(1), expectedRevision: 0 },
+          ]),
+        ).rejects.toBeInstanceOf(TypeError);
+        await expect(atomic()([])).rejects.toBeInstanceOf(TypeError);
+        expect(await store.readStream(s)).toEqual([]);
+      });
+    });
+
     describe('readStream', () => {
       let s: string;
       let written: EventToAppend[];

@@ -4,7 +4,7 @@ import {
   AllSubscription,
   AppendOptions,
   AppendResult,
-  assertValidExpectedRevision,
+  assertValidStreamAppends,
   ConflictRetryPolicy,
   conflictRetryPolicy,
   IN_PROCESS_CONFLICT_RETRY,
@@ -18,6 +18,7 @@ import {
   passesFilter,
   revisionMatches,
   ScanAllOptions,
+  StreamAppend,
   SubscribeToAllOptions,
   WrongExpectedVersion,
 } from '../port';
@@ -41,18 +42,35 @@ export class MemoryEventStore implements EventStore {
   }
 
   async appendToStream(streamId: string, events: readonly EventToAppend[], { expectedRevision }: AppendOptions): Promise<AppendResult> {
-    assertValidExpectedRevision(expectedRevision);
-    // Copied before any check, so a malformed event fails the call without a partial write.
-    const copies = events.map((e) => ({ ...e, data: jsonCopy(e.data), metadata: jsonCopy(e.metadata) }));
-    const stream = this.streams.get(streamId) ?? [];
-    const current = stream.length - 1;
-    if (!revisionMatches(expectedRevision, current)) {
-      throw new WrongExpectedVersion(streamId, expectedRevision, current === -1 ? 'no_stream' : current);
-    }
-    if (events.length === 0) {
-      return { nextExpectedRevision: current, position: this.all.length - 1 };
+    const [result] = await this.appendToStreams([{ streamId, events, expectedRevision }]);
+    return result;
+  }
+
+  async appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    assertValidStreamAppends(appends);
+    // Copied and checked before anything is written: a malformed event or a failed check
+    // leaves every stream as it was.
+    const parts = appends.map((a) => ({
+      ...a,
+      copies: a.events.map((e) => ({ ...e, data: jsonCopy(e.data), metadata: jsonCopy(e.metadata) })),
+    }));
+    for (const { streamId, expectedRevision } of parts) {
+      const current = (this.streams.get(streamId)?.length ?? 0) - 1;
+      if (!revisionMatches(expectedRevision, current)) {
+        throw new WrongExpectedVersion(streamId, expectedRevision, current === -1 ? 'no_stream' : current);
+      }
     }
     const recordedAt = this.now().toISOString();
+    const results = parts.map(({ streamId, copies }) => this.write(streamId, copies, recordedAt));
+    if (parts.some((p) => p.copies.length > 0)) this.appended.emit('append');
+    return results;
+  }
+
+  private write(streamId: string, copies: EventToAppend[], recordedAt: string): AppendResult {
+    const stream = this.streams.get(streamId) ?? [];
+    if (copies.length === 0) {
+      return { nextExpectedRevision: stream.length - 1, position: this.all.length - 1 };
+    }
     for (const e of copies) {
       const recorded: RecordedEvent = {
         streamId,
@@ -68,7 +86,6 @@ export class MemoryEventStore implements EventStore {
       this.all.push(recorded);
     }
     this.streams.set(streamId, stream);
-    this.appended.emit('append');
     return { nextExpectedRevision: stream.length - 1, position: this.all.length - 1 };
   }
 

@@ -83,7 +83,7 @@ export class WorkerWriter implements GroupCommitWriter {
       this.waiting.set(id, { resolve, reject });
       if (this.waiting.size === 1) this.worker.ref();
       // Only the data crosses to the worker: the callers' callbacks stay here.
-      const appends = batch.map(({ streamId, expectedRevision, events }) => ({ streamId, expectedRevision, events }));
+      const appends = batch.map(({ parts }) => ({ parts }));
       this.worker.postMessage({ id, batch: appends, recordedAt } satisfies WriterRequest);
     });
   }

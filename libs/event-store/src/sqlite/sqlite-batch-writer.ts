@@ -21,15 +21,25 @@ export interface EncodedEvent {
 
 export type ExpectedRevisionValue = number | 'no_stream' | 'stream_exists' | 'any';
 
-export interface AppendToWrite {
+/** One stream's events with the revision it must be at. */
+export interface StreamToWrite {
   streamId: string;
   expectedRevision: ExpectedRevisionValue;
   events: EncodedEvent[];
 }
 
+/**
+ * One acknowledged unit of a group commit: one stream (appendToStream) or several written all
+ * or nothing (appendToStreams). Each unit keeps its own checks; a refused unit writes nothing
+ * and the others of the batch still commit.
+ */
+export interface AppendToWrite {
+  parts: StreamToWrite[];
+}
+
 /** Plain data, so it crosses a thread boundary as it is. */
 export type WriteOutcome =
-  | { ok: true; nextExpectedRevision: number; position: number }
+  | { ok: true; results: { nextExpectedRevision: number; position: number }[] }
   | { ok: false; streamId: string; expected: ExpectedRevisionValue; actual: number | 'no_stream' };
 
 export interface BatchWriter {
@@ -80,29 +90,37 @@ export function sqliteWriterProgram(): { createBatchWriter: (db: Database.Databa
     const insert = db.prepare<[string, number, string, string, string, string, string]>(
       `INSERT INTO events (stream_id, revision, event_id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
+    const writePart = ({ streamId, events }: StreamToWrite, current: number, recordedAt: string) => {
+      if (events.length === 0) {
+        // Nothing written: report the stream as it is and the log's current end.
+        return { nextExpectedRevision: current, position: lastPosition.get()?.position ?? -1 };
+      }
+      let revision = current;
+      let position = -1;
+      for (const e of events) {
+        revision += 1;
+        const info = insert.run(streamId, revision, e.eventId, e.type, e.data, e.metadata, recordedAt);
+        if (typeof info.lastInsertRowid !== 'number') fail('positions are read as numbers');
+        if ((info.lastInsertRowid as number) <= position) fail('positions grow within a transaction');
+        position = info.lastInsertRowid as number;
+      }
+      if (!Number.isSafeInteger(position)) fail('positions stay safe integers');
+      return { nextExpectedRevision: revision, position };
+    };
     const apply = (batch: AppendToWrite[], recordedAt: string): WriteOutcome[] =>
-      batch.map(({ streamId, expectedRevision, events }): WriteOutcome => {
+      batch.map(({ parts }): WriteOutcome => {
         // Read inside the transaction, never cached: another process may write the file, and
         // an earlier append of this batch to the same stream counts as a committed one does.
-        const current = currentRevision.get(streamId)?.revision ?? -1;
-        if (!matches(expectedRevision, current)) {
+        // Every part is checked before any is written, so a refused unit writes nothing (its
+        // streams are distinct, so one part's writes cannot change another's check).
+        const currents = parts.map((p) => currentRevision.get(p.streamId)?.revision ?? -1);
+        const refused = parts.findIndex((p, i) => !matches(p.expectedRevision, currents[i]));
+        if (refused !== -1) {
+          const { streamId, expectedRevision } = parts[refused];
+          const current = currents[refused];
           return { ok: false, streamId, expected: expectedRevision, actual: current === -1 ? 'no_stream' : current };
         }
-        if (events.length === 0) {
-          // Nothing written: report the stream as it is and the log's current end.
-          return { ok: true, nextExpectedRevision: current, position: lastPosition.get()?.position ?? -1 };
-        }
-        let revision = current;
-        let position = -1;
-        for (const e of events) {
-          revision += 1;
-          const info = insert.run(streamId, revision, e.eventId, e.type, e.data, e.metadata, recordedAt);
-          if (typeof info.lastInsertRowid !== 'number') fail('positions are read as numbers');
-          if ((info.lastInsertRowid as number) <= position) fail('positions grow within a transaction');
-          position = info.lastInsertRowid as number;
-        }
-        if (!Number.isSafeInteger(position)) fail('positions stay safe integers');
-        return { ok: true, nextExpectedRevision: revision, position };
+        return { ok: true, results: parts.map((p, i) => writePart(p, currents[i], recordedAt)) };
       });
     // IMMEDIATE takes the write lock before the revision reads, so another process cannot
     // commit between our check and our insert, and a lock wait goes through busy_timeout

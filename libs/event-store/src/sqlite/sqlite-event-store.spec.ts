@@ -44,6 +44,56 @@ describe.each(WRITERS)('SqliteEventStore (%s writer)', (writer) => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('a read the file cannot serve (I/O error, lock) is StoreUnavailable from readStream, readAll and scanAll', async () => {
+    // SQLite's read failures cannot be provoked on demand in WAL mode; the statements the
+    // store prepares are made to throw SQLite's own error while `failing` is set.
+    let failing = false;
+    const prepare = Database.prototype.prepare;
+    const spy = jest.spyOn(Database.prototype, 'prepare').mockImplementation(function (this: Database.Database, sql: string) {
+      const statement = prepare.call(this, sql);
+      return new Proxy(statement, {
+        get(target, prop) {
+          if (prop === 'all' && failing) {
+            return () => {
+              throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_READ' });
+            };
+          }
+          const value = Reflect.get(target, prop, target) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    } as typeof prepare);
+    try {
+      const store = open();
+      await store.appendToStream('member-1', events(2), { expectedRevision: 'no_stream' });
+      failing = true;
+      const reads: Array<[string, Promise<unknown>]> = [
+        ['readStream', store.readStream('member-1')],
+        ['readAll', store.readAll()],
+        ['scanAll', store.scanAll({ upTo: Number.MAX_SAFE_INTEGER }, () => {})],
+        ['scanAll (filtered)', store.scanAll({ upTo: Number.MAX_SAFE_INTEGER, filter: { streamPrefixes: ['member-'] } }, () => {})],
+      ];
+      for (const [name, read] of reads) {
+        const error = await read.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect({ name, error: error instanceof StoreUnavailable, operation: (error as StoreUnavailable).operation }).toEqual({
+          name,
+          error: true,
+          operation: 'read',
+        });
+        expect(((error as StoreUnavailable).cause as { code?: string }).code).toBe('SQLITE_IOERR_READ');
+      }
+      failing = false;
+      const seen: string[] = [];
+      await store.scanAll({ upTo: Number.MAX_SAFE_INTEGER }, (e) => seen.push(e.streamId));
+      expect(seen).toEqual(['member-1', 'member-1']);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('runs in WAL mode with synchronous=FULL and a busy timeout', () => {
     expect(open().pragmas()).toEqual({ journalMode: 'wal', synchronous: 2, busyTimeoutMs: 5_000 });
     expect(open({ busyTimeoutMs: 250 }).pragmas().busyTimeoutMs).toBe(250);

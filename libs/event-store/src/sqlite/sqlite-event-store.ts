@@ -10,7 +10,7 @@ import {
   AllSubscription,
   AppendOptions,
   AppendResult,
-  assertValidExpectedRevision,
+  assertValidStreamAppends,
   ConflictRetryPolicy,
   conflictRetryPolicy,
   IN_PROCESS_CONFLICT_RETRY,
@@ -24,6 +24,7 @@ import {
   assertValidScan,
   ScanAllOptions,
   StoreUnavailable,
+  StreamAppend,
   SubscribeToAllOptions,
   WrongExpectedVersion,
 } from '../port';
@@ -123,7 +124,8 @@ interface EventRow {
 
 /** An append waiting for its group commit; its events are already column values, so a flush cannot fail on one caller's input. */
 interface PendingAppend extends AppendToWrite {
-  resolve: (result: AppendResult) => void;
+  /** One result per part. */
+  resolve: (results: AppendResult[]) => void;
   reject: (error: unknown) => void;
 }
 
@@ -206,17 +208,23 @@ export class SqliteEventStore implements EventStore {
   }
 
   appendToStream(streamId: string, events: readonly EventToAppend[], { expectedRevision }: AppendOptions): Promise<AppendResult> {
+    return this.appendToStreams([{ streamId, events, expectedRevision }]).then(([result]) => result);
+  }
+
+  /** All or nothing, in one group commit's transaction with the other appends of its batch. */
+  appendToStreams(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
     try {
       if (this.closed) throw new Error('SqliteEventStore is closed');
-      assertValidExpectedRevision(expectedRevision);
-      if (typeof streamId !== 'string' || streamId.length === 0) {
-        throw new TypeError('streamId must be a non-empty string');
-      }
+      assertValidStreamAppends(appends);
       // Encoded now: later changes by the caller do not leak in, and bad input fails
       // this call alone rather than the whole batch.
-      const encoded = events.map(encodeEvent);
-      return new Promise<AppendResult>((resolve, reject) => {
-        this.queue.push({ streamId, expectedRevision, events: encoded, resolve, reject });
+      const parts = appends.map(({ streamId, events, expectedRevision }) => ({
+        streamId,
+        expectedRevision,
+        events: events.map(encodeEvent),
+      }));
+      return new Promise<AppendResult[]>((resolve, reject) => {
+        this.queue.push({ parts, resolve, reject });
         this.scheduleFlush();
       });
     } catch (error) {
@@ -255,7 +263,7 @@ export class SqliteEventStore implements EventStore {
     let after = -1;
     for (;;) {
       if (this.closed) throw new Error('SqliteEventStore is closed');
-      const rows = query.statement.all(...query.params(after, upTo, SCAN_PAGE));
+      const rows = readOrUnavailable(() => query.statement.all(...query.params(after, upTo, SCAN_PAGE)));
       for (const row of rows) onEvent(decodeRow(row));
       if (rows.length < SCAN_PAGE) return;
       after = rows[rows.length - 1].position;
@@ -351,8 +359,8 @@ export class SqliteEventStore implements EventStore {
     for (const [i, outcome] of outcomes.entries()) {
       if (outcome.ok) {
         this.counters.appends += 1;
-        eventsWritten += batch[i].events.length;
-        batch[i].resolve({ nextExpectedRevision: outcome.nextExpectedRevision, position: outcome.position });
+        eventsWritten += eventsOf(batch[i]);
+        batch[i].resolve(outcome.results);
       } else {
         this.counters.rejected += 1;
         batch[i].reject(new WrongExpectedVersion(outcome.streamId, outcome.expected, outcome.actual));
@@ -376,7 +384,7 @@ export class SqliteEventStore implements EventStore {
     let count = 0;
     let events = 0;
     while (count < this.queue.length) {
-      const size = this.queue[count].events.length;
+      const size = eventsOf(this.queue[count]);
       if (count > 0 && events + size > this.flushEventsMax) break;
       events += size;
       count += 1;
@@ -447,6 +455,8 @@ function readOrUnavailable<T>(read: () => T): T {
     throw error;
   }
 }
+
+const eventsOf = (append: AppendToWrite): number => append.parts.reduce((n, p) => n + p.events.length, 0);
 
 function encodeEvent(e: EventToAppend): EncodedEvent {
   if (typeof e.eventId !== 'string' || e.eventId.length === 0) {
