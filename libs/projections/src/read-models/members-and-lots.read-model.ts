@@ -234,7 +234,7 @@ class MembersAndLotsStaging {
 }
 
 class MembersAndLotsSqlite extends MembersAndLotsStaging implements ReadModelBatch<Handled> {
-  private readonly enrolMember: Database.Statement<[string, string, string, number, number, number, number, number]>;
+  private readonly enrolMember: Database.Statement<[string, string, string, number, number, number, number, number, number]>;
   private readonly changeMember: Database.Statement<[number, number, number, number, number, number, string]>;
   private readonly openLot: Database.Statement<[string, string, string, number, number, string, number]>;
   private readonly changeLot: Database.Statement<[number, string, string]>;
@@ -245,7 +245,7 @@ class MembersAndLotsSqlite extends MembersAndLotsStaging implements ReadModelBat
     this.changeCard = db.prepare('UPDATE members SET card_number = ? WHERE member_id = ?');
     this.enrolMember = db.prepare(
       `INSERT INTO members (member_id, card_number, enrolled_at, available, held, lifetime_accrued, lifetime_redeemed, lifetime_expired, position)
-       VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.changeMember = db.prepare(
       `UPDATE members SET available = available + ?, held = held + ?, lifetime_accrued = lifetime_accrued + ?,
@@ -264,12 +264,13 @@ class MembersAndLotsSqlite extends MembersAndLotsStaging implements ReadModelBat
     for (const m of this.members.values()) {
       if (m.enrolled !== undefined) {
         const { cardNumber, enrolledAt } = m.enrolled;
-        assert(m.held === 0, 'a member holds nothing before it is enrolled');
+        // A batch may hold the enrolment and a hold after it (a catch-up from position 0 does).
         this.enrolMember.run(
           m.memberId,
           m.replacedCard ?? cardNumber,
           enrolledAt,
           m.available,
+          m.held,
           m.accrued,
           m.redeemed,
           m.expired,
@@ -301,7 +302,7 @@ class MembersAndLotsSqlite extends MembersAndLotsStaging implements ReadModelBat
 /** Four bulk statements a batch: members enrolled, members changed, lots opened, lots changed. */
 class MembersAndLotsPostgres extends MembersAndLotsStaging implements PostgresReadModelBatch<Handled> {
   async flush(client: ClientBase): Promise<void> {
-    const enrolled: (string | number)[][] = [[], [], [], [], [], [], [], []];
+    const enrolled: (string | number)[][] = [[], [], [], [], [], [], [], [], []];
     const changed: (string | number)[][] = [[], [], [], [], [], [], []];
     const opened: (string | number)[][] = [[], [], [], [], [], [], []];
     const lotsChanged: (string | number)[][] = [[], [], []];
@@ -309,12 +310,13 @@ class MembersAndLotsPostgres extends MembersAndLotsStaging implements PostgresRe
     const push = (columns: (string | number)[][], values: (string | number)[]) => values.forEach((v, i) => columns[i].push(v));
     for (const m of this.members.values()) {
       if (m.enrolled !== undefined) {
-        assert(m.held === 0, 'a member holds nothing before it is enrolled');
+        // As on SQLite: a hold after the enrolment in the same batch.
         push(enrolled, [
           m.memberId,
           m.replacedCard ?? m.enrolled.cardNumber,
           m.enrolled.enrolledAt,
           m.available,
+          m.held,
           m.accrued,
           m.redeemed,
           m.expired,
@@ -337,9 +339,9 @@ class MembersAndLotsPostgres extends MembersAndLotsStaging implements PostgresRe
     await postgresBulk(
       client,
       `INSERT INTO members (member_id, card_number, enrolled_at, available, held, lifetime_accrued, lifetime_redeemed, lifetime_expired, position)
-       SELECT d.member_id, d.card_number, d.enrolled_at, d.available, 0, d.accrued, d.redeemed, d.expired, d.position
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-         AS d(member_id, card_number, enrolled_at, available, accrued, redeemed, expired, position)`,
+       SELECT d.member_id, d.card_number, d.enrolled_at, d.available, d.held, d.accrued, d.redeemed, d.expired, d.position
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
+         AS d(member_id, card_number, enrolled_at, available, held, accrued, redeemed, expired, position)`,
       enrolled,
     );
     const membersUpdated = await postgresBulk(
