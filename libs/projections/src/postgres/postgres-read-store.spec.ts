@@ -41,6 +41,32 @@ describeWithPostgres('PostgreSQL read store: migrations', () => {
     }
   });
 
+  it('migration 2 (programme KPIs) empties a store projected under version 1, so the projector replays into the new tables', async () => {
+    const client = new pg.Client({ connectionString: schema.url });
+    await client.connect();
+    try {
+      // A store as version 1 left it: migrated, and projected up to some position.
+      await client.query(
+        'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
+      );
+      await client.query(POSTGRES_MIGRATIONS[0].sql);
+      await client.query("INSERT INTO schema_migrations (version, description) VALUES (1, 'read models and checkpoint')");
+      await client.query("UPDATE checkpoint SET position = 41, event_id = 'e-41', events = 42 WHERE id = 0");
+      await client.query("INSERT INTO partner_positions VALUES ('grocer', 'grocer', 100, 0, 0, 0, 0, 0)");
+    } finally {
+      await client.end();
+    }
+    const store = await PostgresReadStore.open(schema.url);
+    try {
+      expect(await store.checkpoint()).toEqual({ position: undefined, eventId: undefined, events: 0 });
+      const tables = await store.dump();
+      expect(tables.partner_positions).toEqual([]);
+      expect(tables.program_activity).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses a schema newer than the code, naming both versions', async () => {
     const store = await PostgresReadStore.open(schema.url);
     await store.pool.query("INSERT INTO schema_migrations (version, description) VALUES (99, 'from the future')");
