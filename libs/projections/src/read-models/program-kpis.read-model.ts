@@ -3,8 +3,11 @@ import { AssertionFailed, LotSlice, assert } from '@ledger/domain';
 import type { ClientBase } from 'pg';
 import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, postgresBulk } from './read-model';
 
-// Only these types reach this module; any other event (bonuses, cards, suspensions...) is
-// passed over by the dispatch and moves nothing here until it is added to this list.
+// Only these types reach this module; any other event (cards, flags, pending releases,
+// suspensions...) is passed over by the dispatch and moves nothing here. Those move no points.
+// An event that issues a lot (a bonus) must be added here, to issued and expiring, or the
+// sponsor's outstanding would go negative as its lots are redeemed or expire (and verify's
+// fold in libs/audit/src/program-kpis-fold.ts with it).
 const HANDLES = ['MemberEnrolled', 'PointsAccrued', 'PointsRedeemed', 'AccrualReversed', 'RedemptionReversed', 'PointsExpired'] as const;
 type Handled = (typeof HANDLES)[number];
 
