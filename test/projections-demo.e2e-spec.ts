@@ -86,6 +86,9 @@ describe('ledger demo: the history generator', () => {
     expect(summary.transactions.redemptions).toBeGreaterThan(400);
     expect(summary.transactions.reversals).toBeGreaterThan(10);
     expect(summary.periods.length).toBeGreaterThanOrEqual(4);
+    // The welcome promotion's points lapse within the history: breakage.
+    expect(summary.expired.lots).toBeGreaterThan(0);
+    expect(summary.expired.points).toBeGreaterThan(0);
 
     const events: RecordedEvent[] = await store.readAll();
     const types = new Set(events.map((e) => e.type));
@@ -103,6 +106,7 @@ describe('ledger demo: the history generator', () => {
       'SuspiciousActivityFlagged',
       'PartnerSuspended',
       'PartnerReinstated',
+      'PointsExpired',
     ])
       expect(types).toContain(t);
     // Business dates run from months back up to the end, as the injected clock allowed.
@@ -115,9 +119,10 @@ describe('ledger demo: the history generator', () => {
     await new ProjectionRunner(store, readStore).runUntil((await headPosition(store))!);
     const positions = new ReadModelReader(readStore).partnerPositions();
     expect(positions).toHaveLength(6);
-    const sum = (f: 'pointsIssued' | 'pointsRedeemedAt' | 'pointsReversed' | 'pointsOutstanding') =>
+    const sum = (f: 'pointsIssued' | 'pointsRedeemedAt' | 'pointsReversed' | 'pointsExpired' | 'pointsOutstanding') =>
       positions.reduce((s, p) => s + p[f], 0);
-    expect(sum('pointsIssued')).toBe(sum('pointsRedeemedAt') + sum('pointsReversed') + sum('pointsOutstanding'));
+    expect(sum('pointsIssued')).toBe(sum('pointsRedeemedAt') + sum('pointsReversed') + sum('pointsExpired') + sum('pointsOutstanding'));
+    expect(sum('pointsExpired')).toBe(summary.expired.points);
     expect(sum('pointsIssued') - sum('pointsReversed')).toBe(summary.pointsAccrued);
     const ends = events.filter((e) => e.type === 'HoldReleased').map((e) => String(e.data.reason));
     expect(new Set(ends)).toEqual(new Set(['released', 'expired']));

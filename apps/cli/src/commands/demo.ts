@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { NestFactory } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
-import { DAY_MS, Refused, VelocityLimitExceeded, withLuhnDigit } from '@ledger/domain';
+import { DAY_MS, Refused, VelocityLimitExceeded, addMonthsUtc, withLuhnDigit } from '@ledger/domain';
 import {
   AccruePointsCommand,
   BlockCardCommand,
@@ -12,6 +12,7 @@ import {
   CommandMeta,
   ConfigureCoalitionCommand,
   EnrolMemberCommand,
+  ExpireDueLotsCommand,
   FixedClock,
   IssueApiKeyCommand,
   LapseHoldCommand,
@@ -45,6 +46,9 @@ import { progressBar } from './progress-bar';
  * - A quarter of the spending goes through a web shop's hold: most holds are captured (some
  *   in part), some released, and some left to lapse (recorded the next day, as the API's
  *   lapse job would).
+ * - A welcome promotion: points earned in the first PROMO_DAYS expire after one month (the
+ *   coalition's policy is 24 months from then on), so the history has expiries: each day the
+ *   expiry job's command lapses the lots due by then, and settlement shows the breakage.
  * - History runs `months` back from the end date. Business dates are checked against the
  *   clock (at most LEDGER_MAX_BACKDATE_DAYS old, never in the future), so the generator
  *   drives an injected clock through history a day at a time and posts each day's
@@ -79,6 +83,8 @@ export interface DemoSummary {
   /** The fraud controls the history ends with: cards blocked and replaced, flags, suspensions. */
   fraud: { blockedCards: number; replacedCards: number; flags: number; refusedWhileBlocked: number; suspendedPartners: number };
   holds: { captured: number; released: number; lapsed: number };
+  /** Lots lapsed by the expiry job's command, and their points. */
+  expired: { lots: number; points: number };
   /** Reversals that took part of their original back. */
   partialReversals: number;
   pointsAccrued: number;
@@ -111,6 +117,11 @@ const HOLD_TTL_SECONDS = 15 * 60;
 const PARTIAL_REVERSAL_SHARE = 0.5;
 /** The programme's velocity limits: a busy member's day stays under them; a burst at one till does not. */
 const DEMO_LIMITS = { maxAccrualsPerMemberPerHour: 6, maxPointsPerMemberPerDay: 200_000 };
+const EXPIRY_MONTHS = 24;
+/** The welcome promotion's points expire sooner; it runs only when the history outlasts them. */
+const PROMO_DAYS = 14;
+const PROMO_EXPIRY_MONTHS = 1;
+const PROMO_MIN_HISTORY_DAYS = PROMO_DAYS + 45;
 
 const PARTNER_TEMPLATES = [
   { id: 'grocer', name: 'Grocery chain', pointsPerUnit: 1, unitMinor: 10_000, basketMinor: 150_000 },
@@ -179,7 +190,9 @@ export async function generateDemoHistory(
   // The coalition and its partners, the day before the history starts.
   clock.set(new Date(startMs - DAY_MS));
   const meta = systemMeta(`demo-${seed}`);
-  await commands.execute(new ConfigureCoalitionCommand({ currency: 'RUB', pointValueMinor: 10, expiryMonths: 24 }, meta));
+  const promo = days >= PROMO_MIN_HISTORY_DAYS;
+  let expiryMonths = promo ? PROMO_EXPIRY_MONTHS : EXPIRY_MONTHS;
+  await commands.execute(new ConfigureCoalitionCommand({ currency: 'RUB', pointValueMinor: 10, expiryMonths }, meta));
   const staffKey = (role: 'admin' | 'finance' | 'auditor') => commands.execute(new IssueApiKeyCommand({ role }, meta));
   const keys: DemoKeys = {
     admin: await staffKey('admin'),
@@ -318,6 +331,10 @@ export async function generateDemoHistory(
     flagged: 0,
   };
   const holdsEnded = { captured: 0, released: 0, lapsed: 0 };
+  const expired = { lots: 0, points: 0 };
+  /** Members with a lot expiring on a day of the history, by day; the days before `expiryDay` are done. */
+  const expiringOn = new Map<number, Set<DemoMember>>();
+  let expiryDay = 0;
   /** Holds left to lapse, recorded once the clock has passed their expiry. */
   let lapsing: { memberId: string; holdId: string; expiresAt: string }[] = [];
   const periods = new Set<string>();
@@ -385,6 +402,12 @@ export async function generateDemoHistory(
     m.balance = outcome.body.balance;
     m.last = { partner, externalId, points: outcome.body.points };
     tally.accruals += 1;
+    const expiresDay = Math.floor((Date.parse(addMonthsUtc(occurredAt, expiryMonths)) - startMs) / DAY_MS);
+    if (outcome.body.points > 0 && expiresDay < days) {
+      const list = expiringOn.get(expiresDay);
+      if (list) list.add(m);
+      else expiringOn.set(expiresDay, new Set([m]));
+    }
   };
 
   /** An accrual, or undefined when a velocity limit refused it (the refusal recorded a flag). */
@@ -456,6 +479,21 @@ export async function generateDemoHistory(
     });
   };
 
+  /** The expiry job's command for every member with a lot due by the clock's now (the end of `day`). */
+  const expireDue = async (day: number): Promise<void> => {
+    const due = new Set<DemoMember>();
+    for (; expiryDay <= day; expiryDay++) for (const m of expiringOn.get(expiryDay) ?? []) due.add(m);
+    const until = clock.now().toISOString();
+    const meta = systemMeta(`demo-${seed}-expiry`);
+    await runPool([...due], options.concurrency, async (m) => {
+      const result = await commands.execute(new ExpireDueLotsCommand({ memberId: m.memberId, until }, meta));
+      // Today's transactions must not count on points that lapsed.
+      m.balance = Math.max(0, m.balance - result.points);
+      expired.lots += result.lots;
+      expired.points += result.points;
+    });
+  };
+
   // Day by day: enrol that day's members, then run that day's transactions, each member's
   // in order and many members at once.
   const enrolByDay = new Map<number, DemoMember[]>();
@@ -468,7 +506,12 @@ export async function generateDemoHistory(
   for (let day = 0; day < days; day++) {
     const dayEnd = Math.min(startMs + (day + 1) * DAY_MS - 1, endMs);
     clock.set(new Date(dayEnd));
+    if (promo && day === PROMO_DAYS) {
+      expiryMonths = EXPIRY_MONTHS;
+      await commands.execute(new ConfigureCoalitionCommand({ currency: 'RUB', pointValueMinor: 10, expiryMonths }, meta));
+    }
     await lapseDue();
+    await expireDue(day);
     const enrolling = enrolByDay.get(day) ?? [];
     await runPool(enrolling, options.concurrency, async (m) => {
       await commands.execute(
@@ -585,6 +628,7 @@ export async function generateDemoHistory(
       },
       fraud,
       holds: holdsEnded,
+      expired,
       partialReversals: tally.partialReversals,
       pointsAccrued,
       pointsRedeemed: tally.pointsRedeemed,
@@ -661,6 +705,7 @@ export function registerDemoCommand(program: Command): void {
             `  ${summary.transactions.accruals} accruals, ${summary.transactions.redemptions} redemptions, ${summary.transactions.reversals} reversals over ${summary.periods.join(', ')}`,
             `  ${summary.partialReversals} of the reversals partial; ${summary.transactions.holds} holds: ${summary.holds.captured} captured, ${summary.holds.released} released, ${summary.holds.lapsed} left to lapse`,
             `  fraud controls: ${summary.fraud.blockedCards} card blocked and ${summary.fraud.replacedCards} replaced, ${summary.transactions.flagged + summary.fraud.flags} accruals flagged by the velocity limits, ${summary.fraud.suspendedPartners} partner suspended and reinstated`,
+            `  ${summary.expired.lots} lots expired (${summary.expired.points} points of breakage)`,
             `  top 20% of members earned ${pct(summary.topFifthShare)} of ${summary.pointsAccrued} points; ${pct(summary.crossPartnerShare)} of redeemed points were another partner's`,
             `  keys: ${keysFile}`,
             '',
