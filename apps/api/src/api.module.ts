@@ -20,6 +20,7 @@ import { SettlementsController } from './settlements/settlements.controller';
 import { AUDIT_CONTROLLERS, AUDIT_PROVIDERS } from './audit';
 import { HoldMemberHandler, HoldsController } from './holds/holds.controller';
 import { HOLD_LAPSE_INTERVAL_MS_DEFAULT, HOLD_LAPSE_OPTIONS, HoldLapseJob } from './holds/hold-lapse.job';
+import { EXPIRY_INTERVAL_MS_DEFAULT, EXPIRY_OPTIONS, ExpiryJob } from './expiry/expiry.job';
 import { CONSOLE_CONTROLLERS, CONSOLE_PROVIDERS } from './console';
 import { GetProgramReportHandler, ProgramReportController } from './reports/program-report.controller';
 import { ProgramController } from './program/program.controller';
@@ -37,6 +38,8 @@ export interface ApiModuleOptions extends LedgerApplicationOptions {
   readyMaxLag?: number;
   /** How often this API records due holds as lapsed (default 30 s; 0: never, another replica or `ledger lapse-holds` does). */
   holdLapseIntervalMs?: number;
+  /** How often this API records the lapse of due lots (default 60 s; 0: never, another replica or `ledger expire` does). */
+  expiryIntervalMs?: number;
 }
 
 export const READY_MAX_LAG_DEFAULT = 1_000;
@@ -85,6 +88,8 @@ export class ApiModule {
         HoldMemberHandler,
         { provide: HOLD_LAPSE_OPTIONS, useValue: { intervalMs: options.holdLapseIntervalMs ?? HOLD_LAPSE_INTERVAL_MS_DEFAULT } },
         HoldLapseJob,
+        { provide: EXPIRY_OPTIONS, useValue: { intervalMs: options.expiryIntervalMs ?? EXPIRY_INTERVAL_MS_DEFAULT } },
+        ExpiryJob,
         PartnerTransactionsHandler,
         GetProgramReportHandler,
         ListFlagsHandler,

@@ -32,6 +32,8 @@ export interface ServiceEnv {
   conflictRetry: Partial<ConflictRetryPolicy>;
   /** LEDGER_HOLD_LAPSE_INTERVAL_MS (default 30000; 0 off): how often the API records due holds as lapsed. */
   holdLapseIntervalMs: number;
+  /** LEDGER_EXPIRY_INTERVAL_MS (default 60000; 0 off): how often the API records the lapse of due lots. */
+  expiryIntervalMs: number;
 }
 
 export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -57,6 +59,7 @@ export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv
       capDelayMs: optionalIntVar(env, 'LEDGER_RETRY_CAP_MS', 0, 600_000),
     },
     holdLapseIntervalMs: intVar(env, 'LEDGER_HOLD_LAPSE_INTERVAL_MS', 30_000, 0, 86_400_000),
+    expiryIntervalMs: intVar(env, 'LEDGER_EXPIRY_INTERVAL_MS', 60_000, 0, 86_400_000),
   };
 }
 

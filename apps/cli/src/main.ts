@@ -8,6 +8,7 @@ import { registerRebuildCommand } from './commands/rebuild';
 import { registerDemoCommand } from './commands/demo';
 import { registerAuditCommands } from './commands/audit';
 import { registerLapseHoldsCommand } from './commands/lapse-holds';
+import { registerExpireCommand } from './commands/expire';
 import { registerReportCommands } from './commands/report';
 
 const program = new Command('ledger')
@@ -26,6 +27,7 @@ registerRebuildCommand(program);
 registerDemoCommand(program);
 registerAuditCommands(program);
 registerLapseHoldsCommand(program);
+registerExpireCommand(program);
 registerReportCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -19,6 +19,7 @@ export * from './member/accrue-points';
 export * from './member/redeem-points';
 export * from './member/reverse-transaction';
 export * from './member/holds';
+export * from './member/expire-lots';
 export * from './member/cards';
 export * from './program/configure-program';
 export * from './program/get-program';

@@ -11,6 +11,7 @@ import { MemberTransactionPoster } from './member/post-transaction';
 import { RedeemPointsHandler } from './member/redeem-points';
 import { ReverseTransactionHandler } from './member/reverse-transaction';
 import { HOLD_COMMAND_HANDLERS } from './member/holds';
+import { ExpireDueLotsHandler } from './member/expire-lots';
 import { RegisterPartnerHandler } from './partner/register-partner';
 import { ChangePartnerTermsHandler } from './partner/change-partner-terms';
 import { ClosePeriodHandler } from './settlement/close-period';
@@ -35,6 +36,7 @@ export const COMMAND_HANDLERS = [
   RedeemPointsHandler,
   ReverseTransactionHandler,
   ...HOLD_COMMAND_HANDLERS,
+  ExpireDueLotsHandler,
   ClosePeriodHandler,
   ConfigureProgramHandler,
   BlockCardHandler,

@@ -69,6 +69,12 @@ export interface DueLot {
   expiresAt: string;
 }
 
+/** Where a page of due lots ended: the next page starts after it (keyset paging). */
+export type DueLotKey = Pick<DueLot, 'expiresAt' | 'memberId' | 'lotId'>;
+
+/** Before every due lot ('' sorts first). */
+export const DUE_LOTS_FROM_START: DueLotKey = { expiresAt: '', memberId: '', lotId: '' };
+
 export interface MemberBalance {
   memberId: string;
   cardNumber: string;
@@ -267,8 +273,9 @@ export class ReadModelReader implements ReadModelQueries {
    * Lots past their expiry at `until` with points left, oldest expiry first, from the due-lots
    * index (`lots_due`): what the expiry job lapses. Never a scan of every member.
    */
-  dueLots(until: Date, limit: number): DueLot[] {
-    return this.stmt.dueLots.all(until.toISOString(), limit);
+  dueLots(until: Date, limit: number, after?: DueLotKey): DueLot[] {
+    const a = after ?? DUE_LOTS_FROM_START;
+    return this.stmt.dueLots.all(until.toISOString(), a.expiresAt, a.memberId, a.lotId, limit);
   }
 
   private heldAt(at: Date | undefined): Map<string, number> {
@@ -375,9 +382,10 @@ function prepare(db: Database.Database) {
       `SELECT hold_id AS holdId, member_id AS memberId, partner_id AS partnerId, points, expires_at AS expiresAt, status
        FROM holds WHERE status = 'open' AND expires_at <= ? ORDER BY expires_at, hold_id LIMIT ?`,
     ),
-    dueLots: db.prepare<[string, number], DueLot>(
+    dueLots: db.prepare<[string, string, string, string, number], DueLot>(
       `SELECT member_id AS memberId, lot_id AS lotId, points, expires_at AS expiresAt
-       FROM lots WHERE points > 0 AND expires_at <= ? ORDER BY expires_at, member_id, lot_id LIMIT ?`,
+       FROM lots WHERE points > 0 AND expires_at <= ? AND (expires_at, member_id, lot_id) > (?, ?, ?)
+       ORDER BY expires_at, member_id, lot_id LIMIT ?`,
     ),
     openLots: db.prepare<[string], OpenLot>(
       `SELECT lot_id AS lotId, issuer_partner_id AS issuerPartnerId, points, expires_at AS expiresAt

@@ -1,7 +1,16 @@
 import { RecordedEvent } from '@ledger/event-store';
 import type { Checkpoint } from './read-store';
 import type { ProgramReport, ProgramWindow } from './program-report';
-import type { DueLot, FlagEntry, HoldEntry, LiabilityRow, MemberBalance, PartnerPosition, TransactionEntry } from './read-model-reader';
+import type {
+  DueLot,
+  DueLotKey,
+  FlagEntry,
+  HoldEntry,
+  LiabilityRow,
+  MemberBalance,
+  PartnerPosition,
+  TransactionEntry,
+} from './read-model-reader';
 
 /** SQLite answers at once (better-sqlite3 is synchronous); PostgreSQL answers later. Callers await either. */
 export type Awaitable<T> = T | Promise<T>;
@@ -29,8 +38,11 @@ export interface ReadModelQueries {
   hold(holdId: string): Awaitable<HoldEntry | undefined>;
   /** Open holds whose expiry is at or before `at`, oldest expiry first. */
   dueHolds(at: Date, limit: number): Awaitable<HoldEntry[]>;
-  /** Lots with points left whose expiry is at or before `until`, oldest expiry first (the due-lots index). */
-  dueLots(until: Date, limit: number): Awaitable<DueLot[]>;
+  /**
+   * Lots with points left whose expiry is at or before `until`, by (expiresAt, memberId, lotId),
+   * from the due-lots index; `after` pages on from the last lot of the previous page.
+   */
+  dueLots(until: Date, limit: number, after?: DueLotKey): Awaitable<DueLot[]>;
   transaction(txId: string): Awaitable<TransactionEntry | undefined>;
   liability(period?: string): Awaitable<LiabilityRow[]>;
   /** The programme KPIs of a window, from the program-kpis read model (one snapshot). */

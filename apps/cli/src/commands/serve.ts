@@ -48,6 +48,7 @@ export async function serve(): Promise<void> {
     rateLimitPerSecond: env.rateLimitPerSecond,
     readModel,
     holdLapseIntervalMs: env.holdLapseIntervalMs,
+    expiryIntervalMs: env.expiryIntervalMs,
   };
   const app = await createLedgerApp(options);
   installGracefulShutdown({ app, store: opened.store, logger, graceMs: env.shutdownGraceMs });

@@ -2,7 +2,9 @@ import pg from 'pg';
 import { AssertionFailed, assert } from '@ledger/domain';
 import { RecordedEvent } from '@ledger/event-store';
 import {
+  DUE_LOTS_FROM_START,
   DueLot,
+  DueLotKey,
   HoldEntry,
   LiabilityRow,
   NO_EARNING,
@@ -403,11 +405,12 @@ export class PostgresReadModelReader implements ReadModelQueries {
     return rows;
   }
 
-  async dueLots(until: Date, limit: number): Promise<DueLot[]> {
+  async dueLots(until: Date, limit: number, after: DueLotKey = DUE_LOTS_FROM_START): Promise<DueLot[]> {
     const { rows } = await this.store.pool.query<DueLot>(
       `SELECT member_id AS "memberId", lot_id AS "lotId", points, expires_at AS "expiresAt"
-       FROM lots WHERE points > 0 AND expires_at <= $1 ORDER BY expires_at, member_id, lot_id LIMIT $2`,
-      [until.toISOString(), limit],
+       FROM lots WHERE points > 0 AND expires_at <= $1 AND (expires_at, member_id, lot_id) > ($2, $3, $4)
+       ORDER BY expires_at, member_id, lot_id LIMIT $5`,
+      [until.toISOString(), after.expiresAt, after.memberId, after.lotId, limit],
     );
     return rows;
   }

@@ -1,0 +1,65 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { CLOCK, Clock, systemMeta } from '@ledger/application';
+import { ReadModelAccess } from '../projections/read-model';
+import { ExpiryResult, runExpiry } from './expiry-run';
+
+export const EXPIRY_OPTIONS = Symbol('EXPIRY_OPTIONS');
+
+export interface ExpiryOptions {
+  /** How often the API records the lapse of due lots; 0 turns the job off. */
+  intervalMs: number;
+}
+
+export const EXPIRY_INTERVAL_MS_DEFAULT = 60_000;
+
+/**
+ * Appends PointsExpired for lots past their expiry, found from the due-lots index. Nothing
+ * waits for it: an expired lot is neither spendable nor counted as available from its
+ * expiry on. Two API replicas may run it at once: a lot already empty lapses to nothing,
+ * and the member stream's expected revision decides between writers.
+ */
+@Injectable()
+export class ExpiryJob implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Expiry');
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<ExpiryResult> | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly readModel: ReadModelAccess,
+    private readonly commands: CommandBus,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(EXPIRY_OPTIONS) private readonly options: ExpiryOptions,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.options.intervalMs <= 0) return;
+    this.timer = setInterval(() => void this.tick(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    this.stopping = true;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One run: every lot due at the clock's now, as the read model's index lists them. */
+  runOnce(): Promise<ExpiryResult> {
+    return runExpiry(this.readModel.reader(), this.commands, this.clock.now(), systemMeta('expiry'), { stopped: () => this.stopping });
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = this.runOnce();
+    try {
+      const r = await this.running;
+      if (r.lotsExpired > 0) this.logger.log(`${r.lotsExpired} lots expired (${r.pointsExpired} points)`);
+    } catch (error) {
+      this.logger.warn(`expiry run failed: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      this.running = undefined;
+    }
+  }
+}
