@@ -1,6 +1,8 @@
 import { rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { Agent } from 'undici';
+import Database from 'better-sqlite3';
+import { Agent, request } from 'undici';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { tempDir } from '@ledger/testing';
 import { Answer, call, freePort, requireBuilt, seedOverHttp, startService } from './child-service';
@@ -108,6 +110,137 @@ describe('graceful shutdown under load (built CLI)', () => {
     // For the report: how the SIGTERM met the load.
     process.stderr.write(
       `graceful shutdown: ${answered.length} answered (${lateAnswers.length} after SIGTERM), ${unanswered.length} never reached the service, exit in ${exitMs} ms\n`,
+    );
+  }, 120_000);
+
+  /**
+   * The grace runs out (issue 15, point 4): one accrual waits on the store (another process
+   * holds SQLite's write lock past the grace) and one client sent its headers but never the
+   * rest of its body. The process exits 1 within the grace and a small margin, naming each
+   * request it cut off; what was acknowledged before is all there, the cut-off requests left
+   * nothing (no accrual, no reservation), and their retries after a restart land once.
+   */
+  it('grace expired with a request on a locked store and a body that never finishes: exit 1 in time, each cut-off request logged, nothing half-written', async () => {
+    const graceMs = 1_500;
+    const port = await freePort();
+    let service = await startService(dir, port, { LEDGER_SHUTDOWN_GRACE_MS: String(graceMs) });
+    const keys = await seedOverHttp(service.url, ['shop'], 2);
+    const occurredAt = new Date(Date.now() - 60_000).toISOString();
+    const accrual = (externalId: string, memberId: string) => ({ externalId, memberId, amountMinor: 100_000, currency: 'RUB', occurredAt });
+    const agent = new Agent();
+    const acknowledged: string[] = [];
+    for (let n = 0; n < 5; n++) {
+      const a = await call(agent, service.url, 'POST', '/v1/accruals', keys.shop, accrual(`ack-${n}`, 'm-0'));
+      expect(a.status).toBe(201);
+      acknowledged.push(`ack-${n}`);
+    }
+
+    // A slow handler: its group commit waits for a write lock another process holds.
+    const locker = new Database(join(dir, 'ledger.db'));
+    locker.exec('BEGIN IMMEDIATE');
+    const slow = request(`${service.url}/v1/accruals`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { authorization: `Bearer ${keys.shop}`, 'content-type': 'application/json', 'x-request-id': 'slow-store-1' },
+      body: JSON.stringify(accrual('slow-1', 'm-1')),
+    }).then(
+      (res) => ({ status: res.statusCode as number | undefined, error: undefined as string | undefined }),
+      (err: { code?: string }) => ({ status: undefined, error: err.code ?? String(err) }),
+    );
+    // A client that sends its headers and part of its body, then nothing.
+    const stalled = connect(port, '127.0.0.1');
+    const stalledClosed = new Promise<boolean>((resolve) => stalled.once('close', () => resolve(true)));
+    stalled.on('error', () => {});
+    const partial = JSON.stringify(accrual('stalled-1', 'm-1'));
+    await new Promise<void>((resolve) => stalled.once('connect', () => resolve()));
+    stalled.write(
+      `POST /v1/accruals HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${keys.shop}\r\n` +
+        `Content-Type: application/json\r\nX-Request-Id: stalled-body-1\r\nContent-Length: ${partial.length + 100}\r\n\r\n${partial.slice(0, 20)}`,
+    );
+    // Both are in flight once the service has logged them as started.
+    await new Promise((r) => setTimeout(r, 500));
+
+    const sigtermAt = Date.now();
+    service.child.kill('SIGTERM');
+    const code = await service.exited;
+    const exitMs = Date.now() - sigtermAt;
+    const slowOutcome = await slow;
+    const wasClosed = await stalledClosed;
+    locker.exec('ROLLBACK');
+    locker.close();
+
+    // Decided: a shutdown that could not drain exits 1, within the grace and a small margin.
+    expect(code).toBe(1);
+    expect(exitMs).toBeGreaterThanOrEqual(graceMs - 50);
+    expect(exitMs).toBeLessThan(graceMs + 1_000);
+    const lines = service
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const cutOff = lines.filter((l) => l.msg === 'request cut off by shutdown');
+    const byId = (id: string) => cutOff.find((l) => l.requestId === id);
+    expect(byId('slow-store-1')).toMatchObject({ method: 'POST', url: '/v1/accruals', bodyReceived: true });
+    expect(byId('stalled-body-1')).toMatchObject({ method: 'POST', url: '/v1/accruals', bodyReceived: false });
+    for (const l of cutOff) expect(Number(l.inFlightMs)).toBeGreaterThanOrEqual(graceMs);
+    expect(lines.find((l) => l.msg === 'shutdown grace exceeded; exiting with requests unanswered')).toMatchObject({
+      graceMs,
+      requestsInFlight: 2,
+    });
+    expect(lines.some((l) => l.msg === 'shutdown complete')).toBe(false);
+    // Neither client got an answer: the connections ended without one.
+    expect(slowOutcome.status).toBeUndefined();
+    expect(slowOutcome.error).toMatch(/UND_ERR_SOCKET|ECONNRESET|UND_ERR_CLOSED/);
+    expect(wasClosed).toBe(true);
+
+    // Nothing acknowledged lost, nothing of the cut-off requests written (not even a reservation).
+    const txIdsIn = async () => {
+      const store = SqliteEventStore.open(join(dir, 'ledger.db'));
+      try {
+        const events = await store.readAll();
+        const count = (type: string, txId: string) => events.filter((e) => e.type === type && e.data.txId === txId).length;
+        return { count };
+      } finally {
+        await store.close();
+      }
+    };
+    let { count } = await txIdsIn();
+    for (const externalId of acknowledged)
+      expect({ externalId, n: count('PointsAccrued', `shop:${externalId}`) }).toEqual({ externalId, n: 1 });
+    for (const externalId of ['slow-1', 'stalled-1']) {
+      expect({
+        externalId,
+        accrued: count('PointsAccrued', `shop:${externalId}`),
+        reserved: count('TransactionReserved', `shop:${externalId}`),
+      }).toEqual({
+        externalId,
+        accrued: 0,
+        reserved: 0,
+      });
+    }
+
+    // After a restart, the clients' retries land once each, as first posts.
+    service = await startService(dir, port);
+    try {
+      for (const externalId of ['slow-1', 'stalled-1']) {
+        const retry = await call(agent, service.url, 'POST', '/v1/accruals', keys.shop, accrual(externalId, 'm-1'));
+        expect({ externalId, status: retry.status, replay: retry.headers['idempotent-replay'] }).toEqual({
+          externalId,
+          status: 201,
+          replay: undefined,
+        });
+      }
+    } finally {
+      await agent.close();
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+    }
+    ({ count } = await txIdsIn());
+    for (const externalId of [...acknowledged, 'slow-1', 'stalled-1']) {
+      expect({ externalId, n: count('PointsAccrued', `shop:${externalId}`) }).toEqual({ externalId, n: 1 });
+    }
+    process.stderr.write(
+      `graceful shutdown, grace expired: exit ${code} after ${exitMs} ms (grace ${graceMs} ms), ${cutOff.length} requests cut off\n`,
     );
   }, 120_000);
 });

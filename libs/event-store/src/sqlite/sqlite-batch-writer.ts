@@ -138,11 +138,33 @@ export function sqliteWriterProgram(): { createBatchWriter: (db: Database.Databa
     });
     try {
       const BetterSqlite = require('better-sqlite3') as typeof Database;
-      const db = new BetterSqlite(data.sqliteWriter.file, { timeout: data.sqliteWriter.busyTimeoutMs });
-      db.pragma(`busy_timeout = ${data.sqliteWriter.busyTimeoutMs}`);
+      const busyTimeoutMs = data.sqliteWriter.busyTimeoutMs;
+      // The lock is waited for here, in JavaScript, not in SQLite's busy handler: a thread asleep
+      // inside SQLite cannot be stopped, so a process exiting (a shutdown past its grace) would
+      // wait for it, and the error SQLite then raises into the stopped thread aborts the process.
+      // Atomics.wait is interrupted when the thread is told to stop.
+      const db = new BetterSqlite(data.sqliteWriter.file, { timeout: 0 });
+      db.pragma('busy_timeout = 0');
       // The connection that commits is the one whose fsync makes an append durable.
       db.pragma('synchronous = FULL');
-      const writer = createBatchWriter(db);
+      const batchWriter = createBatchWriter(db);
+      const pause = new Int32Array(new SharedArrayBuffer(4));
+      const writer: BatchWriter = {
+        write: (batch, recordedAt) => {
+          const deadline = performance.now() + busyTimeoutMs;
+          for (let waitMs = 1; ; waitMs = Math.min(waitMs * 2, 20)) {
+            try {
+              return batchWriter.write(batch, recordedAt);
+            } catch (error) {
+              // A refused lock writes nothing (the transaction rolled back): try again until the timeout.
+              const code = (error as { code?: unknown }).code;
+              const left = deadline - performance.now();
+              if (!(typeof code === 'string' && code.startsWith('SQLITE_BUSY')) || left <= 0) throw error;
+              Atomics.wait(pause, 0, 0, Math.min(waitMs, left));
+            }
+          }
+        },
+      };
       port.on('message', (request: WriterRequest | 'close') => {
         if (request === 'close') {
           db.close();
