@@ -5,10 +5,11 @@ import { MemberEvent } from './member.events';
 import { MemberState, evolveMember, initialMember } from './member.state';
 
 /**
- * Issue #13 point 6: random lives of one member under a moving clock — accruals, redemptions,
- * whole and partial reversals (of accruals, redemptions and captures), holds, full and partial
- * captures, releases, lapses and clock advances that let lots expire and holds lapse — decided
- * by `decideMember` at the clock's `now` and folded by `evolveMember`.
+ * Issue #13 point 6: random lives of one member under a moving clock — accruals (some under an
+ * earn rule with pendingDays), redemptions, whole and partial reversals (of accruals, redemptions
+ * and captures), holds, full and partial captures, releases, lapses, pending releases, the expiry
+ * job's ExpireDueLots and clock advances that let lots expire and holds lapse — decided by
+ * `decideMember` at the clock's `now` and folded by `evolveMember`.
  *
  * A model built here from the decided events alone (never from the state) predicts each
  * command's outcome and is checked against the state after every step:
@@ -21,7 +22,7 @@ import { MemberState, evolveMember, initialMember } from './member.state';
  *       redeemed_i = Σ PointsRedeemed slices − Σ RedemptionReversed slices (net of cancellations),
  *       expired_i(t) = Σ PointsExpired.points + what the open lots hold past their expiresAt ≤ t
  *       (expired in every read and decision before the expiry is recorded), pending_i(t) = open lots
- *       not yet spendable at t (none until pending earn exists), spendable_i(t) = the rest;
+ *       not expired but still in their return window at t, spendable_i(t) = the rest;
  *       and for the member, Σ_i spendable_i(t) = available(t) + held(t), held(t) being the points
  *       of the holds open and not past their expiresAt at t (a lapsed hold keeps nothing even
  *       before its lapse is recorded).
@@ -56,6 +57,8 @@ type Step =
   | { kind: 'lapse'; pick: number }
   /** The pending-earn job's command for one lot (any accrual's, pending or not). */
   | { kind: 'releasePending'; pick: number }
+  /** The expiry job's command: lapse every lot due by `until` (some minutes before now). */
+  | { kind: 'expire'; untilMinutesAgo: number }
   | { kind: 'advance'; minutes: number };
 
 const partner = fc.constantFrom(...PARTNERS);
@@ -113,6 +116,10 @@ const captureStep = fc.record({
 const releaseStep = fc.record({ kind: fc.constant('release' as const), pick: fc.nat(), foreign: fc.nat({ max: 9 }).map((n) => n === 0) });
 const lapseStep = fc.record({ kind: fc.constant('lapse' as const), pick: fc.nat() });
 const releasePendingStep = fc.record({ kind: fc.constant('releasePending' as const), pick: fc.nat() });
+const expireStep = fc.record({
+  kind: fc.constant('expire' as const),
+  untilMinutesAgo: fc.oneof({ arbitrary: fc.constant(0), weight: 2 }, { arbitrary: fc.integer({ min: 0, max: 10 * 24 * 60 }), weight: 1 }),
+});
 const advanceStep = fc.record({
   kind: fc.constant('advance' as const),
   // Minutes (holds lapse) to weeks (lots expire).
@@ -120,6 +127,7 @@ const advanceStep = fc.record({
     fc.integer({ min: 1, max: 120 }),
     fc.integer({ min: 60, max: 3 * 24 * 60 }),
     fc.integer({ min: 24 * 60, max: 20 * 24 * 60 }),
+    fc.integer({ min: 20 * 24 * 60, max: 45 * 24 * 60 }),
   ),
 });
 
@@ -133,6 +141,7 @@ const steps: fc.Arbitrary<Step[]> = fc.array(
     { arbitrary: releaseStep, weight: 1 },
     { arbitrary: lapseStep, weight: 1 },
     { arbitrary: releasePendingStep, weight: 1 },
+    { arbitrary: expireStep, weight: 1 },
     { arbitrary: advanceStep, weight: 3 },
   ),
   { maxLength: 50, size: 'max' },
@@ -489,6 +498,8 @@ class Life {
         return this.lapse(step.pick);
       case 'releasePending':
         return this.releasePending(step.pick);
+      case 'expire':
+        return this.expire(step.untilMinutesAgo);
     }
   }
 
@@ -642,6 +653,24 @@ class Life {
       lot.issuedPoints - lot.reversedPoints > 0;
     const events = this.run({ type: 'ReleasePendingPoints', data: { memberId: MEMBER, lotId } }, expected);
     check(events.length === (due ? 1 : 0), 'a release writes one event for a due pending lot, none else');
+  }
+
+  expire(untilMinutesAgo: number): void {
+    const until = this.dateAgo(untilMinutesAgo);
+    // Every lot with points left whose expiry has come by `until`, its whole rest, once.
+    const due = [...this.model.lots.entries()]
+      .filter(([, l]) => l.remaining > 0 && l.expiresAt <= Date.parse(until))
+      .map(([lotId, l]) => [lotId, l.remaining] as const)
+      .sort(([a], [b]) => a.localeCompare(b));
+    const events = this.run(
+      { type: 'ExpireDueLots', data: { memberId: MEMBER, until }, context: { coalitionCurrency: 'RUB' } },
+      'accepted',
+    );
+    const written = events.map((e) => (e.type === 'PointsExpired' ? ([e.data.lotId, e.data.points] as const) : ([e.type, -1] as const)));
+    check(
+      JSON.stringify(written.sort(([a], [b]) => a.localeCompare(b))) === JSON.stringify(due),
+      `the expiry lapses exactly the due lots' rests: ${JSON.stringify(written)} vs ${JSON.stringify(due)}`,
+    );
   }
 
   /** Decides at the clock's now; the outcome must be the predicted one. Returns the events written. */
