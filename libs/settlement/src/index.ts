@@ -8,4 +8,5 @@ export * from './partner-view';
 export * from './settlement.decide';
 export * from './report';
 export * from './period-statement';
+export { calculateCloseStatement, calculatePeriodStatementInWorker } from './statement-worker';
 export * from './settlement-stream';

@@ -4,7 +4,7 @@ import { Conflict, Refused } from '@ledger/domain';
 import { EVENT_STORE, EventStore, WrongExpectedVersion, headPosition } from '@ledger/event-store';
 import {
   SettlementStatement,
-  calculatePeriodStatement,
+  calculateCloseStatement,
   checkPeriodId,
   decideSettlement,
   loadSettlement,
@@ -57,7 +57,9 @@ export class ClosePeriodHandler implements ICommandHandler<ClosePeriodCommand> {
     // The decider refuses these too; asking first spares reading the whole log for nothing.
     if (loaded.state.status === 'closed') throw new Conflict('period_closed', `period ${periodId} is already closed`);
     if (!periodHasEnded(periodId, now)) throw new Refused('period_not_ended', `period ${periodId} has not ended yet`);
-    const statement = await calculatePeriodStatement(this.store, periodId, cutoffPosition, coalition, (p) =>
+    // Off the event loop where the store allows (a SQLite file: a worker thread), so the
+    // writes answered meanwhile do not wait for the whole log to be read and hashed.
+    const statement = await calculateCloseStatement(this.store, periodId, cutoffPosition, coalition, (p) =>
       onProgress?.(p, cutoffPosition),
     );
     const events = decideSettlement({ type: 'ClosePeriod', data: { periodId, cutoffPosition, statement } }, loaded.state, now);

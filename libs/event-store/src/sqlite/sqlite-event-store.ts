@@ -145,6 +145,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   readonly conflictRetry: ConflictRetryPolicy;
+  /** The file this store reads and writes (':memory:' for an in-memory one), for readers on other threads. */
+  readonly file: string;
   private readonly db: Database.Database;
   private readonly pollIntervalMs: number;
   private readonly flushEventsMax: number;
@@ -167,6 +169,7 @@ export class SqliteEventStore implements EventStore {
 
   constructor(file: string = SQLITE_DEFAULT_PATH, options: SqliteEventStoreOptions = {}) {
     const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS_DEFAULT;
+    this.file = file;
     this.pollIntervalMs = options.pollIntervalMs ?? POLL_INTERVAL_MS_DEFAULT;
     this.flushEventsMax = options.flushEventsMax ?? FLUSH_EVENTS_MAX_DEFAULT;
     this.now = options.now ?? (() => new Date());
