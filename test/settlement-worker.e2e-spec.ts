@@ -37,10 +37,12 @@ async function fileClose(store: SqliteEventStore, statement: SettlementStatement
 describe('the period statement calculated in a worker thread', () => {
   let dir: string;
   let store: SqliteEventStore;
+  let offThread: SqliteEventStore;
 
   beforeAll(async () => {
     dir = tempDir('ledger-statement-worker-');
     store = SqliteEventStore.open(join(dir, 'ledger.db'));
+    offThread = SqliteEventStore.open(join(dir, 'ledger.db'), { writer: 'worker' });
     // Four months of history with refunds, cancelled redemptions and expiries, across 5 partners.
     await appendSyntheticHistory(store, {
       events: 6_000,
@@ -52,6 +54,7 @@ describe('the period statement calculated in a worker thread', () => {
     });
   });
   afterAll(async () => {
+    await offThread.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -73,8 +76,8 @@ describe('the period statement calculated in a worker thread', () => {
       expect(inWorker.eventCount).toBeGreaterThan(0);
       // The worker reports the positions it has read, in order, for a progress bar.
       expect(progress).toEqual([...progress].sort((a, b) => a - b));
-      // The store's own choice (calculateCloseStatement) is the worker for a file: the same statement again.
-      expect((await calculateCloseStatement(store, periodId, head.position, COALITION)).sha256).toBe(inline.sha256);
+      // The store's own choice (calculateCloseStatement): the worker for a file written from a worker thread, the same statement again.
+      expect((await calculateCloseStatement(offThread, periodId, head.position, COALITION)).sha256).toBe(inline.sha256);
       compared.push(inline.sha256);
       await fileClose(store, inline, now);
     }
@@ -98,12 +101,12 @@ describe('the period statement calculated in a worker thread', () => {
   });
 });
 
-describe('a close over HTTP on a SQLite store', () => {
+describe('a close over HTTP on a SQLite store written from a worker thread (as `ledger serve` opens it)', () => {
   let t: TestApp;
   let dir: string;
   beforeEach(async () => {
     dir = tempDir('ledger-close-worker-');
-    t = await startTestApp(SqliteEventStore.open(join(dir, 'ledger.db')), { dataDir: dir });
+    t = await startTestApp(SqliteEventStore.open(join(dir, 'ledger.db'), { writer: 'worker' }), { dataDir: dir });
   });
   afterEach(async () => {
     await t.close();

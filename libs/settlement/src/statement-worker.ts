@@ -6,7 +6,9 @@
  * runs in a worker thread with its own read connection: the same function
  * (`calculatePeriodStatement`) over the same events up to the same cut-off, so the statement
  * and its sha256 are the ones the request thread would have made, while the event loop goes
- * on answering. Other stores (memory, EventStoreDB) calculate on the caller's thread.
+ * on answering. It does so for a store that keeps its long work off the event loop (opened
+ * with writer: 'worker', as `ledger serve` and the CLI open it); other stores (memory,
+ * EventStoreDB, an inline SQLite store) calculate on the caller's thread.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { readlinkSync } from 'node:fs';
@@ -46,7 +48,8 @@ type WorkerMessage =
 
 /**
  * The statement of a close at `cutoffPosition`: in a worker thread when `store` is a SQLite
- * file, on this thread otherwise. Either way the result is `calculatePeriodStatement`'s.
+ * file whose work runs in worker threads, on this thread otherwise. Either way the result is
+ * `calculatePeriodStatement`'s.
  */
 export function calculateCloseStatement(
   store: EventStore,
@@ -55,7 +58,7 @@ export function calculateCloseStatement(
   coalition: Coalition,
   onPage?: (position: number) => void,
 ): Promise<SettlementStatement> {
-  if (store instanceof SqliteEventStore && store.file !== ':memory:') {
+  if (store instanceof SqliteEventStore && store.workerThreads) {
     return calculatePeriodStatementInWorker(store.file, periodId, cutoffPosition, coalition, onPage);
   }
   return calculatePeriodStatement(store, periodId, cutoffPosition, coalition, onPage);

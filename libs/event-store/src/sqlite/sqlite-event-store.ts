@@ -147,6 +147,11 @@ export class SqliteEventStore implements EventStore {
   readonly conflictRetry: ConflictRetryPolicy;
   /** The file this store reads and writes (':memory:' for an in-memory one), for readers on other threads. */
   readonly file: string;
+  /**
+   * Whether long work on this store runs in worker threads, to keep the event loop free: its
+   * group commits (writer: 'worker'), and readers that follow this choice (a period close's scan).
+   */
+  readonly workerThreads: boolean;
   private readonly db: Database.Database;
   private readonly pollIntervalMs: number;
   private readonly flushEventsMax: number;
@@ -204,10 +209,10 @@ export class SqliteEventStore implements EventStore {
     );
     this.allForwardsStmt = this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position >= ? ORDER BY position ASC LIMIT ?`);
     this.allBackwardsStmt = this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?`);
-    this.writer =
-      options.writer === 'worker' && file !== ':memory:'
-        ? new WorkerWriter(file, busyTimeoutMs)
-        : new InlineWriter(sqliteWriterProgram().createBatchWriter(this.db));
+    this.workerThreads = options.writer === 'worker' && file !== ':memory:';
+    this.writer = this.workerThreads
+      ? new WorkerWriter(file, busyTimeoutMs)
+      : new InlineWriter(sqliteWriterProgram().createBatchWriter(this.db));
   }
 
   appendToStream(streamId: string, events: readonly EventToAppend[], { expectedRevision }: AppendOptions): Promise<AppendResult> {
