@@ -351,7 +351,8 @@ export const spendableLots = (lots: readonly Lot[], at: string): Lot[] => {
 /**
  * What the member can spend at `at`: points in the lots not expired by then, less what holds
  * live then keep. An expired lot stops counting at its expiry, whether or not its lapse is
- * recorded yet. Never below 0 (a hold may outlive the lots it was placed against).
+ * recorded yet. Never below 0: decisions keep every live hold covered
+ * by lots until it lapses (holdsStayCovered); the floor only guards.
  */
 export function availableAt(state: MemberState, at: Date): number {
   const inLots = spendableLots(state.lots, at.toISOString()).reduce((sum, lot) => sum + lot.points, 0);
