@@ -5,6 +5,8 @@ import {
   MemberEvent,
   MemberState,
   PointsExpired,
+  VelocityLimitExceeded,
+  VelocityLimits,
   coalitionStream,
   decideMember,
   evolveMember,
@@ -92,6 +94,41 @@ export class DirectLedger {
       { type: 'PlaceHold', data: { partnerId, externalId, memberId, points, ttlSeconds, occurredAt: this.now }, context: this.context() },
       this.partnerMeta(partnerId),
     );
+  }
+
+  /**
+   * An accrual under the programme's velocity limits: over them, the flag is appended as the
+   * write path does (and nothing else), and the flag is what this returns.
+   */
+  async accrueUnderLimits(
+    partnerId: string,
+    memberId: string,
+    amountMinor: number,
+    externalId: string,
+    limits: VelocityLimits,
+    occurredAt = this.now,
+  ): Promise<AppendResult> {
+    const command: MemberCommand = {
+      type: 'AccruePoints',
+      data: { partnerId, externalId, memberId, amountMinor, currency: 'RUB', occurredAt },
+      context: { ...this.context(), earnRule: this.earnRules.get(partnerId) ?? { pointsPerUnit: 1, unitMinor: 100 }, limits },
+    };
+    try {
+      return await this.decide(memberId, command, this.partnerMeta(partnerId));
+    } catch (err) {
+      if (!(err instanceof VelocityLimitExceeded) || err.flag === undefined) throw err;
+      return this.appendMember(memberId, [err.flag], this.partnerMeta(partnerId), err.flag.data.occurredAt);
+    }
+  }
+
+  /** Fraud controls: the member's card blocked by an admin, then replaced by `cardNumber`. */
+  blockCard(memberId: string): Promise<AppendResult> {
+    const { cardNumber } = this.member(memberId).state;
+    return this.decide(memberId, { type: 'BlockCard', data: { memberId, cardNumber, reason: 'spec', blockedBy: 'admin' } }, SYSTEM);
+  }
+
+  replaceCard(memberId: string, cardNumber: string): Promise<AppendResult> {
+    return this.decide(memberId, { type: 'ReplaceCard', data: { memberId, cardNumber } }, SYSTEM);
   }
 
   redeem(partnerId: string, memberId: string, points: number, externalId: string, occurredAt = this.now): Promise<AppendResult> {

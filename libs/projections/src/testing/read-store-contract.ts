@@ -274,6 +274,35 @@ export function readStoreContract(name: string, make: () => Promise<ReadStoreUnd
       expect(await store.createReader().member('ann', new Date(ledger.now))).toMatchObject({ available: 70, held: 30 });
     });
 
+    it("fraud controls: a replaced card is the member's card, and a refused accrual is listed as a flag", async () => {
+      await ledger.enrol('ann');
+      const limits = { maxAccrualsPerMemberPerHour: 1, maxPointsPerMemberPerDay: 1_000 };
+      await ledger.accrueUnderLimits('grocer', 'ann', 50_000, 'g1', limits, '2026-09-10T10:00:00.000Z');
+      const flagged = await ledger.accrueUnderLimits('grocer', 'ann', 20_000, 'g2', limits, '2026-09-10T10:30:00.000Z');
+      await ledger.blockCard('ann');
+      await ledger.replaceCard('ann', '4000000000000002');
+      const store = await open();
+      await catchUp(store);
+      const reader = store.createReader();
+      expect(await reader.member('ann')).toMatchObject({ cardNumber: '4000000000000002', available: 500, lifetimeAccrued: 500 });
+      const flag = {
+        position: flagged.position,
+        memberId: 'ann',
+        txId: 'grocer:g2',
+        partnerId: 'grocer',
+        rule: 'max_accruals_per_hour',
+        limit: 1,
+        observed: 2,
+        window: '2026-09-10T10',
+        amountMinor: 20_000,
+        points: 200,
+        occurredAt: '2026-09-10T10:30:00.000Z',
+      };
+      expect(await reader.flags()).toEqual([flag]);
+      expect(await reader.flags('ann')).toEqual([flag]);
+      expect(await reader.flags('bob')).toEqual([]);
+    });
+
     it('a rebuild equals the state built incrementally in small batches', async () => {
       await appendSyntheticHistory(events, { events: 1_500, members: 40, existingPartners: ['grocer', 'cafe', 'air'], seed: 7 });
       const incremental = await open();
