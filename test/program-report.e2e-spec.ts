@@ -4,6 +4,7 @@ import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store'
 import { SeededCoalition, TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
 import { AuditIo, EXIT_ERROR, EXIT_OK } from '../apps/cli/src/commands/audit';
 import { runProgramReport } from '../apps/cli/src/commands/report';
+import { ExpiryJob } from '@ledger/api/expiry/expiry.job';
 
 /**
  * GET /v1/reports/program and `ledger report program` on one small history written over HTTP.
@@ -207,5 +208,73 @@ describe('programme KPI report over HTTP and the CLI', () => {
     expect(await runProgramReport({ from: '2026-10-01', to: '2026-09-01' }, bad.io)).toBe(EXIT_ERROR);
     expect(bad.err()).toBe('ledger: invalid_input: --to must be after from\n');
     expect(bad.out()).toBe('');
+  });
+});
+
+/**
+ * Breakage from real expiries: lots living one month, lapsed by the API's expiry job.
+ *
+ *   09-10 m1 earns 100 at grocer (g1, expires 10-10); 09-12 40 at cafe (c1, expires 10-12);
+ *   09-20 50 at grocer (g2, expires 10-20), refunded in full on 09-21;
+ *   09-25 m1 spends 30 at cafe: taken from g1, the lot expiring first (70 left)
+ *   the job (clock 11-20) lapses g1's 70 and c1's 40.
+ *
+ * By hand, for October: grocer's lots expiring 100 (g1) + 50 − 50 (g2 refunded) = 100, expired 70 → 7000 bps;
+ * cafe 40 of 40 → 10 000; total 110 / 140 = 7857.1… → 7857. Outstanding at 11-01: grocer 150 − 30 − 50 − 70 = 0,
+ * cafe 40 − 40 = 0. September: nothing expires (no breakage), and everything is outstanding at 10-01:
+ * grocer 150 − 30 − 50 = 70, cafe 40.
+ */
+describe('programme KPI report: breakage from the expiry job', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    const dir = tempDir();
+    t = await startTestApp(SqliteEventStore.open(join(dir, 'ledger.db')), { dataDir: dir, app: { expiryIntervalMs: 0 } });
+    const c = await seedCoalition(t, ['grocer', 'cafe']);
+    await t.http().put('/v1/coalition').set(t.admin).send({ currency: 'RUB', pointValueMinor: 10, expiryMonths: 1 }).expect(200);
+    await t
+      .http()
+      .post('/v1/members')
+      .set(c.partners.grocer)
+      .send({ memberId: 'm1', cardNumber: cardNumber(1) })
+      .expect(201);
+    const post = (as: string, path: string, body: Record<string, unknown>) =>
+      t
+        .http()
+        .post(path)
+        .set(c.partners[as])
+        .send({ memberId: 'm1', ...body })
+        .expect(201);
+    const accrue = (as: string, externalId: string, rub: number, occurredAt: string) =>
+      post(as, '/v1/accruals', { externalId, amountMinor: rub * 100, currency: 'RUB', occurredAt });
+    await accrue('grocer', 'g1', 10_000, '2026-09-10T10:00:00Z');
+    await accrue('cafe', 'c1', 4_000, '2026-09-12T10:00:00Z');
+    await accrue('grocer', 'g2', 5_000, '2026-09-20T10:00:00Z');
+    await post('grocer', '/v1/reversals', { externalId: 'g2-refund', originalExternalId: 'g2', occurredAt: '2026-09-21T10:00:00Z' });
+    const spent = await post('cafe', '/v1/redemptions', { externalId: 'c2', points: 30, occurredAt: '2026-09-25T10:00:00Z' });
+    await t.http().get(`/v1/members/m1?minPosition=${spent.body.position}`).set(t.admin).expect(200);
+    expect(await t.app.get(ExpiryJob).runOnce()).toMatchObject({ lotsExpired: 2, pointsExpired: 110 });
+    const head = (await t.store.readAll({ direction: 'backwards', maxCount: 1 }))[0].position;
+    await t.http().get(`/v1/members/m1?minPosition=${head}`).set(t.admin).expect(200);
+  });
+  afterAll(() => t.close());
+
+  const breakage = (body: {
+    partners: { partnerId: string; pointsExpiring: number; pointsExpired: number; breakageBps: number | null }[];
+  }) => body.partners.map((p) => [p.partnerId, p.pointsExpiring, p.pointsExpired, p.breakageBps]);
+
+  it('counts the expired points of the lots expiring in the window against what those lots issued', async () => {
+    const october = await t.http().get('/v1/reports/program?from=2026-10-01&to=2026-11-01').set(t.admin).expect(200);
+    expect(breakage(october.body)).toEqual([
+      ['cafe', 40, 40, 10_000],
+      ['grocer', 100, 70, 7_000],
+    ]);
+    expect(october.body.total).toMatchObject({ pointsExpiring: 140, pointsExpired: 110, breakageBps: 7_857, outstandingPoints: 0 });
+    const september = await t.http().get('/v1/reports/program?from=2026-09-01&to=2026-10-01').set(t.admin).expect(200);
+    expect(breakage(september.body)).toEqual([
+      ['cafe', 0, 0, null],
+      ['grocer', 0, 0, null],
+    ]);
+    expect(september.body.partners.map((p: { outstandingPoints: number }) => p.outstandingPoints)).toEqual([40, 70]);
   });
 });
