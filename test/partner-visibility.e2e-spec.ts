@@ -78,6 +78,7 @@ describe('partners see only what is theirs', () => {
       expiringSoon: { points: 0, until: '2026-12-20T12:00:00.000Z' },
       ownLots: [{ lotId: 'airline:airline-rcpt-0001', points: 5, expiresAt: '2027-01-19T10:00:00.000Z' }],
       otherIssuersPoints: 18,
+      pending: { points: 0, ownLots: [], otherIssuersPoints: 0 },
       transactions: [
         expect.objectContaining({ txId: 'airline:airline-rcpt-0001', kind: 'accrual', points: 5, originalTxId: null }),
         {
@@ -101,6 +102,7 @@ describe('partners see only what is theirs', () => {
         memberId: 'm-1',
         available: 23,
         held: 0,
+        pending: { points: 0, lots: [] },
         lifetimeAccrued: 35,
         lifetimeRedeemed: 12,
         lots: [

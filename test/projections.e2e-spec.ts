@@ -91,6 +91,7 @@ describe.each(stores)('read models over HTTP on the %s event store', (_name, ope
       memberId: 'ann',
       available: 5,
       held: 0,
+      pending: { points: 0, lots: [] },
       lifetimeAccrued: 35,
       lifetimeRedeemed: 30,
       lots: [{ lotId: 'cafe:c1', issuerPartnerId: 'cafe', points: 5, expiresAt: '2028-11-20T11:00:00.000Z' }],
@@ -120,6 +121,7 @@ describe.each(stores)('read models over HTTP on the %s event store', (_name, ope
       pointsOutstanding: 20,
       liabilityMinor: 200,
       pointsHeld: 0,
+      pointsPending: 0,
       asOfPosition: expect.any(Number),
     });
     expect(own.body.asOfPosition).toBeGreaterThanOrEqual(last.position);

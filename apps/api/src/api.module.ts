@@ -21,6 +21,7 @@ import { AUDIT_CONTROLLERS, AUDIT_PROVIDERS } from './audit';
 import { HoldMemberHandler, HoldsController } from './holds/holds.controller';
 import { HOLD_LAPSE_INTERVAL_MS_DEFAULT, HOLD_LAPSE_OPTIONS, HoldLapseJob } from './holds/hold-lapse.job';
 import { EXPIRY_INTERVAL_MS_DEFAULT, EXPIRY_OPTIONS, ExpiryJob } from './expiry/expiry.job';
+import { PENDING_RELEASE_INTERVAL_MS_DEFAULT, PENDING_RELEASE_OPTIONS, PendingReleaseJob } from './pending/pending-release.job';
 import { CONSOLE_CONTROLLERS, CONSOLE_PROVIDERS } from './console';
 import { GetProgramReportHandler, ProgramReportController } from './reports/program-report.controller';
 import { ProgramController } from './program/program.controller';
@@ -40,6 +41,8 @@ export interface ApiModuleOptions extends LedgerApplicationOptions {
   holdLapseIntervalMs?: number;
   /** How often this API records the lapse of due lots (default 60 s; 0: never, another replica or `ledger expire` does). */
   expiryIntervalMs?: number;
+  /** How often this API records pending lots past their window as released (default 60 s; 0: never, `ledger release-pending` does). */
+  pendingReleaseIntervalMs?: number;
 }
 
 export const READY_MAX_LAG_DEFAULT = 1_000;
@@ -90,6 +93,11 @@ export class ApiModule {
         HoldLapseJob,
         { provide: EXPIRY_OPTIONS, useValue: { intervalMs: options.expiryIntervalMs ?? EXPIRY_INTERVAL_MS_DEFAULT } },
         ExpiryJob,
+        {
+          provide: PENDING_RELEASE_OPTIONS,
+          useValue: { intervalMs: options.pendingReleaseIntervalMs ?? PENDING_RELEASE_INTERVAL_MS_DEFAULT },
+        },
+        PendingReleaseJob,
         PartnerTransactionsHandler,
         GetProgramReportHandler,
         ListFlagsHandler,

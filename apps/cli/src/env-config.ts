@@ -34,6 +34,8 @@ export interface ServiceEnv {
   holdLapseIntervalMs: number;
   /** LEDGER_EXPIRY_INTERVAL_MS (default 60000; 0 off): how often the API records the lapse of due lots. */
   expiryIntervalMs: number;
+  /** LEDGER_PENDING_RELEASE_INTERVAL_MS (default 60000; 0 off): how often the API records pending lots past their window as released. */
+  pendingReleaseIntervalMs: number;
 }
 
 export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -60,6 +62,7 @@ export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv
     },
     holdLapseIntervalMs: intVar(env, 'LEDGER_HOLD_LAPSE_INTERVAL_MS', 30_000, 0, 86_400_000),
     expiryIntervalMs: intVar(env, 'LEDGER_EXPIRY_INTERVAL_MS', 60_000, 0, 86_400_000),
+    pendingReleaseIntervalMs: intVar(env, 'LEDGER_PENDING_RELEASE_INTERVAL_MS', 60_000, 0, 86_400_000),
   };
 }
 

@@ -10,6 +10,7 @@ import { registerAuditCommands } from './commands/audit';
 import { registerLapseHoldsCommand } from './commands/lapse-holds';
 import { registerExpireCommand } from './commands/expire';
 import { registerReportCommands } from './commands/report';
+import { registerReleasePendingCommand } from './commands/release-pending';
 
 const program = new Command('ledger')
   .description('coalition-ledger: an event-sourced points ledger for a coalition loyalty programme')
@@ -29,6 +30,7 @@ registerAuditCommands(program);
 registerLapseHoldsCommand(program);
 registerExpireCommand(program);
 registerReportCommands(program);
+registerReleasePendingCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`ledger: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -25,6 +25,7 @@ export * from './program/configure-program';
 export * from './program/get-program';
 export * from './fraud/cards';
 export * from './fraud/partner-suspension';
+export * from './member/release-pending';
 export * from './settlement/settlement-stream';
 export * from './settlement/close-period';
 export * from './settlement/get-statement';

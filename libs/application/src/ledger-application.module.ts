@@ -12,6 +12,7 @@ import { RedeemPointsHandler } from './member/redeem-points';
 import { ReverseTransactionHandler } from './member/reverse-transaction';
 import { HOLD_COMMAND_HANDLERS } from './member/holds';
 import { ExpireDueLotsHandler } from './member/expire-lots';
+import { ReleasePendingPointsHandler } from './member/release-pending';
 import { RegisterPartnerHandler } from './partner/register-partner';
 import { ChangePartnerTermsHandler } from './partner/change-partner-terms';
 import { ClosePeriodHandler } from './settlement/close-period';
@@ -37,6 +38,7 @@ export const COMMAND_HANDLERS = [
   ReverseTransactionHandler,
   ...HOLD_COMMAND_HANDLERS,
   ExpireDueLotsHandler,
+  ReleasePendingPointsHandler,
   ClosePeriodHandler,
   ConfigureProgramHandler,
   BlockCardHandler,

@@ -156,10 +156,12 @@ export interface MemberAsOf {
   cardNumber: string;
   available: number;
   held: number;
+  /** Points still in their return window at the moment (not in `available`), soonest first. */
+  pending: { points: number; lots: { lotId: string; issuerPartnerId: string; points: number; availableAt: string }[] };
   lifetimeAccrued: number;
   lifetimeRedeemed: number;
   lifetimeExpired: number;
-  /** Open lots not expired at the moment (a lot past its expiry drops out, lapse recorded or not). */
+  /** Open lots not expired at the moment (a lot past its expiry drops out, lapse recorded or not), less those still pending. */
   lots: { lotId: string; issuerPartnerId: string; points: number; expiresAt: string }[];
   /** Points lapsing within 30 days after the moment, by expiry. */
   expiringSoon: ExpiringPoints[];
@@ -178,14 +180,24 @@ export async function memberAsOf(store: EventStore, memberId: string, asOf: AsOf
   const at = momentOf(resolved);
   let held = 0;
   for (const h of state.holds.values()) if (h.status === 'open' && isLive(h.expiresAt, at)) held += h.points;
+  // A lot past its availableAt at the moment is spendable, its release recorded or not.
+  const pendingLots = state.lots
+    .filter((lot) => lot.availableAt !== undefined && isLive(lot.availableAt, at))
+    .map(({ lotId, issuerPartnerId, points, availableAt }) => ({ lotId, issuerPartnerId, points, availableAt: availableAt! }))
+    .sort((a, b) => (a.availableAt < b.availableAt ? -1 : a.availableAt > b.availableAt ? 1 : a.lotId < b.lotId ? -1 : 1));
+  const pendingIds = new Set(pendingLots.map((lot) => lot.lotId));
+  const pending = pendingLots.reduce((sum, lot) => sum + lot.points, 0);
   // Lots are judged at the same moment as holds, by the read models' own rule.
-  const openLots = state.lots.map(({ lotId, issuerPartnerId, points, expiresAt }) => ({ lotId, issuerPartnerId, points, expiresAt }));
+  const openLots = state.lots
+    .filter((lot) => !pendingIds.has(lot.lotId))
+    .map(({ lotId, issuerPartnerId, points, expiresAt }) => ({ lotId, issuerPartnerId, points, expiresAt }));
   const { available, lots, expiringSoon } = balanceFromLots(openLots, held, at === undefined ? undefined : new Date(at));
   return {
     memberId,
     cardNumber: state.cardNumber,
     available,
     held,
+    pending: { points: pending, lots: pendingLots },
     lifetimeAccrued: state.lifetimeAccrued,
     lifetimeRedeemed: state.lifetimeRedeemed,
     lifetimeExpired: state.lifetimeExpired,
@@ -243,6 +255,9 @@ export async function partnerPositionAsOf(
   let pointsHeld = 0;
   for (const h of fold.holds.values())
     if (h.partnerId === partnerId && h.status === 'open' && isLive(h.expiresAt, at)) pointsHeld += h.points;
+  let pointsPending = 0;
+  for (const lot of fold.pendingLots.values())
+    if (lot.issuerPartnerId === partnerId && isLive(lot.availableAt, at)) pointsPending += lot.points;
   return {
     partnerId,
     currency: fold.coalition?.currency ?? null,
@@ -255,13 +270,14 @@ export async function partnerPositionAsOf(
     pointsOutstanding: outstanding,
     liabilityMinor,
     pointsHeld,
+    pointsPending,
     asOfPosition: resolved.position!,
     asOf: resolved,
   };
 }
 
 /**
- * The time holds are judged live at: the moment asked for when it is a time, else the
+ * The time holds are judged live (and lots pending) at: the moment asked for when it is a time, else the
  * recorded time of the last event counted (a hold past its expiry keeps nothing, lapse
  * recorded or not).
  */

@@ -24,6 +24,19 @@ export interface FoldedLot {
   expiresAt: string;
   /** Position of the accrual that opened it. */
   position: number;
+  /** Set from a pending accrual until its PointsReleased. */
+  availableAt?: string;
+}
+
+/** A lot in its return window not yet released, the way the pending lots read model keeps it. */
+export interface FoldedPendingLot {
+  memberId: string;
+  lotId: string;
+  issuerPartnerId: string;
+  /** As issued, less what refunds took back. */
+  points: number;
+  availableAt: string;
+  expiresAt: string;
 }
 
 export interface FoldedMember {
@@ -130,6 +143,8 @@ interface TxMemo {
 
 const MEMBER_PREFIX = 'member-';
 
+const pendingKey = (memberId: string, lotId: string) => `${memberId}\u0000${lotId}`;
+
 /** An event that breaks a rule: thrown inside `apply`, turned into a divergence there. */
 class Broken extends Error {
   constructor(
@@ -163,6 +178,8 @@ export class AuditFold {
   readonly holds = new Map<string, FoldedHold>();
   /** Velocity flags by position. */
   readonly flags = new Map<number, FoldedFlag>();
+  /** Pending lots not yet released, by `memberId \u0000 lotId`. */
+  readonly pendingLots = new Map<string, FoldedPendingLot>();
   coalition: CoalitionSettings | undefined;
   /** Events applied, and the last position applied (undefined before the first). */
   events = 0;
@@ -384,6 +401,9 @@ export class AuditFold {
       case 'SuspiciousActivityFlagged':
         this.flagged(m, d, e.position);
         break;
+      case 'PointsReleased':
+        this.pointsReleased(m, d);
+        break;
       default:
         throw new Broken(`unknown member event type ${e.type}`);
     }
@@ -395,19 +415,39 @@ export class AuditFold {
   }
 
   private accrued(m: FoldedMember, d: Record<string, unknown>, position: number): FoldedTx {
-    const { txId, partnerId, lotId, issuerPartnerId, points, pointValueMinor, expiresAt, occurredAt } = d;
+    const { txId, partnerId, lotId, issuerPartnerId, points, pointValueMinor, expiresAt, availableAt, occurredAt } = d;
     need(
       isText(txId) && isText(partnerId) && isText(lotId) && isText(issuerPartnerId) && isText(expiresAt),
       'ids and expiry are set',
       'strings',
       { txId, partnerId, lotId, issuerPartnerId, expiresAt },
     );
+    if (availableAt !== undefined) {
+      // A return window starts at the sale and ends by the lot's expiry at the latest.
+      need(
+        isText(availableAt) && availableAt >= String(occurredAt) && availableAt <= expiresAt,
+        'a pending lot becomes available between its business date and its expiry',
+        `${String(occurredAt)} .. ${expiresAt}`,
+        availableAt,
+      );
+    }
     need(isCount(points), 'points are a whole number', 'integer >= 0', points);
     need(isCount(pointValueMinor) && pointValueMinor > 0, 'the point value is positive', 'integer > 0', pointValueMinor);
     if (points > 0) need(!m.lots.has(lotId), 'a lot is opened once', 'a new lotId', lotId);
     this.newTx(txId, { kind: 'accrual', memberId: m.memberId, lotId, points });
     if (points > 0) {
-      m.lots.set(lotId, { lotId, issuerPartnerId, points, pointsIssued: points, expiresAt, position });
+      const pending = isText(availableAt) ? { availableAt } : {};
+      m.lots.set(lotId, { lotId, issuerPartnerId, points, pointsIssued: points, expiresAt, position, ...pending });
+      if (isText(availableAt)) {
+        this.pendingLots.set(pendingKey(m.memberId, lotId), {
+          memberId: m.memberId,
+          lotId,
+          issuerPartnerId,
+          points,
+          availableAt,
+          expiresAt,
+        });
+      }
     }
     m.available += points;
     m.lotPoints += points;
@@ -436,6 +476,12 @@ export class AuditFold {
       );
       const wanted = (takenByLot.get(s.lotId) ?? 0) + s.points;
       need(lot.points >= wanted, `slice of lot ${s.lotId}: more points than the lot holds`, `<= ${lot.points}`, wanted);
+      need(
+        lot.availableAt === undefined || lot.availableAt <= String(occurredAt),
+        `slice of lot ${s.lotId}: the lot was still pending at the redemption's date`,
+        `available from ${lot.availableAt}`,
+        occurredAt,
+      );
       takenByLot.set(s.lotId, wanted);
     }
     this.newTx(txId, { kind: 'redemption', memberId: m.memberId, slices: taken, points });
@@ -494,6 +540,11 @@ export class AuditFold {
     this.newTx(txId, { kind: 'accrual_reversal', memberId: m.memberId });
     original.reversedPoints = reversedBefore + points;
     if (lot !== undefined) lot.points -= points;
+    const pendingLot = this.pendingLots.get(pendingKey(m.memberId, lotId));
+    if (pendingLot !== undefined && points > 0) {
+      pendingLot.points -= points;
+      if (pendingLot.points === 0) this.pendingLots.delete(pendingKey(m.memberId, lotId));
+    }
     m.available -= points;
     m.lotPoints -= points;
     m.lifetimeAccrued -= points;
@@ -582,6 +633,8 @@ export class AuditFold {
     need(lot.issuerPartnerId === issuerPartnerId, "issuer is the lot's", lot.issuerPartnerId, issuerPartnerId);
     need(lot.points >= points, 'no more points expire than the lot holds', `<= ${lot.points}`, points);
     lot.points -= points;
+    // An expired lot is pending no more, its release written or not.
+    this.pendingLots.delete(pendingKey(m.memberId, lotId));
     m.available -= points;
     m.lotPoints -= points;
     m.lifetimeExpired += points;
@@ -731,6 +784,23 @@ export class AuditFold {
       points,
       occurredAt: String(occurredAt),
     });
+  }
+
+  /** A return window ended: nothing moves; the lot was pending, and is released once, at its availableAt. */
+  private pointsReleased(m: FoldedMember, d: Record<string, unknown>): void {
+    const { lotId, issuerPartnerId, points, occurredAt } = d;
+    need(isText(lotId) && isText(issuerPartnerId), 'ids are set', 'strings', { lotId, issuerPartnerId });
+    const lot = m.lots.get(lotId);
+    need(lot !== undefined, 'the released lot exists', 'an existing lot', lotId);
+    need(lot.issuerPartnerId === issuerPartnerId, "issuer is the lot's", lot.issuerPartnerId, issuerPartnerId);
+    need(lot.availableAt !== undefined, 'a lot is released once, and only a pending one', 'a pending lot', 'not pending');
+    need(occurredAt === lot.availableAt, 'a release is dated at the end of the window', lot.availableAt, occurredAt);
+    need(lot.availableAt < lot.expiresAt, 'a lot whose window reaches its expiry is never released', `< ${lot.expiresAt}`, lot.availableAt);
+    const refunded = this.txs.get(lotId)?.reversedPoints ?? 0;
+    need(points === lot.pointsIssued - refunded, 'a release names the lot as issued less refunds', lot.pointsIssued - refunded, points);
+    need(isCount(points) && points > 0, 'a release frees points', 'integer > 0', points);
+    delete lot.availableAt;
+    this.pendingLots.delete(pendingKey(m.memberId, lotId));
   }
 
   private partner(partnerId: string): PartnerCounters {

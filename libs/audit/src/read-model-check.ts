@@ -10,6 +10,7 @@ import {
   FoldedHold,
   FoldedLot,
   FoldedMember,
+  FoldedPendingLot,
   FoldedTx,
   LiabilityCell,
   PartnerCounters,
@@ -265,6 +266,20 @@ function activityExpected(kpis: ProgramKpisFold): TableExpectation<ActivityCell>
   };
 }
 
+function pendingLotsExpected(fold: AuditFold): TableExpectation<FoldedPendingLot> {
+  return {
+    table: 'pending_lots',
+    check: 'read_model:pending_lots',
+    entryOf: (row) => fold.pendingLots.get(`${String(row.member_id)}\u0000${String(row.lot_id)}`),
+    entries: () => fold.pendingLots.values(),
+    entryCount: () => fold.pendingLots.size,
+    keyOf: (p) => ({ member_id: p.memberId, lot_id: p.lotId }),
+    columnsOf: (p) => ({ issuer_partner_id: p.issuerPartnerId, points: p.points, available_at: p.availableAt, expires_at: p.expiresAt }),
+    label: (key) => `pending lot ${String(key.lot_id)}`,
+    locate: (key) => ({ streamId: `member-${String(key.member_id)}` }),
+  };
+}
+
 function issuerDaysExpected(days: Map<string, IssuerDay>): TableExpectation<IssuerDay> {
   return {
     table: 'program_issuer_days',
@@ -379,6 +394,7 @@ class ReadModelComparison {
     out.push(...compareTable(this.snapshot, activityExpected(this.kpis), max));
     out.push(...compareTable(this.snapshot, issuerDaysExpected(this.kpis.issuerDays(fold)), max));
     out.push(...compareTable(this.snapshot, flagsExpected(fold), max));
+    out.push(...compareTable(this.snapshot, pendingLotsExpected(fold), max));
     return out;
   }
 

@@ -1,4 +1,4 @@
-import { InvalidInput, MemberEvent, MemberState, NotFound, evolveMember, initialMember } from '@ledger/domain';
+import { InvalidInput, MemberEvent, MemberState, NotFound, evolveMember, initialMember, pendingPointsAt } from '@ledger/domain';
 import { EventStore, RecordedEvent } from '@ledger/event-store';
 import { ChainChecker } from './chain-check';
 import { Divergence } from './divergence';
@@ -16,6 +16,8 @@ export interface MemberBalanceAfter {
   available: number;
   /** Points on holds not yet ended by an event. */
   held: number;
+  /** Of `available`, the points still in their return window when the event was recorded. */
+  pending: number;
   lifetimeAccrued: number;
   lifetimeRedeemed: number;
   lifetimeExpired: number;
@@ -100,7 +102,7 @@ export async function replayStream(store: EventStore, streamId: string, options:
           state = undefined;
         }
       }
-      balanceAfter = state === undefined ? null : balanceOf(state);
+      balanceAfter = state === undefined ? null : balanceOf(state, e.recordedAt);
     }
     if (!inWindow(e, options)) continue;
     const m = e.metadata as Record<string, unknown>;
@@ -123,9 +125,10 @@ export async function replayStream(store: EventStore, streamId: string, options:
   return { streamId, eventCount: events.length, events: listed, chainBreak, foldError };
 }
 
-const balanceOf = (s: MemberState): MemberBalanceAfter => ({
+const balanceOf = (s: MemberState, recordedAt: string): MemberBalanceAfter => ({
   available: s.available,
   held: s.held,
+  pending: pendingPointsAt(s.lots, recordedAt),
   lifetimeAccrued: s.lifetimeAccrued,
   lifetimeRedeemed: s.lifetimeRedeemed,
   lifetimeExpired: s.lifetimeExpired,
@@ -137,7 +140,9 @@ export function describeEvent(type: string, data: unknown): string {
   const d = (data ?? {}) as Record<string, unknown>;
   switch (type) {
     case 'PointsAccrued':
-      return `+${d.points} pts from ${d.issuerPartnerId} (${d.txId}), expires ${String(d.expiresAt).slice(0, 10)}`;
+      return `+${d.points} pts from ${d.issuerPartnerId} (${d.txId}), ${d.availableAt === undefined ? '' : `pending until ${String(d.availableAt)}, `}expires ${String(d.expiresAt).slice(0, 10)}`;
+    case 'PointsReleased':
+      return `${d.points} pts of lot ${d.lotId} released from pending`;
     case 'PointsRedeemed':
       return `-${d.points} pts at ${d.partnerId} (${d.txId}) from ${(d.slices as { lotId: string; points: number }[] | undefined)?.map((s) => `${s.lotId}:${s.points}`).join(', ') ?? '?'}`;
     case 'AccrualReversed':

@@ -106,6 +106,7 @@ describe.each(adapters)('projections on the %s event store', (_name, makeFixture
       cardNumber: ledger.state('ann').cardNumber,
       available: 0,
       held: 0,
+      pending: { points: 0, lots: [] },
       lifetimeAccrued: 700,
       lifetimeRedeemed: 600,
       lifetimeExpired: 100,
@@ -134,6 +135,7 @@ describe.each(adapters)('projections on the %s event store', (_name, makeFixture
       pointsOutstanding: 0,
       liabilityMinor: 0,
       pointsHeld: 0,
+      pointsPending: 0,
       asOfPosition: head,
     });
     expect(byId.cafe).toMatchObject({

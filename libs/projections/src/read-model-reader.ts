@@ -74,6 +74,13 @@ export type DueLotKey = Pick<DueLot, 'expiresAt' | 'memberId' | 'lotId'>;
 
 /** Before every due lot ('' sorts first). */
 export const DUE_LOTS_FROM_START: DueLotKey = { expiresAt: '', memberId: '', lotId: '' };
+/** A lot in its return window at the moment answered: spendable from `availableAt` on. */
+export interface PendingLot {
+  lotId: string;
+  issuerPartnerId: string;
+  points: number;
+  availableAt: string;
+}
 
 export interface MemberBalance {
   memberId: string;
@@ -82,10 +89,12 @@ export interface MemberBalance {
   available: number;
   /** Points on live holds (open, not past their expiry) for a checkout. */
   held: number;
+  /** Points still in their return window at the moment answered (not in `available`), soonest first. */
+  pending: { points: number; lots: PendingLot[] };
   lifetimeAccrued: number;
   lifetimeRedeemed: number;
   lifetimeExpired: number;
-  /** Open lots not expired, in creation order. */
+  /** Open lots not expired, in creation order, less those still pending (listed under `pending`). */
   lots: OpenLot[];
   /** Points lapsing in the next EXPIRING_SOON_DAYS, by expiry (empty for a read not at a moment). */
   expiringSoon: ExpiringPoints[];
@@ -114,6 +123,8 @@ export interface PartnerPosition {
   liabilityMinor: number;
   /** Points members hold at this partner's checkouts (live holds); still outstanding until captured. */
   pointsHeld: number;
+  /** This partner's points still in their return window (issued, part of outstanding, not yet spendable). */
+  pointsPending: number;
   asOfPosition: number;
 }
 
@@ -125,6 +136,13 @@ export interface HoldEntry {
   points: number;
   expiresAt: string;
   status: 'open' | 'captured' | 'released' | 'expired';
+}
+
+/** A pending lot whose window has ended, as the release job finds it. */
+export interface DuePendingLot {
+  memberId: string;
+  lotId: string;
+  availableAt: string;
 }
 
 export type TransactionKind = 'accrual' | 'redemption' | 'accrual_reversal' | 'redemption_reversal';
@@ -221,14 +239,18 @@ export class ReadModelReader implements ReadModelQueries {
     return this.snapshot(() => {
       const row = this.stmt.member.get(memberId);
       if (row === undefined) return undefined;
-      // `members.available` is the points in the lots; holds are in their own table.
+      // `members.available` is the points in the lots; holds and return windows are in their own tables.
       const held = this.stmt.memberHeld.get(memberId, liveAfter(at))?.held ?? 0;
-      const { available, lots, expiringSoon } = balanceFromLots(this.stmt.openLots.all(memberId), held, at);
+      // Lots still in their return window are listed apart and count in no balance.
+      const pendingLots = this.stmt.memberPending.all(memberId, liveAfter(at));
+      const pending = pendingLots.reduce((sum, lot) => sum + lot.points, 0);
+      const { available, lots, expiringSoon } = balanceFromLots(this.stmt.openLots.all(memberId, liveAfter(at)), held, at);
       return {
         memberId: row.member_id,
         cardNumber: row.card_number,
         available,
         held,
+        pending: { points: pending, lots: pendingLots },
         lifetimeAccrued: row.lifetime_accrued,
         lifetimeRedeemed: row.lifetime_redeemed,
         lifetimeExpired: row.lifetime_expired,
@@ -243,7 +265,9 @@ export class ReadModelReader implements ReadModelQueries {
   partnerPosition(partnerId: string, at?: Date): PartnerPosition | undefined {
     return this.snapshot(() => {
       const row = this.stmt.partner.get(partnerId);
-      return row === undefined ? undefined : partnerPositionFromRow(row, this.coalition(), this.asOf(), this.heldAt(at));
+      return row === undefined
+        ? undefined
+        : partnerPositionFromRow(row, this.coalition(), this.asOf(), this.heldAt(at), this.pendingAt(at));
     });
   }
 
@@ -256,7 +280,8 @@ export class ReadModelReader implements ReadModelQueries {
       const coalition = this.coalition();
       const asOf = this.asOf();
       const held = this.heldAt(at);
-      return rows.map((row) => partnerPositionFromRow(row, coalition, asOf, held));
+      const pending = this.pendingAt(at);
+      return rows.map((row) => partnerPositionFromRow(row, coalition, asOf, held, pending));
     });
   }
 
@@ -278,8 +303,17 @@ export class ReadModelReader implements ReadModelQueries {
     return this.stmt.dueLots.all(until.toISOString(), a.expiresAt, a.memberId, a.lotId, limit);
   }
 
+  /** Pending lots whose return window has ended at or before `at`, soonest first: what the release job records. */
+  duePendingLots(at: Date, limit: number): DuePendingLot[] {
+    return this.stmt.duePending.all(at.toISOString(), limit);
+  }
+
   private heldAt(at: Date | undefined): Map<string, number> {
     return new Map(this.stmt.partnersHeld.all(liveAfter(at)).map((r) => [r.partnerId, r.held]));
+  }
+
+  private pendingAt(at: Date | undefined): Map<string, number> {
+    return new Map(this.stmt.partnersPending.all(liveAfter(at)).map((r) => [r.partnerId, r.pending]));
   }
 
   transaction(txId: string): TransactionEntry | undefined {
@@ -333,6 +367,7 @@ export function partnerPositionFromRow(
   coalition: { currency: string; pointValueMinor: number } | undefined,
   asOfPosition: number,
   held: Map<string, number>,
+  pending: ReadonlyMap<string, number> = new Map(),
 ): PartnerPosition {
   const ownRedeemed = row.points_redeemed_at - row.points_redeemed_from_others + row.points_redeemed_elsewhere;
   const outstanding = row.points_issued - ownRedeemed - row.points_expired - row.points_reversed;
@@ -350,6 +385,7 @@ export function partnerPositionFromRow(
     pointsOutstanding: outstanding,
     liabilityMinor,
     pointsHeld: held.get(row.partner_id) ?? 0,
+    pointsPending: pending.get(row.partner_id) ?? 0,
     asOfPosition,
   };
 }
@@ -360,7 +396,10 @@ const sqliteParams = (sql: string) => sql.replace(/\$([0-9]+)/g, '@p$1');
 /** The earning figures of a window in which nobody earned. */
 export const NO_EARNING = { earners: 0, points: 0, topPoints: 0 };
 
-/** Holds expiring after this ISO time are live; '' (before every time) counts every open hold. */
+/**
+ * Holds expiring (lots becoming available) after this ISO time are live (pending); '' (before
+ * every time) counts every open hold and every lot not yet released.
+ */
 const liveAfter = (at: Date | undefined): string => (at === undefined ? '' : at.toISOString());
 
 function prepare(db: Database.Database) {
@@ -387,9 +426,22 @@ function prepare(db: Database.Database) {
        FROM lots WHERE points > 0 AND expires_at <= ? AND (expires_at, member_id, lot_id) > (?, ?, ?)
        ORDER BY expires_at, member_id, lot_id LIMIT ?`,
     ),
-    openLots: db.prepare<[string], OpenLot>(
+    openLots: db.prepare<[string, string], OpenLot>(
       `SELECT lot_id AS lotId, issuer_partner_id AS issuerPartnerId, points, expires_at AS expiresAt
-       FROM lots WHERE member_id = ? AND points > 0 ORDER BY position`,
+       FROM lots l WHERE member_id = ? AND points > 0
+         AND NOT EXISTS (SELECT 1 FROM pending_lots p WHERE p.member_id = l.member_id AND p.lot_id = l.lot_id AND p.available_at > ?)
+       ORDER BY position`,
+    ),
+    memberPending: db.prepare<[string, string], PendingLot>(
+      `SELECT lot_id AS lotId, issuer_partner_id AS issuerPartnerId, points, available_at AS availableAt
+       FROM pending_lots WHERE member_id = ? AND available_at > ? ORDER BY available_at, lot_id`,
+    ),
+    partnersPending: db.prepare<[string], { partnerId: string; pending: number }>(
+      `SELECT issuer_partner_id AS partnerId, sum(points) AS pending FROM pending_lots WHERE available_at > ? GROUP BY issuer_partner_id`,
+    ),
+    duePending: db.prepare<[string, number], DuePendingLot>(
+      `SELECT member_id AS memberId, lot_id AS lotId, available_at AS availableAt FROM pending_lots
+       WHERE available_at <= ? AND available_at < expires_at ORDER BY available_at, member_id, lot_id LIMIT ?`,
     ),
     partner: db.prepare<[string], PartnerRow>(`SELECT ${PARTNER_COLUMNS} FROM partner_positions WHERE partner_id = ?`),
     partners: db.prepare<[], PartnerRow>(`SELECT ${PARTNER_COLUMNS} FROM partner_positions ORDER BY partner_id`),

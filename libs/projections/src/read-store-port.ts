@@ -4,6 +4,7 @@ import type { ProgramReport, ProgramWindow } from './program-report';
 import type {
   DueLot,
   DueLotKey,
+  DuePendingLot,
   FlagEntry,
   HoldEntry,
   LiabilityRow,
@@ -43,6 +44,8 @@ export interface ReadModelQueries {
    * from the due-lots index; `after` pages on from the last lot of the previous page.
    */
   dueLots(until: Date, limit: number, after?: DueLotKey): Awaitable<DueLot[]>;
+  /** Pending lots whose window ended at or before `at` (a window reaching the expiry excepted: never released), soonest first. */
+  duePendingLots(at: Date, limit: number): Awaitable<DuePendingLot[]>;
   transaction(txId: string): Awaitable<TransactionEntry | undefined>;
   liability(period?: string): Awaitable<LiabilityRow[]>;
   /** The programme KPIs of a window, from the program-kpis read model (one snapshot). */

@@ -16,7 +16,7 @@ import { PartnerMemberBody, PartnerTransactionsQuery, partnerMemberView } from '
 
 export type MemberBody = Pick<
   MemberBalance,
-  'memberId' | 'available' | 'held' | 'lifetimeAccrued' | 'lifetimeRedeemed' | 'lots' | 'expiringSoon'
+  'memberId' | 'available' | 'held' | 'pending' | 'lifetimeAccrued' | 'lifetimeRedeemed' | 'lots' | 'expiringSoon'
 >;
 
 export class EnrolMemberRequest {
@@ -79,7 +79,7 @@ export class MembersController {
       const at = recordedAt !== undefined ? new Date(recordedAt) : this.clock.now();
       return partnerMemberView(member, partnerId, transactions, at);
     }
-    const { available, held, lifetimeAccrued, lifetimeRedeemed, lots, expiringSoon } = member;
-    return { memberId: member.memberId, available, held, lifetimeAccrued, lifetimeRedeemed, lots, expiringSoon };
+    const { available, held, pending, lifetimeAccrued, lifetimeRedeemed, lots, expiringSoon } = member;
+    return { memberId: member.memberId, available, held, pending, lifetimeAccrued, lifetimeRedeemed, lots, expiringSoon };
   }
 }

@@ -29,6 +29,11 @@ export interface PartnerMemberBody {
   ownLots: { lotId: string; points: number; expiresAt: string }[];
   /** Open points issued by every other partner together. */
   otherIssuersPoints: number;
+  /**
+   * Points still in their return window (not in `available`): this partner's lots with the
+   * day each becomes spendable; every other partner's only as one total.
+   */
+  pending: { points: number; ownLots: { lotId: string; points: number; availableAt: string }[]; otherIssuersPoints: number };
   /** This partner's transactions with the member, the most recent PARTNER_TRANSACTIONS_MAX, oldest first. */
   transactions: PartnerTransaction[];
   /** How many transactions this partner has with the member in all. */
@@ -56,7 +61,9 @@ export interface MemberRecord {
   memberId: string;
   available: number;
   held: number;
+  /** Open lots not pending at the moment answered. */
   lots: readonly { lotId: string; issuerPartnerId: string; points: number; expiresAt: string }[];
+  pending: { points: number; lots: readonly { lotId: string; issuerPartnerId: string; points: number; availableAt: string }[] };
 }
 
 export function partnerMemberView(
@@ -76,6 +83,11 @@ export function partnerMemberView(
     if (lot.issuerPartnerId === partnerId) ownLots.push({ lotId: lot.lotId, points: lot.points, expiresAt: lot.expiresAt });
     else otherIssuersPoints += lot.points;
   }
+  const pending: PartnerMemberBody['pending'] = { points: member.pending.points, ownLots: [], otherIssuersPoints: 0 };
+  for (const lot of member.pending.lots) {
+    if (lot.issuerPartnerId === partnerId) pending.ownLots.push({ lotId: lot.lotId, points: lot.points, availableAt: lot.availableAt });
+    else pending.otherIssuersPoints += lot.points;
+  }
   // A transaction listed here is this partner's: its txId is scoped to the partner.
   assert(
     transactions.every((t) => t.txId.startsWith(`${partnerId}:`)),
@@ -88,6 +100,7 @@ export function partnerMemberView(
     expiringSoon: { points: expiringSoon, until: new Date(until).toISOString() },
     ownLots,
     otherIssuersPoints,
+    pending,
     transactions: transactions.slice(-PARTNER_TRANSACTIONS_MAX),
     transactionCount: transactions.length,
   };

@@ -24,10 +24,17 @@ import {
   RegisterPartnerCommand,
   STAFF_SCOPE,
 } from '@ledger/application';
+import { EarnRule, PENDING_DAYS_MAX } from '@ledger/domain';
 import { Roles } from '../http/auth';
 import { RequestMeta } from '../http/request-meta';
 import { PartnerIdParam } from '../http/params';
 import { DISPLAY_NAME_PATTERN, IsBusinessDateTime, PARTNER_ID_PATTERN } from '../http/validators';
+
+/**
+ * Optional by omission only: `@IsOptional()` also lets null through, and a null rate would
+ * skip the `= 0` default and be recorded as the partner's terms (breaking every later close).
+ */
+const MayBeOmitted = () => ValidateIf((_request: object, value: unknown) => value !== undefined);
 
 export class EarnRuleRequest {
   @IsInt()
@@ -39,13 +46,21 @@ export class EarnRuleRequest {
   @Min(1)
   @Max(1_000_000_000)
   unitMinor!: number;
+
+  /** The return window: days (of 24 h) an accrual's points stay pending. Omitted: 0, spendable at once. */
+  @MayBeOmitted()
+  @IsInt()
+  @Min(0)
+  @Max(PENDING_DAYS_MAX)
+  pendingDays?: number;
 }
 
-/**
- * Optional by omission only: `@IsOptional()` also lets null through, and a null rate would
- * skip the `= 0` default and be recorded as the partner's terms (breaking every later close).
- */
-const MayBeOmitted = () => ValidateIf((_request: object, value: unknown) => value !== undefined);
+/** The earn rule as recorded: `pendingDays` only when given. */
+const earnRuleOf = (rule: EarnRuleRequest): EarnRule => ({
+  pointsPerUnit: rule.pointsPerUnit,
+  unitMinor: rule.unitMinor,
+  ...(rule.pendingDays === undefined ? {} : { pendingDays: rule.pendingDays }),
+});
 
 export class RegisterPartnerRequest {
   @Matches(PARTNER_ID_PATTERN, { message: 'must be 1-32 lowercase letters, digits or dashes' })
@@ -111,7 +126,7 @@ export class PartnersController {
         {
           partnerId,
           name,
-          earnRule: { pointsPerUnit: earnRule.pointsPerUnit, unitMinor: earnRule.unitMinor },
+          earnRule: earnRuleOf(earnRule),
           issuanceFeeBps,
           breakageShareBps,
         },
@@ -125,12 +140,7 @@ export class PartnersController {
   @Roles('admin')
   changeTerms(@Param() { partnerId }: PartnerIdParam, @Body() body: ChangeTermsRequest, @RequestMeta() meta: CommandMeta) {
     const { earnRule, ...rest } = body;
-    return this.commands.execute(
-      new ChangePartnerTermsCommand(
-        { partnerId, ...rest, earnRule: earnRule && { pointsPerUnit: earnRule.pointsPerUnit, unitMinor: earnRule.unitMinor } },
-        meta,
-      ),
-    );
+    return this.commands.execute(new ChangePartnerTermsCommand({ partnerId, ...rest, earnRule: earnRule && earnRuleOf(earnRule) }, meta));
   }
 
   @Post(':partnerId/keys')

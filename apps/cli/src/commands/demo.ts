@@ -23,6 +23,7 @@ import {
   ReinstatePartnerCommand,
   ReleaseHoldCommand,
   ReplaceCardCommand,
+  ReleasePendingPointsCommand,
   ReverseTransactionCommand,
   SuspendPartnerCommand,
   systemMeta,
@@ -49,6 +50,10 @@ import { progressBar } from './progress-bar';
  * - A welcome promotion: points earned in the first PROMO_DAYS expire after one month (the
  *   coalition's policy is 24 months from then on), so the history has expiries: each day the
  *   expiry job's command lapses the lots due by then, and settlement shows the breakage.
+ * - One partner (fashion stores, or the last partner when there are fewer) credits points
+ *   after a return window of PENDING_DAYS: its lots are pending until then, some are refunded
+ *   inside the window (cancelled), and the due ones are released day by day as the API's
+ *   release job would; the last PENDING_DAYS of its accruals are still pending at the end.
  * - History runs `months` back from the end date. Business dates are checked against the
  *   clock (at most LEDGER_MAX_BACKDATE_DAYS old, never in the future), so the generator
  *   drives an injected clock through history a day at a time and posts each day's
@@ -85,6 +90,8 @@ export interface DemoSummary {
   holds: { captured: number; released: number; lapsed: number };
   /** Lots lapsed by the expiry job's command, and their points. */
   expired: { lots: number; points: number };
+  /** Accruals at the partner with a return window, and how many of their lots were released by the end. */
+  pending: { partnerId: string; accruals: number; released: number };
   /** Reversals that took part of their original back. */
   partialReversals: number;
   pointsAccrued: number;
@@ -122,6 +129,9 @@ const EXPIRY_MONTHS = 24;
 const PROMO_DAYS = 14;
 const PROMO_EXPIRY_MONTHS = 1;
 const PROMO_MIN_HISTORY_DAYS = PROMO_DAYS + 45;
+/** The return window of the one partner that credits points late (the fashion stores: clothes come back). */
+const PENDING_DAYS = 14;
+const PENDING_PARTNER_TEMPLATE = 'fashion';
 
 const PARTNER_TEMPLATES = [
   { id: 'grocer', name: 'Grocery chain', pointsPerUnit: 1, unitMinor: 10_000, basketMinor: 150_000 },
@@ -201,6 +211,10 @@ export async function generateDemoHistory(
     partners: {},
   };
   const partners: DemoPartner[] = [];
+  const pendingIndex = Math.min(
+    PARTNER_TEMPLATES.findIndex((t) => t.id === PENDING_PARTNER_TEMPLATE),
+    options.partners - 1,
+  );
   for (let i = 0; i < options.partners; i++) {
     const t = PARTNER_TEMPLATES[i % PARTNER_TEMPLATES.length];
     const round = Math.floor(i / PARTNER_TEMPLATES.length);
@@ -220,7 +234,11 @@ export async function generateDemoHistory(
         {
           partnerId,
           name,
-          earnRule: { pointsPerUnit: t.pointsPerUnit, unitMinor: t.unitMinor },
+          earnRule: {
+            pointsPerUnit: t.pointsPerUnit,
+            unitMinor: t.unitMinor,
+            ...(i === pendingIndex ? { pendingDays: PENDING_DAYS } : {}),
+          },
           issuanceFeeBps: 100 + 25 * (i % 5),
           breakageShareBps: 5000,
         },
@@ -335,6 +353,9 @@ export async function generateDemoHistory(
   /** Members with a lot expiring on a day of the history, by day; the days before `expiryDay` are done. */
   const expiringOn = new Map<number, Set<DemoMember>>();
   let expiryDay = 0;
+  const pendingTally = { partnerId: partners[pendingIndex].partnerId, accruals: 0, released: 0 };
+  /** Pending lots not yet released, recorded once the clock has passed their availableAt. */
+  let pendingLots: { memberId: string; lotId: string; availableAt: number }[] = [];
   /** Holds left to lapse, recorded once the clock has passed their expiry. */
   let lapsing: { memberId: string; holdId: string; expiresAt: string }[] = [];
   const periods = new Set<string>();
@@ -407,6 +428,10 @@ export async function generateDemoHistory(
       const list = expiringOn.get(expiresDay);
       if (list) list.add(m);
       else expiringOn.set(expiresDay, new Set([m]));
+    }
+    if (partner === pendingIndex && outcome.body.points > 0) {
+      pendingTally.accruals += 1;
+      pendingLots.push({ memberId: m.memberId, lotId: outcome.body.txId, availableAt: Date.parse(occurredAt) + PENDING_DAYS * DAY_MS });
     }
   };
 
@@ -494,6 +519,18 @@ export async function generateDemoHistory(
     });
   };
 
+  /** Records the release of every pending lot whose window the clock has passed (a lot refunded in it releases nothing). */
+  const releaseDue = async (): Promise<void> => {
+    const now = clock.now().getTime();
+    const due = pendingLots.filter((l) => l.availableAt <= now);
+    pendingLots = pendingLots.filter((l) => l.availableAt > now);
+    const meta = systemMeta(`demo-${seed}-release`);
+    await runPool(due, options.concurrency, async (l) => {
+      const result = await commands.execute(new ReleasePendingPointsCommand({ memberId: l.memberId, lotId: l.lotId }, meta));
+      if (result.released) pendingTally.released += 1;
+    });
+  };
+
   // Day by day: enrol that day's members, then run that day's transactions, each member's
   // in order and many members at once.
   const enrolByDay = new Map<number, DemoMember[]>();
@@ -512,6 +549,7 @@ export async function generateDemoHistory(
     }
     await lapseDue();
     await expireDue(day);
+    await releaseDue();
     const enrolling = enrolByDay.get(day) ?? [];
     await runPool(enrolling, options.concurrency, async (m) => {
       await commands.execute(
@@ -629,6 +667,7 @@ export async function generateDemoHistory(
       fraud,
       holds: holdsEnded,
       expired,
+      pending: pendingTally,
       partialReversals: tally.partialReversals,
       pointsAccrued,
       pointsRedeemed: tally.pointsRedeemed,
@@ -706,6 +745,7 @@ export function registerDemoCommand(program: Command): void {
             `  ${summary.partialReversals} of the reversals partial; ${summary.transactions.holds} holds: ${summary.holds.captured} captured, ${summary.holds.released} released, ${summary.holds.lapsed} left to lapse`,
             `  fraud controls: ${summary.fraud.blockedCards} card blocked and ${summary.fraud.replacedCards} replaced, accruals flagged by the velocity limits: ${summary.transactions.flagged + summary.fraud.flags}, ${summary.fraud.suspendedPartners} partner suspended and reinstated`,
             `  ${summary.expired.lots} lots expired (${summary.expired.points} points of breakage)`,
+            `  ${summary.pending.accruals} accruals at ${summary.pending.partnerId} pending for ${PENDING_DAYS} days: ${summary.pending.released} released, the rest refunded or still pending`,
             `  top 20% of members earned ${pct(summary.topFifthShare)} of ${summary.pointsAccrued} points; ${pct(summary.crossPartnerShare)} of redeemed points were another partner's`,
             `  keys: ${keysFile}`,
             '',

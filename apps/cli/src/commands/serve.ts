@@ -49,6 +49,7 @@ export async function serve(): Promise<void> {
     readModel,
     holdLapseIntervalMs: env.holdLapseIntervalMs,
     expiryIntervalMs: env.expiryIntervalMs,
+    pendingReleaseIntervalMs: env.pendingReleaseIntervalMs,
   };
   const app = await createLedgerApp(options);
   installGracefulShutdown({ app, store: opened.store, logger, graceMs: env.shutdownGraceMs });

@@ -145,6 +145,23 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; description: strin
       CREATE INDEX flags_member ON flags (member_id);
     `,
   },
+  {
+    // No event before this version opened a pending lot (the API took no pendingDays): the new table starts empty and right.
+    version: 5,
+    description: 'pending lots (return windows) and their due index',
+    sql: `
+      CREATE TABLE pending_lots (
+        member_id         TEXT COLLATE "C"   NOT NULL,
+        lot_id            TEXT COLLATE "C"   NOT NULL,
+        issuer_partner_id TEXT COLLATE "C"   NOT NULL,
+        points            BIGINT NOT NULL CHECK (points > 0),
+        available_at      TEXT COLLATE "C"   NOT NULL,
+        expires_at        TEXT COLLATE "C"   NOT NULL,
+        PRIMARY KEY (member_id, lot_id)
+      );
+      CREATE INDEX pending_lots_due ON pending_lots (available_at);
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;

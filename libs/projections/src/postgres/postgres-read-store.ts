@@ -8,7 +8,9 @@ import {
   HoldEntry,
   LiabilityRow,
   NO_EARNING,
+  DuePendingLot,
   MemberBalance,
+  PendingLot,
   OpenLot,
   PartnerPosition,
   PartnerRow,
@@ -336,9 +338,16 @@ interface MemberQueryRow {
   lifetime_expired: number;
   as_of: number | null;
   lots: OpenLot[];
+  pending_lots: PendingLot[];
 }
 
-type PartnerQueryRow = PartnerRow & { currency: string | null; point_value_minor: number | null; as_of: number | null; held: number };
+type PartnerQueryRow = PartnerRow & {
+  currency: string | null;
+  point_value_minor: number | null;
+  as_of: number | null;
+  held: number;
+  pending: number;
+};
 
 const SELECT_HOLD = `SELECT hold_id AS "holdId", member_id AS "memberId", partner_id AS "partnerId", points, expires_at AS "expiresAt", status FROM holds`;
 
@@ -354,14 +363,19 @@ export class PostgresReadModelReader implements ReadModelQueries {
   }
 
   async member(memberId: string, at?: Date): Promise<MemberBalance | undefined> {
-    // `members.available` is the points in the lots; live holds are in their own table.
+    // `members.available` is the points in the lots; live holds and return windows are in their own tables.
     const { rows } = await this.store.pool.query<MemberQueryRow>(
       `SELECT m.member_id, m.card_number, m.available, m.lifetime_accrued, m.lifetime_redeemed, m.lifetime_expired,
          (SELECT coalesce(sum(h.points), 0) FROM holds h WHERE h.member_id = m.member_id AND h.status = 'open' AND h.expires_at > $2)::bigint AS held,
          (SELECT position FROM checkpoint WHERE id = 0) AS as_of,
          coalesce((SELECT json_agg(json_build_object('lotId', l.lot_id, 'issuerPartnerId', l.issuer_partner_id,
                      'points', l.points, 'expiresAt', l.expires_at) ORDER BY l.position)
-                   FROM lots l WHERE l.member_id = m.member_id AND l.points > 0), '[]'::json) AS lots
+                   FROM lots l WHERE l.member_id = m.member_id AND l.points > 0
+                     AND NOT EXISTS (SELECT 1 FROM pending_lots p WHERE p.member_id = l.member_id AND p.lot_id = l.lot_id AND p.available_at > $2)),
+                  '[]'::json) AS lots,
+         coalesce((SELECT json_agg(json_build_object('lotId', p.lot_id, 'issuerPartnerId', p.issuer_partner_id,
+                     'points', p.points, 'availableAt', p.available_at) ORDER BY p.available_at, p.lot_id)
+                   FROM pending_lots p WHERE p.member_id = m.member_id AND p.available_at > $2), '[]'::json) AS pending_lots
        FROM members m WHERE m.member_id = $1`,
       [memberId, liveAfter(at)],
     );
@@ -374,6 +388,7 @@ export class PostgresReadModelReader implements ReadModelQueries {
       cardNumber: row.card_number,
       available,
       held: row.held,
+      pending: { points: row.pending_lots.reduce((sum, lot) => sum + lot.points, 0), lots: row.pending_lots },
       lifetimeAccrued: row.lifetime_accrued,
       lifetimeRedeemed: row.lifetime_redeemed,
       lifetimeExpired: row.lifetime_expired,
@@ -411,6 +426,15 @@ export class PostgresReadModelReader implements ReadModelQueries {
        FROM lots WHERE points > 0 AND expires_at <= $1 AND (expires_at, member_id, lot_id) > ($2, $3, $4)
        ORDER BY expires_at, member_id, lot_id LIMIT $5`,
       [until.toISOString(), after.expiresAt, after.memberId, after.lotId, limit],
+    );
+    return rows;
+  }
+
+  async duePendingLots(at: Date, limit: number): Promise<DuePendingLot[]> {
+    const { rows } = await this.store.pool.query<DuePendingLot>(
+      `SELECT member_id AS "memberId", lot_id AS "lotId", available_at AS "availableAt" FROM pending_lots
+       WHERE available_at <= $1 AND available_at < expires_at ORDER BY available_at, member_id, lot_id LIMIT $2`,
+      [at.toISOString(), limit],
     );
     return rows;
   }
@@ -466,7 +490,8 @@ export class PostgresReadModelReader implements ReadModelQueries {
   private async partners(at: Date | undefined, where: string, params: unknown[]): Promise<PartnerPosition[]> {
     const { rows } = await this.store.pool.query<PartnerQueryRow>(
       `SELECT p.*, c.currency, c.point_value_minor, cp.position AS as_of,
-         (SELECT coalesce(sum(h.points), 0) FROM holds h WHERE h.partner_id = p.partner_id AND h.status = 'open' AND h.expires_at > $1)::bigint AS held
+         (SELECT coalesce(sum(h.points), 0) FROM holds h WHERE h.partner_id = p.partner_id AND h.status = 'open' AND h.expires_at > $1)::bigint AS held,
+         (SELECT coalesce(sum(l.points), 0) FROM pending_lots l WHERE l.issuer_partner_id = p.partner_id AND l.available_at > $1)::bigint AS pending
        FROM partner_positions p CROSS JOIN checkpoint cp LEFT JOIN coalition c ON c.id = 0
        ${where} ORDER BY p.partner_id`,
       [liveAfter(at), ...params],
@@ -474,7 +499,13 @@ export class PostgresReadModelReader implements ReadModelQueries {
     return rows.map((row) => {
       assert(row.as_of !== null, 'rows imply a checkpoint');
       const coalition = row.currency === null ? undefined : { currency: row.currency, pointValueMinor: row.point_value_minor! };
-      return partnerPositionFromRow(row, coalition, row.as_of, new Map([[row.partner_id, row.held]]));
+      return partnerPositionFromRow(
+        row,
+        coalition,
+        row.as_of,
+        new Map([[row.partner_id, row.held]]),
+        new Map([[row.partner_id, row.pending]]),
+      );
     });
   }
 }

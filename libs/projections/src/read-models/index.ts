@@ -5,6 +5,7 @@ import { liabilityReadModel } from './liability.read-model';
 import { membersAndLotsReadModel } from './members-and-lots.read-model';
 import { partnerPositionsReadModel } from './partner-positions.read-model';
 import { programKpisReadModel } from './program-kpis.read-model';
+import { pendingLotsReadModel } from './pending-lots.read-model';
 import { ReadModel } from './read-model';
 import { transactionIndexReadModel } from './transaction-index.read-model';
 
@@ -18,6 +19,7 @@ export {
   membersAndLotsReadModel,
   partnerPositionsReadModel,
   programKpisReadModel,
+  pendingLotsReadModel,
   transactionIndexReadModel,
 };
 export { NO_PARTNER, dayOfIso } from './program-kpis.read-model';
@@ -34,6 +36,7 @@ export const READ_MODELS: readonly ReadModel[] = [
   // After members-and-lots: a refund finds its lot's expiry in the lots that flushed before it.
   programKpisReadModel,
   flagsReadModel,
+  pendingLotsReadModel,
 ];
 
 /** The event types some read model handles (unversioned names). */

@@ -16,6 +16,7 @@ const HANDLES = [
   'CardBlocked',
   'CardReplaced',
   'SuspiciousActivityFlagged',
+  'PointsReleased',
 ] as const;
 type Handled = (typeof HANDLES)[number];
 
@@ -158,6 +159,8 @@ class MembersAndLotsStaging {
         return;
       case 'CardBlocked':
       case 'SuspiciousActivityFlagged':
+      // A return window ended: nothing moves here (the pending lots read model drops the lot), the member's position does.
+      case 'PointsReleased':
         this.memberChange(event.data.memberId, 0, 0, 0, 0, position);
         return;
       default: {

@@ -153,6 +153,11 @@ export class DirectLedger {
     );
   }
 
+  /** A pending lot's window has ended: the release job's command, decided at `now`. */
+  releasePending(memberId: string, lotId: string): Promise<AppendResult> {
+    return this.decide(memberId, { type: 'ReleasePendingPoints', data: { memberId, lotId } }, SYSTEM);
+  }
+
   /** Breakage of what is left of a lot (no decider for expiry exists yet: the event is written as the expiry job would). */
   async expire(memberId: string, lotId: string): Promise<AppendResult> {
     const member = this.member(memberId);

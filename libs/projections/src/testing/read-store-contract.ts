@@ -69,6 +69,7 @@ export function readStoreContract(name: string, make: () => Promise<ReadStoreUnd
         cardNumber: ledger.state('ann').cardNumber,
         available: 0,
         held: 0,
+        pending: { points: 0, lots: [] },
         lifetimeAccrued: 700,
         lifetimeRedeemed: 600,
         lifetimeExpired: 100,
@@ -95,6 +96,7 @@ export function readStoreContract(name: string, make: () => Promise<ReadStoreUnd
         pointsOutstanding: 0,
         liabilityMinor: 0,
         pointsHeld: 0,
+        pointsPending: 0,
         asOfPosition: head,
       });
       expect(await reader.partnerPosition('cafe')).toMatchObject({
@@ -301,6 +303,48 @@ export function readStoreContract(name: string, make: () => Promise<ReadStoreUnd
       expect(await reader.flags()).toEqual([flag]);
       expect(await reader.flags('ann')).toEqual([flag]);
       expect(await reader.flags('bob')).toEqual([]);
+    });
+
+    it('shows pending lots until their availableAt, counts them per issuer, and lists due ones until released', async () => {
+      await ledger.join('shop', { pointsPerUnit: 1, unitMinor: 100, pendingDays: 14 });
+      await ledger.enrol('ann');
+      await ledger.accrue('shop', 'ann', 5_000, 's1', '2026-11-01T12:00:00.000Z'); // 50, due on 15 Nov
+      await ledger.accrue('shop', 'ann', 10_000, 's2', '2026-11-10T12:00:00.000Z'); // 100, pending until 24 Nov
+      await ledger.accrue('shop', 'ann', 4_000, 's3', '2026-11-12T12:00:00.000Z'); // 40, refunded in its window
+      await ledger.reverse('shop', 'ann', 's3', 's4', '2026-11-13T12:00:00.000Z');
+      await ledger.accrue('grocer', 'ann', 3_000, 'g1', '2026-11-02T12:00:00.000Z'); // 30, spendable at once
+      const store = await open();
+      await catchUp(store, 2);
+      const reader = store.createReader();
+      const now = new Date(ledger.now);
+
+      const s2 = { lotId: 'shop:s2', issuerPartnerId: 'shop', points: 100, availableAt: '2026-11-24T12:00:00.000Z' };
+      expect(await reader.member('ann', now)).toMatchObject({
+        available: 80,
+        pending: { points: 100, lots: [s2] },
+        lots: [expect.objectContaining({ lotId: 'shop:s1', points: 50 }), expect.objectContaining({ lotId: 'grocer:g1', points: 30 })],
+      });
+      expect(await reader.partnerPosition('shop', now)).toMatchObject({
+        // Issuance counts at the accrual; the refund in the window is a reversal like any other.
+        pointsIssued: 190,
+        pointsReversed: 40,
+        pointsPending: 100,
+        pointsOutstanding: 150,
+      });
+      expect(await reader.partnerPosition('grocer', now)).toMatchObject({ pointsPending: 0 });
+      // Past its availableAt a lot is spendable, released or not.
+      expect(await reader.member('ann', new Date('2026-11-25T00:00:00.000Z'))).toMatchObject({
+        available: 180,
+        pending: { points: 0, lots: [] },
+      });
+      expect(await reader.duePendingLots(now, 10)).toEqual([
+        { memberId: 'ann', lotId: 'shop:s1', availableAt: '2026-11-15T12:00:00.000Z' },
+      ]);
+
+      await ledger.releasePending('ann', 'shop:s1');
+      await catchUp(store);
+      expect(await reader.duePendingLots(now, 10)).toEqual([]);
+      expect(await reader.member('ann', now)).toMatchObject({ available: 80, pending: { points: 100 } });
     });
 
     it('a rebuild equals the state built incrementally in small batches', async () => {
