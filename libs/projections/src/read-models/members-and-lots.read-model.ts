@@ -157,9 +157,10 @@ class MembersAndLotsStaging {
       case 'CardReplaced':
         this.memberChange(event.data.memberId, 0, 0, 0, 0, position).replacedCard = event.data.cardNumber;
         return;
+      // A blocked card, a flag and a return window's end (the pending lots read model drops the lot) move
+      // no points here; the member's position moves.
       case 'CardBlocked':
       case 'SuspiciousActivityFlagged':
-      // A return window ended: nothing moves here (the pending lots read model drops the lot), the member's position does.
       case 'PointsReleased':
         this.memberChange(event.data.memberId, 0, 0, 0, 0, position);
         return;
