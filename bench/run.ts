@@ -15,6 +15,7 @@ import { benchServiceLoad } from './service-load';
 import { benchHotMember } from './hot-member';
 import { benchCaptureUnderLoad } from './capture-load';
 import { benchTxIdReservation } from './txid-reservation';
+import { benchExpiryJob } from './expiry-job';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -36,6 +37,7 @@ const suites: { name: string; run: () => Promise<BenchLine[]> }[] = [
   { name: 'hot', run: () => benchHotMember({ quick, log }) },
   { name: 'capture', run: () => benchCaptureUnderLoad({ quick, log }) },
   { name: 'txid', run: () => benchTxIdReservation({ quick, log }) },
+  { name: 'expiry', run: () => benchExpiryJob({ quick, log }) },
 ];
 // Run only when named: a profile, not a benchmark line.
 const onDemand: typeof suites = [{ name: 'profile', run: () => benchProfile({ quick, log }) }];

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { systemMeta } from '@ledger/application';
 import { InvalidInput } from '@ledger/domain';
 import { READ_STORE_CACHE_MIB_PROJECTOR, catchUpReadStore, openReadModelStore } from '@ledger/projections';
-import { EXPIRY_CONCURRENCY_DEFAULT, expirySummary, runExpiry } from '@ledger/api/expiry/expiry-run';
+import { EXPIRY_CLI_CONCURRENCY_DEFAULT, expirySummary, runExpiry } from '@ledger/api/expiry/expiry-run';
 import { readServiceEnv } from '../env-config';
 import { openLedgerContext } from '../ledger-context';
 import { EXIT_OK, guarded, processIo } from './audit/io';
@@ -35,7 +35,7 @@ export function registerExpireCommand(program: Command): void {
     .command('expire')
     .description('append PointsExpired for every lot due by --until (safe beside a running API; progress on stderr)')
     .requiredOption('--until <ISO time>', 'lots expiring at or before this instant lapse (not after now), e.g. 2026-11-20T00:00:00Z')
-    .option('--concurrency <members>', 'members expired at once', String(EXPIRY_CONCURRENCY_DEFAULT))
+    .option('--concurrency <members>', 'members expired at once', String(EXPIRY_CLI_CONCURRENCY_DEFAULT))
     .action(async (opts: { until: string; concurrency: string }) => {
       const io = processIo();
       process.exitCode = await guarded(io, async () => {
