@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { EsdbEventStore } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
+import { EsdbWireServer } from '@ledger/testing/esdb-wire-server';
 import { SeededCoalition, TEST_NOW, TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
 import { PendingReleaseJob } from '@ledger/api/pending/pending-release.job';
 
@@ -220,5 +222,67 @@ describe('pending earn over HTTP on sqlite', () => {
     }
     // Reopen for afterEach.
     t = await startTestApp(SqliteEventStore.open(join(dir, 'ledger.db')), { dataDir: dir });
+  });
+});
+
+describe('pending release on the esdb adapter (in-process wire server)', () => {
+  let server: EsdbWireServer;
+  beforeEach(async () => {
+    server = await EsdbWireServer.start();
+  });
+  afterEach(() => server.stop());
+
+  it('two API instances run the release job at once: each due lot is released exactly once', async () => {
+    const open = () =>
+      startTestApp(EsdbEventStore.fromConnectionString(server.connectionString), {
+        app: { pendingReleaseIntervalMs: 0, expiryIntervalMs: 0 },
+      });
+    const a = await open();
+    const b = await open();
+    try {
+      const c = await seedCoalition(a, ['shop']);
+      await a
+        .http()
+        .put('/v1/partners/shop/terms')
+        .set(a.admin)
+        .send({
+          issuanceFeeBps: 0,
+          breakageShareBps: 0,
+          effectiveFrom: '2026-11-01T00:00:00Z',
+          earnRule: { pointsPerUnit: 1, unitMinor: 10000, pendingDays: 14 },
+        })
+        .expect(200);
+      for (let i = 1; i <= 4; i++) {
+        await a
+          .http()
+          .post('/v1/members')
+          .set(c.partners.shop)
+          .send({ memberId: `m-${i}`, cardNumber: cardNumber(i) })
+          .expect(201);
+        await a
+          .http()
+          .post('/v1/accruals')
+          .set(c.partners.shop)
+          .send({ externalId: `s-${i}`, memberId: `m-${i}`, amountMinor: 1_000_000, currency: 'RUB', occurredAt: AT })
+          .expect(201);
+      }
+      const head = (await a.store.readAll()).at(-1)!.position;
+      // Both read models reach the log's head before the jobs look for due lots.
+      for (const t of [a, b]) await t.http().get(`/v1/members/m-4?minPosition=${head}`).set(t.admin).expect(200);
+      for (const t of [a, b]) t.clock.set(AFTER_WINDOW);
+      const [ra, rb] = await Promise.all([a.app.get(PendingReleaseJob).runOnce(), b.app.get(PendingReleaseJob).runOnce()]);
+      expect(ra + rb).toBe(4);
+      const releases = (await a.store.readAll()).filter((e) => e.type === 'PointsReleased');
+      expect(releases.map((e) => e.streamId).sort()).toEqual(['member-m-1', 'member-m-2', 'member-m-3', 'member-m-4']);
+      const member = await b
+        .http()
+        .get(`/v1/members/m-2?minPosition=${releases.at(-1)!.position}`)
+        .set(b.admin)
+        .expect(200);
+      expect(member.body).toMatchObject({ available: 100, pending: { points: 0, lots: [] } });
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 });
