@@ -238,7 +238,7 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
       ? {
           name: 'read_model',
           status: findings.of('read_model') > 0 ? 'failed' : 'passed',
-          detail: `${readModel.name}: members, lots, partner positions, transactions, liability, holds, programme KPIs, pending lots`,
+          detail: `${readModel.name}: members, lots, partner positions, transactions, liability, holds, programme KPIs, pending lots, velocity flags`,
           divergences: findings.of('read_model'),
         }
       : { name: 'read_model', status: 'skipped', detail: readModelSkipped ?? 'no read model given', divergences: 0 },
