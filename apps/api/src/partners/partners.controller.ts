@@ -2,6 +2,9 @@ import { Body, Controller, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
   IsDefined,
   IsInt,
   IsObject,
@@ -24,7 +27,7 @@ import {
   RegisterPartnerCommand,
   STAFF_SCOPE,
 } from '@ledger/application';
-import { EarnRule, PENDING_DAYS_MAX } from '@ledger/domain';
+import { AMOUNT_MINOR_MAX, EarnRule, MULTIPLIER_BPS_MAX, PENDING_DAYS_MAX, PROGRAM_NAME_PATTERN } from '@ledger/domain';
 import { Roles } from '../http/auth';
 import { RequestMeta } from '../http/request-meta';
 import { PartnerIdParam } from '../http/params';
@@ -35,6 +38,45 @@ import { DISPLAY_NAME_PATTERN, IsBusinessDateTime, PARTNER_ID_PATTERN } from '..
  * skip the `= 0` default and be recorded as the partner's terms (breaking every later close).
  */
 const MayBeOmitted = () => ValidateIf((_request: object, value: unknown) => value !== undefined);
+const NAME_RULE = 'must be 1-32 lowercase letters, digits, dashes or underscores';
+const MULTIPLIER_RULE = `must be an integer from 1 to ${MULTIPLIER_BPS_MAX} basis points (10000 = ×1)`;
+
+/** A step of the progressive scale; steps come in ascending `fromMinor` (the partner decider checks the order). */
+export class EarnThresholdRequest {
+  @IsInt()
+  @Min(0)
+  @Max(AMOUNT_MINOR_MAX)
+  fromMinor!: number;
+
+  @IsInt({ message: MULTIPLIER_RULE })
+  @Min(1, { message: MULTIPLIER_RULE })
+  @Max(MULTIPLIER_BPS_MAX, { message: MULTIPLIER_RULE })
+  multiplierBps!: number;
+}
+
+/** A campaign on [from, to) by business date; overlaps on one category are refused by the partner decider. */
+export class EarnCampaignRequest {
+  @Matches(PROGRAM_NAME_PATTERN, { message: NAME_RULE })
+  campaignId!: string;
+
+  @IsBusinessDateTime()
+  from!: string;
+
+  @IsBusinessDateTime()
+  to!: string;
+
+  @IsInt({ message: MULTIPLIER_RULE })
+  @Min(1, { message: MULTIPLIER_RULE })
+  @Max(MULTIPLIER_BPS_MAX, { message: MULTIPLIER_RULE })
+  multiplierBps!: number;
+
+  @MayBeOmitted()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(50)
+  @Matches(PROGRAM_NAME_PATTERN, { each: true, message: NAME_RULE })
+  categories?: string[];
+}
 
 export class EarnRuleRequest {
   @IsInt()
@@ -53,14 +95,50 @@ export class EarnRuleRequest {
   @Min(0)
   @Max(PENDING_DAYS_MAX)
   pendingDays?: number;
+
+  /** `{<category>: multiplierBps}`: its keys are names, so the partner decider checks each entry. */
+  @MayBeOmitted()
+  @IsObject({ message: 'must be an object' })
+  categories?: Record<string, number>;
+
+  @MayBeOmitted()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @ValidateNested({ each: true })
+  @Type(() => EarnThresholdRequest)
+  thresholds?: EarnThresholdRequest[];
+
+  @MayBeOmitted()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @ValidateNested({ each: true })
+  @Type(() => EarnCampaignRequest)
+  campaigns?: EarnCampaignRequest[];
 }
 
-/** The earn rule as recorded: `pendingDays` only when given. */
-const earnRuleOf = (rule: EarnRuleRequest): EarnRule => ({
-  pointsPerUnit: rule.pointsPerUnit,
-  unitMinor: rule.unitMinor,
-  ...(rule.pendingDays === undefined ? {} : { pendingDays: rule.pendingDays }),
-});
+/** The earn rule as recorded: only the keys sent (`pendingDays`, multipliers), so a plain rule stays plain. */
+function earnRuleOf(r: EarnRuleRequest): EarnRule {
+  return {
+    pointsPerUnit: r.pointsPerUnit,
+    unitMinor: r.unitMinor,
+    ...(r.pendingDays === undefined ? {} : { pendingDays: r.pendingDays }),
+    ...(r.categories === undefined ? {} : { categories: r.categories }),
+    ...(r.thresholds === undefined
+      ? {}
+      : { thresholds: r.thresholds.map((s) => ({ fromMinor: s.fromMinor, multiplierBps: s.multiplierBps })) }),
+    ...(r.campaigns === undefined
+      ? {}
+      : {
+          campaigns: r.campaigns.map((c) => ({
+            campaignId: c.campaignId,
+            from: c.from,
+            to: c.to,
+            multiplierBps: c.multiplierBps,
+            ...(c.categories === undefined ? {} : { categories: c.categories }),
+          })),
+        }),
+  };
+}
 
 export class RegisterPartnerRequest {
   @Matches(PARTNER_ID_PATTERN, { message: 'must be 1-32 lowercase letters, digits or dashes' })

@@ -1,8 +1,9 @@
 import { Body, Controller, Post, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import type { FastifyReply } from 'fastify';
-import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { AMOUNT_MINOR_MAX } from '@ledger/domain';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsOptional, Matches, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
+import { ACCRUAL_ITEMS_MAX, AMOUNT_MINOR_MAX, PROGRAM_NAME_PATTERN, SKU_PATTERN } from '@ledger/domain';
 import {
   AccrualBody,
   AccruePointsCommand,
@@ -33,6 +34,20 @@ class PartnerTransactionRequest {
   occurredAt!: string;
 }
 
+/** A line of the receipt: category multipliers of the partner's earn rule apply per line. */
+export class AccrualItemRequest {
+  @Matches(SKU_PATTERN, { message: 'must be 1-64 letters, digits or ._:#/-' })
+  sku!: string;
+
+  @Matches(PROGRAM_NAME_PATTERN, { message: 'must be 1-32 lowercase letters, digits, dashes or underscores' })
+  category!: string;
+
+  @IsInt()
+  @Min(0)
+  @Max(AMOUNT_MINOR_MAX)
+  amountMinor!: number;
+}
+
 export class AccrualRequest extends PartnerTransactionRequest {
   @IsInt()
   @Min(1)
@@ -41,6 +56,15 @@ export class AccrualRequest extends PartnerTransactionRequest {
 
   @Matches(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 currency code such as RUB' })
   currency!: string;
+
+  /** Absent, or lines whose amounts add up to amountMinor (the member decider checks the sum: 400 naming `items`). */
+  @ValidateIf((_request: object, value: unknown) => value !== undefined)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(ACCRUAL_ITEMS_MAX)
+  @ValidateNested({ each: true })
+  @Type(() => AccrualItemRequest)
+  items?: AccrualItemRequest[];
 }
 
 export class RedemptionRequest extends PartnerTransactionRequest {

@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { programAt, termsAt, txIdOf } from '@ledger/domain';
+import { AccrualItem, programAt, termsAt, txIdOf } from '@ledger/domain';
 import { CommandMeta } from '../shared/command-meta';
 import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
 import { ReferenceData, txContextOf } from '../shared/reference-data';
@@ -9,7 +9,15 @@ import { MemberTransactionPoster } from './post-transaction';
 
 export class AccruePointsCommand extends Command<TxOutcome<AccrualBody>> {
   constructor(
-    readonly data: { partnerId: string; externalId: string; memberId: string; amountMinor: number; currency: string; occurredAt: string },
+    readonly data: {
+      partnerId: string;
+      externalId: string;
+      memberId: string;
+      amountMinor: number;
+      currency: string;
+      occurredAt: string;
+      items?: AccrualItem[];
+    },
     readonly meta: CommandMeta,
   ) {
     super();

@@ -2,7 +2,7 @@ import { Decider } from '../shared/decider';
 import { Conflict, InvalidInput, NotFound, Refused, assert, idempotencyConflict } from '../shared/errors';
 import { passesLuhn } from '../shared/luhn';
 import { addMonthsUtc, checkBusinessDate, toUtcIso } from '../shared/time';
-import { EarnRule, availableAtUnder, pointsEarned } from '../partner/partner';
+import { AccrualItem, EarnRule, MemberMultiplier, availableAtUnder, checkAccrualItems, earnBreakdown } from '../partner/partner';
 import { VelocityLimits } from '../program/program';
 import { LotSlice, MemberEvent, SuspiciousActivityFlagged } from './member.events';
 import {
@@ -34,9 +34,21 @@ export type EnrolMember = {
 };
 export type AccruePoints = {
   type: 'AccruePoints';
-  data: { partnerId: string; externalId: string; memberId: string; amountMinor: number; currency: string; occurredAt: string };
-  /** `limits`: the programme's velocity limits in force at the business date (none without a programme). */
-  context: TxContext & { earnRule: EarnRule; limits?: VelocityLimits };
+  data: {
+    partnerId: string;
+    externalId: string;
+    memberId: string;
+    amountMinor: number;
+    currency: string;
+    occurredAt: string;
+    /** The receipt's lines (their amounts add up to amountMinor): category multipliers apply per line. */
+    items?: AccrualItem[];
+  };
+  /**
+   * `limits`: the programme's velocity limits in force at the business date (none without a programme).
+   * `plan`: a paid plan's multiplier while the member's plan is valid at the business date.
+   */
+  context: TxContext & { earnRule: EarnRule; limits?: VelocityLimits; plan?: MemberMultiplier };
 };
 export type RedeemPoints = {
   type: 'RedeemPoints';
@@ -275,7 +287,13 @@ function fingerprintOf(cmd: PartnerTransaction, occurredAt: string, state: Membe
   const { memberId } = cmd.data;
   switch (cmd.type) {
     case 'AccruePoints':
-      return accrualFingerprint({ memberId, amountMinor: cmd.data.amountMinor, currency: cmd.data.currency, occurredAt });
+      return accrualFingerprint({
+        memberId,
+        amountMinor: cmd.data.amountMinor,
+        currency: cmd.data.currency,
+        occurredAt,
+        items: cmd.data.items,
+      });
     case 'RedeemPoints':
       return redemptionFingerprint({ memberId, points: cmd.data.points, occurredAt });
     case 'ReverseTransaction':
@@ -312,7 +330,10 @@ function accrue(cmd: AccruePoints, state: MemberState, { txId, occurredAt }: Ope
   if (currency !== ctx.coalitionCurrency) {
     throw new InvalidInput('currency', `must be ${ctx.coalitionCurrency}, the coalition currency`, 'currency_mismatch');
   }
-  const points = pointsEarned(amountMinor, ctx.earnRule);
+  const items = cmd.data.items;
+  if (items !== undefined) checkAccrualItems(items, amountMinor);
+  const earned = earnBreakdown({ amountMinor, items, occurredAt, rule: ctx.earnRule, plan: ctx.plan });
+  const points = earned.points;
   checkVelocity(cmd, state, txId, occurredAt, points);
   const expiresAt = addMonthsUtc(occurredAt, ctx.expiryMonths);
   const availableAt = points > 0 ? availableAtUnder(ctx.earnRule, occurredAt) : null;
@@ -333,6 +354,9 @@ function accrue(cmd: AccruePoints, state: MemberState, { txId, occurredAt }: Ope
         expiresAt,
         // A window reaching past the expiry ends with it: such a lot is never spendable and expires whole.
         ...(availableAt === null ? {} : { availableAt: availableAt < expiresAt ? availableAt : expiresAt }),
+        ...(items === undefined ? {} : { items: items.map(({ sku, category, amountMinor: a }) => ({ sku, category, amountMinor: a })) }),
+        // Recorded only when something multiplied: an accrual under the plain rule reads as it always did.
+        ...(earned.multipliers.length === 0 ? {} : { basePoints: earned.basePoints, multipliers: earned.multipliers }),
         occurredAt,
       },
     },

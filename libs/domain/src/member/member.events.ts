@@ -1,4 +1,5 @@
 import { DomainEvent } from '../shared/decider';
+import type { AccrualItem, AppliedMultiplier } from '../partner/earn';
 
 export const memberStream = (memberId: string) => `member-${memberId}`;
 
@@ -35,6 +36,15 @@ export type PointsAccrued = DomainEvent<
      * not spendable, until then. Absent (every earlier event): spendable at once.
      */
     availableAt?: string;
+    /** The receipt's lines when the partner sent them (part of the transaction's identity). */
+    items?: AccrualItem[];
+    /**
+     * Set when a multiplier applied (earn rules, tier, plan): the points before any, and each
+     * multiplier with its source. Absent (every earlier event, and accruals under no
+     * multiplier): `points` are the base points and nothing multiplied them.
+     */
+    basePoints?: number;
+    multipliers?: AppliedMultiplier[];
     occurredAt: string;
   }
 >;

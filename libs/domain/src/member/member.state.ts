@@ -123,8 +123,22 @@ export const initialMember = (): MemberState => ({
 });
 
 /** The request fields that make two posts "the same transaction". */
-export const accrualFingerprint = (d: { memberId: string; amountMinor: number; currency: string; occurredAt: string }) =>
-  fingerprintOf({ kind: 'accrual', memberId: d.memberId, amountMinor: d.amountMinor, currency: d.currency, occurredAt: d.occurredAt });
+/** Items, when sent, are part of the accrual: a retry with other lines under the receipt id is another transaction. */
+export const accrualFingerprint = (d: {
+  memberId: string;
+  amountMinor: number;
+  currency: string;
+  occurredAt: string;
+  items?: readonly { sku: string; category: string; amountMinor: number }[];
+}) =>
+  fingerprintOf({
+    kind: 'accrual',
+    memberId: d.memberId,
+    amountMinor: d.amountMinor,
+    currency: d.currency,
+    occurredAt: d.occurredAt,
+    items: d.items === undefined ? undefined : JSON.stringify(d.items.map((i) => [i.sku, i.category, i.amountMinor])),
+  });
 
 export const redemptionFingerprint = (d: { memberId: string; points: number; occurredAt: string }) =>
   fingerprintOf({ kind: 'redemption', memberId: d.memberId, points: d.points, occurredAt: d.occurredAt });

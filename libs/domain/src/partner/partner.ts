@@ -1,20 +1,11 @@
 import { DomainEvent } from '../shared/decider';
 import { Conflict, InvalidInput, NotFound, assert } from '../shared/errors';
-import { AMOUNT_MINOR_MAX } from '../shared/money';
 import { DAY_MS } from '../shared/time';
+import { EarnRule, checkedEarnMultipliers } from './earn';
+
+export * from './earn';
 
 export const partnerStream = (partnerId: string) => `partner-${partnerId}`;
-
-/** `pointsPerUnit` points for every whole `unitMinor` minor units spent (partial units earn nothing). */
-export interface EarnRule {
-  pointsPerUnit: number;
-  unitMinor: number;
-  /**
-   * The return window: an accrual's points stay pending (not spendable) for this many days
-   * of 24 h (UTC) after its business date. Absent or 0: spendable at once.
-   */
-  pendingDays?: number;
-}
 
 /** A return window longer than a year is a typo, not a policy. */
 export const PENDING_DAYS_MAX = 365;
@@ -64,13 +55,11 @@ export function decidePartner(command: PartnerCommand, state: PartnerState): Par
         throw new Conflict('partner_exists', `partner ${command.data.partnerId} already exists`);
       }
       checkRates(command.data);
-      checkEarnRule(command.data.earnRule);
-      return [{ type: 'PartnerJoined', data: command.data }];
+      return [{ type: 'PartnerJoined', data: { ...command.data, earnRule: checkedEarnRule(command.data.earnRule) } }];
     case 'ChangePartnerTerms':
       assert(state.status !== 'none', 'handler checked the partner exists');
       checkRates(command.data);
-      checkEarnRule(command.data.earnRule);
-      return [{ type: 'PartnerTermsChanged', data: command.data }];
+      return [{ type: 'PartnerTermsChanged', data: { ...command.data, earnRule: checkedEarnRule(command.data.earnRule) } }];
     case 'IssuePartnerKey':
       assert(state.status !== 'none', 'handler checked the partner exists');
       return [{ type: 'ApiKeyIssued', data: { ...command.data, role: 'partner' } }];
@@ -107,12 +96,13 @@ function checkRates(terms: Pick<PartnerTerms, 'issuanceFeeBps' | 'breakageShareB
 }
 
 /** Every accrual under the rule reads `pendingDays`: a bad one would make every later accrual fail. */
-function checkEarnRule(rule: EarnRule): void {
+function checkedEarnRule(rule: EarnRule): EarnRule {
   const days: unknown = rule.pendingDays;
-  if (days === undefined) return;
-  if (!Number.isSafeInteger(days) || (days as number) < 0 || (days as number) > PENDING_DAYS_MAX) {
+  if (days !== undefined && (!Number.isSafeInteger(days) || (days as number) < 0 || (days as number) > PENDING_DAYS_MAX)) {
     throw new InvalidInput('earnRule.pendingDays', `must be an integer from 0 to ${PENDING_DAYS_MAX} days`);
   }
+  // Only the keys given are recorded: a rule without multipliers stays as it always was.
+  return { ...rule, ...checkedEarnMultipliers(rule) };
 }
 
 /** When an accrual dated `occurredAt` under `rule` becomes spendable; null when at once. */
@@ -161,14 +151,4 @@ export function termsAt(terms: readonly PartnerTerms[], occurredAt: string): Par
     if (Date.parse(version.effectiveFrom) <= t) inForce = version;
   }
   return inForce;
-}
-
-/** Points earned on a purchase: whole units only, so the partner never issues a fraction. */
-export function pointsEarned(amountMinor: number, rule: EarnRule): number {
-  assert(Number.isSafeInteger(amountMinor) && amountMinor >= 0 && amountMinor <= AMOUNT_MINOR_MAX, 'amount in range');
-  assert(Number.isSafeInteger(rule.unitMinor) && rule.unitMinor > 0, 'unit is a positive integer');
-  const units = Math.floor(amountMinor / rule.unitMinor);
-  const points = units * rule.pointsPerUnit;
-  assert(Number.isSafeInteger(points), 'points fit a safe integer');
-  return points;
 }
