@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { appendDecided, systemMeta } from '@ledger/application';
 import { EsdbEventStore, EventStore } from '@ledger/event-store';
+import { CLOSE_SEQUENCE_STREAM, loadCloseSequence } from '@ledger/settlement';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { EsdbWireServer } from '@ledger/testing/esdb-wire-server';
 import { TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
@@ -36,6 +38,12 @@ async function seedTwoMonths(t: TestApp): Promise<{ finance: { Authorization: st
   return { finance: { Authorization: `Bearer ${finance.body.key}` } };
 }
 
+/** The grocer's key again, for posting after the seed (seedCoalition issued it). */
+async function seedLatePartner(t: TestApp): Promise<{ Authorization: string }> {
+  const key = await t.http().post('/v1/partners/grocer/keys').set(t.admin).expect(201);
+  return { Authorization: `Bearer ${key.body.key}` };
+}
+
 async function settlementEvents(store: EventStore, periodId: string): Promise<string[]> {
   return (await store.readStream(`settlement-${periodId}`)).map((e) => e.type);
 }
@@ -64,6 +72,56 @@ async function closeFromTwoInstances(a: TestApp, b: TestApp): Promise<void> {
   }
 }
 
+/**
+ * Two DIFFERENT periods closed at the same moment. A late event (an accrual dated in a period
+ * already closed, recorded after its close) is settled by the next close; if two closes each
+ * calculated without knowing the other, both would take it. Closes are serialised by the
+ * close sequence: one files, the other is refused 409 close_overtaken and, retried, knows the
+ * first; the two statements never overlap and verify recomputes both.
+ */
+async function closeTwoPeriodsAtOnce(a: TestApp, b: TestApp): Promise<void> {
+  const { finance } = await seedTwoMonths(a);
+  await a.http().post('/v1/settlements').set(finance).send({ periodId: '2026-09' }).expect(201);
+  const shop = (await seedLatePartner(a)).Authorization;
+  // Dated in September, recorded after September was closed: a late adjustment of the next close.
+  await a
+    .http()
+    .post('/v1/accruals')
+    .set({ Authorization: shop })
+    .send({ externalId: 'late-1', memberId: 'm-1', amountMinor: 500_000, currency: 'RUB', occurredAt: '2026-09-25T10:00:00Z' })
+    .expect(201);
+  const periods = ['2026-08', '2026-10'];
+  const answers = await Promise.all(periods.map((periodId, i) => [a, b][i].http().post('/v1/settlements').set(finance).send({ periodId })));
+  const statuses = answers.map((r) => `${r.status}${r.status === 409 ? ` ${r.body.code}` : ''}`);
+  // Retry what was overtaken, as a client would.
+  for (const [i, r] of answers.entries()) {
+    if (r.status === 409) {
+      expect(r.body.code).toBe('close_overtaken');
+      await [a, b][i].http().post('/v1/settlements').set(finance).send({ periodId: periods[i] }).expect(201);
+    } else {
+      expect(r.status).toBe(201);
+    }
+  }
+  // Exactly one statement settles the late accrual.
+  const late: string[] = [];
+  for (const periodId of periods) {
+    const filed = await a.http().get(`/v1/settlements/${periodId}`).set(finance).expect(200);
+    if (JSON.stringify(filed.body).includes('late-1')) late.push(periodId);
+  }
+  expect({ statuses: statuses.length, late: late.length }).toEqual({ statuses: 2, late: 1 });
+  // Cut-offs grow in the order the closes were filed, each close knowing the ones before.
+  const closes = (await a.store.readAll()).filter((e) => e.type === 'SettlementPeriodClosed');
+  const cutoffs = closes.map((e) => Number(e.data.cutoffPosition));
+  expect([...cutoffs].sort((x, y) => x - y)).toEqual(cutoffs);
+  for (let i = 1; i < closes.length; i++) expect(cutoffs[i]).toBeGreaterThanOrEqual(closes[i - 1].position);
+  const auditor = await a.http().post('/v1/keys').set(a.admin).send({ role: 'auditor' }).expect(201);
+  const verify = await a
+    .http()
+    .get('/v1/audit/verify')
+    .set({ Authorization: `Bearer ${auditor.body.key}` });
+  expect({ status: verify.status, ok: verify.body.ok }).toEqual({ status: 200, ok: true });
+}
+
 describe('closing a period from two processes at once', () => {
   let dir: string;
   beforeEach(() => (dir = tempDir('ledger-close-')));
@@ -90,6 +148,68 @@ describe('closing a period from two processes at once', () => {
     } finally {
       await a.close();
       await b.close();
+      await server.stop();
+    }
+  });
+
+  it('two API instances on one SQLite file close two different periods at once: statements never overlap', async () => {
+    const file = join(dir, 'ledger.db');
+    const a = await startTestApp(SqliteEventStore.open(file));
+    const b = await startTestApp(SqliteEventStore.open(file));
+    try {
+      await closeTwoPeriodsAtOnce(a, b);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('two API instances on one EventStoreDB (wire server) close two different periods at once: statements never overlap', async () => {
+    const server = await EsdbWireServer.start();
+    const a = await startTestApp(EsdbEventStore.fromConnectionString(server.connectionString));
+    const b = await startTestApp(EsdbEventStore.fromConnectionString(server.connectionString));
+    try {
+      await closeTwoPeriodsAtOnce(a, b);
+    } finally {
+      await a.close();
+      await b.close();
+      await server.stop();
+    }
+  });
+
+  it('EventStoreDB: a close cut off between its sequence entry and its filing blocks other closes until it is closed again', async () => {
+    const server = await EsdbWireServer.start();
+    const t = await startTestApp(EsdbEventStore.fromConnectionString(server.connectionString));
+    try {
+      const { finance } = await seedTwoMonths(t);
+      // The process died after sequencing the close of 2026-09 and before filing it.
+      const head = (await t.store.readAll({ direction: 'backwards', maxCount: 1 }))[0].position;
+      const sequence = await loadCloseSequence(t.store);
+      await appendDecided(
+        t.store,
+        CLOSE_SEQUENCE_STREAM,
+        { state: undefined, ...sequence },
+        [{ type: 'PeriodCloseSequenced', data: { sequence: 0, periodId: '2026-09', cutoffPosition: head } }],
+        systemMeta(),
+        new Date().toISOString(),
+      );
+      const other = await t.http().post('/v1/settlements').set(finance).send({ periodId: '2026-10' }).expect(409);
+      expect(other.body).toMatchObject({ code: 'close_overtaken' });
+      expect(other.body.message).toContain('close 2026-09 again');
+      expect(await settlementEvents(t.store, '2026-10')).toEqual([]);
+      // Closing 2026-09 again finishes it at the cut-off it was sequenced with; then 2026-10 closes.
+      const finished = await t.http().post('/v1/settlements').set(finance).send({ periodId: '2026-09' }).expect(201);
+      expect(finished.body.cutoffPosition).toBe(head);
+      await t.http().post('/v1/settlements').set(finance).send({ periodId: '2026-10' }).expect(201);
+      expect((await t.store.readStream(CLOSE_SEQUENCE_STREAM)).map((e) => e.data.periodId)).toEqual(['2026-09', '2026-10']);
+      const auditor = await t.http().post('/v1/keys').set(t.admin).send({ role: 'auditor' }).expect(201);
+      const verify = await t
+        .http()
+        .get('/v1/audit/verify')
+        .set({ Authorization: `Bearer ${auditor.body.key}` });
+      expect({ status: verify.status, ok: verify.body.ok }).toEqual({ status: 200, ok: true });
+    } finally {
+      await t.close();
       await server.stop();
     }
   });
