@@ -86,6 +86,15 @@ describe('expiry over HTTP on sqlite', () => {
     expect(asCafe.body).toMatchObject({ available: 50, ownLots: [], otherIssuersPoints: 50, expiringSoon: { points: 50 } });
     // Nothing recorded yet: the lapse is the job's to write.
     expect(await expiries(t.store)).toEqual([]);
+    // As of the head (judged at its recorded time, this store's real clock, past 1 November): the same.
+    const asOf = await t.http().get('/v1/audit/members/m-1').set(t.admin).expect(200);
+    expect(asOf.body).toMatchObject({ available: 50, lots: [{ lotId: 'grocer:g-new-1', points: 50 }] });
+    const partnerAsOf = await t
+      .http()
+      .get(`/v1/members/m-1?asOf=${await lastPosition(t.store)}`)
+      .set(c.partners.grocer)
+      .expect(200);
+    expect(partnerAsOf.body).toMatchObject({ available: 50, ownLots: [{ lotId: 'grocer:g-new-1', points: 50 }], otherIssuersPoints: 0 });
     const before = (await t.store.readAll()).length;
     const refused = await t
       .http()
