@@ -637,6 +637,12 @@ const CASES: HostileCase[] = [
     status: 400,
     field: 'breakageShareBps',
   },
+  // The same for every other field that may be omitted: null is refused, naming the field.
+  { name: 'a reversal with null points', ...REVERSALS, body: { ...VALID.reversal, points: null }, status: 400, field: 'points' },
+  { name: 'a capture with null points', ...CAPTURE, body: { ...VALID.capture, points: null }, status: 400, field: 'points' },
+  { name: 'an enrolment with a null memberId', ...MEMBERS, body: { ...VALID.member, memberId: null }, status: 400, field: 'memberId' },
+  { name: 'an enrolment with a null birthDate', ...MEMBERS, body: { ...VALID.member, birthDate: null }, status: 400, field: 'birthDate' },
+  { name: 'terms with a null earnRule', ...TERMS, body: { ...VALID.terms, earnRule: null }, status: 400, field: 'earnRule' },
   { name: 'terms without effectiveFrom', ...TERMS, body: { issuanceFeeBps: 1, breakageShareBps: 1 }, status: 400, field: 'effectiveFrom' },
   // Fields that are not the sender's to set, and JSON that is not JSON.
   {

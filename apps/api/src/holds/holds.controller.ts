@@ -1,7 +1,7 @@
 import { Body, Controller, Inject, Param, Post, Res } from '@nestjs/common';
 import { CommandBus, IQueryHandler, Query, QueryBus, QueryHandler } from '@nestjs/cqrs';
 import type { FastifyReply } from 'fastify';
-import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsInt, Matches, Max, Min } from 'class-validator';
 import { AMOUNT_MINOR_MAX, HOLD_TTL_SECONDS_MAX, HOLD_TTL_SECONDS_MIN, NotFound } from '@ledger/domain';
 import { EVENT_STORE, EventStore, headPosition } from '@ledger/event-store';
 import {
@@ -16,7 +16,14 @@ import {
 } from '@ledger/application';
 import { CurrentActor, Roles, partnerIdOf } from '../http/auth';
 import { RequestMeta } from '../http/request-meta';
-import { EXTERNAL_ID_PATTERN, EXTERNAL_ID_RULE, IsBusinessDateTime, MEMBER_ID_PATTERN, PARTNER_ID_PATTERN } from '../http/validators';
+import {
+  EXTERNAL_ID_PATTERN,
+  EXTERNAL_ID_RULE,
+  IsBusinessDateTime,
+  MEMBER_ID_PATTERN,
+  MayBeOmitted,
+  PARTNER_ID_PATTERN,
+} from '../http/validators';
 import { ReadModelAccess } from '../projections/read-model';
 import { answer } from '../transactions/answer';
 
@@ -46,7 +53,7 @@ export class CaptureHoldRequest {
   externalId!: string;
 
   /** Part of the hold to redeem; all of it when absent. */
-  @IsOptional()
+  @MayBeOmitted()
   @IsInt()
   @Min(1)
   @Max(AMOUNT_MINOR_MAX)

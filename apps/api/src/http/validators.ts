@@ -1,7 +1,14 @@
-import { ValidationOptions, registerDecorator } from 'class-validator';
+import { ValidateIf, ValidationOptions, registerDecorator } from 'class-validator';
 import { passesLuhn } from '@ledger/domain';
 
 /** IDs are path segments and stream-name parts: plain ASCII, no separators. */
+/**
+ * A body field that may be left out, but not sent as null: `@IsOptional()` skips validation for
+ * null too, and a null then reaches the command (recorded, or failing later) where an omitted
+ * field would have taken its default. The field's own validators refuse null with 400 naming it.
+ */
+export const MayBeOmitted = () => ValidateIf((_request: object, value: unknown) => value !== undefined);
+
 export const PARTNER_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
 export const MEMBER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /**

@@ -1,13 +1,13 @@
 import { Body, Controller, Get, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { FastifyReply } from 'fastify';
-import { IsOptional, Matches } from 'class-validator';
+import { Matches } from 'class-validator';
 import { Actor, CLOCK, Clock, CommandMeta, EnrolMemberCommand, EnrolledBody } from '@ledger/application';
 import { MemberBalance } from '@ledger/projections';
 import { CurrentActor, Roles, partnerIdOf } from '../http/auth';
 import { MemberIdParam } from '../http/params';
 import { RequestMeta } from '../http/request-meta';
-import { IsCalendarDate, IsLuhnCardNumber, MEMBER_ID_PATTERN } from '../http/validators';
+import { IsCalendarDate, IsLuhnCardNumber, MEMBER_ID_PATTERN, MayBeOmitted } from '../http/validators';
 import { answer } from '../transactions/answer';
 import { AS_OF_POSITION_HEADER } from '../projections/positions.controller';
 import { GetMemberBalanceQuery, parseMinPosition } from '../projections/read-model.queries';
@@ -20,14 +20,14 @@ export type MemberBody = Pick<
 >;
 
 export class EnrolMemberRequest {
-  @IsOptional()
+  @MayBeOmitted()
   @Matches(MEMBER_ID_PATTERN, { message: 'must be 1-64 letters, digits, dashes or underscores' })
   memberId?: string;
 
   @IsLuhnCardNumber()
   cardNumber!: string;
 
-  @IsOptional()
+  @MayBeOmitted()
   @IsCalendarDate()
   birthDate?: string;
 }

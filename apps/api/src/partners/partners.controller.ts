@@ -8,14 +8,12 @@ import {
   IsDefined,
   IsInt,
   IsObject,
-  IsOptional,
   IsString,
   Length,
   Matches,
   Max,
   Min,
   NotEquals,
-  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import {
@@ -31,13 +29,10 @@ import { AMOUNT_MINOR_MAX, EarnRule, MULTIPLIER_BPS_MAX, PENDING_DAYS_MAX, PROGR
 import { Roles } from '../http/auth';
 import { RequestMeta } from '../http/request-meta';
 import { PartnerIdParam } from '../http/params';
-import { DISPLAY_NAME_PATTERN, IsBusinessDateTime, PARTNER_ID_PATTERN } from '../http/validators';
+import { DISPLAY_NAME_PATTERN, IsBusinessDateTime, MayBeOmitted, PARTNER_ID_PATTERN } from '../http/validators';
 
-/**
- * Optional by omission only: `@IsOptional()` also lets null through, and a null rate would
- * skip the `= 0` default and be recorded as the partner's terms (breaking every later close).
- */
-const MayBeOmitted = () => ValidateIf((_request: object, value: unknown) => value !== undefined);
+// Optional by omission only (MayBeOmitted): a null rate would skip the `= 0` default and be
+// recorded as the partner's terms, breaking every later close.
 const NAME_RULE = 'must be 1-32 lowercase letters, digits, dashes or underscores';
 const MULTIPLIER_RULE = `must be an integer from 1 to ${MULTIPLIER_BPS_MAX} basis points (10000 = ×1)`;
 
@@ -184,7 +179,7 @@ export class ChangeTermsRequest {
   @IsBusinessDateTime()
   effectiveFrom!: string;
 
-  @IsOptional()
+  @MayBeOmitted()
   @IsObject({ message: 'must be an object' })
   @ValidateNested()
   @Type(() => EarnRuleRequest)

@@ -2,7 +2,7 @@ import { Body, Controller, Post, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsOptional, Matches, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, Matches, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
 import { ACCRUAL_ITEMS_MAX, AMOUNT_MINOR_MAX, PROGRAM_NAME_PATTERN, SKU_PATTERN } from '@ledger/domain';
 import {
   AccrualBody,
@@ -16,7 +16,7 @@ import {
 } from '@ledger/application';
 import { CurrentActor, Roles, partnerIdOf } from '../http/auth';
 import { RequestMeta } from '../http/request-meta';
-import { EXTERNAL_ID_PATTERN, EXTERNAL_ID_RULE, IsBusinessDateTime, MEMBER_ID_PATTERN } from '../http/validators';
+import { EXTERNAL_ID_PATTERN, EXTERNAL_ID_RULE, IsBusinessDateTime, MEMBER_ID_PATTERN, MayBeOmitted } from '../http/validators';
 import { answer } from './answer';
 
 const MEMBER_ID_RULE = 'must be 1-64 letters, digits, dashes or underscores';
@@ -80,7 +80,7 @@ export class ReversalRequest extends PartnerTransactionRequest {
   originalExternalId!: string;
 
   /** Part of the original's points; absent, all that remains of it. */
-  @IsOptional()
+  @MayBeOmitted()
   @IsInt()
   @Min(1)
   @Max(AMOUNT_MINOR_MAX)
