@@ -104,6 +104,34 @@ describe('earn rules over HTTP on sqlite', () => {
     await refusedOn(accrue('r-1', 100_000, [{ sku: 'a', category: 'grocery', amountMinor: -1 }]), 'items.0.amountMinor');
   });
 
+  it('tiers: the accrual that crosses a threshold is followed in the same append by TierChanged; it earns at the old tier, the next at the new', async () => {
+    const program = {
+      effectiveFrom: '2026-11-01T00:00:00Z',
+      tiers: [
+        { tierId: 'red', qualifyingPoints: 0, multiplierBps: 10_000 },
+        { tierId: 'silver', qualifyingPoints: 100, multiplierBps: 15_000 },
+      ],
+      bonuses: {},
+      limits: { maxAccrualsPerMemberPerHour: 100, maxPointsPerMemberPerDay: 100_000 },
+    };
+    await t.http().put('/v1/program').set(t.admin).send(program).expect(200);
+    expect((await accrue('r-1', 500_000).expect(201)).body.points).toBe(50);
+    expect((await accrue('r-2', 500_000).expect(201)).body.points).toBe(50); // 100 in the year: silver from now on
+    expect((await accrue('r-3', 100_000).expect(201)).body.points).toBe(15);
+    const events = await t.store.readStream('member-m-1');
+    expect(events.map((e) => [e.type, (e.data as { toTierId?: string }).toTierId])).toEqual([
+      ['MemberEnrolled', undefined],
+      ['PointsAccrued', undefined],
+      ['TierChanged', 'red'],
+      ['PointsAccrued', undefined],
+      ['TierChanged', 'silver'],
+      ['PointsAccrued', undefined],
+    ]);
+    // One append: the upgrade is recorded with the accrual's own write, at the next position.
+    expect(events[4].position).toBe(events[3].position + 1);
+    expect(events[4].data).toMatchObject({ fromTierId: 'red', reason: 'qualified', qualifyingPoints: 100, txId: 'grocer:r-2' });
+  });
+
   it('refuses bad rules naming the field and writes nothing: thresholds out of order, zero or negative multipliers, overlapping campaigns', async () => {
     await refusedOn(
       terms({

@@ -448,6 +448,13 @@ export const ROLE_MATRIX: MatrixRow[] = [
     expect: staffOnly(200, ['finance', 'auditor', 'admin']),
   },
   {
+    method: 'GET',
+    path: '/v1/members/:memberId/transactions/:txId',
+    what: "why A's accrual on A's member earned its points (B: 404, not its transaction)",
+    request: (f) => ({ url: `/v1/members/${f.memberOfA}/transactions/${f.partnerA}:${f.reversibleOfA}` }),
+    expect: { ...staffOnly(200, ['finance', 'auditor', 'admin']), partnerA: 200, partnerB: 404 },
+  },
+  {
     method: 'POST',
     path: '/v1/audit/verifications',
     what: 'start a verification job',

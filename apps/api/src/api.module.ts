@@ -10,6 +10,7 @@ import { MetricsController } from './http/metrics.controller';
 import { KeysController } from './keys/keys.controller';
 import { MembersController } from './members/members.controller';
 import { PartnerTransactionsHandler } from './members/partner-member-view';
+import { ExplainTransactionHandler } from './members/explain-transaction';
 import { PartnersController } from './partners/partners.controller';
 import { PartnerPositionsController } from './projections/positions.controller';
 import { LAG_COUNT_MAX, ProjectionMonitor } from './projections/projection-monitor';
@@ -99,6 +100,7 @@ export class ApiModule {
         },
         PendingReleaseJob,
         PartnerTransactionsHandler,
+        ExplainTransactionHandler,
         GetProgramReportHandler,
         ListFlagsHandler,
         ...AUDIT_PROVIDERS,

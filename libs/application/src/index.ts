@@ -20,6 +20,7 @@ export * from './member/redeem-points';
 export * from './member/reverse-transaction';
 export * from './member/holds';
 export * from './member/expire-lots';
+export * from './member/review-tier';
 export * from './member/cards';
 export * from './program/configure-program';
 export * from './program/get-program';

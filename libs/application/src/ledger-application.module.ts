@@ -12,6 +12,7 @@ import { RedeemPointsHandler } from './member/redeem-points';
 import { ReverseTransactionHandler } from './member/reverse-transaction';
 import { HOLD_COMMAND_HANDLERS } from './member/holds';
 import { ExpireDueLotsHandler } from './member/expire-lots';
+import { ReviewTierHandler } from './member/review-tier';
 import { ReleasePendingPointsHandler } from './member/release-pending';
 import { RegisterPartnerHandler } from './partner/register-partner';
 import { ChangePartnerTermsHandler } from './partner/change-partner-terms';
@@ -38,6 +39,7 @@ export const COMMAND_HANDLERS = [
   ReverseTransactionHandler,
   ...HOLD_COMMAND_HANDLERS,
   ExpireDueLotsHandler,
+  ReviewTierHandler,
   ReleasePendingPointsHandler,
   ClosePeriodHandler,
   ConfigureProgramHandler,

@@ -54,6 +54,8 @@ export interface FoldedMember {
   lots: Map<string, FoldedLot>;
   /** Σ points of the member's lots: equals `available` after every event. */
   lotPoints: number;
+  /** The programme tier after the last TierChanged (null: none). */
+  tier: string | null;
 }
 
 /** A hold as the fold keeps it, the way the holds read model does. */
@@ -357,6 +359,7 @@ export class AuditFold {
         position: e.position,
         lots: new Map(),
         lotPoints: 0,
+        tier: null,
       });
       return {};
     }
@@ -404,6 +407,9 @@ export class AuditFold {
       case 'PointsReleased':
         this.pointsReleased(m, d);
         break;
+      case 'TierChanged':
+        this.tierChanged(m, d);
+        break;
       default:
         throw new Broken(`unknown member event type ${e.type}`);
     }
@@ -433,6 +439,7 @@ export class AuditFold {
     }
     need(isCount(points), 'points are a whole number', 'integer >= 0', points);
     need(isCount(pointValueMinor) && pointValueMinor > 0, 'the point value is positive', 'integer > 0', pointValueMinor);
+    this.earnBreakdown(d);
     if (points > 0) need(!m.lots.has(lotId), 'a lot is opened once', 'a new lotId', lotId);
     this.newTx(txId, { kind: 'accrual', memberId: m.memberId, lotId, points });
     if (points > 0) {
@@ -787,6 +794,50 @@ export class AuditFold {
   }
 
   /** A return window ended: nothing moves; the lot was pending, and is released once, at its availableAt. */
+  /** A tier moves from the one held; an upgrade names an accrual of the member's (appended with it). */
+  private tierChanged(m: FoldedMember, d: Record<string, unknown>): void {
+    const { fromTierId, toTierId, reason, qualifyingPoints, txId } = d;
+    need(fromTierId === m.tier, 'a tier change starts from the tier held', m.tier, fromTierId);
+    need(toTierId === null || isText(toTierId), 'the new tier is a name or none', 'string or null', toTierId);
+    need(toTierId !== fromTierId, 'a tier change changes the tier', `not ${String(fromTierId)}`, toTierId);
+    need(reason === 'qualified' || reason === 'review', 'a known reason', 'qualified | review', reason);
+    need(isCount(qualifyingPoints), 'qualifying points are a whole number', 'integer >= 0', qualifyingPoints);
+    if (reason === 'qualified') {
+      const accrual = isText(txId) ? this.txs.get(txId) : undefined;
+      need(accrual?.kind === 'accrual' && accrual.memberId === m.memberId, "an upgrade names the member's accrual", 'accrual', txId);
+    }
+    m.tier = toTierId as string | null;
+  }
+
+  /** The earn breakdown, when recorded: items add up to the amount, multipliers are in range and name their source. */
+  private earnBreakdown(d: Record<string, unknown>): void {
+    const { amountMinor, items, basePoints, multipliers } = d;
+    if (items !== undefined) {
+      need(Array.isArray(items) && items.length > 0, 'items are a non-empty list', 'array', items);
+      const sum = (items as Record<string, unknown>[]).reduce((acc, i) => acc + (isCount(i.amountMinor) ? i.amountMinor : NaN), 0);
+      need(sum === amountMinor, 'item amounts add up to the accrual amount', amountMinor, sum);
+    }
+    if (basePoints === undefined && multipliers === undefined) return;
+    need(isCount(basePoints), 'base points are a whole number', 'integer >= 0', basePoints);
+    need(Array.isArray(multipliers), 'multipliers are a list', 'array', multipliers);
+    for (const m of multipliers as Record<string, unknown>[]) {
+      need(
+        ['category', 'campaign', 'threshold', 'tier', 'plan'].includes(String(m.source)),
+        'a known multiplier source',
+        'source',
+        m.source,
+      );
+      need(isText(m.ref), 'a multiplier names what set it', 'string', m.ref);
+      need(isCount(m.multiplierBps) && m.multiplierBps >= 1, 'a multiplier is a positive integer of bps', 'integer >= 1', m.multiplierBps);
+      need(
+        isCount(m.amountMinor) && m.amountMinor <= Number(amountMinor),
+        'a multiplier covers part of the receipt',
+        `<= ${String(amountMinor)}`,
+        m.amountMinor,
+      );
+    }
+  }
+
   private pointsReleased(m: FoldedMember, d: Record<string, unknown>): void {
     const { lotId, issuerPartnerId, points, occurredAt } = d;
     need(isText(lotId) && isText(issuerPartnerId), 'ids are set', 'strings', { lotId, issuerPartnerId });

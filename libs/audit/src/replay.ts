@@ -165,6 +165,8 @@ export function describeEvent(type: string, data: unknown): string {
       return `card ${d.cardNumber} blocked by ${d.blockedBy}: ${d.reason}`;
     case 'CardReplaced':
       return `card ${d.previousCardNumber} replaced by ${d.cardNumber}`;
+    case 'TierChanged':
+      return `tier ${String(d.fromTierId ?? 'none')} -> ${String(d.toTierId ?? 'none')} (${String(d.reason)}, ${String(d.qualifyingPoints)} qualifying pts)`;
     case 'SuspiciousActivityFlagged':
       return `accrual ${d.txId} refused and flagged: ${d.rule} ${d.observed} > ${d.limit} (${d.window})`;
     default: {

@@ -9,4 +9,5 @@ export * from './program/program';
 export * from './member/member.events';
 export * from './member/member.state';
 export * from './member/member.decide';
+export * from './member/member.tiers';
 export * from './transaction/transaction';

@@ -85,7 +85,21 @@ export const OPERATION_DOCS: Record<string, OperationDoc> = {
     requestExample: {
       partnerId: 'freshmart',
       name: 'FreshMart',
-      earnRule: { pointsPerUnit: 1, unitMinor: 10000 },
+      earnRule: {
+        pointsPerUnit: 1,
+        unitMinor: 10000,
+        categories: { grocery: 12500 },
+        thresholds: [{ fromMinor: 500000, multiplierBps: 11000 }],
+        campaigns: [
+          {
+            campaignId: 'grocery-week',
+            from: '2026-11-16T00:00:00Z',
+            to: '2026-11-23T00:00:00Z',
+            multiplierBps: 15000,
+            categories: ['grocery'],
+          },
+        ],
+      },
       issuanceFeeBps: 150,
       breakageShareBps: 5000,
     },
@@ -134,6 +148,47 @@ export const OPERATION_DOCS: Record<string, OperationDoc> = {
         code: 'card_in_use',
         description: 'The card belongs to another member (or `member_exists`: the member id is taken)',
         message: 'card 4000000000000010 belongs to another member',
+      },
+    ],
+  },
+  'GET /v1/members/{memberId}/transactions/{txId}': {
+    summary: 'Why a transaction earned its points',
+    description:
+      'For an accrual: base points (whole units of the receipt × pointsPerUnit), each multiplier with its source (category, campaign, threshold, tier, plan), the part of the receipt it multiplied, and the tier change it brought; points are rounded down once after every multiplier. A partner key sees only its own transactions.',
+    success: {
+      status: 200,
+      description: 'The explanation',
+      example: {
+        txId: 'freshmart:till-7-000123',
+        memberId: 'demo-member-01',
+        partnerId: 'freshmart',
+        type: 'PointsAccrued',
+        occurredAt: '2026-11-18T12:00:00.000Z',
+        points: 247,
+        position: 42,
+        accrual: {
+          amountMinor: 600000,
+          currency: 'RUB',
+          items: [{ sku: 'basket', category: 'grocery', amountMinor: 600000 }],
+          basePoints: 60,
+          multipliers: [
+            { source: 'category', ref: 'grocery', multiplierBps: 12500, amountMinor: 600000 },
+            { source: 'campaign', ref: 'grocery-week', multiplierBps: 15000, amountMinor: 600000 },
+            { source: 'threshold', ref: '500000', multiplierBps: 11000, amountMinor: 600000 },
+            { source: 'tier', ref: 'gold', multiplierBps: 20000, amountMinor: 600000 },
+          ],
+          rounding: 'down, once, after every multiplier',
+          tierChange: null,
+        },
+      },
+    },
+    errors: [
+      NOT_FOUND_MEMBER,
+      {
+        status: 404,
+        code: 'transaction_not_found',
+        description: "No such transaction (or another partner's)",
+        message: 'transaction freshmart:x not found',
       },
     ],
   },

@@ -13,6 +13,13 @@ import { AS_OF_POSITION_HEADER } from '../projections/positions.controller';
 import { GetMemberBalanceQuery, parseMinPosition } from '../projections/read-model.queries';
 import { MemberAsOfQuery, parseAsOfParam } from '../audit';
 import { PartnerMemberBody, PartnerTransactionsQuery, partnerMemberView } from './partner-member-view';
+import { ExplainTransactionQuery, TransactionExplanation } from './explain-transaction';
+
+/** A transaction id is `partnerId:externalId`. */
+export class MemberTransactionParams extends MemberIdParam {
+  @Matches(/^[a-z0-9][a-z0-9-]{0,31}:[A-Za-z0-9][A-Za-z0-9.:#_-]{0,63}$/, { message: 'must be partnerId:externalId' })
+  txId!: string;
+}
 
 export type MemberBody = Pick<
   MemberBalance,
@@ -58,6 +65,17 @@ export class MembersController {
    * moment instead, independent of the read model (issue 7). Staff keys get the full
    * record; a partner key gets its till's view (partner-member-view.ts).
    */
+  /**
+   * Explains one of the member's transactions: for an accrual, the base points, every multiplier
+   * and its source (category, campaign, threshold, tier, plan) and the tier change it brought.
+   * A partner key sees only its own transactions (another's: 404, as if it did not exist).
+   */
+  @Get(':memberId/transactions/:txId')
+  @Roles('partner', 'finance', 'auditor', 'admin')
+  explain(@Param() { memberId, txId }: MemberTransactionParams, @CurrentActor() actor: Actor): Promise<TransactionExplanation> {
+    return this.queries.execute(new ExplainTransactionQuery(memberId, txId, actor.role === 'partner' ? partnerIdOf(actor) : null));
+  }
+
   @Get(':memberId')
   @Roles('partner', 'finance', 'auditor', 'admin')
   async get(

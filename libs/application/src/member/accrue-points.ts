@@ -47,11 +47,13 @@ export class AccruePointsHandler implements ICommandHandler<AccruePointsCommand>
       this.reference.program(),
     ]);
     const txId = txIdOf(data.partnerId, data.externalId);
+    const inForce = programAt(program, data.occurredAt);
     const context = {
       ...txContextOf(coalition, this.config),
       earnRule: termsAt(partner.terms, data.occurredAt).earnRule,
-      // Velocity limits of the programme in force at the business date (none before the first version).
-      limits: programAt(program, data.occurredAt)?.limits,
+      // Velocity limits and tiers of the programme in force at the business date (none before the first version).
+      limits: inForce?.limits,
+      tiers: inForce?.tiers,
     };
     return this.poster.post({ type: 'AccruePoints', data, context }, txId, meta, (r) => ({
       txId,

@@ -3,7 +3,8 @@ import { Conflict, InvalidInput, NotFound, Refused, assert, idempotencyConflict 
 import { passesLuhn } from '../shared/luhn';
 import { addMonthsUtc, checkBusinessDate, toUtcIso } from '../shared/time';
 import { AccrualItem, EarnRule, MemberMultiplier, availableAtUnder, checkAccrualItems, earnBreakdown } from '../partner/partner';
-import { VelocityLimits } from '../program/program';
+import { Tier, VelocityLimits } from '../program/program';
+import { lastAnniversary, qualifyingPointsAt, rankOf, tierRankFor, upgradeOnAccrual } from './member.tiers';
 import { LotSlice, MemberEvent, SuspiciousActivityFlagged } from './member.events';
 import {
   Hold,
@@ -47,8 +48,9 @@ export type AccruePoints = {
   /**
    * `limits`: the programme's velocity limits in force at the business date (none without a programme).
    * `plan`: a paid plan's multiplier while the member's plan is valid at the business date.
+   * `tiers`: the programme's tiers in force at the business date (none without a programme).
    */
-  context: TxContext & { earnRule: EarnRule; limits?: VelocityLimits; plan?: MemberMultiplier };
+  context: TxContext & { earnRule: EarnRule; limits?: VelocityLimits; plan?: MemberMultiplier; tiers?: Tier[] };
 };
 export type RedeemPoints = {
   type: 'RedeemPoints';
@@ -85,6 +87,12 @@ export type LapseHold = { type: 'LapseHold'; data: { memberId: string; holdId: s
 export type ReleasePendingPoints = { type: 'ReleasePendingPoints'; data: { memberId: string; lotId: string } };
 /** Fraud control: `blockedBy` is the enrolling partner or `admin` (the handler checked who may). */
 export type BlockCard = { type: 'BlockCard'; data: { memberId: string; cardNumber: string; reason: string; blockedBy: string } };
+/**
+ * The anniversary review of the member's tier as of `at` (not after the clock): at the latest
+ * anniversary of the last tier change, a member whose rolling-year points no longer reach the
+ * tier drops one tier (never more). A job's command, not a partner's.
+ */
+export type ReviewTier = { type: 'ReviewTier'; data: { memberId: string; at: string }; context: { tiers: Tier[] } };
 /** A new card for the member (the handler claimed it for the member first). */
 export type ReplaceCard = { type: 'ReplaceCard'; data: { memberId: string; cardNumber: string } };
 
@@ -110,7 +118,8 @@ export type MemberCommand =
   | ReleasePendingPoints
   | BlockCard
   | ReplaceCard
-  | ExpireDueLots;
+  | ExpireDueLots
+  | ReviewTier;
 
 /**
  * A velocity limit refused the accrual (422 velocity_limit). `flag` is the event to record
@@ -146,6 +155,7 @@ export function decideMember(command: MemberCommand, state: MemberState, now: Da
   if (command.type === 'BlockCard') return blockCard(command, state, now);
   if (command.type === 'ReplaceCard') return replaceCard(command, state, now);
   if (command.type === 'ExpireDueLots') return expireDueLots(command, state, now);
+  if (command.type === 'ReviewTier') return reviewTier(command, state, now);
   const tx = openTransaction(command, state, now);
   if (tx === undefined) return [];
   switch (command.type) {
@@ -332,11 +342,21 @@ function accrue(cmd: AccruePoints, state: MemberState, { txId, occurredAt }: Ope
   }
   const items = cmd.data.items;
   if (items !== undefined) checkAccrualItems(items, amountMinor);
-  const earned = earnBreakdown({ amountMinor, items, occurredAt, rule: ctx.earnRule, plan: ctx.plan });
+  // The tier held before this accrual multiplies it: a crossing accrual earns at the old tier, the next at the new.
+  const tier = ctx.tiers?.[rankOf(ctx.tiers, state.tier)];
+  const earned = earnBreakdown({
+    amountMinor,
+    items,
+    occurredAt,
+    rule: ctx.earnRule,
+    plan: ctx.plan,
+    tier: tier === undefined ? undefined : { id: tier.tierId, multiplierBps: tier.multiplierBps },
+  });
   const points = earned.points;
   checkVelocity(cmd, state, txId, occurredAt, points);
   const expiresAt = addMonthsUtc(occurredAt, ctx.expiryMonths);
   const availableAt = points > 0 ? availableAtUnder(ctx.earnRule, occurredAt) : null;
+  const upgrade = upgradeOnAccrual(state, ctx.tiers, { txId, points, occurredAt });
   return [
     {
       type: 'PointsAccrued',
@@ -359,6 +379,35 @@ function accrue(cmd: AccruePoints, state: MemberState, { txId, occurredAt }: Ope
         ...(earned.multipliers.length === 0 ? {} : { basePoints: earned.basePoints, multipliers: earned.multipliers }),
         occurredAt,
       },
+    },
+    ...(upgrade === undefined ? [] : [upgrade]),
+  ];
+}
+
+/**
+ * Reviewed as of the latest anniversary at or before `at`: the decision depends on that date
+ * only, so a second run (or two racing) finds the same answer and, once a drop is recorded,
+ * the next anniversary a year later: one event. A member keeping the tier records nothing.
+ */
+function reviewTier(cmd: ReviewTier, state: MemberState, now: Date): MemberEvent[] {
+  const { memberId } = cmd.data;
+  if (state.status === 'none') throw new NotFound('member', memberId);
+  const at = businessDate('at', cmd.data.at);
+  if (Date.parse(at) > now.getTime()) throw new InvalidInput('at', 'must not be after the present time');
+  if (state.tier === null || state.tierSince === null) return [];
+  const anniversary = lastAnniversary(state.tierSince, at);
+  if (anniversary === undefined) return [];
+  const tiers = cmd.context.tiers;
+  const current = rankOf(tiers, state.tier);
+  const qualifying = qualifyingPointsAt(state, anniversary);
+  const reached = tierRankFor(tiers, qualifying);
+  // A tier the programme no longer has (current = -1) is left to the next upgrade.
+  if (current < 0 || reached >= current) return [];
+  const to = current - 1 >= 0 ? tiers[current - 1].tierId : null;
+  return [
+    {
+      type: 'TierChanged',
+      data: { memberId, fromTierId: state.tier, toTierId: to, reason: 'review', qualifyingPoints: qualifying, occurredAt: anniversary },
     },
   ];
 }

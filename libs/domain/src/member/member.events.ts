@@ -238,8 +238,28 @@ export type SuspiciousActivityFlagged = DomainEvent<
   }
 >;
 
+/**
+ * The member's tier moved: up (`reason: 'qualified'`) in the same append as the accrual that
+ * crossed the threshold, dated as it; down one tier at most (`reason: 'review'`) at an anniversary
+ * review, dated at the anniversary. `qualifyingPoints`: the rolling-year points it was decided on.
+ */
+export type TierChanged = DomainEvent<
+  'TierChanged',
+  {
+    memberId: string;
+    fromTierId: string | null;
+    toTierId: string | null;
+    reason: 'qualified' | 'review';
+    qualifyingPoints: number;
+    /** The accrual that crossed the threshold (upgrades only). */
+    txId?: string;
+    occurredAt: string;
+  }
+>;
+
 export type MemberEvent =
   | MemberEnrolled
+  | TierChanged
   | PointsAccrued
   | PointsRedeemed
   | AccrualReversed
@@ -267,4 +287,5 @@ export const MEMBER_EVENT_TYPES: ReadonlySet<string> = new Set([
   'CardBlocked',
   'CardReplaced',
   'SuspiciousActivityFlagged',
+  'TierChanged',
 ]);

@@ -64,6 +64,9 @@ export interface MemberState {
   enrolledBy: string | null;
   /** Fraud control: blocked until a replacement card is issued. */
   cardBlocked: boolean;
+  /** The programme tier held (null: none yet), and the business date of its last TierChanged (anniversaries count from it). */
+  tier: string | null;
+  tierSince: string | null;
   /** Accruals refused by a velocity limit and flagged, by txId: a retry is refused again without a second flag. */
   flaggedTxIds: Set<string>;
   /** Open lots (points > 0), in creation order. */
@@ -106,6 +109,8 @@ export const initialMember = (): MemberState => ({
   enrolledAt: '',
   enrolledBy: null,
   cardBlocked: false,
+  tier: null,
+  tierSince: null,
   flaggedTxIds: new Set(),
   lots: [],
   available: 0,
@@ -177,6 +182,8 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
     }
     case 'CardBlocked':
       return { ...state, cardBlocked: true };
+    case 'TierChanged':
+      return { ...state, tier: event.data.toTierId, tierSince: event.data.occurredAt };
     case 'CardReplaced':
       return { ...state, cardNumber: event.data.cardNumber, cardBlocked: false };
     case 'SuspiciousActivityFlagged':

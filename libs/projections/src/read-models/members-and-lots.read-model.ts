@@ -17,6 +17,7 @@ const HANDLES = [
   'CardReplaced',
   'SuspiciousActivityFlagged',
   'PointsReleased',
+  'TierChanged',
 ] as const;
 type Handled = (typeof HANDLES)[number];
 
@@ -157,11 +158,12 @@ class MembersAndLotsStaging {
       case 'CardReplaced':
         this.memberChange(event.data.memberId, 0, 0, 0, 0, position).replacedCard = event.data.cardNumber;
         return;
-      // A blocked card, a flag and a return window's end (the pending lots read model drops the lot) move
+      // A blocked card, a flag, a tier change and a return window's end (the pending lots read model drops the lot) move
       // no points here; the member's position moves.
       case 'CardBlocked':
       case 'SuspiciousActivityFlagged':
       case 'PointsReleased':
+      case 'TierChanged':
         this.memberChange(event.data.memberId, 0, 0, 0, 0, position);
         return;
       default: {
