@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { writeBulkHistory } from './lib/bulk-history';
 import { SERVE_ADMIN_KEY, freePort, issuePartnerKey, startLedgerServe } from './lib/child-server';
 import { runLoad } from './lib/load';
+import { caughtUp, headPosition } from './service-load';
+import { seededRandom } from '@ledger/projections/testing/synthetic-history';
 import { BenchLine } from './lib/report';
 
 interface ProfileNode {
@@ -36,10 +38,42 @@ function groupOf(url: string, name: string): string {
   return url === '' ? '(native)' : 'other';
 }
 
-export function summariseProfile(profile: CpuProfile, top = 25): string {
+/**
+ * The samples from the first to the last whose stack holds a frame of a file whose path holds
+ * `marker` (the load's own handler), so start-up and the projector's catch-up before the load
+ * are left out.
+ */
+function loadWindow(profile: CpuProfile, byId: Map<number, ProfileNode>, marker: string): [number, number] {
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const marked = new Map<number, boolean>();
+  const isMarked = (id: number): boolean => {
+    let known = marked.get(id);
+    if (known === undefined) {
+      const up = parent.get(id);
+      known = byId.get(id)!.callFrame.url.includes(marker) || (up !== undefined && isMarked(up));
+      marked.set(id, known);
+    }
+    return known;
+  };
+  let first = -1;
+  let last = -1;
+  profile.samples.forEach((id, i) => {
+    if (!isMarked(id)) return;
+    if (first < 0) first = i;
+    last = i;
+  });
+  return first < 0 ? [0, profile.samples.length - 1] : [first, last];
+}
+
+export function summariseProfile(profile: CpuProfile, top = 25, marker?: string): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const [from, to] = marker ? loadWindow(profile, byId, marker) : [0, profile.samples.length - 1];
+  for (let i = from; i <= to; i++) {
+    const id = profile.samples[i];
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
   const groups = new Map<string, number>();
   const functions = new Map<string, number>();
@@ -57,7 +91,7 @@ export function summariseProfile(profile: CpuProfile, top = 25): string {
       .slice(0, n)
       .map(([k, us]) => `| ${pct(us)} | ${k} |`);
   return [
-    `Main thread of \`ledger serve\`, ${(total / 1e6).toFixed(1)} s sampled.`,
+    `Main thread of \`ledger serve\`, ${(total / 1e6).toFixed(1)} s sampled${marker ? ` (from the first to the last sample in ${marker}: the load alone)` : ''}.`,
     '',
     '| self time | where |',
     '|---|---|',
@@ -70,9 +104,13 @@ export function summariseProfile(profile: CpuProfile, top = 25): string {
   ].join('\n');
 }
 
+/**
+ * The load of line 9 (service-load.ts): accruals for members drawn at random from 100,000
+ * enrolled, most of them not in the member cache, once the read models have caught up.
+ */
 export async function benchProfile({ quick, log }: { quick: boolean; log: (s: string) => void }): Promise<BenchLine[]> {
-  const members = quick ? 2_000 : 10_000;
-  const requests = quick ? 2_000 : 30_000;
+  const members = quick ? 2_000 : 100_000;
+  const requests = quick ? 2_000 : 20_000;
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-profile-'));
   try {
     const file = join(dir, 'data', 'ledger.db');
@@ -85,9 +123,11 @@ export async function benchProfile({ quick, log }: { quick: boolean; log: (s: st
       600_000,
       ['--cpu-prof', '--cpu-prof-dir', profiles],
     );
+    await caughtUp(server, SERVE_ADMIN_KEY, await headPosition(file));
     const key = await issuePartnerKey(server, 'p01');
+    const random = seededRandom(11);
     const occurredAt = new Date(Date.now() - 60_000).toISOString();
-    log(`profile: ${requests} accruals over ${members} members, 64 connections`);
+    log(`profile: ${requests} accruals, members at random from ${members}, 64 connections`);
     const r = await runLoad({
       url: server.url,
       connections: 64,
@@ -98,7 +138,7 @@ export async function benchProfile({ quick, log }: { quick: boolean; log: (s: st
         headers: { authorization: `Bearer ${key}` },
         body: JSON.stringify({
           externalId: `p-${i}`,
-          memberId: `b${String(i % members).padStart(7, '0')}`,
+          memberId: `b${String(Math.floor(random() * members)).padStart(7, '0')}`,
           amountMinor: 130_000,
           currency: 'RUB',
           occurredAt,
@@ -107,7 +147,7 @@ export async function benchProfile({ quick, log }: { quick: boolean; log: (s: st
     });
     await server.stop();
     const [name] = readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile'));
-    const summary = `${r.requestsPerSecond.toFixed(0)} accruals/s, p99 ${r.p99Ms.toFixed(1)} ms, statuses ${JSON.stringify(r.statuses)}.\n\n${summariseProfile(JSON.parse(readFileSync(join(profiles, name), 'utf8')) as CpuProfile)}`;
+    const summary = `${r.requestsPerSecond.toFixed(0)} accruals/s, p99 ${r.p99Ms.toFixed(1)} ms, statuses ${JSON.stringify(r.statuses)}.\n\n${summariseProfile(JSON.parse(readFileSync(join(profiles, name), 'utf8')) as CpuProfile, 25, 'accrue-points')}`;
     process.stdout.write(summary + '\n');
     if (!quick)
       writeFileSync(

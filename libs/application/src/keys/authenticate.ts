@@ -16,9 +16,14 @@ export class Authenticator {
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
+  /** The admin key's hash, made once rather than on every request (remade if the configured key is another). */
+  private admin: { key: string; hash: string } | undefined;
+
   async authenticate(key: string): Promise<Actor | undefined> {
     const hash = hashKey(key);
-    if (this.config.adminKey && sameHash(hash, hashKey(this.config.adminKey))) {
+    const adminKey = this.config.adminKey;
+    if (adminKey && this.admin?.key !== adminKey) this.admin = { key: adminKey, hash: hashKey(adminKey) };
+    if (adminKey && sameHash(hash, this.admin!.hash)) {
       return { keyId: 'env-admin', role: 'admin' };
     }
     const parsed = parseApiKey(key);
