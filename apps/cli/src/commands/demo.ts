@@ -58,7 +58,8 @@ import { progressBar } from './progress-bar';
  *   clock (at most LEDGER_MAX_BACKDATE_DAYS old, never in the future), so the generator
  *   drives an injected clock through history a day at a time and posts each day's
  *   transactions with the clock at that day's end.
- * - A loyalty programme (tiers, bonuses, a plan, velocity limits) is in force from the start.
+ * - A loyalty programme (tiers, bonuses, a plan, velocity limits) is in force from the start; the
+ *   first partner earns by category on a progressive scale with two campaigns, its receipts itemised.
  *   An accrual over a limit is refused and flagged, and the history goes on. At the end, the
  *   fraud controls: one member's card is blocked (an accrual is refused) and replaced (the
  *   balance stays), one member posts too fast and is flagged, one partner is suspended (a post
@@ -92,6 +93,8 @@ export interface DemoSummary {
   expired: { lots: number; points: number };
   /** Accruals at the partner with a return window, and how many of their lots were released by the end. */
   pending: { partnerId: string; accruals: number; released: number };
+  /** Receipts with items at the partner whose earn rule has categories, a scale and two campaigns. */
+  earnRules: { partnerId: string; itemised: number };
   /** Reversals that took part of their original back. */
   partialReversals: number;
   pointsAccrued: number;
@@ -131,6 +134,23 @@ const PROMO_EXPIRY_MONTHS = 1;
 const PROMO_MIN_HISTORY_DAYS = PROMO_DAYS + 45;
 /** The return window of the one partner that credits points late (the fashion stores: clothes come back). */
 const PENDING_DAYS = 14;
+/** The first partner (a grocer) earns by category, on a progressive scale, and runs two campaigns; its receipts carry items. */
+const EARN_RULES_INDEX = 0;
+/** Of a receipt at that partner: the groceries' share (the rest is household goods). */
+const GROCERY_SHARE = 0.7;
+
+/** Groceries ×1.25, receipts from 2,000 RUB ×1.1; a grocery week from day 7, and a double-points weekend on everything from day 30. */
+function demoEarnMultipliers(startMs: number) {
+  const day = (n: number) => new Date(startMs + n * DAY_MS).toISOString();
+  return {
+    categories: { grocery: 12_500, household: 10_000 },
+    thresholds: [{ fromMinor: 200_000, multiplierBps: 11_000 }],
+    campaigns: [
+      { campaignId: 'grocery-week', from: day(7), to: day(14), multiplierBps: 15_000, categories: ['grocery'] },
+      { campaignId: 'double-weekend', from: day(30), to: day(32), multiplierBps: 20_000 },
+    ],
+  };
+}
 const PENDING_PARTNER_TEMPLATE = 'fashion';
 
 const PARTNER_TEMPLATES = [
@@ -238,6 +258,7 @@ export async function generateDemoHistory(
             pointsPerUnit: t.pointsPerUnit,
             unitMinor: t.unitMinor,
             ...(i === pendingIndex ? { pendingDays: PENDING_DAYS } : {}),
+            ...(i === EARN_RULES_INDEX ? demoEarnMultipliers(startMs) : {}),
           },
           issuanceFeeBps: 100 + 25 * (i % 5),
           breakageShareBps: 5000,
@@ -347,6 +368,8 @@ export async function generateDemoHistory(
     pointsRedeemed: 0,
     crossPartner: 0,
     flagged: 0,
+    /** Accruals at the earn-rules partner, sent with items. */
+    itemised: 0,
   };
   const holdsEnded = { captured: 0, released: 0, lapsed: 0 };
   const expired = { lots: 0, points: 0 };
@@ -438,13 +461,24 @@ export async function generateDemoHistory(
   /** An accrual, or undefined when a velocity limit refused it (the refusal recorded a flag). */
   const accrueOrFlag = async (m: DemoMember, partner: number, externalId: string, amountMinor: number, occurredAt: string) => {
     const { partnerId } = partners[partner];
+    // The grocer's tills send the receipt's lines, so its category multipliers and campaigns apply per item.
+    const groceries = Math.round(amountMinor * GROCERY_SHARE);
+    const items =
+      partner === EARN_RULES_INDEX
+        ? [
+            { sku: 'basket', category: 'grocery', amountMinor: groceries },
+            { sku: 'home', category: 'household', amountMinor: amountMinor - groceries },
+          ]
+        : undefined;
     try {
-      return await commands.execute(
+      const outcome = await commands.execute(
         new AccruePointsCommand(
-          { partnerId, externalId, memberId: m.memberId, amountMinor, currency: 'RUB', occurredAt },
+          { partnerId, externalId, memberId: m.memberId, amountMinor, currency: 'RUB', occurredAt, ...(items ? { items } : {}) },
           partnerMeta[partner],
         ),
       );
+      if (items !== undefined) tally.itemised += 1;
+      return outcome;
     } catch (err) {
       if (err instanceof VelocityLimitExceeded) return undefined;
       throw err;
@@ -668,6 +702,7 @@ export async function generateDemoHistory(
       holds: holdsEnded,
       expired,
       pending: pendingTally,
+      earnRules: { partnerId: partners[EARN_RULES_INDEX].partnerId, itemised: tally.itemised },
       partialReversals: tally.partialReversals,
       pointsAccrued,
       pointsRedeemed: tally.pointsRedeemed,
@@ -746,6 +781,7 @@ export function registerDemoCommand(program: Command): void {
             `  fraud controls: ${summary.fraud.blockedCards} card blocked and ${summary.fraud.replacedCards} replaced, accruals flagged by the velocity limits: ${summary.transactions.flagged + summary.fraud.flags}, ${summary.fraud.suspendedPartners} partner suspended and reinstated`,
             `  ${summary.expired.lots} lots expired (${summary.expired.points} points of breakage)`,
             `  ${summary.pending.accruals} accruals at ${summary.pending.partnerId} pending for ${PENDING_DAYS} days: ${summary.pending.released} released, the rest refunded or still pending`,
+            `  ${summary.earnRules.itemised} receipts with items at ${summary.earnRules.partnerId} (groceries ×1.25, a scale from 2,000 RUB, a grocery week and a double-points weekend); tiers red, silver, gold in force`,
             `  top 20% of members earned ${pct(summary.topFifthShare)} of ${summary.pointsAccrued} points; ${pct(summary.crossPartnerShare)} of redeemed points were another partner's`,
             `  keys: ${keysFile}`,
             '',
