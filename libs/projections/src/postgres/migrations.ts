@@ -126,6 +126,7 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; description: strin
     sql: `CREATE INDEX lots_due ON lots (expires_at, member_id, lot_id) WHERE points > 0;`,
   },
   {
+    // No event before this version was a SuspiciousActivityFlagged (the API recorded none): the new table starts empty and right.
     version: 4,
     description: 'fraud controls: flags of accruals refused by a velocity limit',
     sql: `
