@@ -22,6 +22,7 @@ import { AUDIT_CONTROLLERS, AUDIT_PROVIDERS } from './audit';
 import { HoldMemberHandler, HoldsController } from './holds/holds.controller';
 import { HOLD_LAPSE_INTERVAL_MS_DEFAULT, HOLD_LAPSE_OPTIONS, HoldLapseJob } from './holds/hold-lapse.job';
 import { EXPIRY_INTERVAL_MS_DEFAULT, EXPIRY_OPTIONS, ExpiryJob } from './expiry/expiry.job';
+import { TIER_REVIEW_OPTIONS, TierReviewJob } from './tiers/tier-review';
 import { PENDING_RELEASE_INTERVAL_MS_DEFAULT, PENDING_RELEASE_OPTIONS, PendingReleaseJob } from './pending/pending-release.job';
 import { CONSOLE_CONTROLLERS, CONSOLE_PROVIDERS } from './console';
 import { GetProgramReportHandler, ProgramReportController } from './reports/program-report.controller';
@@ -44,6 +45,8 @@ export interface ApiModuleOptions extends LedgerApplicationOptions {
   expiryIntervalMs?: number;
   /** How often this API records pending lots past their window as released (default 60 s; 0: never, `ledger release-pending` does). */
   pendingReleaseIntervalMs?: number;
+  /** How often this API runs the tiers' anniversary review (default 0: off; `ledger serve` passes LEDGER_TIER_REVIEW_INTERVAL_MS). */
+  tierReviewIntervalMs?: number;
 }
 
 export const READY_MAX_LAG_DEFAULT = 1_000;
@@ -94,6 +97,8 @@ export class ApiModule {
         HoldLapseJob,
         { provide: EXPIRY_OPTIONS, useValue: { intervalMs: options.expiryIntervalMs ?? EXPIRY_INTERVAL_MS_DEFAULT } },
         ExpiryJob,
+        { provide: TIER_REVIEW_OPTIONS, useValue: { intervalMs: options.tierReviewIntervalMs ?? 0 } },
+        TierReviewJob,
         {
           provide: PENDING_RELEASE_OPTIONS,
           useValue: { intervalMs: options.pendingReleaseIntervalMs ?? PENDING_RELEASE_INTERVAL_MS_DEFAULT },

@@ -34,6 +34,8 @@ export interface ServiceEnv {
   holdLapseIntervalMs: number;
   /** LEDGER_EXPIRY_INTERVAL_MS (default 60000; 0 off): how often the API records the lapse of due lots. */
   expiryIntervalMs: number;
+  /** LEDGER_TIER_REVIEW_INTERVAL_MS (default 3600000; 0 off): how often the API runs the tiers' anniversary review. */
+  tierReviewIntervalMs: number;
   /** LEDGER_PENDING_RELEASE_INTERVAL_MS (default 60000; 0 off): how often the API records pending lots past their window as released. */
   pendingReleaseIntervalMs: number;
 }
@@ -62,6 +64,7 @@ export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv
     },
     holdLapseIntervalMs: intVar(env, 'LEDGER_HOLD_LAPSE_INTERVAL_MS', 30_000, 0, 86_400_000),
     expiryIntervalMs: intVar(env, 'LEDGER_EXPIRY_INTERVAL_MS', 60_000, 0, 86_400_000),
+    tierReviewIntervalMs: intVar(env, 'LEDGER_TIER_REVIEW_INTERVAL_MS', 3_600_000, 0, 86_400_000),
     pendingReleaseIntervalMs: intVar(env, 'LEDGER_PENDING_RELEASE_INTERVAL_MS', 60_000, 0, 86_400_000),
   };
 }

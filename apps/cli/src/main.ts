@@ -9,6 +9,7 @@ import { registerDemoCommand } from './commands/demo';
 import { registerAuditCommands } from './commands/audit';
 import { registerLapseHoldsCommand } from './commands/lapse-holds';
 import { registerExpireCommand } from './commands/expire';
+import { registerReviewTiersCommand } from './commands/review-tiers';
 import { registerReportCommands } from './commands/report';
 import { registerReleasePendingCommand } from './commands/release-pending';
 
@@ -29,6 +30,7 @@ registerDemoCommand(program);
 registerAuditCommands(program);
 registerLapseHoldsCommand(program);
 registerExpireCommand(program);
+registerReviewTiersCommand(program);
 registerReportCommands(program);
 registerReleasePendingCommand(program);
 

@@ -49,6 +49,7 @@ export async function serve(): Promise<void> {
     readModel,
     holdLapseIntervalMs: env.holdLapseIntervalMs,
     expiryIntervalMs: env.expiryIntervalMs,
+    tierReviewIntervalMs: env.tierReviewIntervalMs,
     pendingReleaseIntervalMs: env.pendingReleaseIntervalMs,
   };
   const app = await createLedgerApp(options);
