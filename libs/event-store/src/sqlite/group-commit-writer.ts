@@ -62,7 +62,7 @@ export class WorkerWriter implements GroupCommitWriter {
   private readonly exited: Promise<void>;
 
   constructor(file: string, busyTimeoutMs: number) {
-    const workerData: WriterWorkerData = { sqliteWriter: { file, busyTimeoutMs } };
+    const workerData: WriterWorkerData = { sqliteWriter: { file, busyTimeoutMs, driver: require.resolve('better-sqlite3') } };
     this.worker = new Worker(`(${sqliteWriterProgram.toString()})()`, { eval: true, workerData });
     // Idle, the writer must not keep a process alive; a pending commit does (see `write`).
     this.worker.unref();

@@ -55,7 +55,12 @@ export interface WriterFailure {
 
 /** What the worker is told at start. */
 export interface WriterWorkerData {
-  sqliteWriter: { file: string; busyTimeoutMs: number };
+  /**
+   * `driver`: where better-sqlite3 is, resolved by the thread that starts the worker. Code run
+   * from source text resolves bare module names from the working directory, which need not be
+   * the installation's (`ledger` started from any directory).
+   */
+  sqliteWriter: { file: string; busyTimeoutMs: number; driver: string };
 }
 
 export type WriterRequest = { id: number; batch: AppendToWrite[]; recordedAt: string };
@@ -137,7 +142,7 @@ export function sqliteWriterProgram(): { createBatchWriter: (db: Database.Databa
       code: (error as { code?: unknown }).code === undefined ? undefined : String((error as { code?: unknown }).code),
     });
     try {
-      const BetterSqlite = require('better-sqlite3') as typeof Database;
+      const BetterSqlite = require(data.sqliteWriter.driver) as typeof Database;
       const busyTimeoutMs = data.sqliteWriter.busyTimeoutMs;
       // The lock is waited for here, in JavaScript, not in SQLite's busy handler: a thread asleep
       // inside SQLite cannot be stopped, so a process exiting (a shutdown past its grace) would
