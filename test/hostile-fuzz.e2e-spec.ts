@@ -59,6 +59,8 @@ const PLAUSIBLE: Record<string, fc.Arbitrary<unknown>> = {
   occurredAt: dates,
   ttlSeconds: fc.integer({ min: -1, max: 2_600_000 }),
   reason: fc.string({ maxLength: 220 }),
+  referredBy: fc.oneof(id, fc.constantFrom('m-1', 'm-2')),
+  action: fc.constantFrom('review', 'survey', 'Review', '__proto__', 'constructor', ''),
   tiers: fc.array(
     fc.record(
       {
@@ -127,7 +129,7 @@ const FIELD_OF_ROUTE: Record<string, string[]> = {
   'PUT /v1/partners/grocer/terms': ['issuanceFeeBps', 'breakageShareBps', 'effectiveFrom', 'earnRule'],
   'POST /v1/partners/grocer/keys': ['role', 'partnerId'],
   'POST /v1/keys': ['role'],
-  'POST /v1/members': ['memberId', 'cardNumber', 'birthDate'],
+  'POST /v1/members': ['memberId', 'cardNumber', 'birthDate', 'referredBy'],
   'POST /v1/accruals': ['externalId', 'memberId', 'amountMinor', 'currency', 'occurredAt'],
   'POST /v1/reversals': ['externalId', 'memberId', 'originalExternalId', 'occurredAt'],
   'POST /v1/redemptions': ['externalId', 'memberId', 'points', 'occurredAt'],
@@ -135,6 +137,8 @@ const FIELD_OF_ROUTE: Record<string, string[]> = {
   'POST /v1/holds': ['externalId', 'memberId', 'points', 'ttlSeconds', 'occurredAt'],
   'POST /v1/holds/grocer:hold-1/capture': ['externalId', 'points', 'occurredAt'],
   'POST /v1/holds/grocer:hold-2/release': ['externalId'],
+  'POST /v1/bonuses': ['externalId', 'memberId', 'points', 'reason'],
+  'POST /v1/actions': ['externalId', 'memberId', 'action', 'occurredAt'],
   'PUT /v1/program': ['effectiveFrom', 'tiers', 'bonuses', 'limits', 'plans'],
   [`POST /v1/cards/${cardNumber(1)}/block`]: ['reason'],
   'POST /v1/members/m-1/cards': ['cardNumber'],

@@ -32,6 +32,8 @@ const BLOCK = { method: 'POST', url: `/v1/cards/${cardNumber(1)}/block`, as: 'gr
 const REPLACE_CARD = { method: 'POST', url: '/v1/members/m-1/cards', as: 'grocer' } as const;
 const SUSPEND = { method: 'POST', url: '/v1/partners/cafe/suspend', as: 'admin' } as const;
 const REINSTATE = { method: 'POST', url: '/v1/partners/cafe/reinstate', as: 'admin' } as const;
+const SURPRISE = { method: 'POST', url: '/v1/bonuses', as: 'grocer' } as const;
+const ACTION = { method: 'POST', url: '/v1/actions', as: 'grocer' } as const;
 
 const BIG = 'x'.repeat(70 * 1024);
 const nestedArrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
@@ -44,6 +46,34 @@ const CYRILLIC_M = '\u043c';
 const PROGRAM_TIERS = VALID.program.tiers;
 
 const CASES: HostileCase[] = [
+  // Bonuses (issue 14 §3).
+  { name: 'surprise of zero points', ...SURPRISE, body: { ...VALID.surprise, points: 0 }, status: 400, field: 'points' },
+  { name: 'surprise of points as a string', ...SURPRISE, body: { ...VALID.surprise, points: '25' }, status: 400, field: 'points' },
+  {
+    name: 'surprise with a NUL in the reason',
+    ...SURPRISE,
+    body: { ...VALID.surprise, reason: 'thanks\u0000' },
+    status: 400,
+    field: 'reason',
+  },
+  {
+    name: 'surprise with a 201-character reason',
+    ...SURPRISE,
+    body: { ...VALID.surprise, reason: 'x'.repeat(201) },
+    status: 400,
+    field: 'reason',
+  },
+  { name: 'action named __proto__', ...ACTION, body: { ...VALID.action, action: '__proto__' }, status: 400, field: 'action' },
+  { name: 'action without a business date', ...ACTION, body: { ...VALID.action, occurredAt: undefined }, status: 400, field: 'occurredAt' },
+  {
+    name: 'member referred by a member that does not exist',
+    method: 'POST',
+    url: '/v1/members',
+    as: 'grocer',
+    body: { ...VALID.member, referredBy: 'ghost' },
+    status: 400,
+    field: 'referredBy',
+  },
   // The programme and the fraud controls (issue 14).
   {
     name: 'programme tiers whose qualifying points go down',

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
-import { FixedClock, LedgerApplicationModule, defaultLedgerConfig } from '@ledger/application';
+import { ClosePeriodCommand, FixedClock, LedgerApplicationModule, defaultLedgerConfig, systemMeta } from '@ledger/application';
 import { MemoryEventStore, RecordedEvent } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { ProjectionRunner, ReadModelReader, ReadStore, headPosition } from '@ledger/projections';
@@ -36,9 +36,12 @@ async function runDemo(options: Partial<DemoOptions>) {
     expect(done).toBeLessThanOrEqual(total);
     progressed = done;
   });
+  // The history's first whole month (members enrol in its first 40%), closed as finance would.
+  const closedPeriod = new Date(Date.UTC(END_AT.getUTCFullYear(), END_AT.getUTCMonth() - opts.months + 1, 1)).toISOString().slice(0, 7);
+  const statement = await app.get(CommandBus).execute(new ClosePeriodCommand(closedPeriod, systemMeta('demo-close')));
   await app.close();
   expect(progressed).toBe(opts.members + opts.transactions);
-  return { store, ...result };
+  return { store, statement, ...result };
 }
 
 /** The business content: every member stream's facts in order, without ids chosen at random. */
@@ -86,6 +89,9 @@ describe('ledger demo: the history generator', () => {
     expect(summary.transactions.redemptions).toBeGreaterThan(400);
     expect(summary.transactions.reversals).toBeGreaterThan(10);
     expect(summary.periods.length).toBeGreaterThanOrEqual(4);
+    // Bonuses: a welcome per member, referrals, actions up to their cap, a surprise from the operator and one from a partner.
+    expect(summary.bonuses).toMatchObject({ welcome: 500, action: 10, capReached: 5, surprise: 2 });
+    expect(summary.bonuses.referral).toBeGreaterThan(0);
     // The welcome promotion's points lapse within the history: breakage.
     expect(summary.expired.lots).toBeGreaterThan(0);
     expect(summary.expired.points).toBeGreaterThan(0);
@@ -107,8 +113,11 @@ describe('ledger demo: the history generator', () => {
       'PartnerSuspended',
       'PartnerReinstated',
       'PointsExpired',
+      'BonusAwarded',
     ])
       expect(types).toContain(t);
+    const kinds = new Set(events.filter((e) => e.type === 'BonusAwarded').map((e) => String(e.data.kind)));
+    expect(kinds).toEqual(new Set(['welcome', 'referral', 'action', 'surprise']));
     // Business dates run from months back up to the end, as the injected clock allowed.
     const dates = events.filter((e) => e.type === 'PointsAccrued').map((e) => String(e.data.occurredAt));
     expect(dates.every((d) => d <= END_AT.toISOString())).toBe(true);
@@ -118,12 +127,14 @@ describe('ledger demo: the history generator', () => {
     const readStore = ReadStore.open(':memory:');
     await new ProjectionRunner(store, readStore).runUntil((await headPosition(store))!);
     const positions = new ReadModelReader(readStore).partnerPositions();
-    expect(positions).toHaveLength(6);
+    // Six partners and the operator, which issues the bonuses it sponsors.
+    expect(positions.map((p) => p.partnerId)).toContain('operator');
+    expect(positions).toHaveLength(7);
     const sum = (f: 'pointsIssued' | 'pointsRedeemedAt' | 'pointsReversed' | 'pointsExpired' | 'pointsOutstanding') =>
       positions.reduce((s, p) => s + p[f], 0);
     expect(sum('pointsIssued')).toBe(sum('pointsRedeemedAt') + sum('pointsReversed') + sum('pointsExpired') + sum('pointsOutstanding'));
     expect(sum('pointsExpired')).toBe(summary.expired.points);
-    expect(sum('pointsIssued') - sum('pointsReversed')).toBe(summary.pointsAccrued);
+    expect(sum('pointsIssued') - sum('pointsReversed')).toBe(summary.pointsAccrued + summary.bonuses.points);
     const ends = events.filter((e) => e.type === 'HoldReleased').map((e) => String(e.data.reason));
     expect(new Set(ends)).toEqual(new Set(['released', 'expired']));
     // Verify holds over every event the demo wrote: chains, invariants and the read models.
@@ -131,6 +142,16 @@ describe('ledger demo: the history generator', () => {
     expect(report.divergences).toEqual([]);
     expect(report.ok).toBe(true);
     readStore.close();
+  });
+
+  it('closes a period in which the operator is a party: it issued the welcome bonuses and owes the partners where they were spent', async () => {
+    const { statement } = await runDemo({});
+    const operatorFee = statement.issuanceFees.find((f) => f.partnerId === 'operator');
+    expect(operatorFee).toMatchObject({ amountMinor: 0 });
+    expect(operatorFee!.issuedPoints).toBeGreaterThan(0);
+    const operator = statement.netPositions.find((p) => p.partnerId === 'operator');
+    expect(operator!.payableMinor).toBeGreaterThan(0);
+    expect(statement.transfers).toContainEqual({ partnerId: 'operator', direction: 'pay', amountMinor: -operator!.settlementMinor });
   });
 });
 

@@ -512,6 +512,26 @@ export const ROLE_MATRIX: MatrixRow[] = [
     expect: staffOnly(200, ['admin']),
   },
   {
+    method: 'POST',
+    path: '/v1/bonuses',
+    what: "a surprise bonus for A's member (a partner sponsors its own; an admin's is the operator's)",
+    request: (f, cell) => ({
+      url: '/v1/bonuses',
+      body: { externalId: `surprise-${cell}`, memberId: f.memberOfA, points: 10, reason: 'thanks' },
+    }),
+    expect: { ...partnerPosts(201, 201), admin: 201 },
+  },
+  {
+    method: 'POST',
+    path: '/v1/actions',
+    what: "reward an action of A's member (any partner where it happened)",
+    request: (f, cell) => ({
+      url: '/v1/actions',
+      body: { externalId: `action-${cell}`, memberId: f.memberOfA, action: 'review', occurredAt: NOW_ISH },
+    }),
+    expect: partnerPosts(201, 201),
+  },
+  {
     method: 'GET',
     path: '/v1/reports/flags',
     what: 'accruals refused by a velocity limit',
@@ -524,7 +544,7 @@ export const ROLE_MATRIX: MatrixRow[] = [
 export const MATRIX_PROGRAM = {
   effectiveFrom: '2026-11-01T00:00:00Z',
   tiers: [],
-  bonuses: {},
+  bonuses: { actions: { review: { points: 10, sponsor: 'operator', capPerMonth: 1_000 } } },
   limits: { maxAccrualsPerMemberPerHour: 1_000, maxPointsPerMemberPerDay: 1_000_000 },
 };
 

@@ -9,6 +9,7 @@ import { LedgerMetrics } from './http/metrics';
 import { MetricsController } from './http/metrics.controller';
 import { KeysController } from './keys/keys.controller';
 import { MembersController } from './members/members.controller';
+import { BonusesController } from './bonuses/bonuses.controller';
 import { PartnerTransactionsHandler } from './members/partner-member-view';
 import { ExplainTransactionHandler } from './members/explain-transaction';
 import { PartnersController } from './partners/partners.controller';
@@ -71,6 +72,7 @@ export class ApiModule {
         ProgramReportController,
         ProgramController,
         FraudController,
+        BonusesController,
         ...AUDIT_CONTROLLERS,
         ...CONSOLE_CONTROLLERS,
       ],

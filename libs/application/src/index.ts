@@ -21,6 +21,7 @@ export * from './member/reverse-transaction';
 export * from './member/holds';
 export * from './member/expire-lots';
 export * from './member/review-tier';
+export * from './member/award-bonus';
 export * from './member/cards';
 export * from './program/configure-program';
 export * from './program/get-program';

@@ -14,6 +14,7 @@ import { HOLD_COMMAND_HANDLERS } from './member/holds';
 import { ExpireDueLotsHandler } from './member/expire-lots';
 import { ReviewTierHandler } from './member/review-tier';
 import { ReleasePendingPointsHandler } from './member/release-pending';
+import { BONUS_COMMAND_HANDLERS } from './member/award-bonus';
 import { RegisterPartnerHandler } from './partner/register-partner';
 import { ChangePartnerTermsHandler } from './partner/change-partner-terms';
 import { ClosePeriodHandler } from './settlement/close-period';
@@ -41,6 +42,7 @@ export const COMMAND_HANDLERS = [
   ExpireDueLotsHandler,
   ReviewTierHandler,
   ReleasePendingPointsHandler,
+  ...BONUS_COMMAND_HANDLERS,
   ClosePeriodHandler,
   ConfigureProgramHandler,
   BlockCardHandler,

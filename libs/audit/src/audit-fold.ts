@@ -96,7 +96,7 @@ export interface PartnerCounters {
   pointsReversed: number;
 }
 
-export type FoldedTxKind = 'accrual' | 'redemption' | 'accrual_reversal' | 'redemption_reversal';
+export type FoldedTxKind = 'accrual' | 'bonus' | 'redemption' | 'accrual_reversal' | 'redemption_reversal';
 
 /** A row of the transaction index, as the fold derives it. */
 export interface FoldedTx {
@@ -372,6 +372,9 @@ export class AuditFold {
       case 'PointsAccrued':
         tx = this.accrued(m, d, e.position);
         break;
+      case 'BonusAwarded':
+        tx = this.bonus(m, d, e.position);
+        break;
       case 'PointsRedeemed':
         tx = this.redeemed(m, d, e.position);
         break;
@@ -461,6 +464,28 @@ export class AuditFold {
     m.lifetimeAccrued += points;
     this.partner(issuerPartnerId).pointsIssued += points;
     return { txId, memberId: m.memberId, partnerId, kind: 'accrual', points, originalTxId: null, occurredAt: String(occurredAt), position };
+  }
+
+  /** A bonus opens a lot as an accrual does; its issuer is its sponsor (a partner, or the operator). */
+  private bonus(m: FoldedMember, d: Record<string, unknown>, position: number): FoldedTx {
+    const { txId, partnerId, lotId, issuerPartnerId, points, pointValueMinor, expiresAt, occurredAt, kind } = d;
+    need(
+      isText(txId) && isText(partnerId) && isText(lotId) && lotId === txId && isText(issuerPartnerId) && isText(expiresAt),
+      'ids and expiry are set, the lot named by the txId',
+      'strings',
+      { txId, partnerId, lotId, issuerPartnerId, expiresAt },
+    );
+    need(['welcome', 'birthday', 'referral', 'action', 'surprise'].includes(String(kind)), 'a known bonus kind', 'a kind', kind);
+    need(isCount(points) && points > 0, 'a bonus gives points', 'integer > 0', points);
+    need(isCount(pointValueMinor) && pointValueMinor > 0, 'the point value is positive', 'integer > 0', pointValueMinor);
+    need(!m.lots.has(lotId), 'a lot is opened once', 'a new lotId', lotId);
+    this.newTx(txId, { kind: 'bonus', memberId: m.memberId, lotId, points });
+    m.lots.set(lotId, { lotId, issuerPartnerId, points, pointsIssued: points, expiresAt, position });
+    m.available += points;
+    m.lotPoints += points;
+    m.lifetimeAccrued += points;
+    this.partner(issuerPartnerId).pointsIssued += points;
+    return { txId, memberId: m.memberId, partnerId, kind: 'bonus', points, originalTxId: null, occurredAt: String(occurredAt), position };
   }
 
   private redeemed(m: FoldedMember, d: Record<string, unknown>, position: number): FoldedTx {

@@ -66,6 +66,11 @@ export class ProgramKpisFold {
         this.day(utcDay(d.occurredAt), String(d.issuerPartnerId)).issued += num(d.points);
         this.day(utcDay(d.expiresAt), String(d.issuerPartnerId)).expiring += num(d.points);
         return;
+      // A bonus: issued by its sponsor, no member activity (the read model's rule).
+      case 'BonusAwarded':
+        this.day(utcDay(d.occurredAt), String(d.issuerPartnerId)).issued += num(d.points);
+        this.day(utcDay(d.expiresAt), String(d.issuerPartnerId)).expiring += num(d.points);
+        return;
       case 'PointsRedeemed':
       case 'RedemptionReversed': {
         this.touch(d, memberId, 0);

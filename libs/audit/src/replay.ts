@@ -143,6 +143,8 @@ export function describeEvent(type: string, data: unknown): string {
       return `+${d.points} pts from ${d.issuerPartnerId} (${d.txId}), ${d.availableAt === undefined ? '' : `pending until ${String(d.availableAt)}, `}expires ${String(d.expiresAt).slice(0, 10)}`;
     case 'PointsReleased':
       return `${d.points} pts of lot ${d.lotId} released from pending`;
+    case 'BonusAwarded':
+      return `+${d.points} pts ${d.kind} bonus from ${d.issuerPartnerId} (${d.txId}: ${d.reason}), expires ${String(d.expiresAt).slice(0, 10)}`;
     case 'PointsRedeemed':
       return `-${d.points} pts at ${d.partnerId} (${d.txId}) from ${(d.slices as { lotId: string; points: number }[] | undefined)?.map((s) => `${s.lotId}:${s.points}`).join(', ') ?? '?'}`;
     case 'AccrualReversed':

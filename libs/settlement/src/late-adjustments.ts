@@ -42,6 +42,7 @@ function adjustmentEffectsOf(event: MoneyEvent): AdjustmentEffect[] {
   ];
   switch (event.type) {
     case 'PointsAccrued':
+    case 'BonusAwarded':
       return oneIssuerEffect('issued', event.data.issuerPartnerId, event.data.points, 1);
     case 'AccrualReversed':
       return oneIssuerEffect('accrual_reversed', event.data.issuerPartnerId, event.data.points, -1);

@@ -1,15 +1,16 @@
-import { AccrualReversed, PointsAccrued, PointsExpired, PointsRedeemed, RedemptionReversed } from '@ledger/domain';
+import { AccrualReversed, BonusAwarded, PointsAccrued, PointsExpired, PointsRedeemed, RedemptionReversed } from '@ledger/domain';
 
 /**
  * The member events that move value between partners. Everything settlement needs is in
  * them (point value, currency, issuer per slice), so a statement depends on nothing else
  * but the partners' terms.
  */
-export type MoneyEvent = PointsAccrued | PointsRedeemed | AccrualReversed | RedemptionReversed | PointsExpired;
+export type MoneyEvent = PointsAccrued | BonusAwarded | PointsRedeemed | AccrualReversed | RedemptionReversed | PointsExpired;
 export type MoneyEventType = MoneyEvent['type'];
 
 export const MONEY_EVENT_TYPES: ReadonlySet<string> = new Set<MoneyEventType>([
   'PointsAccrued',
+  'BonusAwarded',
   'PointsRedeemed',
   'AccrualReversed',
   'RedemptionReversed',

@@ -1,4 +1,4 @@
-import { CURRENCY_PATTERN, PartnerTerms, assert, roundHalfEven } from '@ledger/domain';
+import { CURRENCY_PATTERN, OPERATOR_SPONSOR, PartnerTerms, assert, roundHalfEven } from '@ledger/domain';
 import { BPS_DIVISOR, addExact, pointsValueMinor, sumAsFigure, sumBigint, toStatementFigure } from './exact-integers';
 import { byStreamAndRevision, lateAdjustmentOf } from './late-adjustments';
 import { SettledEvent } from './membership';
@@ -65,7 +65,7 @@ export class StatementBuilder {
     assert(CURRENCY_PATTERN.test(currency), 'currency is an ISO code');
     assert(Number.isSafeInteger(pointValueMinor) && pointValueMinor > 0, 'point value is a positive integer');
     assert(Number.isSafeInteger(cutoffPosition) && cutoffPosition >= 0, 'cut-off is a store position');
-    this.terms = new TermsBook(partnerTerms);
+    this.terms = new TermsBook(withOperatorTerms(partnerTerms));
   }
 
   add(settled: SettledEvent): void {
@@ -104,14 +104,16 @@ export class StatementBuilder {
         assert(slicePoints === event.data.points, 'slices sum to the points redeemed');
         break;
       }
+      // A bonus is issued by its sponsor, who pays for it as for any points it issues.
       case 'PointsAccrued':
+      case 'BonusAwarded':
       case 'AccrualReversed': {
         const issuer = event.data.issuerPartnerId;
         const totals = cellOrInit(this.issued, issuer, this.terms.versionIndexAt(issuer, data.occurredAt), noneIssued);
         const value = pointsValueMinor(event.data.points, data.pointValueMinor);
         // A refund takes back the fee at the terms of the refund's business date: the
         // reversal does not carry the original's date (see README).
-        if (event.type === 'PointsAccrued') {
+        if (event.type !== 'AccrualReversed') {
           totals.issuedPoints = addExact(totals.issuedPoints, event.data.points, 'issued points');
           totals.value = addExact(totals.value, value, 'issued value');
         } else {
@@ -183,6 +185,23 @@ export class StatementBuilder {
       roundingResidueBpsOfMinor: toStatementFigure(residue, 'rounding residue'),
     });
   }
+}
+
+/**
+ * The operator issues the bonuses it sponsors and is a settlement party like a partner: its
+ * points redeemed at a partner are owed to that partner. It pays no issuance fee and no
+ * breakage share (both would be owed to itself), so its terms are all zeros.
+ */
+export const OPERATOR_TERMS: PartnerTerms = {
+  earnRule: { pointsPerUnit: 0, unitMinor: 1 },
+  issuanceFeeBps: 0,
+  breakageShareBps: 0,
+  effectiveFrom: '1970-01-01T00:00:00.000Z',
+};
+
+function withOperatorTerms(partnerTerms: ReadonlyMap<string, readonly PartnerTerms[]>): ReadonlyMap<string, readonly PartnerTerms[]> {
+  if (partnerTerms.has(OPERATOR_SPONSOR)) return partnerTerms;
+  return new Map([...partnerTerms, [OPERATOR_SPONSOR, [OPERATOR_TERMS]]]);
 }
 
 /** The statement's totals, after checking that the clearing account keeps exactly the operator income. */

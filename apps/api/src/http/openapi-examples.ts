@@ -463,6 +463,40 @@ export const OPERATION_DOCS: Record<string, OperationDoc> = {
     success: { status: 200, description: 'The partner is active' },
     errors: [NOT_FOUND_PARTNER],
   },
+  'POST /v1/bonuses': {
+    summary: 'A surprise bonus',
+    description:
+      "Points given to a member: by a partner, which sponsors them (the lot's issuer, who pays for it in settlement), or by an " +
+      "admin, for the operator. A lot like any other: spendable at once, expiring after the coalition's `expiryMonths`. " +
+      'Idempotent on `externalId` (txId `partnerId:externalId`, or `operator:externalId`); dated by the clock.',
+    success: { status: 201, description: 'The bonus and the balance after it' },
+    errors: [
+      NOT_FOUND_MEMBER,
+      {
+        status: 422,
+        code: 'card_blocked',
+        description: "The member's card is blocked",
+        message: "member m-1's card is blocked; issue a replacement card first",
+      },
+    ],
+  },
+  'POST /v1/actions': {
+    summary: "Reward a member's action",
+    description:
+      "A review, a survey, a check-in: the programme's `bonuses.actions.<action>` in force at `occurredAt` gives its points, " +
+      'sponsored as configured, at most `capPerMonth` times per member per UTC calendar month of `occurredAt`.',
+    success: { status: 201, description: 'The bonus and the balance after it' },
+    errors: [
+      NOT_FOUND_MEMBER,
+      { status: 404, code: 'action_not_found', description: 'The programme lists no such action', message: 'action selfie not found' },
+      {
+        status: 422,
+        code: 'cap_reached',
+        description: 'The monthly cap is reached; nothing is written',
+        message: 'action review was rewarded 2 times in 2026-11, the cap is 2',
+      },
+    ],
+  },
   'GET /v1/reports/flags': {
     summary: 'Accruals refused by a velocity limit',
     description: 'Each was refused with 422 `velocity_limit` and recorded as `SuspiciousActivityFlagged` on the member.',

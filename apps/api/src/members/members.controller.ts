@@ -37,6 +37,11 @@ export class EnrolMemberRequest {
   @MayBeOmitted()
   @IsCalendarDate()
   birthDate?: string;
+
+  /** The member who referred this one: both get the programme's referral bonus at this member's first purchase. */
+  @MayBeOmitted()
+  @Matches(MEMBER_ID_PATTERN, { message: 'must be 1-64 letters, digits, dashes or underscores' })
+  referredBy?: string;
 }
 
 @Controller('v1/members')

@@ -6,7 +6,9 @@ import { CommandBus } from '@nestjs/cqrs';
 import { DAY_MS, Refused, VelocityLimitExceeded, addMonthsUtc, withLuhnDigit } from '@ledger/domain';
 import {
   AccruePointsCommand,
+  AwardSurpriseBonusCommand,
   BlockCardCommand,
+  RewardActionCommand,
   ConfigureProgramCommand,
   CaptureHoldCommand,
   CommandMeta,
@@ -86,6 +88,8 @@ export interface DemoSummary {
   /** Slots of the history: `holds` are checkouts (their capture or release is part of the slot). */
   /** `flagged`: accruals of the history a velocity limit refused (and recorded as flags). */
   transactions: { accruals: number; redemptions: number; reversals: number; holds: number; flagged: number };
+  /** Bonuses given by kind (and actions refused over their cap), their points in all. */
+  bonuses: { welcome: number; referral: number; action: number; surprise: number; capReached: number; points: number };
   /** The fraud controls the history ends with: cards blocked and replaced, flags, suspensions. */
   fraud: { blockedCards: number; replacedCards: number; flags: number; refusedWhileBlocked: number; suspendedPartners: number };
   holds: { captured: number; released: number; lapsed: number };
@@ -202,7 +206,15 @@ interface DemoMember {
   /** The member's last transaction, with the points it moved (a refund may take part of them). */
   last: { partner: number; externalId: string; points: number } | undefined;
   pointsAccrued: number;
+  /** The member who referred this one (every sixth member, by an earlier one), and whether it has bought yet. */
+  referredBy: DemoMember | undefined;
+  purchased: boolean;
 }
+
+/** The programme's bonuses: welcome and referral by the operator, birthday and actions by the first partner. */
+const DEMO_WELCOME_POINTS = 100;
+const DEMO_REFERRAL_POINTS = 200;
+const DEMO_REVIEW = { points: 20, capPerMonth: 2 };
 
 export async function generateDemoHistory(
   commands: CommandBus,
@@ -280,10 +292,10 @@ export async function generateDemoHistory(
           { tierId: 'gold', qualifyingPoints: 20_000, multiplierBps: 20_000 },
         ],
         bonuses: {
-          welcome: { points: 100, sponsor: 'operator' },
+          welcome: { points: DEMO_WELCOME_POINTS, sponsor: 'operator' },
           birthday: { points: 300, sponsor: partners[0].partnerId },
-          referral: { points: 200, sponsor: 'operator' },
-          actions: { review: { points: 20, sponsor: partners[0].partnerId, capPerMonth: 2 } },
+          referral: { points: DEMO_REFERRAL_POINTS, sponsor: 'operator' },
+          actions: { review: { points: DEMO_REVIEW.points, sponsor: partners[0].partnerId, capPerMonth: DEMO_REVIEW.capPerMonth } },
         },
         limits: DEMO_LIMITS,
         plans: [{ planId: 'plus', feeMinor: 99_000, months: 12, multiplierBps: 15_000, tierFloor: 'silver' }],
@@ -332,6 +344,8 @@ export async function generateDemoHistory(
       seq: 0,
       last: undefined,
       pointsAccrued: 0,
+      referredBy: undefined,
+      purchased: false,
     });
   }
 
@@ -372,6 +386,8 @@ export async function generateDemoHistory(
     itemised: 0,
   };
   const holdsEnded = { captured: 0, released: 0, lapsed: 0 };
+  /** Bonuses given, by kind, and their points in all. */
+  const bonuses = { welcome: 0, referral: 0, action: 0, surprise: 0, capReached: 0, points: 0 };
   const expired = { lots: 0, points: 0 };
   /** Members with a lot expiring on a day of the history, by day; the days before `expiryDay` are done. */
   const expiringOn = new Map<number, Set<DemoMember>>();
@@ -446,16 +462,28 @@ export async function generateDemoHistory(
     m.balance = outcome.body.balance;
     m.last = { partner, externalId, points: outcome.body.points };
     tally.accruals += 1;
-    const expiresDay = Math.floor((Date.parse(addMonthsUtc(occurredAt, expiryMonths)) - startMs) / DAY_MS);
-    if (outcome.body.points > 0 && expiresDay < days) {
-      const list = expiringOn.get(expiresDay);
-      if (list) list.add(m);
-      else expiringOn.set(expiresDay, new Set([m]));
+    // A referred member's first purchase gave both members the referral bonus.
+    if (!m.purchased && m.referredBy !== undefined) {
+      bonuses.referral += 2;
+      bonuses.points += 2 * DEMO_REFERRAL_POINTS;
+      // Both bonus lots expire as any lot: the expiry job must see them (the referrer's balance learns of its bonus at its next answer).
+      expiresLot(m.referredBy, occurredAt);
     }
+    m.purchased = true;
+    if (outcome.body.points > 0 || m.referredBy !== undefined) expiresLot(m, occurredAt);
     if (partner === pendingIndex && outcome.body.points > 0) {
       pendingTally.accruals += 1;
       pendingLots.push({ memberId: m.memberId, lotId: outcome.body.txId, availableAt: Date.parse(occurredAt) + PENDING_DAYS * DAY_MS });
     }
+  };
+
+  /** A lot issued to `m` at `occurredAt`: the expiry job's command runs for the member on the day it expires. */
+  const expiresLot = (m: DemoMember, occurredAt: string): void => {
+    const expiresDay = Math.floor((Date.parse(addMonthsUtc(occurredAt, expiryMonths)) - startMs) / DAY_MS);
+    if (expiresDay >= days) return;
+    const list = expiringOn.get(expiresDay);
+    if (list) list.add(m);
+    else expiringOn.set(expiresDay, new Set([m]));
   };
 
   /** An accrual, or undefined when a velocity limit refused it (the refusal recorded a flag). */
@@ -574,6 +602,8 @@ export async function generateDemoHistory(
     else enrolByDay.set(m.enrolDay, [m]);
   }
   let next = 0;
+  /** Members enrolled on earlier days: a new member may be referred by one of them. */
+  const enrolledBefore: DemoMember[] = [];
   for (let day = 0; day < days; day++) {
     const dayEnd = Math.min(startMs + (day + 1) * DAY_MS - 1, endMs);
     clock.set(new Date(dayEnd));
@@ -585,15 +615,29 @@ export async function generateDemoHistory(
     await expireDue(day);
     await releaseDue();
     const enrolling = enrolByDay.get(day) ?? [];
+    for (const m of enrolling) {
+      if (m.index % 6 === 5 && enrolledBefore.length > 0) m.referredBy = enrolledBefore[m.index % enrolledBefore.length];
+    }
     await runPool(enrolling, options.concurrency, async (m) => {
       await commands.execute(
         new EnrolMemberCommand(
-          { memberId: m.memberId, cardNumber: m.cardNumber, enrolledBy: partners[m.home].partnerId },
+          {
+            memberId: m.memberId,
+            cardNumber: m.cardNumber,
+            enrolledBy: partners[m.home].partnerId,
+            birthDate: birthDateOf(m.index),
+            referredBy: m.referredBy?.memberId,
+          },
           partnerMeta[m.home],
         ),
       );
+      // The programme's welcome bonus came with the enrolment (a lot dated by the clock).
+      bonuses.welcome += 1;
+      bonuses.points += DEMO_WELCOME_POINTS;
+      expiresLot(m, clock.now().toISOString());
       tick();
     });
+    enrolledBefore.push(...enrolling);
     const today = new Map<DemoMember, number[]>();
     while (next < order.length && slotAt[order[next]] <= dayEnd) {
       const m = members[slotMember[order[next]]];
@@ -683,6 +727,53 @@ export async function generateDemoHistory(
   if (!(await refusedWith('partner_suspended', bySuspended))) throw new Error('a suspended partner posted');
   await commands.execute(new ReinstatePartnerCommand({ partnerId: suspended.partnerId }, meta));
 
+  // Bonuses on request at the end of the history: members reviewing at the first partner (the
+  // third review in a month is over the cap and refused), a surprise from the operator (an
+  // admin) and one from the second partner, which sponsors it.
+  for (const m of members.slice(0, Math.min(5, members.length))) {
+    for (let k = 1; k <= DEMO_REVIEW.capPerMonth + 1; k++) {
+      const review = () =>
+        commands.execute(
+          new RewardActionCommand(
+            {
+              partnerId: partners[0].partnerId,
+              externalId: `${m.memberId}-review-${k}`,
+              memberId: m.memberId,
+              action: 'review',
+              occurredAt: lastMinute,
+            },
+            partnerMeta[0],
+          ),
+        );
+      if (k > DEMO_REVIEW.capPerMonth) {
+        if (!(await refusedWith('cap_reached', review))) throw new Error('an action over its monthly cap was rewarded');
+        bonuses.capReached += 1;
+        continue;
+      }
+      bonuses.points += (await review()).body.points;
+      bonuses.action += 1;
+    }
+  }
+  const surpriseBy = [
+    { by: 'operator', meta, reason: 'sorry for the outage' },
+    {
+      by: partners[Math.min(1, partners.length - 1)].partnerId,
+      meta: partnerMeta[Math.min(1, partners.length - 1)],
+      reason: 'thank you for shopping with us',
+    },
+  ];
+  for (const [i, s] of surpriseBy.entries()) {
+    const m = members[(i + 2) % members.length];
+    const outcome = await commands.execute(
+      new AwardSurpriseBonusCommand(
+        { by: s.by, externalId: `${m.memberId}-surprise`, memberId: m.memberId, points: 250, reason: s.reason },
+        s.meta,
+      ),
+    );
+    bonuses.points += outcome.body.points;
+    bonuses.surprise += 1;
+  }
+
   const accrued = members.map((m) => m.pointsAccrued).sort((x, y) => y - x);
   const pointsAccrued = accrued.reduce((x, y) => x + y, 0);
   const topFifth = accrued.slice(0, Math.ceil(memberCount / 5)).reduce((x, y) => x + y, 0);
@@ -699,6 +790,7 @@ export async function generateDemoHistory(
         flagged: tally.flagged,
       },
       fraud,
+      bonuses,
       holds: holdsEnded,
       expired,
       pending: pendingTally,
@@ -712,6 +804,14 @@ export async function generateDemoHistory(
       seconds: (Date.now() - started) / 1000,
     },
   };
+}
+
+/** A birth date per member, spread over the calendar without the PRNG (the history's draws stay as they were). */
+function birthDateOf(index: number): string {
+  const year = 1960 + ((index * 17) % 45);
+  const month = 1 + ((index * 7) % 12);
+  const day = 1 + ((index * 13) % 28);
+  return `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
 
 /** Runs `work` over `items`, at most `concurrency` at a time; the first failure fails the whole. */
@@ -779,6 +879,7 @@ export function registerDemoCommand(program: Command): void {
             `  ${summary.transactions.accruals} accruals, ${summary.transactions.redemptions} redemptions, ${summary.transactions.reversals} reversals over ${summary.periods.join(', ')}`,
             `  ${summary.partialReversals} of the reversals partial; ${summary.transactions.holds} holds: ${summary.holds.captured} captured, ${summary.holds.released} released, ${summary.holds.lapsed} left to lapse`,
             `  fraud controls: ${summary.fraud.blockedCards} card blocked and ${summary.fraud.replacedCards} replaced, accruals flagged by the velocity limits: ${summary.transactions.flagged + summary.fraud.flags}, ${summary.fraud.suspendedPartners} partner suspended and reinstated`,
+            `  bonuses: ${summary.bonuses.welcome} welcome, ${summary.bonuses.referral} referral, ${summary.bonuses.action} actions (${summary.bonuses.capReached} refused over the monthly cap), ${summary.bonuses.surprise} surprises: ${summary.bonuses.points} points`,
             `  ${summary.expired.lots} lots expired (${summary.expired.points} points of breakage)`,
             `  ${summary.pending.accruals} accruals at ${summary.pending.partnerId} pending for ${PENDING_DAYS} days: ${summary.pending.released} released, the rest refunded or still pending`,
             `  ${summary.earnRules.itemised} receipts with items at ${summary.earnRules.partnerId} (groceries ×1.25, a scale from 2,000 RUB, a grocery week and a double-points weekend); tiers red, silver, gold in force`,

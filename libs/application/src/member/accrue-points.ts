@@ -1,6 +1,7 @@
 import { Inject } from '@nestjs/common';
-import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { AccrualItem, programAt, termsAt, txIdOf } from '@ledger/domain';
+import { Command, CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { AccrualItem, programAt, referralBonusTxId, termsAt, txIdOf } from '@ledger/domain';
+import { AwardReferrerBonusCommand } from './award-bonus';
 import { CommandMeta } from '../shared/command-meta';
 import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
 import { ReferenceData, txContextOf } from '../shared/reference-data';
@@ -38,6 +39,7 @@ export class AccruePointsHandler implements ICommandHandler<AccruePointsCommand>
     private readonly reference: ReferenceData,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     private readonly poster: MemberTransactionPoster,
+    private readonly commands: CommandBus,
   ) {}
 
   async execute({ data, meta }: AccruePointsCommand): Promise<TxOutcome<AccrualBody>> {
@@ -54,13 +56,22 @@ export class AccruePointsHandler implements ICommandHandler<AccruePointsCommand>
       // Velocity limits and tiers of the programme in force at the business date (none before the first version).
       limits: inForce?.limits,
       tiers: inForce?.tiers,
+      referral: inForce?.bonuses.referral,
     };
-    return this.poster.post({ type: 'AccruePoints', data, context }, txId, meta, (r) => ({
-      txId,
-      memberId: data.memberId,
-      points: r.points,
-      balance: r.balanceAfter,
-      position: r.position,
-    }));
+    let referrer: { referrerId: string; occurredAt: string } | undefined;
+    const outcome = await this.poster.post({ type: 'AccruePoints', data, context }, txId, meta, (r, state) => {
+      const referral = state.transactions.get(referralBonusTxId(data.memberId));
+      if (state.referredBy !== null && state.firstPurchaseTxId === txId && referral !== undefined) {
+        referrer = { referrerId: state.referredBy, occurredAt: referral.occurredAt };
+      }
+      return { txId, memberId: data.memberId, points: r.points, balance: r.balanceAfter, position: r.position };
+    });
+    // The referrer's half, a second append on another stream: after the first purchase's
+    // append, and again on every retry of that purchase (deterministic txId: given once). A
+    // crash in between leaves the partner without an answer, and its retry completes it.
+    if (referrer !== undefined) {
+      await this.commands.execute(new AwardReferrerBonusCommand({ ...referrer, referredMemberId: data.memberId }, meta));
+    }
+    return outcome;
   }
 }

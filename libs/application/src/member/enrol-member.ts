@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { Conflict, decideMember, memberStream } from '@ledger/domain';
+import { Conflict, EnrolMember, InvalidInput, decideMember, memberStream, programAt } from '@ledger/domain';
+import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
 import { EVENT_STORE, EventStore } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
 import { CommandMeta } from '../shared/command-meta';
 import { appendDecided, retryOnConflict } from '../shared/event-stream';
-import { ReferenceData } from '../shared/reference-data';
+import { ReferenceData, txContextOf } from '../shared/reference-data';
 import { claimCard } from './cards';
 import { TxOutcome, loadMember } from './member-stream';
 
 export class EnrolMemberCommand extends Command<TxOutcome<EnrolledBody>> {
   constructor(
-    readonly data: { memberId?: string; cardNumber: string; birthDate?: string; enrolledBy: string | null },
+    readonly data: { memberId?: string; cardNumber: string; birthDate?: string; enrolledBy: string | null; referredBy?: string },
     readonly meta: CommandMeta,
   ) {
     super();
@@ -30,18 +31,35 @@ export class EnrolMemberHandler implements ICommandHandler<EnrolMemberCommand> {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly reference: ReferenceData,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
   async execute({ data, meta }: EnrolMemberCommand): Promise<TxOutcome<EnrolledBody>> {
     const memberId = data.memberId ?? randomUUID();
     const { cardNumber } = data;
-    const command = {
-      type: 'EnrolMember' as const,
-      data: { memberId, cardNumber, birthDate: data.birthDate ?? null, enrolledBy: data.enrolledBy },
-    };
     // A suspended partner enrols no one (422 partner_suspended), as it posts nothing.
     if (data.enrolledBy !== null) await this.reference.activePartner(data.enrolledBy);
     const now = this.clock.now();
+    // The welcome bonus of the programme in force now comes in the enrolment's append.
+    const welcome = programAt(await this.reference.program(), now.toISOString())?.bonuses.welcome;
+    const context =
+      welcome === undefined ? undefined : { ...txContextOf(await this.reference.configuredCoalition(), this.config), welcome };
+    const command: EnrolMember = {
+      type: 'EnrolMember',
+      data: {
+        memberId,
+        cardNumber,
+        birthDate: data.birthDate ?? null,
+        enrolledBy: data.enrolledBy,
+        ...(data.referredBy === undefined ? {} : { referredBy: data.referredBy }),
+      },
+      ...(context === undefined ? {} : { context }),
+    };
+    if (data.referredBy !== undefined && data.referredBy !== memberId) {
+      const referrer = await loadMember(this.store, data.referredBy);
+      if (referrer.state.status === 'none')
+        throw new InvalidInput('referredBy', `names no member (${data.referredBy})`, 'referrer_not_found');
+    }
     const existing = await loadMember(this.store, memberId);
     if (existing.state.status !== 'none') {
       // The same enrolment again (a retry) answers as before; anything else is a conflict.

@@ -3,14 +3,15 @@ import { Conflict, InvalidInput, NotFound, Refused, assert, idempotencyConflict 
 import { passesLuhn } from '../shared/luhn';
 import { addMonthsUtc, checkBusinessDate, toUtcIso } from '../shared/time';
 import { AccrualItem, EarnRule, MemberMultiplier, availableAtUnder, checkAccrualItems, earnBreakdown } from '../partner/partner';
-import { Tier, VelocityLimits } from '../program/program';
+import { SponsoredBonus, Tier, VelocityLimits } from '../program/program';
 import { lastAnniversary, qualifyingPointsAt, rankOf, tierRankFor, upgradeOnAccrual } from './member.tiers';
-import { LotSlice, MemberEvent, SuspiciousActivityFlagged } from './member.events';
+import { BonusAwarded, BonusKind, LotSlice, MemberEvent, SuspiciousActivityFlagged } from './member.events';
 import {
   Hold,
   Lot,
   MemberState,
   accrualFingerprint,
+  bonusFingerprint,
   captureFingerprint,
   holdFingerprint,
   releaseFingerprint,
@@ -31,7 +32,9 @@ export interface TxContext {
 
 export type EnrolMember = {
   type: 'EnrolMember';
-  data: { memberId: string; cardNumber: string; birthDate: string | null; enrolledBy: string | null };
+  data: { memberId: string; cardNumber: string; birthDate: string | null; enrolledBy: string | null; referredBy?: string };
+  /** The programme's welcome bonus in force at enrolment, and the rules to value it (none without a programme). */
+  context?: TxContext & { welcome?: SponsoredBonus };
 };
 export type AccruePoints = {
   type: 'AccruePoints';
@@ -49,8 +52,30 @@ export type AccruePoints = {
    * `limits`: the programme's velocity limits in force at the business date (none without a programme).
    * `plan`: a paid plan's multiplier while the member's plan is valid at the business date.
    * `tiers`: the programme's tiers in force at the business date (none without a programme).
+   * `referral`: the programme's referral bonus, given with a referred member's first purchase.
    */
-  context: TxContext & { earnRule: EarnRule; limits?: VelocityLimits; plan?: MemberMultiplier; tiers?: Tier[] };
+  context: TxContext & { earnRule: EarnRule; limits?: VelocityLimits; plan?: MemberMultiplier; tiers?: Tier[]; referral?: SponsoredBonus };
+};
+/**
+ * Points given as a bonus (BonusAwarded). `txId` is the request's (`partnerId:externalId`,
+ * `operator:externalId`) or deterministic for bonuses the ledger gives itself (birthday per
+ * member-year, referral per pair), so a second award of the same bonus decides nothing.
+ * `capPerMonth`: an action's cap per member per calendar month of `occurredAt` (UTC).
+ */
+export type AwardBonus = {
+  type: 'AwardBonus';
+  data: {
+    txId: string;
+    kind: BonusKind;
+    partnerId: string;
+    externalId: string | null;
+    memberId: string;
+    points: number;
+    sponsor: string;
+    reason: string;
+    occurredAt: string;
+  };
+  context: TxContext & { capPerMonth?: number };
 };
 export type RedeemPoints = {
   type: 'RedeemPoints';
@@ -119,7 +144,8 @@ export type MemberCommand =
   | BlockCard
   | ReplaceCard
   | ExpireDueLots
-  | ReviewTier;
+  | ReviewTier
+  | AwardBonus;
 
 /**
  * A velocity limit refused the accrual (422 velocity_limit). `flag` is the event to record
@@ -156,6 +182,7 @@ export function decideMember(command: MemberCommand, state: MemberState, now: Da
   if (command.type === 'ReplaceCard') return replaceCard(command, state, now);
   if (command.type === 'ExpireDueLots') return expireDueLots(command, state, now);
   if (command.type === 'ReviewTier') return reviewTier(command, state, now);
+  if (command.type === 'AwardBonus') return awardBonus(command, state, now);
   const tx = openTransaction(command, state, now);
   if (tx === undefined) return [];
   switch (command.type) {
@@ -184,13 +211,104 @@ export const memberDecider: Decider<MemberCommand, MemberEvent, MemberState> = {
   initialState: initialMember,
 };
 
-function enrol({ data }: EnrolMember, state: MemberState, now: Date): MemberEvent[] {
+function enrol(command: EnrolMember, state: MemberState, now: Date): MemberEvent[] {
+  const { data } = command;
   if (!passesLuhn(data.cardNumber)) throw new InvalidInput('cardNumber', 'must be 12-19 digits with a valid Luhn check digit');
   if (data.birthDate !== null) checkBirthDate(data.birthDate, now);
   if (state.status !== 'none') {
     throw new Conflict('member_exists', `member ${data.memberId} already exists`);
   }
-  return [{ type: 'MemberEnrolled', data: { ...data, occurredAt: now.toISOString() } }];
+  if (data.referredBy !== undefined && data.referredBy === data.memberId) {
+    throw new InvalidInput('referredBy', 'must be another member than the one enrolled', 'self_referral');
+  }
+  const { referredBy, ...rest } = data;
+  const occurredAt = now.toISOString();
+  const enrolled: MemberEvent = {
+    type: 'MemberEnrolled',
+    data: { ...rest, occurredAt, ...(referredBy === undefined ? {} : { referredBy }) },
+  };
+  const welcome = command.context?.welcome;
+  if (welcome === undefined) return [enrolled];
+  // The welcome gift comes with the enrolment, in the same append: never one without the other.
+  return [
+    enrolled,
+    bonusEvent(command.context!, {
+      txId: welcomeBonusTxId(data.memberId),
+      kind: 'welcome',
+      partnerId: data.enrolledBy ?? OPERATOR,
+      externalId: null,
+      memberId: data.memberId,
+      points: welcome.points,
+      sponsor: welcome.sponsor,
+      reason: 'welcome',
+      occurredAt,
+    }),
+  ];
+}
+
+const OPERATOR = 'operator';
+
+/*
+ * Ids of the bonuses the ledger gives on its own: a leading `bonus_` is no partner id (those
+ * have no underscore), so they never meet a partner's `partnerId:externalId`; each names the
+ * member (and year, or referred member), so it is unique coalition-wide by construction.
+ */
+export const welcomeBonusTxId = (memberId: string) => `bonus_welcome:${memberId}`;
+export const birthdayBonusTxId = (memberId: string, year: number) => `bonus_birthday:${memberId}:${year}`;
+/** The referred member's own referral bonus. */
+export const referralBonusTxId = (memberId: string) => `bonus_referral:${memberId}`;
+/** The referrer's bonus for bringing `referredMemberId`. */
+export const referrerBonusTxId = (referrerId: string, referredMemberId: string) => `bonus_referral:${referrerId}:${referredMemberId}`;
+
+function bonusEvent(ctx: TxContext, d: AwardBonus['data']): BonusAwarded {
+  const { sponsor, ...rest } = d;
+  return {
+    type: 'BonusAwarded',
+    data: {
+      ...rest,
+      pointValueMinor: ctx.pointValueMinor,
+      currency: ctx.coalitionCurrency,
+      lotId: d.txId,
+      issuerPartnerId: sponsor,
+      expiresAt: addMonthsUtc(d.occurredAt, ctx.expiryMonths),
+    },
+  };
+}
+
+/**
+ * A bonus is given once per txId: the same bonus again (a retried request, a second job run,
+ * a retried referral) decides nothing; another bonus under that txId is an idempotency
+ * conflict. A request's bonus (surprise, action) is refused on a blocked card, as an accrual is.
+ */
+function awardBonus(cmd: AwardBonus, state: MemberState, now: Date): MemberEvent[] {
+  const d = cmd.data;
+  if (state.status === 'none') throw new NotFound('member', d.memberId);
+  const occurredAt = businessDate('occurredAt', d.occurredAt);
+  assert(Number.isSafeInteger(d.points) && d.points > 0, 'bonus points validated upstream');
+  const seen = state.transactions.get(d.txId);
+  if (seen) {
+    if (seen.fingerprint !== bonusFingerprint({ ...d, occurredAt })) throw idempotencyConflict(d.txId);
+    return [];
+  }
+  if (d.kind === 'action' || d.kind === 'surprise') {
+    checkBusinessDate('occurredAt', occurredAt, now, cmd.context.maxBackdateDays);
+    if (state.cardBlocked) throw new Refused('card_blocked', `member ${d.memberId}'s card is blocked; issue a replacement card first`);
+  }
+  if (d.kind === 'birthday' && state.birthDate === null) {
+    throw new Refused('no_birth_date', `member ${d.memberId} has no birth date on record`);
+  }
+  const cap = cmd.context.capPerMonth;
+  if (d.kind === 'action' && cap !== undefined) {
+    const month = occurredAt.slice(0, 7);
+    let inMonth = 0;
+    for (const tx of state.transactions.values()) {
+      if (tx.bonus?.kind === 'action' && tx.bonus.reason === d.reason && tx.occurredAt.startsWith(month)) inMonth += 1;
+    }
+    if (inMonth >= cap) {
+      throw new Refused('cap_reached', `action ${d.reason} was rewarded ${inMonth} times in ${month}, the cap is ${cap}`);
+    }
+  }
+  return [bonusEvent(cmd.context, { ...d, occurredAt })];
 }
 
 /** Birthday bonuses key on it: a date no living member can have is a typo or an attack. */
@@ -357,7 +475,27 @@ function accrue(cmd: AccruePoints, state: MemberState, { txId, occurredAt }: Ope
   const expiresAt = addMonthsUtc(occurredAt, ctx.expiryMonths);
   const availableAt = points > 0 ? availableAtUnder(ctx.earnRule, occurredAt) : null;
   const upgrade = upgradeOnAccrual(state, ctx.tiers, { txId, points, occurredAt });
+  // A referred member's first purchase brings the referral bonus, in the same append (the
+  // referrer's own bonus is the handler's second append, on the referrer's stream). It goes
+  // first so the accrual stays the append's last event, whose position the answer carries.
+  const referral: MemberEvent[] =
+    state.referredBy !== null && state.purchases === 0 && ctx.referral !== undefined
+      ? [
+          bonusEvent(ctx, {
+            txId: referralBonusTxId(memberId),
+            kind: 'referral',
+            partnerId: OPERATOR,
+            externalId: null,
+            memberId,
+            points: ctx.referral.points,
+            sponsor: ctx.referral.sponsor,
+            reason: state.referredBy,
+            occurredAt,
+          }),
+        ]
+      : [];
   return [
+    ...referral,
     {
       type: 'PointsAccrued',
       data: {
@@ -780,7 +918,7 @@ function expireDueLots(cmd: ExpireDueLots, state: MemberState, now: Date): Membe
 /** Breakage is valued as the lot was issued: the accrual's txId is the lot's id. */
 function issuedValueOf(state: MemberState, lotId: string): number {
   const accrual = state.transactions.get(lotId);
-  assert(accrual !== undefined && accrual.kind === 'accrual', 'a lot is opened by its accrual');
+  assert(accrual !== undefined && (accrual.kind === 'accrual' || accrual.kind === 'bonus'), 'a lot is opened by its accrual or bonus');
   return accrual.pointValueMinor;
 }
 

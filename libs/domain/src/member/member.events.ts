@@ -12,7 +12,44 @@ export interface LotSlice {
 
 export type MemberEnrolled = DomainEvent<
   'MemberEnrolled',
-  { memberId: string; cardNumber: string; birthDate: string | null; enrolledBy: string | null; occurredAt: string }
+  {
+    memberId: string;
+    cardNumber: string;
+    birthDate: string | null;
+    enrolledBy: string | null;
+    occurredAt: string;
+    /** The member who referred this one (absent on every earlier event and when nobody did). */
+    referredBy?: string;
+  }
+>;
+
+export type BonusKind = 'welcome' | 'birthday' | 'referral' | 'action' | 'surprise';
+
+/**
+ * Points given, not earned by a purchase: a lot like an accrual's, spendable at once, expiring
+ * as any lot, valued at the point value in force. Its issuer is its sponsor (a partnerId, or
+ * `operator`), who pays for it in settlement as for any points it issues. `partnerId` is who
+ * asked: the posting partner, or `operator` for an admin, a job or the programme itself.
+ */
+export type BonusAwarded = DomainEvent<
+  'BonusAwarded',
+  {
+    txId: string;
+    kind: BonusKind;
+    partnerId: string;
+    /** The request's receipt id (surprise, action); null for bonuses the ledger gives on its own. */
+    externalId: string | null;
+    memberId: string;
+    points: number;
+    pointValueMinor: number;
+    currency: string;
+    lotId: string;
+    issuerPartnerId: string;
+    expiresAt: string;
+    /** Why: the surprise's reason, the action's name, the referred or referring member, the birthday's year. */
+    reason: string;
+    occurredAt: string;
+  }
 >;
 
 /** One accrual is one lot: `lotId` = `txId`, issued by the partner that posted it. */
@@ -271,7 +308,8 @@ export type MemberEvent =
   | HoldReleased
   | CardBlocked
   | CardReplaced
-  | SuspiciousActivityFlagged;
+  | SuspiciousActivityFlagged
+  | BonusAwarded;
 
 export const MEMBER_EVENT_TYPES: ReadonlySet<string> = new Set([
   'MemberEnrolled',
@@ -288,4 +326,5 @@ export const MEMBER_EVENT_TYPES: ReadonlySet<string> = new Set([
   'CardReplaced',
   'SuspiciousActivityFlagged',
   'TierChanged',
+  'BonusAwarded',
 ]);

@@ -1,6 +1,6 @@
 import { assert } from '../shared/errors';
 import { fingerprintOf } from '../shared/fingerprint';
-import { LotSlice, MemberEvent } from './member.events';
+import { BonusKind, LotSlice, MemberEvent } from './member.events';
 
 export interface Lot {
   lotId: string;
@@ -29,7 +29,8 @@ export function pendingPointsAt(lots: readonly Lot[], at: string): number {
   return pending;
 }
 
-export type TxKind = 'accrual' | 'redemption' | 'accrual_reversal' | 'redemption_reversal' | 'hold' | 'hold_capture' | 'hold_release';
+export type TxKind =
+  'accrual' | 'bonus' | 'redemption' | 'accrual_reversal' | 'redemption_reversal' | 'hold' | 'hold_capture' | 'hold_release';
 
 /** A checkout's hold; `open` until captured, released, or lapsed by an event. */
 export interface Hold {
@@ -52,6 +53,8 @@ export interface TxRecord {
   occurredAt: string;
   /** Point value the transaction was valued at; a reversal is valued the same (0 for holds: no value moves). */
   pointValueMinor: number;
+  /** A bonus's kind and reason (the action's name for an action: monthly caps count them). */
+  bonus?: { kind: BonusKind; reason: string };
 }
 
 export interface MemberState {
@@ -67,6 +70,12 @@ export interface MemberState {
   /** The programme tier held (null: none yet), and the business date of its last TierChanged (anniversaries count from it). */
   tier: string | null;
   tierSince: string | null;
+  /** The member who referred this one, if any: both get the referral bonus at this member's first purchase. */
+  referredBy: string | null;
+  /** Accruals posted so far (the first purchase triggers the referral bonus). */
+  purchases: number;
+  /** The first accrual's txId (null before it): its retry completes the referrer's bonus. */
+  firstPurchaseTxId: string | null;
   /** Accruals refused by a velocity limit and flagged, by txId: a retry is refused again without a second flag. */
   flaggedTxIds: Set<string>;
   /** Open lots (points > 0), in creation order. */
@@ -111,6 +120,9 @@ export const initialMember = (): MemberState => ({
   cardBlocked: false,
   tier: null,
   tierSince: null,
+  referredBy: null,
+  purchases: 0,
+  firstPurchaseTxId: null,
   flaggedTxIds: new Set(),
   lots: [],
   available: 0,
@@ -158,6 +170,15 @@ export const holdFingerprint = (d: { memberId: string; points: number; ttlSecond
 export const captureFingerprint = (d: { memberId: string; holdId: string; points: number; occurredAt: string }) =>
   fingerprintOf({ kind: 'hold_capture', memberId: d.memberId, holdId: d.holdId, points: d.points, occurredAt: d.occurredAt });
 
+/**
+ * A surprise has no business date in its request (it is dated by the clock), so none is
+ * compared; the other bonuses given on request (actions) are the same when their date is.
+ */
+export const bonusFingerprint = (d: { kind: BonusKind; memberId: string; points: number; reason: string; occurredAt: string }) =>
+  d.kind === 'surprise'
+    ? fingerprintOf({ kind: 'bonus', bonusKind: d.kind, memberId: d.memberId, points: d.points, reason: d.reason })
+    : fingerprintOf({ kind: 'bonus', bonusKind: d.kind, memberId: d.memberId, reason: d.reason, occurredAt: d.occurredAt });
+
 /** A release carries no business date of its own (it is dated by the clock), so none is compared. */
 export const releaseFingerprint = (d: { memberId: string; holdId: string }) =>
   fingerprintOf({ kind: 'hold_release', memberId: d.memberId, holdId: d.holdId });
@@ -178,7 +199,32 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
         birthDate: d.birthDate,
         enrolledAt: d.occurredAt,
         enrolledBy: d.enrolledBy,
+        referredBy: d.referredBy ?? null,
       };
+    }
+    case 'BonusAwarded': {
+      const d = event.data;
+      state.lotIndex.set(d.lotId, {
+        issuerPartnerId: d.issuerPartnerId,
+        expiresAt: d.expiresAt,
+        seq: state.nextLotSeq,
+        pointsIssued: d.points,
+      });
+      const lot = { lotId: d.lotId, issuerPartnerId: d.issuerPartnerId, points: d.points, expiresAt: d.expiresAt, seq: state.nextLotSeq };
+      const next = {
+        ...state,
+        lots: [...state.lots, lot],
+        available: state.available + d.points,
+        lifetimeAccrued: state.lifetimeAccrued + d.points,
+        nextLotSeq: state.nextLotSeq + 1,
+      };
+      return withTx(next, d, {
+        kind: 'bonus',
+        fingerprint: bonusFingerprint(d),
+        slices: [],
+        position,
+        bonus: { kind: d.kind, reason: d.reason },
+      });
     }
     case 'CardBlocked':
       return { ...state, cardBlocked: true };
@@ -217,7 +263,9 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
             ]
           : state.lots;
       const available = state.available + d.points;
-      return withTx({ ...state, lots, available, lifetimeAccrued: state.lifetimeAccrued + d.points, nextLotSeq: state.nextLotSeq + 1 }, d, {
+      const grown = { ...state, lots, available, lifetimeAccrued: state.lifetimeAccrued + d.points, nextLotSeq: state.nextLotSeq + 1 };
+      const firstPurchaseTxId = state.firstPurchaseTxId ?? d.txId;
+      return withTx({ ...grown, purchases: state.purchases + 1, firstPurchaseTxId }, d, {
         kind: 'accrual',
         fingerprint: accrualFingerprint(d),
         slices: [],
@@ -381,7 +429,7 @@ function record(
 function withTx(
   state: MemberState,
   d: { txId: string; points: number; occurredAt: string; pointValueMinor: number },
-  record: Pick<TxRecord, 'kind' | 'fingerprint' | 'slices' | 'position'>,
+  record: Pick<TxRecord, 'kind' | 'fingerprint' | 'slices' | 'position' | 'bonus'>,
 ): MemberState {
   // The transactions and lot maps are shared between successive states for speed: folding
   // a long stream must not copy every earlier entry. A state is never reused once evolved.

@@ -51,6 +51,8 @@ export const initialPartner = (): PartnerState => ({ status: 'none', partnerId: 
 export function decidePartner(command: PartnerCommand, state: PartnerState): PartnerEvent[] {
   switch (command.type) {
     case 'JoinPartner':
+      // `operator` names the coalition operator as a bonus sponsor and settlement party.
+      if (command.data.partnerId === 'operator') throw new InvalidInput('partnerId', 'operator is reserved for the coalition operator');
       if (state.status !== 'none') {
         throw new Conflict('partner_exists', `partner ${command.data.partnerId} already exists`);
       }

@@ -34,7 +34,20 @@ export class InvalidInput extends DomainError {
 export class NotFound extends DomainError {
   readonly kind = 'not_found';
   constructor(
-    entity: 'member' | 'partner' | 'coalition' | 'settlement' | 'stream' | 'transaction' | 'key' | 'hold' | 'lot' | 'card' | 'program',
+    entity:
+      | 'member'
+      | 'partner'
+      | 'coalition'
+      | 'settlement'
+      | 'stream'
+      | 'transaction'
+      | 'key'
+      | 'hold'
+      | 'lot'
+      | 'card'
+      | 'program'
+      | 'action'
+      | 'plan',
     id: string,
   ) {
     super(`${entity}_not_found`, `${entity} ${id} not found`);

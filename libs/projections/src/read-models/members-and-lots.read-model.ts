@@ -18,6 +18,7 @@ const HANDLES = [
   'SuspiciousActivityFlagged',
   'PointsReleased',
   'TierChanged',
+  'BonusAwarded',
 ] as const;
 type Handled = (typeof HANDLES)[number];
 
@@ -106,7 +107,9 @@ class MembersAndLotsStaging {
         member.enrolled = { cardNumber: d.cardNumber, enrolledAt: d.occurredAt };
         return;
       }
-      case 'PointsAccrued': {
+      // A bonus opens a lot as an accrual does (its issuer is its sponsor).
+      case 'PointsAccrued':
+      case 'BonusAwarded': {
         const d = event.data;
         const member = this.memberChange(d.memberId, d.points, d.points, 0, 0, position);
         // Mirrors the member decider: an accrual of 0 points opens no lot.

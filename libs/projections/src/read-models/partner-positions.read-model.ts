@@ -3,7 +3,15 @@ import { AssertionFailed, LotSlice } from '@ledger/domain';
 import type { ClientBase } from 'pg';
 import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, postgresBulk } from './read-model';
 
-const HANDLES = ['PartnerJoined', 'PointsAccrued', 'PointsRedeemed', 'AccrualReversed', 'RedemptionReversed', 'PointsExpired'] as const;
+const HANDLES = [
+  'PartnerJoined',
+  'PointsAccrued',
+  'BonusAwarded',
+  'PointsRedeemed',
+  'AccrualReversed',
+  'RedemptionReversed',
+  'PointsExpired',
+] as const;
 type Handled = (typeof HANDLES)[number];
 
 /** Each partner's counters: issued, redeemed at it, its points redeemed elsewhere, expired, reversed. */
@@ -61,7 +69,9 @@ class PartnerPositionsStaging {
       case 'PartnerJoined':
         this.partner(event.data.partnerId).name = event.data.name;
         return;
+      // A bonus is issued by its sponsor: a partner, or the operator (which gets a position of its own).
       case 'PointsAccrued':
+      case 'BonusAwarded':
         this.partner(event.data.issuerPartnerId).issued += event.data.points;
         return;
       case 'PointsRedeemed':

@@ -5,10 +5,19 @@ import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, postgresBul
 
 // Only these types reach this module; any other event (cards, flags, pending releases,
 // suspensions...) is passed over by the dispatch and moves nothing here. Those move no points.
-// An event that issues a lot (a bonus) must be added here, to issued and expiring, or the
-// sponsor's outstanding would go negative as its lots are redeemed or expire (and verify's
-// fold in libs/audit/src/program-kpis-fold.ts with it).
-const HANDLES = ['MemberEnrolled', 'PointsAccrued', 'PointsRedeemed', 'AccrualReversed', 'RedemptionReversed', 'PointsExpired'] as const;
+// An event that issues a lot must be here, to issued and expiring, or its issuer's outstanding
+// would go negative as its lots are redeemed or expire (and verify's fold in
+// libs/audit/src/program-kpis-fold.ts with it): a bonus is, for its sponsor. A bonus is no
+// member activity (the member did nothing at a partner), so it counts in the issuer flows only.
+const HANDLES = [
+  'MemberEnrolled',
+  'PointsAccrued',
+  'PointsRedeemed',
+  'AccrualReversed',
+  'RedemptionReversed',
+  'PointsExpired',
+  'BonusAwarded',
+] as const;
 type Handled = (typeof HANDLES)[number];
 
 /** `enrolled_by` of a member enrolled by no partner (an admin, a script): counted in the total only. */
@@ -123,6 +132,12 @@ class ProgramKpisStaging {
         const day = dayOfIso(d.occurredAt);
         this.activityOf(day, d.partnerId, d.memberId, d.points);
         this.issuerDay(day, d.issuerPartnerId).issued += d.points;
+        this.issuerDay(dayOfIso(d.expiresAt), d.issuerPartnerId).expiring += d.points;
+        return;
+      }
+      case 'BonusAwarded': {
+        const d = event.data;
+        this.issuerDay(dayOfIso(d.occurredAt), d.issuerPartnerId).issued += d.points;
         this.issuerDay(dayOfIso(d.expiresAt), d.issuerPartnerId).expiring += d.points;
         return;
       }

@@ -3,7 +3,7 @@ import { AssertionFailed } from '@ledger/domain';
 import type { ClientBase } from 'pg';
 import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, postgresBulk } from './read-model';
 
-const HANDLES = ['PointsAccrued', 'PointsRedeemed', 'AccrualReversed', 'RedemptionReversed'] as const;
+const HANDLES = ['PointsAccrued', 'PointsRedeemed', 'AccrualReversed', 'RedemptionReversed', 'BonusAwarded'] as const;
 type Handled = (typeof HANDLES)[number];
 
 /** Columns of one transaction-index row, in the order the buffer holds and the INSERT binds them. */
@@ -43,6 +43,11 @@ class TransactionIndexStaging {
       case 'PointsAccrued': {
         const d = event.data;
         this.rows.push(d.txId, d.memberId, d.partnerId, 'accrual', d.points, null, d.occurredAt, position);
+        return;
+      }
+      case 'BonusAwarded': {
+        const d = event.data;
+        this.rows.push(d.txId, d.memberId, d.partnerId, 'bonus', d.points, null, d.occurredAt, position);
         return;
       }
       case 'PointsRedeemed': {
