@@ -91,7 +91,8 @@ describe('console support routes', () => {
     const before = await eventCount();
     const closed = (await post('/v1/settlements', finance, { periodId: '2026-10' }).expect(201)).body;
     expect(closed.cutoffPosition).toBe(preview.cutoffPositionNow);
-    expect(await eventCount()).toBe(before + 2);
+    // The close's place in the close sequence, then the close and its statement.
+    expect(await eventCount()).toBe(before + 3);
     const after = (await get('/v1/settlements/2026-10/close-preview', finance).expect(200)).body;
     expect(after).toMatchObject({ status: 'closed', closable: false, cutoffPosition: closed.cutoffPosition });
     expect((await get('/v1/settlements', finance).expect(200)).body[0]).toMatchObject({ periodId: '2026-10', status: 'closed' });
