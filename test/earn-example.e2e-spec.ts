@@ -102,6 +102,10 @@ describe('README worked example: a Gold member, 6,000 RUB of groceries, campaign
       })
       .expect(201);
     expect(res.body.points).toBe(readmePoints);
+    // The members read model (and an as-of read) show the tier.
+    const shown = await t.http().get(`/v1/members/demo-member-01?minPosition=${res.body.position}`).set(t.admin).expect(200);
+    expect(shown.body.tier).toBe('gold');
+    expect((await t.http().get(`/v1/members/demo-member-01?asOf=${res.body.position}`).set(t.admin).expect(200)).body.tier).toBe('gold');
 
     const url = '/v1/members/demo-member-01/transactions/freshmart:till-1-0600';
     const explained = await t.http().get(url).set(c.partners.freshmart).expect(200);

@@ -96,6 +96,7 @@ describe.each(stores)('read models over HTTP on the %s event store', (_name, ope
       lifetimeRedeemed: 30,
       lots: [{ lotId: 'cafe:c1', issuerPartnerId: 'cafe', points: 5, expiresAt: '2028-11-20T11:00:00.000Z' }],
       expiringSoon: [],
+      tier: null,
     });
     expect(Number(res.headers['ledger-as-of-position'])).toBeGreaterThanOrEqual(redeemed.position);
     await t.http().get('/v1/members/nobody?minPosition=0').set(t.admin).expect(404);

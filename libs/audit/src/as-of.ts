@@ -161,6 +161,8 @@ export interface MemberAsOf {
   lifetimeAccrued: number;
   lifetimeRedeemed: number;
   lifetimeExpired: number;
+  /** The programme tier at the moment (null: none). */
+  tier: string | null;
   /** Open lots not expired at the moment (a lot past its expiry drops out, lapse recorded or not), less those still pending. */
   lots: { lotId: string; issuerPartnerId: string; points: number; expiresAt: string }[];
   /** Points lapsing within 30 days after the moment, by expiry. */
@@ -200,6 +202,7 @@ export async function memberAsOf(store: EventStore, memberId: string, asOf: AsOf
     pending: { points: pending, lots: pendingLots },
     lifetimeAccrued: state.lifetimeAccrued,
     lifetimeRedeemed: state.lifetimeRedeemed,
+    tier: state.tier,
     lifetimeExpired: state.lifetimeExpired,
     lots,
     expiringSoon,

@@ -144,6 +144,7 @@ function membersExpected(fold: AuditFold): TableExpectation<FoldedMember> {
       lifetime_redeemed: m.lifetimeRedeemed,
       lifetime_expired: m.lifetimeExpired,
       position: m.position,
+      tier: m.tier,
     }),
     label: (key) => `member ${String(key.member_id)}`,
     locate: (key, m) => ({ streamId: `member-${String(key.member_id)}`, position: m?.position }),

@@ -110,6 +110,7 @@ describe.each(adapters)('projections on the %s event store', (_name, makeFixture
       lifetimeAccrued: 700,
       lifetimeRedeemed: 600,
       lifetimeExpired: 100,
+      tier: null,
       lots: [],
       expiringSoon: [],
       asOfPosition: head,

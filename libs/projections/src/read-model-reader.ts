@@ -94,6 +94,8 @@ export interface MemberBalance {
   lifetimeAccrued: number;
   lifetimeRedeemed: number;
   lifetimeExpired: number;
+  /** The programme tier (null: none), after the member's last TierChanged. */
+  tier: string | null;
   /** Open lots not expired, in creation order, less those still pending (listed under `pending`). */
   lots: OpenLot[];
   /** Points lapsing in the next EXPIRING_SOON_DAYS, by expiry (empty for a read not at a moment). */
@@ -205,6 +207,7 @@ interface MemberRow {
   lifetime_accrued: number;
   lifetime_redeemed: number;
   lifetime_expired: number;
+  tier: string | null;
 }
 
 const PARTNER_COLUMNS =
@@ -254,6 +257,7 @@ export class ReadModelReader implements ReadModelQueries {
         lifetimeAccrued: row.lifetime_accrued,
         lifetimeRedeemed: row.lifetime_redeemed,
         lifetimeExpired: row.lifetime_expired,
+        tier: row.tier,
         lots,
         expiringSoon,
         asOfPosition: this.asOf(),
@@ -405,7 +409,7 @@ const liveAfter = (at: Date | undefined): string => (at === undefined ? '' : at.
 function prepare(db: Database.Database) {
   return {
     member: db.prepare<[string], MemberRow>(
-      'SELECT member_id, card_number, available, held, lifetime_accrued, lifetime_redeemed, lifetime_expired FROM members WHERE member_id = ?',
+      'SELECT member_id, card_number, available, held, lifetime_accrued, lifetime_redeemed, lifetime_expired, tier FROM members WHERE member_id = ?',
     ),
     memberHeld: db.prepare<[string, string], { held: number }>(
       `SELECT coalesce(sum(points), 0) AS held FROM holds WHERE member_id = ? AND status = 'open' AND expires_at > ?`,

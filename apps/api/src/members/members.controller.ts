@@ -23,7 +23,7 @@ export class MemberTransactionParams extends MemberIdParam {
 
 export type MemberBody = Pick<
   MemberBalance,
-  'memberId' | 'available' | 'held' | 'pending' | 'lifetimeAccrued' | 'lifetimeRedeemed' | 'lots' | 'expiringSoon'
+  'memberId' | 'available' | 'held' | 'pending' | 'lifetimeAccrued' | 'lifetimeRedeemed' | 'lots' | 'expiringSoon' | 'tier'
 >;
 
 export class EnrolMemberRequest {
@@ -102,7 +102,7 @@ export class MembersController {
       const at = recordedAt !== undefined ? new Date(recordedAt) : this.clock.now();
       return partnerMemberView(member, partnerId, transactions, at);
     }
-    const { available, held, pending, lifetimeAccrued, lifetimeRedeemed, lots, expiringSoon } = member;
-    return { memberId: member.memberId, available, held, pending, lifetimeAccrued, lifetimeRedeemed, lots, expiringSoon };
+    const { available, held, pending, lifetimeAccrued, lifetimeRedeemed, lots, expiringSoon, tier } = member;
+    return { memberId: member.memberId, available, held, pending, lifetimeAccrued, lifetimeRedeemed, lots, expiringSoon, tier };
   }
 }

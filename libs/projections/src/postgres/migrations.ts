@@ -163,6 +163,17 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; description: strin
       CREATE INDEX pending_lots_due ON pending_lots (available_at);
     `,
   },
+  {
+    version: 6,
+    description: "members.tier: the member's programme tier",
+    // TierChanged events projected before this version were passed over: empty every read model and replay from 0.
+    sql: `
+      ALTER TABLE members ADD COLUMN tier TEXT COLLATE "C";
+      TRUNCATE coalition, members, lots, partner_positions, transactions, liability, holds,
+        program_enrolments, program_activity, program_issuer_days, flags, pending_lots;
+      UPDATE checkpoint SET position = NULL, event_id = NULL, events = 0 WHERE id = 0;
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;

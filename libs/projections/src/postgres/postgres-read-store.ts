@@ -336,6 +336,7 @@ interface MemberQueryRow {
   lifetime_accrued: number;
   lifetime_redeemed: number;
   lifetime_expired: number;
+  tier: string | null;
   as_of: number | null;
   lots: OpenLot[];
   pending_lots: PendingLot[];
@@ -365,7 +366,7 @@ export class PostgresReadModelReader implements ReadModelQueries {
   async member(memberId: string, at?: Date): Promise<MemberBalance | undefined> {
     // `members.available` is the points in the lots; live holds and return windows are in their own tables.
     const { rows } = await this.store.pool.query<MemberQueryRow>(
-      `SELECT m.member_id, m.card_number, m.available, m.lifetime_accrued, m.lifetime_redeemed, m.lifetime_expired,
+      `SELECT m.member_id, m.card_number, m.available, m.lifetime_accrued, m.lifetime_redeemed, m.lifetime_expired, m.tier,
          (SELECT coalesce(sum(h.points), 0) FROM holds h WHERE h.member_id = m.member_id AND h.status = 'open' AND h.expires_at > $2)::bigint AS held,
          (SELECT position FROM checkpoint WHERE id = 0) AS as_of,
          coalesce((SELECT json_agg(json_build_object('lotId', l.lot_id, 'issuerPartnerId', l.issuer_partner_id,
@@ -392,6 +393,7 @@ export class PostgresReadModelReader implements ReadModelQueries {
       lifetimeAccrued: row.lifetime_accrued,
       lifetimeRedeemed: row.lifetime_redeemed,
       lifetimeExpired: row.lifetime_expired,
+      tier: row.tier,
       lots,
       expiringSoon,
       asOfPosition: row.as_of,

@@ -42,7 +42,8 @@ export const membersAndLotsReadModel: ReadModel<Handled> = {
         lifetime_accrued  INTEGER NOT NULL,
         lifetime_redeemed INTEGER NOT NULL,
         lifetime_expired  INTEGER NOT NULL,
-        position          INTEGER NOT NULL  -- last event of the member applied
+        position          INTEGER NOT NULL, -- last event of the member applied
+        tier              TEXT              -- the programme tier after the last TierChanged; null: none
       ) WITHOUT ROWID`,
     },
     {
@@ -73,6 +74,8 @@ interface MemberDelta {
   enrolled: { cardNumber: string; enrolledAt: string } | undefined;
   /** The card a replacement in the batch issued (the last one). */
   replacedCard: string | undefined;
+  /** The tier after the batch's last TierChanged (undefined: unchanged; null: none). */
+  tier?: string | null;
   available: number;
   held: number;
   accrued: number;
@@ -161,12 +164,14 @@ class MembersAndLotsStaging {
       case 'CardReplaced':
         this.memberChange(event.data.memberId, 0, 0, 0, 0, position).replacedCard = event.data.cardNumber;
         return;
-      // A blocked card, a flag, a tier change and a return window's end (the pending lots read model drops the lot) move
+      // A blocked card, a flag and a return window's end (the pending lots read model drops the lot) move
       // no points here; the member's position moves.
+      case 'TierChanged':
+        this.memberChange(event.data.memberId, 0, 0, 0, 0, position).tier = event.data.toTierId;
+        return;
       case 'CardBlocked':
       case 'SuspiciousActivityFlagged':
       case 'PointsReleased':
-      case 'TierChanged':
         this.memberChange(event.data.memberId, 0, 0, 0, 0, position);
         return;
       default: {
@@ -248,9 +253,11 @@ class MembersAndLotsSqlite extends MembersAndLotsStaging implements ReadModelBat
   private readonly openLot: Database.Statement<[string, string, string, number, number, string, number]>;
   private readonly changeLot: Database.Statement<[number, string, string]>;
   private readonly changeCard: Database.Statement<[string, string]>;
+  private readonly changeTier: Database.Statement<[string | null, string]>;
 
   constructor(db: Database.Database) {
     super();
+    this.changeTier = db.prepare('UPDATE members SET tier = ? WHERE member_id = ?');
     this.changeCard = db.prepare('UPDATE members SET card_number = ? WHERE member_id = ?');
     this.enrolMember = db.prepare(
       `INSERT INTO members (member_id, card_number, enrolled_at, available, held, lifetime_accrued, lifetime_redeemed, lifetime_expired, position)
@@ -290,6 +297,7 @@ class MembersAndLotsSqlite extends MembersAndLotsStaging implements ReadModelBat
         if (info.changes !== 1) throw new AssertionFailed(`member ${m.memberId} moved points before it was enrolled`);
         if (m.replacedCard !== undefined) this.changeCard.run(m.replacedCard, m.memberId);
       }
+      if (m.tier !== undefined) this.changeTier.run(m.tier, m.memberId);
       if (m.lots !== undefined) this.flushLots(m.memberId, m.lots);
     }
   }
@@ -316,6 +324,7 @@ class MembersAndLotsPostgres extends MembersAndLotsStaging implements PostgresRe
     const opened: (string | number)[][] = [[], [], [], [], [], [], []];
     const lotsChanged: (string | number)[][] = [[], [], []];
     const cardsChanged: string[][] = [[], []];
+    const tiersChanged: (string | null)[][] = [[], []];
     const push = (columns: (string | number)[][], values: (string | number)[]) => values.forEach((v, i) => columns[i].push(v));
     for (const m of this.members.values()) {
       if (m.enrolled !== undefined) {
@@ -334,6 +343,10 @@ class MembersAndLotsPostgres extends MembersAndLotsStaging implements PostgresRe
       } else {
         push(changed, [m.memberId, m.available, m.held, m.accrued, m.redeemed, m.expired, m.position]);
         if (m.replacedCard !== undefined) push(cardsChanged, [m.memberId, m.replacedCard]);
+      }
+      if (m.tier !== undefined) {
+        tiersChanged[0].push(m.memberId);
+        tiersChanged[1].push(m.tier);
       }
       if (m.lots === undefined) continue;
       for (const lot of m.lots.values()) {
@@ -369,6 +382,13 @@ class MembersAndLotsPostgres extends MembersAndLotsStaging implements PostgresRe
       `UPDATE members AS m SET card_number = d.card_number
        FROM unnest($1::text[], $2::text[]) AS d(member_id, card_number) WHERE m.member_id = d.member_id`,
       cardsChanged,
+    );
+    // After the inserts: a member may enrol and change tier in one batch.
+    await postgresBulk(
+      client,
+      `UPDATE members AS m SET tier = d.tier
+       FROM unnest($1::text[], $2::text[]) AS d(member_id, tier) WHERE m.member_id = d.member_id`,
+      tiersChanged,
     );
     await postgresBulk(
       client,

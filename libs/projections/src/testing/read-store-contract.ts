@@ -73,6 +73,7 @@ export function readStoreContract(name: string, make: () => Promise<ReadStoreUnd
         lifetimeAccrued: 700,
         lifetimeRedeemed: 600,
         lifetimeExpired: 100,
+        tier: null,
         lots: [],
         expiringSoon: [],
         asOfPosition: head,
