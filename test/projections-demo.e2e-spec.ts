@@ -92,6 +92,7 @@ describe('ledger demo: the history generator', () => {
     // Bonuses: a welcome per member, referrals, actions up to their cap, a surprise from the operator and one from a partner.
     expect(summary.bonuses).toMatchObject({ welcome: 500, action: 10, capReached: 5, surprise: 2 });
     expect(summary.bonuses.referral).toBeGreaterThan(0);
+    expect(summary.bonuses.birthday).toBeGreaterThan(0);
     // The welcome promotion's points lapse within the history: breakage.
     expect(summary.expired.lots).toBeGreaterThan(0);
     expect(summary.expired.points).toBeGreaterThan(0);
@@ -117,7 +118,7 @@ describe('ledger demo: the history generator', () => {
     ])
       expect(types).toContain(t);
     const kinds = new Set(events.filter((e) => e.type === 'BonusAwarded').map((e) => String(e.data.kind)));
-    expect(kinds).toEqual(new Set(['welcome', 'referral', 'action', 'surprise']));
+    expect(kinds).toEqual(new Set(['welcome', 'referral', 'birthday', 'action', 'surprise']));
     // Business dates run from months back up to the end, as the injected clock allowed.
     const dates = events.filter((e) => e.type === 'PointsAccrued').map((e) => String(e.data.occurredAt));
     expect(dates.every((d) => d <= END_AT.toISOString())).toBe(true);

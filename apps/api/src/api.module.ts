@@ -24,6 +24,7 @@ import { HoldMemberHandler, HoldsController } from './holds/holds.controller';
 import { HOLD_LAPSE_INTERVAL_MS_DEFAULT, HOLD_LAPSE_OPTIONS, HoldLapseJob } from './holds/hold-lapse.job';
 import { EXPIRY_INTERVAL_MS_DEFAULT, EXPIRY_OPTIONS, ExpiryJob } from './expiry/expiry.job';
 import { TIER_REVIEW_OPTIONS, TierReviewJob } from './tiers/tier-review';
+import { BIRTHDAY_INTERVAL_MS_DEFAULT, BIRTHDAY_OPTIONS, BirthdayJob } from './birthdays/birthday.job';
 import { PENDING_RELEASE_INTERVAL_MS_DEFAULT, PENDING_RELEASE_OPTIONS, PendingReleaseJob } from './pending/pending-release.job';
 import { CONSOLE_CONTROLLERS, CONSOLE_PROVIDERS } from './console';
 import { GetProgramReportHandler, ProgramReportController } from './reports/program-report.controller';
@@ -48,6 +49,8 @@ export interface ApiModuleOptions extends LedgerApplicationOptions {
   pendingReleaseIntervalMs?: number;
   /** How often this API runs the tiers' anniversary review (default 0: off; `ledger serve` passes LEDGER_TIER_REVIEW_INTERVAL_MS). */
   tierReviewIntervalMs?: number;
+  /** How often this API gives the day's birthday bonuses (default 1 h; 0: never, `ledger birthday-bonuses` does). */
+  birthdayIntervalMs?: number;
 }
 
 export const READY_MAX_LAG_DEFAULT = 1_000;
@@ -101,6 +104,8 @@ export class ApiModule {
         ExpiryJob,
         { provide: TIER_REVIEW_OPTIONS, useValue: { intervalMs: options.tierReviewIntervalMs ?? 0 } },
         TierReviewJob,
+        { provide: BIRTHDAY_OPTIONS, useValue: { intervalMs: options.birthdayIntervalMs ?? BIRTHDAY_INTERVAL_MS_DEFAULT } },
+        BirthdayJob,
         {
           provide: PENDING_RELEASE_OPTIONS,
           useValue: { intervalMs: options.pendingReleaseIntervalMs ?? PENDING_RELEASE_INTERVAL_MS_DEFAULT },

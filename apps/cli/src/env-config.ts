@@ -38,6 +38,8 @@ export interface ServiceEnv {
   tierReviewIntervalMs: number;
   /** LEDGER_PENDING_RELEASE_INTERVAL_MS (default 60000; 0 off): how often the API records pending lots past their window as released. */
   pendingReleaseIntervalMs: number;
+  /** LEDGER_BIRTHDAY_INTERVAL_MS (default 3600000; 0 off): how often the API gives the day's birthday bonuses. */
+  birthdayIntervalMs: number;
 }
 
 export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -66,6 +68,7 @@ export function readServiceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv
     expiryIntervalMs: intVar(env, 'LEDGER_EXPIRY_INTERVAL_MS', 60_000, 0, 86_400_000),
     tierReviewIntervalMs: intVar(env, 'LEDGER_TIER_REVIEW_INTERVAL_MS', 3_600_000, 0, 86_400_000),
     pendingReleaseIntervalMs: intVar(env, 'LEDGER_PENDING_RELEASE_INTERVAL_MS', 60_000, 0, 86_400_000),
+    birthdayIntervalMs: intVar(env, 'LEDGER_BIRTHDAY_INTERVAL_MS', 3_600_000, 0, 86_400_000),
   };
 }
 

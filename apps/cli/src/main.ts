@@ -10,6 +10,7 @@ import { registerAuditCommands } from './commands/audit';
 import { registerLapseHoldsCommand } from './commands/lapse-holds';
 import { registerExpireCommand } from './commands/expire';
 import { registerReviewTiersCommand } from './commands/review-tiers';
+import { registerBirthdayBonusesCommand } from './commands/birthday-bonuses';
 import { registerReportCommands } from './commands/report';
 import { registerReleasePendingCommand } from './commands/release-pending';
 
@@ -31,6 +32,7 @@ registerAuditCommands(program);
 registerLapseHoldsCommand(program);
 registerExpireCommand(program);
 registerReviewTiersCommand(program);
+registerBirthdayBonusesCommand(program);
 registerReportCommands(program);
 registerReleasePendingCommand(program);
 

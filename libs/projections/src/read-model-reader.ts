@@ -353,6 +353,10 @@ export class ReadModelReader implements ReadModelQueries {
     return memberId === undefined ? this.stmt.flagsAll.all() : this.stmt.flagsOf.all(memberId);
   }
 
+  birthdays(keys: readonly string[]): string[] {
+    return keys.flatMap((key) => this.stmt.birthdays.all(key).map((r) => r.memberId));
+  }
+
   private asOf(): number {
     const position = this.store.checkpoint().position;
     // A row exists only once an event was applied, and that moved the checkpoint.
@@ -457,6 +461,9 @@ function prepare(db: Database.Database) {
          occurred_at AS occurredAt, position FROM transactions WHERE tx_id = ?`,
     ),
     flagsAll: db.prepare<[], FlagEntry>(`${FLAG_SELECT} ORDER BY position`),
+    birthdays: db.prepare<[string], { memberId: string }>(
+      'SELECT member_id AS memberId FROM birthdays WHERE birth_md = ? ORDER BY member_id',
+    ),
     flagsOf: db.prepare<[string], FlagEntry>(`${FLAG_SELECT} WHERE member_id = ? ORDER BY position`),
     liabilityAll: db.prepare<[], LiabilityRow>(
       `SELECT period, issuer_partner_id AS issuerPartnerId, redeemer_partner_id AS redeemerPartnerId, points, amount_minor AS amountMinor

@@ -52,6 +52,8 @@ export interface ReadModelQueries {
   programReport(window: ProgramWindow): Awaitable<ProgramReport>;
   /** Accruals flagged by a velocity limit, in log order (one member's when `memberId` is given). */
   flags(memberId?: string): Awaitable<FlagEntry[]>;
+  /** Members whose birth date's `MM-DD` is one of `keys`, by member id, from the birthdays index. */
+  birthdays(keys: readonly string[]): Awaitable<string[]>;
 }
 
 /** A read store as the projector, a rebuild and the API see it, whatever holds it (SQLite, PostgreSQL). */

@@ -15,7 +15,7 @@ export const readStorePath = (dataDir: string) => join(dataDir, READ_STORE_FILE)
  * Bumped whenever a table changes shape. A read store of another version is dropped and
  * rebuilt from the events by the projector: the read models are derived data.
  */
-export const READ_STORE_SCHEMA_VERSION = 6;
+export const READ_STORE_SCHEMA_VERSION = 7;
 
 /** The checkpoint: the last $all position whose batch is in the read models. Owned by the writer. */
 const CHECKPOINT_TABLE: ReadModelTable = {

@@ -6,6 +6,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { DAY_MS, Refused, VelocityLimitExceeded, addMonthsUtc, withLuhnDigit } from '@ledger/domain';
 import {
   AccruePointsCommand,
+  AwardBirthdayBonusCommand,
   AwardSurpriseBonusCommand,
   BlockCardCommand,
   RewardActionCommand,
@@ -89,7 +90,7 @@ export interface DemoSummary {
   /** `flagged`: accruals of the history a velocity limit refused (and recorded as flags). */
   transactions: { accruals: number; redemptions: number; reversals: number; holds: number; flagged: number };
   /** Bonuses given by kind (and actions refused over their cap), their points in all. */
-  bonuses: { welcome: number; referral: number; action: number; surprise: number; capReached: number; points: number };
+  bonuses: { welcome: number; referral: number; birthday: number; action: number; surprise: number; capReached: number; points: number };
   /** The fraud controls the history ends with: cards blocked and replaced, flags, suspensions. */
   fraud: { blockedCards: number; replacedCards: number; flags: number; refusedWhileBlocked: number; suspendedPartners: number };
   holds: { captured: number; released: number; lapsed: number };
@@ -387,7 +388,7 @@ export async function generateDemoHistory(
   };
   const holdsEnded = { captured: 0, released: 0, lapsed: 0 };
   /** Bonuses given, by kind, and their points in all. */
-  const bonuses = { welcome: 0, referral: 0, action: 0, surprise: 0, capReached: 0, points: 0 };
+  const bonuses = { welcome: 0, referral: 0, birthday: 0, action: 0, surprise: 0, capReached: 0, points: 0 };
   const expired = { lots: 0, points: 0 };
   /** Members with a lot expiring on a day of the history, by day; the days before `expiryDay` are done. */
   const expiringOn = new Map<number, Set<DemoMember>>();
@@ -638,6 +639,21 @@ export async function generateDemoHistory(
       tick();
     });
     enrolledBefore.push(...enrolling);
+    // The birthday job's command for the members born on this day (the API finds them in the birthdays index).
+    const birthdayAt = clock.now().toISOString();
+    const birthdays = enrolledBefore.filter((m) => birthDateOf(m.index).slice(5) === birthdayAt.slice(5, 10));
+    await runPool(birthdays, options.concurrency, async (m) => {
+      const outcome = await commands.execute(
+        new AwardBirthdayBonusCommand(
+          { memberId: m.memberId, year: Number(birthdayAt.slice(0, 4)), occurredAt: birthdayAt },
+          systemMeta(`demo-${seed}-birthdays`),
+        ),
+      );
+      if (outcome === 'no_bonus') return;
+      bonuses.birthday += 1;
+      bonuses.points += outcome.body.points;
+      expiresLot(m, birthdayAt);
+    });
     const today = new Map<DemoMember, number[]>();
     while (next < order.length && slotAt[order[next]] <= dayEnd) {
       const m = members[slotMember[order[next]]];
@@ -879,7 +895,7 @@ export function registerDemoCommand(program: Command): void {
             `  ${summary.transactions.accruals} accruals, ${summary.transactions.redemptions} redemptions, ${summary.transactions.reversals} reversals over ${summary.periods.join(', ')}`,
             `  ${summary.partialReversals} of the reversals partial; ${summary.transactions.holds} holds: ${summary.holds.captured} captured, ${summary.holds.released} released, ${summary.holds.lapsed} left to lapse`,
             `  fraud controls: ${summary.fraud.blockedCards} card blocked and ${summary.fraud.replacedCards} replaced, accruals flagged by the velocity limits: ${summary.transactions.flagged + summary.fraud.flags}, ${summary.fraud.suspendedPartners} partner suspended and reinstated`,
-            `  bonuses: ${summary.bonuses.welcome} welcome, ${summary.bonuses.referral} referral, ${summary.bonuses.action} actions (${summary.bonuses.capReached} refused over the monthly cap), ${summary.bonuses.surprise} surprises: ${summary.bonuses.points} points`,
+            `  bonuses: ${summary.bonuses.welcome} welcome, ${summary.bonuses.referral} referral, ${summary.bonuses.birthday} birthday, ${summary.bonuses.action} actions (${summary.bonuses.capReached} refused over the monthly cap), ${summary.bonuses.surprise} surprises: ${summary.bonuses.points} points`,
             `  ${summary.expired.lots} lots expired (${summary.expired.points} points of breakage)`,
             `  ${summary.pending.accruals} accruals at ${summary.pending.partnerId} pending for ${PENDING_DAYS} days: ${summary.pending.released} released, the rest refunded or still pending`,
             `  ${summary.earnRules.itemised} receipts with items at ${summary.earnRules.partnerId} (groceries ×1.25, a scale from 2,000 RUB, a grocery week and a double-points weekend); tiers red, silver, gold in force`,

@@ -51,6 +51,7 @@ export async function serve(): Promise<void> {
     expiryIntervalMs: env.expiryIntervalMs,
     tierReviewIntervalMs: env.tierReviewIntervalMs,
     pendingReleaseIntervalMs: env.pendingReleaseIntervalMs,
+    birthdayIntervalMs: env.birthdayIntervalMs,
   };
   const app = await createLedgerApp(options);
   installGracefulShutdown({ app, store: opened.store, logger, graceMs: env.shutdownGraceMs });

@@ -171,13 +171,17 @@ export const captureFingerprint = (d: { memberId: string; holdId: string; points
   fingerprintOf({ kind: 'hold_capture', memberId: d.memberId, holdId: d.holdId, points: d.points, occurredAt: d.occurredAt });
 
 /**
- * A surprise has no business date in its request (it is dated by the clock), so none is
- * compared; the other bonuses given on request (actions) are the same when their date is.
+ * What makes two bonus awards "the same bonus". A surprise has no business date in its request
+ * (it is dated by the clock): its points and reason. An action: its name and date. The bonuses
+ * the ledger gives itself (welcome, birthday, referral) have a txId per member (and year, or
+ * referred member), so one under that txId is the same bonus whenever a run gives it.
  */
-export const bonusFingerprint = (d: { kind: BonusKind; memberId: string; points: number; reason: string; occurredAt: string }) =>
-  d.kind === 'surprise'
-    ? fingerprintOf({ kind: 'bonus', bonusKind: d.kind, memberId: d.memberId, points: d.points, reason: d.reason })
-    : fingerprintOf({ kind: 'bonus', bonusKind: d.kind, memberId: d.memberId, reason: d.reason, occurredAt: d.occurredAt });
+export const bonusFingerprint = (d: { kind: BonusKind; memberId: string; points: number; reason: string; occurredAt: string }) => {
+  const base = { kind: 'bonus', bonusKind: d.kind, memberId: d.memberId, reason: d.reason };
+  if (d.kind === 'surprise') return fingerprintOf({ ...base, points: d.points });
+  if (d.kind === 'action') return fingerprintOf({ ...base, occurredAt: d.occurredAt });
+  return fingerprintOf(base);
+};
 
 /** A release carries no business date of its own (it is dated by the clock), so none is compared. */
 export const releaseFingerprint = (d: { memberId: string; holdId: string }) =>

@@ -174,6 +174,22 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; description: strin
       UPDATE checkpoint SET position = NULL, event_id = NULL, events = 0 WHERE id = 0;
     `,
   },
+  {
+    version: 7,
+    description: 'birthdays: members by MM-DD of their birth date, for the birthday job',
+    sql: `
+      CREATE TABLE birthdays (
+        birth_md   TEXT COLLATE "C" NOT NULL,
+        member_id  TEXT COLLATE "C" NOT NULL,
+        birth_date TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (birth_md, member_id)
+      );
+      -- Members enrolled before have birth dates too: empty the rest and replay from 0 to fill it.
+      TRUNCATE coalition, members, lots, partner_positions, transactions, liability, holds,
+        program_enrolments, program_activity, program_issuer_days, flags, pending_lots;
+      UPDATE checkpoint SET position = NULL, event_id = NULL, events = 0 WHERE id = 0;
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1].version;

@@ -481,6 +481,14 @@ export class PostgresReadModelReader implements ReadModelQueries {
     return programReport(window, figures);
   }
 
+  async birthdays(keys: readonly string[]): Promise<string[]> {
+    const { rows } = await this.store.pool.query<{ memberId: string }>(
+      'SELECT member_id AS "memberId" FROM birthdays WHERE birth_md = ANY($1::text[]) ORDER BY birth_md, member_id',
+      [keys],
+    );
+    return rows.map((r) => r.memberId);
+  }
+
   async flags(memberId?: string): Promise<FlagEntry[]> {
     const { rows } = await this.store.pool.query<FlagEntry>(
       `${FLAG_SELECT} ${memberId === undefined ? '' : 'WHERE member_id = $1'} ORDER BY position`,

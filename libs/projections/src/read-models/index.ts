@@ -1,3 +1,4 @@
+import { birthdaysReadModel } from './birthdays.read-model';
 import { coalitionReadModel } from './coalition.read-model';
 import { flagsReadModel } from './flags.read-model';
 import { holdsReadModel } from './holds.read-model';
@@ -12,6 +13,7 @@ import { transactionIndexReadModel } from './transaction-index.read-model';
 export * from './read-model';
 export * from './event-dispatch';
 export {
+  birthdaysReadModel,
   coalitionReadModel,
   flagsReadModel,
   holdsReadModel,
@@ -24,6 +26,7 @@ export {
 };
 export { NO_PARTNER, dayOfIso } from './program-kpis.read-model';
 export { periodOfIso } from './liability.read-model';
+export { birthdayKeysOn } from './birthdays.read-model';
 
 /** Every read model, in the order a batch writes them. */
 export const READ_MODELS: readonly ReadModel[] = [
@@ -37,6 +40,7 @@ export const READ_MODELS: readonly ReadModel[] = [
   programKpisReadModel,
   flagsReadModel,
   pendingLotsReadModel,
+  birthdaysReadModel,
 ];
 
 /** The event types some read model handles (unversioned names). */
