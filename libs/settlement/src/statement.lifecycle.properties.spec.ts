@@ -31,6 +31,8 @@ const T0 = Date.parse('2026-09-10T12:00:00.000Z');
 const MINUTE_MS = 60_000;
 const MEMBER = 'm-1';
 const PARTNERS = ['grocer', 'cafe', 'cinema'] as const;
+/** Issuers: the partners, and the operator, which sponsors bonuses (no terms of its own: the statement gives it zeros). */
+const ISSUERS = [...PARTNERS, 'operator'] as const;
 const POINT_VALUE = 10;
 const CTX = { coalitionCurrency: 'RUB', pointValueMinor: POINT_VALUE, expiryMonths: 12, maxBackdateDays: 90 };
 const TERMS: ReadonlyMap<string, PartnerTerms[]> = new Map(
@@ -57,7 +59,8 @@ type Op =
   | { kind: 'lapse'; pick: number }
   | { kind: 'releasePending'; pick: number }
   | { kind: 'expireDue' }
-  | { kind: 'advance'; minutes: number };
+  | { kind: 'advance'; minutes: number }
+  | { kind: 'bonus'; sponsor: number; points: number };
 
 const partner = fc.nat({ max: PARTNERS.length - 1 });
 const backdate = fc.oneof({ arbitrary: fc.constant(0), weight: 3 }, { arbitrary: fc.integer({ min: 0, max: 3 * 24 * 60 }), weight: 1 });
@@ -90,6 +93,14 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('lapse' as const), pick: fc.nat() }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('releasePending' as const), pick: fc.nat() }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('expireDue' as const) }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('bonus' as const),
+      sponsor: fc.nat({ max: ISSUERS.length - 1 }),
+      points: fc.integer({ min: 1, max: 200 }),
+    }),
+    weight: 2,
+  },
   {
     arbitrary: fc.record({
       kind: fc.constant('advance' as const),
@@ -211,6 +222,26 @@ function live(ops: readonly Op[]): Life {
         decide({ type: 'ReleasePendingPoints', data: { memberId: MEMBER, lotId: `${a.partnerId}:${a.externalId}` } });
         break;
       }
+      case 'bonus': {
+        // A surprise bonus: a lot issued by its sponsor, dated by the clock.
+        const sponsor = ISSUERS[o.sponsor];
+        decide({
+          type: 'AwardBonus',
+          data: {
+            txId: `${sponsor}:${externalId}`,
+            kind: 'surprise',
+            partnerId: sponsor,
+            externalId,
+            memberId: MEMBER,
+            points: o.points,
+            sponsor,
+            reason: 'surprise',
+            occurredAt: at(0),
+          },
+          context: CTX,
+        });
+        break;
+      }
       case 'expireDue':
         // The expiry job: each due lot's rest lapses, dated at its expiry.
         decide({ type: 'ExpireDueLots', data: { memberId: MEMBER, until: at(0) }, context: { coalitionCurrency: 'RUB' } });
@@ -252,12 +283,13 @@ interface Figures {
 
 /** A period's money events summed per issuer, straight from the events. */
 function figuresOf(events: readonly LedgerEvent[]): Map<string, Figures> {
-  const out = new Map<string, Figures>(PARTNERS.map((p) => [p, { issued: 0, redeemedFrom: 0, expired: 0 }]));
+  const out = new Map<string, Figures>(ISSUERS.map((p) => [p, { issued: 0, redeemedFrom: 0, expired: 0 }]));
   const f = (issuer: string) => out.get(issuer)!;
   for (const e of events) {
     const event = { type: e.type, data: e.data } as MemberEvent;
     switch (event.type) {
       case 'PointsAccrued':
+      case 'BonusAwarded':
         f(event.data.issuerPartnerId).issued += event.data.points;
         break;
       case 'AccrualReversed':
@@ -280,7 +312,7 @@ function figuresOf(events: readonly LedgerEvent[]): Map<string, Figures> {
 }
 
 function statementFigures(s: SettlementStatement): Map<string, Figures> {
-  const out = new Map<string, Figures>(PARTNERS.map((p) => [p, { issued: 0, redeemedFrom: 0, expired: 0 }]));
+  const out = new Map<string, Figures>(ISSUERS.map((p) => [p, { issued: 0, redeemedFrom: 0, expired: 0 }]));
   for (const fee of s.issuanceFees) out.get(fee.partnerId)!.issued += fee.issuedPoints;
   for (const line of s.matrix) out.get(line.issuerPartnerId)!.redeemedFrom += line.points;
   for (const b of s.breakage) out.get(b.issuerPartnerId)!.expired += b.points;
@@ -294,7 +326,7 @@ describe('settlement over random member lives agrees with the member fold', () =
         const { state, log } = live(ops);
         const statements = closeAll(log);
 
-        const total = new Map<string, Figures>(PARTNERS.map((p) => [p, { issued: 0, redeemedFrom: 0, expired: 0 }]));
+        const total = new Map<string, Figures>(ISSUERS.map((p) => [p, { issued: 0, redeemedFrom: 0, expired: 0 }]));
         const issuedValue = new Map<string, number>();
         const owedValue = new Map<string, number>();
         for (const [periodId, s] of statements) {
@@ -310,7 +342,7 @@ describe('settlement over random member lives agrees with the member fold', () =
           for (const line of s.matrix) owedValue.set(line.issuerPartnerId, (owedValue.get(line.issuerPartnerId) ?? 0) + line.amountMinor);
           for (const b of s.breakage) owedValue.set(b.issuerPartnerId, (owedValue.get(b.issuerPartnerId) ?? 0) + b.amountMinor);
         }
-        for (const issuer of PARTNERS) {
+        for (const issuer of ISSUERS) {
           const inLots = state.lots.filter((l) => l.issuerPartnerId === issuer).reduce((sum, l) => sum + l.points, 0);
           const t = total.get(issuer)!;
           expect({ issuer, outstanding: t.issued - t.redeemedFrom - t.expired }).toEqual({ issuer, outstanding: inLots });

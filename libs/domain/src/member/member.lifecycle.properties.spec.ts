@@ -44,6 +44,8 @@ const CTX: TxContext = { coalitionCurrency: 'RUB', pointValueMinor: 10, expiryMo
 const MAX_TTL_SECONDS = 30 * 24 * 3600;
 
 type Partner = (typeof PARTNERS)[number];
+/** Issuers: the partners, and the operator, which sponsors bonuses. */
+const ISSUERS = [...PARTNERS, 'operator'] as const;
 
 type Step =
   | { kind: 'accrue'; partnerId: Partner; amountMinor: number; backdateMinutes: number; expiryMonths: number; pendingDays: number }
@@ -59,7 +61,9 @@ type Step =
   | { kind: 'releasePending'; pick: number }
   /** The expiry job's command: lapse every lot due by `until` (some minutes before now). */
   | { kind: 'expire'; untilMinutesAgo: number }
-  | { kind: 'advance'; minutes: number };
+  | { kind: 'advance'; minutes: number }
+  /** A surprise bonus: a lot issued by its sponsor (a partner or the operator), dated by the clock. */
+  | { kind: 'bonus'; sponsor: (typeof ISSUERS)[number]; points: number };
 
 const partner = fc.constantFrom(...PARTNERS);
 // Mostly "now", some receipts from the last few days (inside the 90-day window).
@@ -131,8 +135,15 @@ const advanceStep = fc.record({
   ),
 });
 
+const bonusStep = fc.record({
+  kind: fc.constant('bonus' as const),
+  sponsor: fc.constantFrom(...ISSUERS),
+  points: fc.integer({ min: 1, max: 300 }),
+});
+
 const steps: fc.Arbitrary<Step[]> = fc.array(
   fc.oneof(
+    { arbitrary: bonusStep, weight: 2 },
     { arbitrary: accrueStep, weight: 5 },
     { arbitrary: redeemStep, weight: 2 },
     { arbitrary: reverseStep, weight: 3 },
@@ -219,6 +230,20 @@ class Model {
           points: d.points,
           reversed: 0,
           out: [],
+        });
+        return;
+      }
+      case 'BonusAwarded': {
+        // A lot like an accrual's, issued by its sponsor; not reversible.
+        const d = e.data;
+        add(this.issued, d.issuerPartnerId, d.points);
+        this.lots.set(d.lotId, {
+          issuer: d.issuerPartnerId,
+          remaining: d.points,
+          expiresAt: Date.parse(d.expiresAt),
+          order: this.lots.size,
+          issuedPoints: d.points,
+          reversedPoints: 0,
         });
         return;
       }
@@ -434,6 +459,27 @@ class Life {
       case 'advance':
         this.now += step.minutes * MINUTE_MS;
         return;
+      case 'bonus': {
+        const externalId = this.nextId('b');
+        return this.run(
+          {
+            type: 'AwardBonus',
+            data: {
+              txId: `${step.sponsor}:${externalId}`,
+              kind: 'surprise',
+              partnerId: step.sponsor,
+              externalId,
+              memberId: MEMBER,
+              points: step.points,
+              sponsor: step.sponsor,
+              reason: 'surprise',
+              occurredAt: new Date(this.now).toISOString(),
+            },
+            context: CTX,
+          },
+          'accepted',
+        );
+      }
       case 'accrue':
         return this.run(
           {
@@ -724,7 +770,7 @@ class Life {
       const term = lot.expiresAt <= t ? expiredUnrecorded : spendable(lot, t) ? spendableNow : pendingNow;
       add(term, lot.issuer, lot.remaining);
     }
-    for (const issuer of PARTNERS) {
+    for (const issuer of ISSUERS) {
       const get = (map: Map<string, number>) => map.get(issuer) ?? 0;
       check(get(stateInLots) === get(inLots), `${issuer}: the state's open lots hold what the events left in them`);
       const issued = get(m.issued);
