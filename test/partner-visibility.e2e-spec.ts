@@ -111,6 +111,8 @@ describe('partners see only what is theirs', () => {
         ],
         // Both lots lapse later than 30 days from now.
         expiringSoon: [],
+        // No programme tiers here.
+        tier: null,
       });
     }
   });
