@@ -1,6 +1,7 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { CLOCK, Clock, systemMeta } from '@ledger/application';
+import { IntervalJob } from '../jobs/interval-job';
 import { ReadModelAccess } from '../projections/read-model';
 import { ExpiryResult, runExpiry } from './expiry-run';
 
@@ -20,29 +21,14 @@ export const EXPIRY_INTERVAL_MS_DEFAULT = 60_000;
  * and the member stream's expected revision decides between writers.
  */
 @Injectable()
-export class ExpiryJob implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('Expiry');
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<ExpiryResult> | undefined;
-  private stopping = false;
-
+export class ExpiryJob extends IntervalJob<ExpiryResult> {
   constructor(
     private readonly readModel: ReadModelAccess,
     private readonly commands: CommandBus,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(EXPIRY_OPTIONS) private readonly options: ExpiryOptions,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (this.options.intervalMs <= 0) return;
-    this.timer = setInterval(() => void this.tick(), this.options.intervalMs);
-    this.timer.unref();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    this.stopping = true;
-    await this.running?.catch(() => undefined);
+    @Inject(EXPIRY_OPTIONS) options: ExpiryOptions,
+  ) {
+    super('Expiry', options.intervalMs);
   }
 
   /** One run: every lot due at the clock's now, as the read model's index lists them. */
@@ -50,16 +36,7 @@ export class ExpiryJob implements OnApplicationBootstrap, OnApplicationShutdown 
     return runExpiry(this.readModel.reader(), this.commands, this.clock.now(), systemMeta('expiry'), { stopped: () => this.stopping });
   }
 
-  private async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = this.runOnce();
-    try {
-      const r = await this.running;
-      if (r.lotsExpired > 0) this.logger.log(`${r.lotsExpired} lots expired (${r.pointsExpired} points)`);
-    } catch (error) {
-      this.logger.warn(`expiry run failed: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      this.running = undefined;
-    }
+  protected describe(r: ExpiryResult): string | undefined {
+    return r.lotsExpired > 0 ? `${r.lotsExpired} lots expired (${r.pointsExpired} points)` : undefined;
   }
 }

@@ -1,6 +1,7 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { CLOCK, Clock, LapseHoldCommand, systemMeta } from '@ledger/application';
+import { IntervalJob } from '../jobs/interval-job';
 import { ReadModelAccess } from '../projections/read-model';
 
 export const HOLD_LAPSE_OPTIONS = Symbol('HOLD_LAPSE_OPTIONS');
@@ -21,27 +22,14 @@ export const HOLD_LAPSE_BATCH = 500;
  * decides between writers.
  */
 @Injectable()
-export class HoldLapseJob implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('HoldLapse');
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
-
+export class HoldLapseJob extends IntervalJob<number> {
   constructor(
     private readonly readModel: ReadModelAccess,
     private readonly commands: CommandBus,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(HOLD_LAPSE_OPTIONS) private readonly options: HoldLapseOptions,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (this.options.intervalMs <= 0) return;
-    this.timer = setInterval(() => void this.tick(), this.options.intervalMs);
-    this.timer.unref();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    @Inject(HOLD_LAPSE_OPTIONS) options: HoldLapseOptions,
+  ) {
+    super('HoldLapse', options.intervalMs);
   }
 
   /**
@@ -58,16 +46,7 @@ export class HoldLapseJob implements OnApplicationBootstrap, OnApplicationShutdo
     return lapsed;
   }
 
-  private async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = this.runOnce();
-    try {
-      const n = await this.running;
-      if (n > 0) this.logger.log(`${n} holds lapsed`);
-    } catch (error) {
-      this.logger.warn(`hold lapse round failed: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      this.running = undefined;
-    }
+  protected describe(n: number): string | undefined {
+    return n > 0 ? `${n} holds lapsed` : undefined;
   }
 }

@@ -1,6 +1,7 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { CLOCK, Clock, ReleasePendingPointsCommand, systemMeta } from '@ledger/application';
+import { IntervalJob } from '../jobs/interval-job';
 import { ReadModelAccess } from '../projections/read-model';
 
 export const PENDING_RELEASE_OPTIONS = Symbol('PENDING_RELEASE_OPTIONS');
@@ -22,27 +23,14 @@ export const PENDING_RELEASE_BATCH = 500;
  * between writers.
  */
 @Injectable()
-export class PendingReleaseJob implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('PendingRelease');
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
-
+export class PendingReleaseJob extends IntervalJob<number> {
   constructor(
     private readonly readModel: ReadModelAccess,
     private readonly commands: CommandBus,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(PENDING_RELEASE_OPTIONS) private readonly options: PendingReleaseOptions,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (this.options.intervalMs <= 0) return;
-    this.timer = setInterval(() => void this.tick(), this.options.intervalMs);
-    this.timer.unref();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    @Inject(PENDING_RELEASE_OPTIONS) options: PendingReleaseOptions,
+  ) {
+    super('PendingRelease', options.intervalMs);
   }
 
   /**
@@ -59,16 +47,7 @@ export class PendingReleaseJob implements OnApplicationBootstrap, OnApplicationS
     return released;
   }
 
-  private async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = this.runOnce();
-    try {
-      const n = await this.running;
-      if (n > 0) this.logger.log(`${n} pending lots released`);
-    } catch (error) {
-      this.logger.warn(`pending release round failed: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      this.running = undefined;
-    }
+  protected describe(n: number): string | undefined {
+    return n > 0 ? `${n} pending lots released` : undefined;
   }
 }

@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { CLOCK, Clock, CommandMeta, ReviewTierCommand, systemMeta } from '@ledger/application';
 import { TIER_WINDOW_MONTHS, TierChanged, addMonthsUtc } from '@ledger/domain';
 import { EVENT_STORE, EventStore } from '@ledger/event-store';
+import { IntervalJob } from '../jobs/interval-job';
 
 const SCAN_BATCH = 5_000;
 
@@ -82,30 +83,16 @@ export interface TierReviewOptions {
 
 /** The anniversary review on an interval (LEDGER_TIER_REVIEW_INTERVAL_MS); two replicas running it write each drop once. */
 @Injectable()
-export class TierReviewJob implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('TierReview');
+export class TierReviewJob extends IntervalJob<TierReviewResult> {
   private readonly holders = new TierHolders();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<TierReviewResult> | undefined;
-  private stopping = false;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly commands: CommandBus,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(TIER_REVIEW_OPTIONS) private readonly options: TierReviewOptions,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (this.options.intervalMs <= 0) return;
-    this.timer = setInterval(() => void this.tick(), this.options.intervalMs);
-    this.timer.unref();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    this.stopping = true;
-    await this.running?.catch(() => undefined);
+    @Inject(TIER_REVIEW_OPTIONS) options: TierReviewOptions,
+  ) {
+    super('TierReview', options.intervalMs);
   }
 
   runOnce(): Promise<TierReviewResult> {
@@ -114,16 +101,7 @@ export class TierReviewJob implements OnApplicationBootstrap, OnApplicationShutd
     });
   }
 
-  private async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = this.runOnce();
-    try {
-      const r = await this.running;
-      if (r.tiersDropped > 0) this.logger.log(tierReviewSummary(r));
-    } catch (error) {
-      this.logger.warn(`tier review failed: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      this.running = undefined;
-    }
+  protected describe(r: TierReviewResult): string | undefined {
+    return r.tiersDropped > 0 ? tierReviewSummary(r) : undefined;
   }
 }
