@@ -61,6 +61,7 @@ const PLAUSIBLE: Record<string, fc.Arbitrary<unknown>> = {
   reason: fc.string({ maxLength: 220 }),
   referredBy: fc.oneof(id, fc.constantFrom('m-1', 'm-2')),
   action: fc.constantFrom('review', 'survey', 'Review', '__proto__', 'constructor', ''),
+  planId: fc.constantFrom('plus', 'gold-pass', 'Plus', '__proto__', 'constructor', ''),
   tiers: fc.array(
     fc.record(
       {
@@ -139,6 +140,7 @@ const FIELD_OF_ROUTE: Record<string, string[]> = {
   'POST /v1/holds/grocer:hold-2/release': ['externalId'],
   'POST /v1/bonuses': ['externalId', 'memberId', 'points', 'reason'],
   'POST /v1/actions': ['externalId', 'memberId', 'action', 'occurredAt'],
+  'POST /v1/members/m-1/membership': ['externalId', 'planId', 'occurredAt'],
   'PUT /v1/program': ['effectiveFrom', 'tiers', 'bonuses', 'limits', 'plans'],
   [`POST /v1/cards/${cardNumber(1)}/block`]: ['reason'],
   'POST /v1/members/m-1/cards': ['cardNumber'],

@@ -34,6 +34,7 @@ const SUSPEND = { method: 'POST', url: '/v1/partners/cafe/suspend', as: 'admin' 
 const REINSTATE = { method: 'POST', url: '/v1/partners/cafe/reinstate', as: 'admin' } as const;
 const SURPRISE = { method: 'POST', url: '/v1/bonuses', as: 'grocer' } as const;
 const ACTION = { method: 'POST', url: '/v1/actions', as: 'grocer' } as const;
+const MEMBERSHIP = { method: 'POST', url: '/v1/members/m-1/membership', as: 'grocer' } as const;
 
 const BIG = 'x'.repeat(70 * 1024);
 const nestedArrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
@@ -46,6 +47,23 @@ const CYRILLIC_M = '\u043c';
 const PROGRAM_TIERS = VALID.program.tiers;
 
 const CASES: HostileCase[] = [
+  // Paid membership (issue 14 §4).
+  {
+    name: 'membership plan named __proto__',
+    ...MEMBERSHIP,
+    body: { ...VALID.membership, planId: '__proto__' },
+    status: 400,
+    field: 'planId',
+  },
+  { name: 'membership plan id as a number', ...MEMBERSHIP, body: { ...VALID.membership, planId: 7 }, status: 400, field: 'planId' },
+  {
+    name: 'membership without a business date',
+    ...MEMBERSHIP,
+    body: { ...VALID.membership, occurredAt: undefined },
+    status: 400,
+    field: 'occurredAt',
+  },
+  { name: 'membership with an unknown field', ...MEMBERSHIP, body: { ...VALID.membership, feeMinor: 1 }, status: 400, field: 'feeMinor' },
   // Bonuses (issue 14 §3).
   { name: 'surprise of zero points', ...SURPRISE, body: { ...VALID.surprise, points: 0 }, status: 400, field: 'points' },
   { name: 'surprise of points as a string', ...SURPRISE, body: { ...VALID.surprise, points: '25' }, status: 400, field: 'points' },

@@ -532,6 +532,16 @@ export const ROLE_MATRIX: MatrixRow[] = [
     expect: partnerPosts(201, 201),
   },
   {
+    method: 'POST',
+    path: '/v1/members/:memberId/membership',
+    what: "sell A's member a paid plan (any partner may sell one)",
+    request: (f, cell) => ({
+      url: `/v1/members/${f.memberOfA}/membership`,
+      body: { externalId: `plan-${cell}`, planId: 'plus', occurredAt: NOW_ISH },
+    }),
+    expect: partnerPosts(201, 201),
+  },
+  {
     method: 'GET',
     path: '/v1/reports/flags',
     what: 'accruals refused by a velocity limit',
@@ -546,6 +556,7 @@ export const MATRIX_PROGRAM = {
   tiers: [],
   bonuses: { actions: { review: { points: 10, sponsor: 'operator', capPerMonth: 1_000 } } },
   limits: { maxAccrualsPerMemberPerHour: 1_000, maxPointsPerMemberPerDay: 1_000_000 },
+  plans: [{ planId: 'plus', feeMinor: 99_000, months: 12, multiplierBps: 15_000 }],
 };
 
 /** Luhn-valid card numbers, one per cell. */

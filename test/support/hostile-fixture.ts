@@ -55,7 +55,9 @@ export const VALID = {
     ],
     bonuses: { welcome: { points: 50, sponsor: 'grocer' }, actions: { review: { points: 20, sponsor: 'grocer', capPerMonth: 1_000 } } },
     limits: { maxAccrualsPerMemberPerHour: 1_000, maxPointsPerMemberPerDay: 1_000_000 },
+    plans: [{ planId: 'plus', feeMinor: 99_000, months: 12, multiplierBps: 15_000 }],
   },
+  membership: { externalId: 'h-9', planId: 'plus', occurredAt: BUSINESS_NOW },
   surprise: { externalId: 'h-7', memberId: 'm-1', points: 25, reason: 'thank you' },
   action: { externalId: 'h-8', memberId: 'm-1', action: 'review', occurredAt: BUSINESS_NOW },
   block: { reason: 'card number sold online' },
@@ -83,6 +85,8 @@ export const WRITE_ROUTES: { method: 'POST' | 'PUT'; url: string; as: Who; valid
   { method: 'PUT', url: '/v1/program', as: 'admin', valid: VALID.program },
   // After the programme, which lists the action.
   { method: 'POST', url: '/v1/actions', as: 'grocer', valid: VALID.action },
+  // After the programme, which lists the plan; before the block, which would refuse it.
+  { method: 'POST', url: '/v1/members/m-1/membership', as: 'grocer', valid: VALID.membership },
   { method: 'POST', url: `/v1/cards/${cardNumber(1)}/block`, as: 'grocer', valid: VALID.block },
   { method: 'POST', url: '/v1/members/m-1/cards', as: 'grocer', valid: VALID.replacementCard },
   { method: 'POST', url: '/v1/partners/cafe/suspend', as: 'admin', valid: VALID.suspension },

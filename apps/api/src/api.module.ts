@@ -10,6 +10,7 @@ import { MetricsController } from './http/metrics.controller';
 import { KeysController } from './keys/keys.controller';
 import { MembersController } from './members/members.controller';
 import { BonusesController } from './bonuses/bonuses.controller';
+import { MembershipController } from './membership/membership.controller';
 import { PartnerTransactionsHandler } from './members/partner-member-view';
 import { ExplainTransactionHandler } from './members/explain-transaction';
 import { PartnersController } from './partners/partners.controller';
@@ -76,6 +77,7 @@ export class ApiModule {
         ProgramController,
         FraudController,
         BonusesController,
+        MembershipController,
         ...AUDIT_CONTROLLERS,
         ...CONSOLE_CONTROLLERS,
       ],

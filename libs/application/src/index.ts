@@ -22,6 +22,7 @@ export * from './member/holds';
 export * from './member/expire-lots';
 export * from './member/review-tier';
 export * from './member/award-bonus';
+export * from './member/purchase-membership';
 export * from './member/cards';
 export * from './program/configure-program';
 export * from './program/get-program';

@@ -15,6 +15,7 @@ import { ExpireDueLotsHandler } from './member/expire-lots';
 import { ReviewTierHandler } from './member/review-tier';
 import { ReleasePendingPointsHandler } from './member/release-pending';
 import { BONUS_COMMAND_HANDLERS } from './member/award-bonus';
+import { PurchaseMembershipHandler } from './member/purchase-membership';
 import { RegisterPartnerHandler } from './partner/register-partner';
 import { ChangePartnerTermsHandler } from './partner/change-partner-terms';
 import { ClosePeriodHandler } from './settlement/close-period';
@@ -43,6 +44,7 @@ export const COMMAND_HANDLERS = [
   ReviewTierHandler,
   ReleasePendingPointsHandler,
   ...BONUS_COMMAND_HANDLERS,
+  PurchaseMembershipHandler,
   ClosePeriodHandler,
   ConfigureProgramHandler,
   BlockCardHandler,

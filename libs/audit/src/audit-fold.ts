@@ -413,6 +413,9 @@ export class AuditFold {
       case 'TierChanged':
         this.tierChanged(m, d);
         break;
+      case 'MembershipPurchased':
+        this.membershipPurchased(m, d);
+        break;
       default:
         throw new Broken(`unknown member event type ${e.type}`);
     }
@@ -728,6 +731,26 @@ export class AuditFold {
       memo.memberId,
     );
     this.txs.set(txId, memo);
+  }
+
+  /**
+   * A paid plan moves no points: its fee is money between the member and the selling partner.
+   * Its txId is unique coalition-wide and reserved for this member, but not in the transaction index.
+   */
+  private membershipPurchased(m: FoldedMember, d: Record<string, unknown>): void {
+    const { txId, partnerId, planId, feeMinor, validFrom, validUntil, multiplierBps, occurredAt } = d;
+    need(isText(txId) && isText(partnerId) && isText(planId), 'ids and plan are set', 'strings', { txId, partnerId, planId });
+    need(isCount(feeMinor), 'the fee is a whole number of minor units', 'integer >= 0', feeMinor);
+    need(isCount(multiplierBps) && multiplierBps > 0, 'the plan multiplier is positive', 'integer > 0', multiplierBps);
+    need(
+      isText(validFrom) && isText(validUntil) && validFrom === occurredAt && validUntil > validFrom,
+      'a plan is valid from its purchase, for a while',
+      'validFrom = occurredAt < validUntil',
+      { validFrom, validUntil, occurredAt },
+    );
+    const reservedFor = this.reservations.get(txId);
+    need(reservedFor === undefined || reservedFor === m.memberId, "the txId's reservation names this member", reservedFor, m.memberId);
+    this.newHoldTx(txId);
   }
 
   private newHoldTx(txId: string): void {

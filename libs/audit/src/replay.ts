@@ -169,6 +169,8 @@ export function describeEvent(type: string, data: unknown): string {
       return `card ${d.previousCardNumber} replaced by ${d.cardNumber}`;
     case 'TierChanged':
       return `tier ${String(d.fromTierId ?? 'none')} -> ${String(d.toTierId ?? 'none')} (${String(d.reason)}, ${String(d.qualifyingPoints)} qualifying pts)`;
+    case 'MembershipPurchased':
+      return `plan ${d.planId} sold by ${d.partnerId} (${d.txId}) for ${d.feeMinor} ${d.currency}, x${Number(d.multiplierBps) / 10000} until ${String(d.validUntil).slice(0, 10)}`;
     case 'SuspiciousActivityFlagged':
       return `accrual ${d.txId} refused and flagged: ${d.rule} ${d.observed} > ${d.limit} (${d.window})`;
     default: {

@@ -36,11 +36,14 @@ export const byStreamAndRevision = (a: LateAdjustment, b: LateAdjustment): numbe
 
 /** What one money event adds to the statement, per issuer (negative for reversals). */
 function adjustmentEffectsOf(event: MoneyEvent): AdjustmentEffect[] {
-  const pointValueMinor = event.data.pointValueMinor;
+  const pointValueMinor = 'pointValueMinor' in event.data ? event.data.pointValueMinor : 0;
   const oneIssuerEffect = (kind: AdjustmentEffect['kind'], issuerPartnerId: string, points: number, sign: number): AdjustmentEffect[] => [
     { kind, issuerPartnerId, points: sign * points, amountMinor: sign * pointsValueMinor(points, pointValueMinor) },
   ];
   switch (event.type) {
+    // The selling partner's fee income: no points, no issuer but the seller.
+    case 'MembershipPurchased':
+      return [{ kind: 'membership_fee', issuerPartnerId: event.data.partnerId, points: 0, amountMinor: event.data.feeMinor }];
     case 'PointsAccrued':
     case 'BonusAwarded':
       return oneIssuerEffect('issued', event.data.issuerPartnerId, event.data.points, 1);

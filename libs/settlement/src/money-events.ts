@@ -1,11 +1,27 @@
-import { AccrualReversed, BonusAwarded, PointsAccrued, PointsExpired, PointsRedeemed, RedemptionReversed } from '@ledger/domain';
+import {
+  AccrualReversed,
+  BonusAwarded,
+  MembershipPurchased,
+  PointsAccrued,
+  PointsExpired,
+  PointsRedeemed,
+  RedemptionReversed,
+} from '@ledger/domain';
 
 /**
  * The member events that move value between partners. Everything settlement needs is in
  * them (point value, currency, issuer per slice), so a statement depends on nothing else
  * but the partners' terms.
  */
-export type MoneyEvent = PointsAccrued | BonusAwarded | PointsRedeemed | AccrualReversed | RedemptionReversed | PointsExpired;
+export type MoneyEvent =
+  | PointsAccrued
+  | BonusAwarded
+  | PointsRedeemed
+  | AccrualReversed
+  | RedemptionReversed
+  | PointsExpired
+  // No points move: the fee is the selling partner's income, a line of its own (README).
+  | MembershipPurchased;
 export type MoneyEventType = MoneyEvent['type'];
 
 export const MONEY_EVENT_TYPES: ReadonlySet<string> = new Set<MoneyEventType>([
@@ -15,6 +31,7 @@ export const MONEY_EVENT_TYPES: ReadonlySet<string> = new Set<MoneyEventType>([
   'AccrualReversed',
   'RedemptionReversed',
   'PointsExpired',
+  'MembershipPurchased',
 ]);
 
 export const MEMBER_STREAM_PREFIX = 'member-';

@@ -23,6 +23,7 @@ export function statementForPartner(s: SettlementStatement, partnerId: string): 
     bilateralNets: s.bilateralNets.filter((b) => b.partnerId === partnerId),
     netPositions: s.netPositions.filter((p) => p.partnerId === partnerId),
     transfers: s.transfers.filter((t) => t.partnerId === partnerId),
+    ...(s.membershipFees === undefined ? {} : { membershipFees: s.membershipFees.filter((f) => f.partnerId === partnerId) }),
     lateAdjustments: s.lateAdjustments.map((a) => ({ ...a, effects: a.effects.filter(involves) })).filter((a) => a.effects.length > 0),
   };
 }

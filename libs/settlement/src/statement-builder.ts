@@ -4,7 +4,7 @@ import { byStreamAndRevision, lateAdjustmentOf } from './late-adjustments';
 import { SettledEvent } from './membership';
 import { netPositionsOf, transfersOf } from './net-positions';
 import { isPeriodId, periodEndsAt, periodStartsAt } from './period';
-import { cellOrInit } from './sorted-tables';
+import { byCodeUnit, cellOrInit } from './sorted-tables';
 import { sealStatement } from './statement-hash';
 import {
   ExpiredTable,
@@ -22,6 +22,7 @@ import {
   IssuanceFee,
   LateAdjustment,
   MatrixLine,
+  MembershipFeeLine,
   STATEMENT_VERSION,
   SettlementStatement,
   StatementTotals,
@@ -49,6 +50,7 @@ export class StatementBuilder {
   private readonly issued: IssuedTable = new Map();
   private readonly expired: ExpiredTable = new Map();
   private readonly lateAdjustments: LateAdjustment[] = [];
+  private readonly membershipFees = new Map<string, Map<string, { plansSold: number; feeMinor: number }>>();
   // Counted while reading the events, compared with the matrix at the end: two routes, one answer.
   private interPartnerPointsRead = 0;
   private eventCount = 0;
@@ -73,7 +75,9 @@ export class StatementBuilder {
     const { event, membership } = settled;
     const data = event.data;
     assert(data.currency === this.header.currency, 'the coalition currency never changes');
-    assert(Number.isSafeInteger(data.pointValueMinor) && data.pointValueMinor > 0, 'events carry a positive point value');
+    if (event.type !== 'MembershipPurchased') {
+      assert(Number.isSafeInteger(event.data.pointValueMinor) && event.data.pointValueMinor > 0, 'events carry a positive point value');
+    }
     let revisions = this.revisionsByStream.get(settled.streamId);
     if (revisions === undefined) this.revisionsByStream.set(settled.streamId, (revisions = []));
     revisions.push(settled.revision);
@@ -88,7 +92,7 @@ export class StatementBuilder {
         let slicePoints = 0;
         for (const s of event.data.slices) {
           const totals = cellOrInit(this.redemptions, s.issuerPartnerId, redeemer, noRedemptions);
-          const amount = pointsValueMinor(s.points, data.pointValueMinor);
+          const amount = pointsValueMinor(s.points, event.data.pointValueMinor);
           if (redeeming) {
             totals.redeemedPoints = addExact(totals.redeemedPoints, s.points, 'matrix points');
             totals.redeemedAmount = addExact(totals.redeemedAmount, amount, 'matrix amount');
@@ -110,7 +114,7 @@ export class StatementBuilder {
       case 'AccrualReversed': {
         const issuer = event.data.issuerPartnerId;
         const totals = cellOrInit(this.issued, issuer, this.terms.versionIndexAt(issuer, data.occurredAt), noneIssued);
-        const value = pointsValueMinor(event.data.points, data.pointValueMinor);
+        const value = pointsValueMinor(event.data.points, event.data.pointValueMinor);
         // A refund takes back the fee at the terms of the refund's business date: the
         // reversal does not carry the original's date (see README).
         if (event.type !== 'AccrualReversed') {
@@ -122,11 +126,19 @@ export class StatementBuilder {
         }
         break;
       }
+      case 'MembershipPurchased': {
+        const { partnerId, planId, feeMinor } = event.data;
+        assert(Number.isSafeInteger(feeMinor) && feeMinor >= 0, 'a plan fee is a whole number of minor units');
+        const line = cellOrInit(this.membershipFees, partnerId, planId, () => ({ plansSold: 0, feeMinor: 0 }));
+        line.plansSold += 1;
+        line.feeMinor = addExact(line.feeMinor, feeMinor, 'membership fees');
+        break;
+      }
       case 'PointsExpired': {
         const issuer = event.data.issuerPartnerId;
         const totals = cellOrInit(this.expired, issuer, this.terms.versionIndexAt(issuer, data.occurredAt), noneExpired);
         totals.points = addExact(totals.points, event.data.points, 'expired points');
-        totals.amount = addExact(totals.amount, pointsValueMinor(event.data.points, data.pointValueMinor), 'breakage');
+        totals.amount = addExact(totals.amount, pointsValueMinor(event.data.points, event.data.pointValueMinor), 'breakage');
         break;
       }
       default: {
@@ -180,11 +192,24 @@ export class StatementBuilder {
       netPositions,
       transfers,
       lateAdjustments,
+      ...membershipFeesOf(this.membershipFees),
       totals,
       roundingResidueMinor: toStatementFigure(roundHalfEven(residue, BPS_DIVISOR), 'rounding residue'),
       roundingResidueBpsOfMinor: toStatementFigure(residue, 'rounding residue'),
     });
   }
+}
+
+/** Lines by partner then plan (code-unit order); no field at all when nothing was sold. */
+function membershipFeesOf(table: Map<string, Map<string, { plansSold: number; feeMinor: number }>>): {
+  membershipFees?: MembershipFeeLine[];
+} {
+  const lines: MembershipFeeLine[] = [];
+  for (const partnerId of [...table.keys()].sort(byCodeUnit)) {
+    const plans = table.get(partnerId)!;
+    for (const planId of [...plans.keys()].sort(byCodeUnit)) lines.push({ partnerId, planId, ...plans.get(planId)! });
+  }
+  return lines.length === 0 ? {} : { membershipFees: lines };
 }
 
 /**

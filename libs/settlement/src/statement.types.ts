@@ -97,6 +97,17 @@ export interface NetPosition {
 }
 
 /** One payment per partner through the coalition's clearing account; zero amounts omitted. */
+/**
+ * Paid plans a partner sold in the period (MembershipPurchased): the fees are its own income,
+ * collected from the member at the sale, so no transfer or net position carries them.
+ */
+export interface MembershipFeeLine {
+  partnerId: string;
+  planId: string;
+  plansSold: number;
+  feeMinor: number;
+}
+
 export interface Transfer {
   partnerId: string;
   direction: 'pay' | 'receive';
@@ -104,7 +115,7 @@ export interface Transfer {
   amountMinor: number;
 }
 
-export type AdjustmentEffectKind = 'redeemed' | 'redemption_reversed' | 'issued' | 'accrual_reversed' | 'expired';
+export type AdjustmentEffectKind = 'redeemed' | 'redemption_reversed' | 'issued' | 'accrual_reversed' | 'expired' | 'membership_fee';
 
 /** What an adjusting event adds to this statement (negative for reversals). */
 export interface AdjustmentEffect {
@@ -180,6 +191,8 @@ export interface SettlementStatement {
   netPositions: NetPosition[];
   transfers: Transfer[];
   lateAdjustments: LateAdjustment[];
+  /** Present only when some plan was sold in the period: statements without any hash as before. */
+  membershipFees?: MembershipFeeLine[];
   totals: StatementTotals;
   /** Σ of every line's residue, in minor units, rounded half-to-even (the exact sum is next). */
   roundingResidueMinor: number;

@@ -497,6 +497,37 @@ export const OPERATION_DOCS: Record<string, OperationDoc> = {
       },
     ],
   },
+  'POST /v1/members/{memberId}/membership': {
+    summary: 'Sell a member a paid plan',
+    description:
+      "The selling partner records a plan of the programme (`plans`, in force at `occurredAt`): `MembershipPurchased` with the plan's " +
+      "fee (the partner's fee income line in settlement; no points move), valid from `occurredAt` for the plan's `months` " +
+      "(`validUntil` exclusive). While valid by business date, accruals earn at the plan's `multiplierBps` (source `plan`) and " +
+      'the tier review never drops the member below `tierFloor`; it lapses by date with no request. Idempotent on `externalId` ' +
+      '(txId `partnerId:externalId`, reserved coalition-wide).',
+    success: { status: 201, description: 'The plan sold and its validity window' },
+    errors: [
+      NOT_FOUND_MEMBER,
+      {
+        status: 404,
+        code: 'plan_not_found',
+        description: 'The programme in force lists no such plan',
+        message: 'plan gold-pass not found',
+      },
+      {
+        status: 404,
+        code: 'program_not_found',
+        description: 'No programme is in force at occurredAt',
+        message: 'program default not found',
+      },
+      {
+        status: 422,
+        code: 'card_blocked',
+        description: "The member's card is blocked",
+        message: "member m-1's card is blocked; issue a replacement card first",
+      },
+    ],
+  },
   'GET /v1/reports/flags': {
     summary: 'Accruals refused by a velocity limit',
     description: 'Each was refused with 422 `velocity_limit` and recorded as `SuspiciousActivityFlagged` on the member.',

@@ -8,6 +8,7 @@ import {
   AccruePointsCommand,
   AwardBirthdayBonusCommand,
   AwardSurpriseBonusCommand,
+  PurchaseMembershipCommand,
   BlockCardCommand,
   RewardActionCommand,
   ConfigureProgramCommand,
@@ -83,6 +84,9 @@ export interface DemoOptions {
   endAt: Date;
 }
 
+/** The programme's paid plan in the demo. */
+const DEMO_PLAN_ID = 'plus';
+
 export interface DemoSummary {
   members: number;
   partners: string[];
@@ -91,6 +95,8 @@ export interface DemoSummary {
   transactions: { accruals: number; redemptions: number; reversals: number; holds: number; flagged: number };
   /** Bonuses given by kind (and actions refused over their cap), their points in all. */
   bonuses: { welcome: number; referral: number; birthday: number; action: number; surprise: number; capReached: number; points: number };
+  /** Paid plans sold (the programme's `plus`, at enrolment by the member's home partner) and their fees. */
+  memberships: { sold: number; feesMinor: number };
   /** The fraud controls the history ends with: cards blocked and replaced, flags, suspensions. */
   fraud: { blockedCards: number; replacedCards: number; flags: number; refusedWhileBlocked: number; suspendedPartners: number };
   holds: { captured: number; released: number; lapsed: number };
@@ -299,7 +305,7 @@ export async function generateDemoHistory(
           actions: { review: { points: DEMO_REVIEW.points, sponsor: partners[0].partnerId, capPerMonth: DEMO_REVIEW.capPerMonth } },
         },
         limits: DEMO_LIMITS,
-        plans: [{ planId: 'plus', feeMinor: 99_000, months: 12, multiplierBps: 15_000, tierFloor: 'silver' }],
+        plans: [{ planId: DEMO_PLAN_ID, feeMinor: 99_000, months: 12, multiplierBps: 15_000, tierFloor: 'silver' }],
       },
       meta,
     ),
@@ -389,6 +395,7 @@ export async function generateDemoHistory(
   const holdsEnded = { captured: 0, released: 0, lapsed: 0 };
   /** Bonuses given, by kind, and their points in all. */
   const bonuses = { welcome: 0, referral: 0, birthday: 0, action: 0, surprise: 0, capReached: 0, points: 0 };
+  const memberships = { sold: 0, feesMinor: 0 };
   const expired = { lots: 0, points: 0 };
   /** Members with a lot expiring on a day of the history, by day; the days before `expiryDay` are done. */
   const expiringOn = new Map<number, Set<DemoMember>>();
@@ -636,6 +643,23 @@ export async function generateDemoHistory(
       bonuses.welcome += 1;
       bonuses.points += DEMO_WELCOME_POINTS;
       expiresLot(m, clock.now().toISOString());
+      // One member in ten buys the paid plan from its home partner: its accruals earn ×1.5 for a year.
+      if (m.index % 10 === 3) {
+        const sold = await commands.execute(
+          new PurchaseMembershipCommand(
+            {
+              partnerId: partners[m.home].partnerId,
+              externalId: `${m.memberId}-plus`,
+              memberId: m.memberId,
+              planId: DEMO_PLAN_ID,
+              occurredAt: clock.now().toISOString(),
+            },
+            partnerMeta[m.home],
+          ),
+        );
+        memberships.sold += 1;
+        memberships.feesMinor += sold.body.feeMinor;
+      }
       tick();
     });
     enrolledBefore.push(...enrolling);
@@ -807,6 +831,7 @@ export async function generateDemoHistory(
       },
       fraud,
       bonuses,
+      memberships,
       holds: holdsEnded,
       expired,
       pending: pendingTally,
@@ -896,6 +921,7 @@ export function registerDemoCommand(program: Command): void {
             `  ${summary.partialReversals} of the reversals partial; ${summary.transactions.holds} holds: ${summary.holds.captured} captured, ${summary.holds.released} released, ${summary.holds.lapsed} left to lapse`,
             `  fraud controls: ${summary.fraud.blockedCards} card blocked and ${summary.fraud.replacedCards} replaced, accruals flagged by the velocity limits: ${summary.transactions.flagged + summary.fraud.flags}, ${summary.fraud.suspendedPartners} partner suspended and reinstated`,
             `  bonuses: ${summary.bonuses.welcome} welcome, ${summary.bonuses.referral} referral, ${summary.bonuses.birthday} birthday, ${summary.bonuses.action} actions (${summary.bonuses.capReached} refused over the monthly cap), ${summary.bonuses.surprise} surprises: ${summary.bonuses.points} points`,
+            `  ${summary.memberships.sold} paid plans sold (${summary.memberships.feesMinor} minor units of fees)`,
             `  ${summary.expired.lots} lots expired (${summary.expired.points} points of breakage)`,
             `  ${summary.pending.accruals} accruals at ${summary.pending.partnerId} pending for ${PENDING_DAYS} days: ${summary.pending.released} released, the rest refunded or still pending`,
             `  ${summary.earnRules.itemised} receipts with items at ${summary.earnRules.partnerId} (groceries ×1.25, a scale from 2,000 RUB, a grocery week and a double-points weekend); tiers red, silver, gold in force`,

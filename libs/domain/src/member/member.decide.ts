@@ -3,7 +3,7 @@ import { Conflict, InvalidInput, NotFound, Refused, assert, idempotencyConflict 
 import { passesLuhn } from '../shared/luhn';
 import { addMonthsUtc, checkBusinessDate, toUtcIso } from '../shared/time';
 import { AccrualItem, EarnRule, MemberMultiplier, availableAtUnder, checkAccrualItems, earnBreakdown } from '../partner/partner';
-import { SponsoredBonus, Tier, VelocityLimits } from '../program/program';
+import { MembershipPlan, SponsoredBonus, Tier, VelocityLimits } from '../program/program';
 import { lastAnniversary, qualifyingPointsAt, rankOf, tierRankFor, upgradeOnAccrual } from './member.tiers';
 import { BonusAwarded, BonusKind, LotSlice, MemberEvent, SuspiciousActivityFlagged } from './member.events';
 import {
@@ -12,6 +12,8 @@ import {
   MemberState,
   accrualFingerprint,
   bonusFingerprint,
+  membershipAt,
+  membershipFingerprint,
   captureFingerprint,
   holdFingerprint,
   releaseFingerprint,
@@ -76,6 +78,15 @@ export type AwardBonus = {
     occurredAt: string;
   };
   context: TxContext & { capPerMonth?: number };
+};
+/**
+ * A paid plan sold by a partner (MembershipPurchased). `context.plan`: the programme's plan
+ * named by `planId` in force at the business date (the handler refuses an unknown one).
+ */
+export type PurchaseMembership = {
+  type: 'PurchaseMembership';
+  data: { partnerId: string; externalId: string; memberId: string; planId: string; occurredAt: string };
+  context: TxContext & { plan: MembershipPlan };
 };
 export type RedeemPoints = {
   type: 'RedeemPoints';
@@ -145,7 +156,8 @@ export type MemberCommand =
   | ReplaceCard
   | ExpireDueLots
   | ReviewTier
-  | AwardBonus;
+  | AwardBonus
+  | PurchaseMembership;
 
 /**
  * A velocity limit refused the accrual (422 velocity_limit). `flag` is the event to record
@@ -183,6 +195,7 @@ export function decideMember(command: MemberCommand, state: MemberState, now: Da
   if (command.type === 'ExpireDueLots') return expireDueLots(command, state, now);
   if (command.type === 'ReviewTier') return reviewTier(command, state, now);
   if (command.type === 'AwardBonus') return awardBonus(command, state, now);
+  if (command.type === 'PurchaseMembership') return purchaseMembership(command, state, now);
   const tx = openTransaction(command, state, now);
   if (tx === undefined) return [];
   switch (command.type) {
@@ -309,6 +322,46 @@ function awardBonus(cmd: AwardBonus, state: MemberState, now: Date): MemberEvent
     }
   }
   return [bonusEvent(cmd.context, { ...d, occurredAt })];
+}
+
+/**
+ * A plan is valid from the purchase's business date for the plan's months. The same purchase
+ * again (same plan, same date) decides nothing; another under its txId is an idempotency
+ * conflict. A blocked card buys nothing, as it earns nothing.
+ */
+function purchaseMembership(cmd: PurchaseMembership, state: MemberState, now: Date): MemberEvent[] {
+  const d = cmd.data;
+  const plan = cmd.context.plan;
+  if (state.status === 'none') throw new NotFound('member', d.memberId);
+  assert(plan.planId === d.planId, 'the handler passes the plan named');
+  const occurredAt = businessDate('occurredAt', d.occurredAt);
+  const txId = txIdOf(d.partnerId, d.externalId);
+  const seen = state.transactions.get(txId);
+  if (seen) {
+    if (seen.fingerprint !== membershipFingerprint({ ...d, occurredAt })) throw idempotencyConflict(txId);
+    return [];
+  }
+  checkBusinessDate('occurredAt', occurredAt, now, cmd.context.maxBackdateDays);
+  if (state.cardBlocked) throw new Refused('card_blocked', `member ${d.memberId}'s card is blocked; issue a replacement card first`);
+  return [
+    {
+      type: 'MembershipPurchased',
+      data: {
+        txId,
+        partnerId: d.partnerId,
+        externalId: d.externalId,
+        memberId: d.memberId,
+        planId: plan.planId,
+        feeMinor: plan.feeMinor,
+        currency: cmd.context.coalitionCurrency,
+        validFrom: occurredAt,
+        validUntil: addMonthsUtc(occurredAt, plan.months),
+        multiplierBps: plan.multiplierBps,
+        ...(plan.tierFloor === undefined ? {} : { tierFloor: plan.tierFloor }),
+        occurredAt,
+      },
+    },
+  ];
 }
 
 /** Birthday bonuses key on it: a date no living member can have is a typo or an attack. */
@@ -452,6 +505,12 @@ function businessDate(field: string, iso: string): string {
   return toUtcIso(iso);
 }
 
+/** The member's paid plan valid at the accrual's business date: it lapses by date, with no request. */
+function planMultiplierAt(state: MemberState, at: string): MemberMultiplier | undefined {
+  const held = membershipAt(state, at);
+  return held === undefined ? undefined : { id: held.planId, multiplierBps: held.multiplierBps };
+}
+
 function accrue(cmd: AccruePoints, state: MemberState, { txId, occurredAt }: OpenedTransaction): MemberEvent[] {
   const { partnerId, externalId, memberId, amountMinor, currency } = cmd.data;
   const ctx = cmd.context;
@@ -467,7 +526,7 @@ function accrue(cmd: AccruePoints, state: MemberState, { txId, occurredAt }: Ope
     items,
     occurredAt,
     rule: ctx.earnRule,
-    plan: ctx.plan,
+    plan: ctx.plan ?? planMultiplierAt(state, occurredAt),
     tier: tier === undefined ? undefined : { id: tier.tierId, multiplierBps: tier.multiplierBps },
   });
   const points = earned.points;
@@ -541,6 +600,9 @@ function reviewTier(cmd: ReviewTier, state: MemberState, now: Date): MemberEvent
   const reached = tierRankFor(tiers, qualifying);
   // A tier the programme no longer has (current = -1) is left to the next upgrade.
   if (current < 0 || reached >= current) return [];
+  // A paid plan valid at the anniversary holds the member at its tier floor: never reviewed below it.
+  const floor = membershipAt(state, anniversary)?.tierFloor;
+  if (floor !== undefined && rankOf(tiers, floor) >= current) return [];
   const to = current - 1 >= 0 ? tiers[current - 1].tierId : null;
   return [
     {

@@ -280,6 +280,29 @@ export type SuspiciousActivityFlagged = DomainEvent<
  * crossed the threshold, dated as it; down one tier at most (`reason: 'review'`) at an anniversary
  * review, dated at the anniversary. `qualifyingPoints`: the rolling-year points it was decided on.
  */
+/**
+ * A paid plan sold to the member by a partner (issue 14 §4): the fee is the selling partner's
+ * income (a settlement line, no points move); while valid (validFrom ≤ business date <
+ * validUntil) the plan multiplies the member's accruals and holds the tier at tierFloor.
+ */
+export type MembershipPurchased = DomainEvent<
+  'MembershipPurchased',
+  {
+    txId: string;
+    partnerId: string;
+    externalId: string;
+    memberId: string;
+    planId: string;
+    feeMinor: number;
+    currency: string;
+    validFrom: string;
+    validUntil: string;
+    multiplierBps: number;
+    tierFloor?: string;
+    occurredAt: string;
+  }
+>;
+
 export type TierChanged = DomainEvent<
   'TierChanged',
   {
@@ -309,7 +332,8 @@ export type MemberEvent =
   | CardBlocked
   | CardReplaced
   | SuspiciousActivityFlagged
-  | BonusAwarded;
+  | BonusAwarded
+  | MembershipPurchased;
 
 export const MEMBER_EVENT_TYPES: ReadonlySet<string> = new Set([
   'MemberEnrolled',
@@ -327,4 +351,5 @@ export const MEMBER_EVENT_TYPES: ReadonlySet<string> = new Set([
   'SuspiciousActivityFlagged',
   'TierChanged',
   'BonusAwarded',
+  'MembershipPurchased',
 ]);

@@ -30,7 +30,7 @@ export function pendingPointsAt(lots: readonly Lot[], at: string): number {
 }
 
 export type TxKind =
-  'accrual' | 'bonus' | 'redemption' | 'accrual_reversal' | 'redemption_reversal' | 'hold' | 'hold_capture' | 'hold_release';
+  'accrual' | 'bonus' | 'membership' | 'redemption' | 'accrual_reversal' | 'redemption_reversal' | 'hold' | 'hold_capture' | 'hold_release';
 
 /** A checkout's hold; `open` until captured, released, or lapsed by an event. */
 export interface Hold {
@@ -57,6 +57,31 @@ export interface TxRecord {
   bonus?: { kind: BonusKind; reason: string };
 }
 
+/** A paid plan held: its benefit while validFrom ≤ business date < validUntil. */
+export interface Membership {
+  txId: string;
+  planId: string;
+  /** The fee paid, as recorded (a retry answers it even if the plan's fee changed since). */
+  feeMinor: number;
+  validFrom: string;
+  validUntil: string;
+  multiplierBps: number;
+  tierFloor?: string;
+}
+
+/**
+ * The plan valid at business date `at` (UTC ISO). Two overlapping purchases: the later one
+ * applies (its terms are the newer), so a renewal bought before the lapse takes over at once.
+ */
+export function membershipAt(state: Pick<MemberState, 'memberships'>, at: string): Membership | undefined {
+  const t = Date.parse(at);
+  for (let i = state.memberships.length - 1; i >= 0; i--) {
+    const m = state.memberships[i];
+    if (Date.parse(m.validFrom) <= t && t < Date.parse(m.validUntil)) return m;
+  }
+  return undefined;
+}
+
 export interface MemberState {
   status: 'none' | 'active';
   memberId: string;
@@ -76,6 +101,8 @@ export interface MemberState {
   purchases: number;
   /** The first accrual's txId (null before it): its retry completes the referrer's bonus. */
   firstPurchaseTxId: string | null;
+  /** Paid plans bought, in purchase order: each applies within its own window by business date. */
+  memberships: Membership[];
   /** Accruals refused by a velocity limit and flagged, by txId: a retry is refused again without a second flag. */
   flaggedTxIds: Set<string>;
   /** Open lots (points > 0), in creation order. */
@@ -123,6 +150,7 @@ export const initialMember = (): MemberState => ({
   referredBy: null,
   purchases: 0,
   firstPurchaseTxId: null,
+  memberships: [],
   flaggedTxIds: new Set(),
   lots: [],
   available: 0,
@@ -183,6 +211,10 @@ export const bonusFingerprint = (d: { kind: BonusKind; memberId: string; points:
   return fingerprintOf(base);
 };
 
+/** The same purchase: the same plan for the same member at the same business date. */
+export const membershipFingerprint = (d: { memberId: string; planId: string; occurredAt: string }) =>
+  fingerprintOf({ kind: 'membership', memberId: d.memberId, planId: d.planId, occurredAt: d.occurredAt });
+
 /** A release carries no business date of its own (it is dated by the clock), so none is compared. */
 export const releaseFingerprint = (d: { memberId: string; holdId: string }) =>
   fingerprintOf({ kind: 'hold_release', memberId: d.memberId, holdId: d.holdId });
@@ -229,6 +261,29 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
         position,
         bonus: { kind: d.kind, reason: d.reason },
       });
+    }
+    case 'MembershipPurchased': {
+      const d = event.data;
+      const held: Membership = {
+        txId: d.txId,
+        planId: d.planId,
+        feeMinor: d.feeMinor,
+        validFrom: d.validFrom,
+        validUntil: d.validUntil,
+        multiplierBps: d.multiplierBps,
+        ...(d.tierFloor === undefined ? {} : { tierFloor: d.tierFloor }),
+      };
+      // No points move: the record carries 0 points and no point value.
+      return withTx(
+        { ...state, memberships: [...state.memberships, held] },
+        { ...d, points: 0, pointValueMinor: 0 },
+        {
+          kind: 'membership',
+          fingerprint: membershipFingerprint(d),
+          slices: [],
+          position,
+        },
+      );
     }
     case 'CardBlocked':
       return { ...state, cardBlocked: true };

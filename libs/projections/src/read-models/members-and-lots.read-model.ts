@@ -19,6 +19,7 @@ const HANDLES = [
   'PointsReleased',
   'TierChanged',
   'BonusAwarded',
+  'MembershipPurchased',
 ] as const;
 type Handled = (typeof HANDLES)[number];
 
@@ -170,6 +171,7 @@ class MembersAndLotsStaging {
         this.memberChange(event.data.memberId, 0, 0, 0, 0, position).tier = event.data.toTierId;
         return;
       case 'CardBlocked':
+      case 'MembershipPurchased':
       case 'SuspiciousActivityFlagged':
       case 'PointsReleased':
         this.memberChange(event.data.memberId, 0, 0, 0, 0, position);
