@@ -4,6 +4,18 @@ import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store'
 import { SeededCoalition, TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
 import { TierReviewJob } from '../apps/api/src/tiers/tier-review';
 
+/** Red, silver at 500 and gold at 2,000 qualifying points; limits far above what these tests post. */
+const threeTiers = (effectiveFrom: string) => ({
+  effectiveFrom,
+  tiers: [
+    { tierId: 'red', qualifyingPoints: 0, multiplierBps: 10_000 },
+    { tierId: 'silver', qualifyingPoints: 500, multiplierBps: 15_000 },
+    { tierId: 'gold', qualifyingPoints: 2_000, multiplierBps: 20_000 },
+  ],
+  bonuses: {},
+  limits: { maxAccrualsPerMemberPerHour: 10, maxPointsPerMemberPerDay: 100_000 },
+});
+
 /** Issue 14 §1: the tiers' anniversary review as the API's job runs it, on SQLite. */
 describe('tier anniversary review on sqlite', () => {
   let t: TestApp;
@@ -12,21 +24,7 @@ describe('tier anniversary review on sqlite', () => {
     const dir = tempDir();
     t = await startTestApp(SqliteEventStore.open(join(dir, 'ledger.db')), { dataDir: dir });
     c = await seedCoalition(t, ['grocer', 'cafe']);
-    await t
-      .http()
-      .put('/v1/program')
-      .set(t.admin)
-      .send({
-        effectiveFrom: '2026-11-01T00:00:00Z',
-        tiers: [
-          { tierId: 'red', qualifyingPoints: 0, multiplierBps: 10_000 },
-          { tierId: 'silver', qualifyingPoints: 500, multiplierBps: 15_000 },
-          { tierId: 'gold', qualifyingPoints: 2_000, multiplierBps: 20_000 },
-        ],
-        bonuses: {},
-        limits: { maxAccrualsPerMemberPerHour: 10, maxPointsPerMemberPerDay: 100_000 },
-      })
-      .expect(200);
+    await t.http().put('/v1/program').set(t.admin).send(threeTiers('2026-11-01T00:00:00Z')).expect(200);
     await t
       .http()
       .post('/v1/members')
@@ -94,21 +92,7 @@ describe('`ledger review-tiers`', () => {
     const t = await startTestApp(SqliteEventStore.open(join(dir, 'ledger.db')), { dataDir: dir });
     t.clock.set('2025-11-01T00:00:00Z');
     const c = await seedCoalition(t, ['grocer']);
-    await t
-      .http()
-      .put('/v1/program')
-      .set(t.admin)
-      .send({
-        effectiveFrom: '2025-11-01T00:00:00Z',
-        tiers: [
-          { tierId: 'red', qualifyingPoints: 0, multiplierBps: 10_000 },
-          { tierId: 'silver', qualifyingPoints: 500, multiplierBps: 15_000 },
-          { tierId: 'gold', qualifyingPoints: 2_000, multiplierBps: 20_000 },
-        ],
-        bonuses: {},
-        limits: { maxAccrualsPerMemberPerHour: 10, maxPointsPerMemberPerDay: 100_000 },
-      })
-      .expect(200);
+    await t.http().put('/v1/program').set(t.admin).send(threeTiers('2025-11-01T00:00:00Z')).expect(200);
     await t
       .http()
       .post('/v1/members')
