@@ -9,3 +9,4 @@ export * from './postgres/postgres-read-store';
 export * from './postgres/migrations';
 export * from './open-read-store';
 export * from './program-report';
+export * from './projector-thread';

@@ -6,10 +6,12 @@ import {
   PostgresReadStore,
   ProjectionProgress,
   ProjectionRunner,
+  ProjectorThread,
   ReadModelQueries,
   ReadModelStore,
   ReadStore,
   ReadStoreMissing,
+  canProjectInThread,
   pollingProgress,
 } from '@ledger/projections';
 
@@ -18,8 +20,10 @@ export const MIN_POSITION_WAIT_MS = 5_000;
 
 export interface ReadModelOptions {
   /**
-   * 'in-process' (default): this process runs the projector. 'external': another process
-   * (`ledger project`) writes the read store; this one opens it read-only.
+   * 'in-process' (default): this process runs the projector, on the request thread, or in a
+   * thread of its own (`ProjectorThread`) when the event store and the read store are SQLite
+   * files, as `ledger serve` opens them. 'external': another process (`ledger project`)
+   * writes the read store; this one opens it read-only.
    */
   projector?: 'in-process' | 'external';
   /** The read store file; ':memory:' (the default) only with the in-process projector. */
@@ -49,6 +53,8 @@ export class ReadModelAccess implements OnApplicationBootstrap, OnApplicationShu
   private currentReader: ReadModelQueries | undefined;
   private progress: ProjectionProgress | undefined;
   private runner: ProjectionRunner | undefined;
+  private thread: ProjectorThread | undefined;
+  private threadStarted = false;
   private supervising: Promise<void> | undefined;
   private stopping = false;
   private wakeSupervisor: (() => void) | undefined;
@@ -68,7 +74,16 @@ export class ReadModelAccess implements OnApplicationBootstrap, OnApplicationShu
         waitForPosition: (position, timeoutMs) => postgres.waitForPosition(position, timeoutMs),
       };
     }
-    if (this.inProcess) {
+    const file = options.file;
+    if (this.inProcess && postgres === undefined && file !== undefined && file !== ':memory:' && canProjectInThread(events)) {
+      // The read store is opened read-only here once the thread has created it (onApplicationBootstrap).
+      this.thread = new ProjectorThread(events, {
+        readStoreFile: file,
+        onReset: (why) => this.logger.warn(why),
+        onFailure: (why) => this.logger.error(why),
+      });
+      this.progress = this.thread;
+    } else if (this.inProcess) {
       this.readStore ??= ReadStore.open(options.file ?? ':memory:');
       this.currentReader ??= this.readStore.createReader();
       this.runner = new ProjectionRunner(events, this.readStore, {
@@ -83,14 +98,21 @@ export class ReadModelAccess implements OnApplicationBootstrap, OnApplicationShu
     return (this.options.projector ?? 'in-process') === 'in-process';
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     if (this.runner) this.supervising = this.supervise(this.runner);
+    if (this.thread) {
+      await this.thread.start();
+      this.threadStarted = true;
+      this.readStore = ReadStore.open(this.options.file!, { readonly: true });
+      this.currentReader = this.readStore.createReader();
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.wakeSupervisor?.();
     await this.runner?.stop();
+    await this.thread?.stop();
     await this.supervising;
     await this.readStore?.close();
   }
@@ -103,6 +125,7 @@ export class ReadModelAccess implements OnApplicationBootstrap, OnApplicationShu
   /** The reader, once the read store exists; 503 while it does not (external projector not started yet). */
   reader(): ReadModelQueries {
     if (this.currentReader) return this.currentReader;
+    if (this.thread && !this.threadStarted) throw new Unavailable('read_model_unavailable', 'the projector thread is starting; retry');
     const file = this.options.file;
     if (!file) throw new Error('an external projector needs the read store file');
     try {

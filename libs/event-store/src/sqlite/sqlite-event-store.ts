@@ -281,6 +281,25 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
+  /**
+   * Calls `listener` after each group commit of this connection that wrote events, once the
+   * appends are acknowledged; returns the unregister function. The API tells its projector
+   * thread this way, instead of that thread polling the file.
+   */
+  onAppended(listener: () => void): () => void {
+    this.appended.on('append', listener);
+    return () => void this.appended.off('append', listener);
+  }
+
+  /**
+   * Wakes this connection's subscriptions as if it had appended: another connection to the
+   * same file (the API's, seen from the projector thread) says it wrote, so they re-read now
+   * rather than at their next poll.
+   */
+  wakeSubscriptions(): void {
+    if (!this.closed) this.appended.emit('append');
+  }
+
   subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {
     if (this.closed) throw new Error('SqliteEventStore is closed');
     const subscription = liveFeedSubscription(
