@@ -60,7 +60,7 @@ export async function createLedgerApp(options: CreateAppOptions): Promise<NestFa
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
   useStrictJsonBodies(fastify);
-  await registerSecurityHeaders(app);
+  registerSecurityHeaders(app);
   if (options.rateLimitPerSecond) await registerRateLimit(app, options.rateLimitPerSecond);
   app.useGlobalPipes(new StrictValidationPipe());
   app.useGlobalFilters(new LedgerExceptionFilter());
