@@ -22,8 +22,39 @@ export interface Lot {
 export const isPendingAt = (lot: { availableAt?: string }, at: string): boolean =>
   lot.availableAt !== undefined && Date.parse(lot.availableAt) > Date.parse(at);
 
+/**
+ * What lets a balance skip walking a member's lots: the earliest expiry among them and the
+ * latest end of a pending window. Kept beside each lots array rather than in the state, so
+ * every evolve that makes a new array stays as it is (its bounds are found on first use); an
+ * accrual, which appends to the array in place, moves them. Without this, every transaction
+ * walked every open lot twice, and a member with thousands of lots paid for each of them.
+ */
+interface LotBounds {
+  /** Earliest `expiresAt` (UTC ISO text, compared as text), undefined without lots. */
+  earliestExpiresAt: string | undefined;
+  /** Latest `availableAt` in ms, -Infinity when no lot has one. */
+  latestAvailableMs: number;
+}
+const lotBounds = new WeakMap<readonly Lot[], LotBounds>();
+
+function boundsOf(lots: readonly Lot[]): LotBounds {
+  let bounds = lotBounds.get(lots);
+  if (bounds === undefined) {
+    bounds = { earliestExpiresAt: undefined, latestAvailableMs: -Infinity };
+    for (const lot of lots) widenBounds(bounds, lot);
+    lotBounds.set(lots, bounds);
+  }
+  return bounds;
+}
+
+function widenBounds(bounds: LotBounds, lot: Lot): void {
+  if (bounds.earliestExpiresAt === undefined || lot.expiresAt < bounds.earliestExpiresAt) bounds.earliestExpiresAt = lot.expiresAt;
+  if (lot.availableAt !== undefined) bounds.latestAvailableMs = Math.max(bounds.latestAvailableMs, Date.parse(lot.availableAt));
+}
+
 /** Points in lots still pending at `at`. */
 export function pendingPointsAt(lots: readonly Lot[], at: string): number {
+  if (boundsOf(lots).latestAvailableMs <= Date.parse(at)) return 0;
   let pending = 0;
   for (const lot of lots) if (isPendingAt(lot, at)) pending += lot.points;
   return pending;
@@ -307,20 +338,22 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
           ...pending,
         });
       }
-      const lots =
-        d.points > 0
-          ? [
-              ...state.lots,
-              {
-                lotId: d.lotId,
-                issuerPartnerId: d.issuerPartnerId,
-                points: d.points,
-                expiresAt: d.expiresAt,
-                seq: state.nextLotSeq,
-                ...pending,
-              },
-            ]
-          : state.lots;
+      // Appended in place, like the maps: a state is never reused once evolved, and copying
+      // the array made every accrual cost as much as the member's open lots.
+      const lots = state.lots;
+      if (d.points > 0) {
+        const lot: Lot = {
+          lotId: d.lotId,
+          issuerPartnerId: d.issuerPartnerId,
+          points: d.points,
+          expiresAt: d.expiresAt,
+          seq: state.nextLotSeq,
+          ...pending,
+        };
+        const bounds = lotBounds.get(lots);
+        lots.push(lot);
+        if (bounds !== undefined) widenBounds(bounds, lot);
+      }
       const available = state.available + d.points;
       const grown = { ...state, lots, available, lifetimeAccrued: state.lifetimeAccrued + d.points, nextLotSeq: state.nextLotSeq + 1 };
       const firstPurchaseTxId = state.firstPurchaseTxId ?? d.txId;
@@ -508,6 +541,8 @@ function withTx(
  * toISOString writes them, so they compare as text (this runs for every transaction folded).
  */
 function expiredPointsAt(lots: readonly Lot[], at: string): number {
+  const earliest = boundsOf(lots).earliestExpiresAt;
+  if (earliest === undefined || earliest > at) return 0;
   let points = 0;
   for (const lot of lots) if (lot.expiresAt <= at) points += lot.points;
   return points;
