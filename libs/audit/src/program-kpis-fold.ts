@@ -34,9 +34,21 @@ export interface IssuerDay {
 
 /** `YYYY-MM-DD` of an instant, in UTC. */
 function utcDay(iso: unknown): string {
-  const t = Date.parse(String(iso));
-  return Number.isNaN(t) ? String(iso) : new Date(t).toISOString().slice(0, 10);
+  const text = String(iso);
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) return text;
+  // This runs for every event verify reads, over a few hundred distinct days: format each day once.
+  const dayNumber = Math.floor(t / DAY_MS);
+  let day = utcDays.get(dayNumber);
+  if (day === undefined) {
+    day = new Date(dayNumber * DAY_MS).toISOString().slice(0, 10);
+    utcDays.set(dayNumber, day);
+  }
+  return day;
 }
+
+const DAY_MS = 86_400_000;
+const utcDays = new Map<number, string>();
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
 
