@@ -15,7 +15,7 @@ import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store'
 import { SettlementStatement } from '@ledger/settlement';
 import { SqliteReadModelCheck, verifyLedger } from '@ledger/audit';
 import { READ_STORE_FILE } from '@ledger/projections';
-import { writeBulkHistory } from './lib/bulk-history';
+import { copyBulkHistory } from './lib/bulk-history';
 import { BenchLine } from './lib/report';
 import { runProjectionCatchupBench } from './projection-catchup';
 
@@ -68,7 +68,7 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
       const file = join(dir, name, 'ledger.db');
       const started = process.hrtime.bigint();
       let shown = 0;
-      const r = writeBulkHistory({
+      const r = copyBulkHistory({
         file,
         events,
         members: Math.round(events / 25),
@@ -78,7 +78,7 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
           if (n - shown >= 250_000) log(`  ${(shown = n)} events`);
         },
       });
-      log(`generated ${r.events} events (${r.members} members) in ${seconds(started).toFixed(1)} s`);
+      log(`${r.events} events (${r.members} members) ready in ${seconds(started).toFixed(1)} s`);
       return { file, events: r.events };
     };
 

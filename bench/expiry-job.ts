@@ -16,7 +16,7 @@ import { FixedClock, LedgerApplicationModule, defaultLedgerConfig, systemMeta } 
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { READ_STORE_CACHE_MIB_PROJECTOR, READ_STORE_FILE, ReadStore, rebuildReadStore } from '@ledger/projections';
 import { EXPIRY_CLI_CONCURRENCY_DEFAULT, runExpiry } from '@ledger/api/expiry/expiry-run';
-import { writeBulkHistory } from './lib/bulk-history';
+import { copyBulkHistory } from './lib/bulk-history';
 import { BenchLine, machine } from './lib/report';
 
 const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
@@ -28,7 +28,7 @@ export async function benchExpiryJob({ quick, log }: { quick: boolean; log: (s: 
   try {
     const file = join(dir, 'ledger.db');
     log(`expiry: writing ${events} events of October history`);
-    const written = writeBulkHistory({
+    const written = copyBulkHistory({
       file,
       events,
       members: Math.round(events / 25),

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { writeBulkHistory } from './lib/bulk-history';
+import { copyBulkHistory } from './lib/bulk-history';
 import { startChildServer } from './lib/child-server';
 import { BenchLine } from './lib/report';
 
@@ -18,7 +18,7 @@ export async function benchMemory({ events, log }: { events: number; log: (s: st
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-mem-'));
   try {
     log(`memory: writing ${events} events for ${members} members`);
-    const written = writeBulkHistory({
+    const written = copyBulkHistory({
       file: join(dir, 'ledger.db'),
       events,
       members,

@@ -1,10 +1,12 @@
 /**
  * `npm run bench [-- --quick] [-- --only name,name]`: every benchmark, each reported beside a
- * baseline measured in the same run. Writes bench/results.json and bench/RESULTS.md
- * (not with --quick, which only checks the benchmarks still run).
+ * baseline measured in the same run. A full run writes bench/results.json and bench/RESULTS.md;
+ * --quick (which only checks the benchmarks still run) and --only print their lines and
+ * write nothing, so RESULTS.md always holds one whole run.
  */
 import { join } from 'node:path';
 import { BenchLine, printLine, writeResults } from './lib/report';
+import { removeBulkHistories } from './lib/bulk-history';
 import { benchWritePath } from './write-path';
 import { benchAppendPath } from './append-path';
 import { benchBigStore } from './big-store';
@@ -54,12 +56,14 @@ async function main() {
     log(`${suite.name} took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
   const meta = { quick, finishedAt: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000) };
-  // A quick run is a smoke test: it must not overwrite the full run's figures.
-  if (!quick) writeResults(join(__dirname, '..', '..', 'bench'), lines, meta);
+  // A quick run is a smoke test and --only a part: neither may overwrite the full run's figures.
+  if (!quick && !only) writeResults(join(__dirname, '..', '..', 'bench'), lines, meta);
   log(`done in ${meta.seconds} s`);
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+main()
+  .finally(removeBulkHistories)
+  .catch((err) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });

@@ -9,7 +9,8 @@
  *   existing <dir>            the real Nest app over an existing store <dir>/ledger.db, with the
  *                             projector in process writing <dir>/read.db (admin key: BENCH_ADMIN_KEY)
  *   ledger <dir> <members> <history> [skip|two-step]
- *                             the real Nest app on the store as services open it, with a coalition, one partner,
+ *                             the real Nest app on the store as services open it (read models in <dir>/read.db,
+ *                             projected as `ledger serve` projects them), with a coalition, one partner,
  *                             `members` enrolled members and `history` events of prior history; `skip` and
  *                             `two-step` change how member transactions reserve their txId, only to measure
  *                             what the reservation costs (bench/txid-reservation.ts)
@@ -62,6 +63,8 @@ async function ledger(dir: string, members: number, history: number, reservation
     clock: systemClock,
     config: defaultLedgerConfig(),
     logger: createLogger({ level: 'silent' }),
+    // The read models as `ledger serve` keeps them: a file, projected beside the requests.
+    readModel: { projector: 'in-process', file: join(dir, 'read.db') },
   });
   const bus = app.get(CommandBus);
   const meta = systemMeta('bench');

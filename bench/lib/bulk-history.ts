@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   COALITION_ID,
@@ -211,3 +213,35 @@ export function writeBulkHistory(o: BulkHistoryOptions): { events: number; membe
 }
 
 export const bulkFile = (dir: string, name: string) => join(dir, `${name}.db`);
+
+/**
+ * Several benchmarks of one run need the same history (a 1M-event October, say). Generated
+ * once into a directory of the run's own, then copied into each benchmark's place: copying a
+ * 1M-event file takes a second or two, generating it a minute. Same options, same bytes.
+ */
+const generated = new Map<string, { file: string; events: number; members: number }>();
+let cacheDir: string | undefined;
+
+export function copyBulkHistory(o: BulkHistoryOptions): { events: number; members: number } {
+  const { file, onProgress, ...spec } = o;
+  const key = JSON.stringify(Object.entries(spec).sort(([a], [b]) => a.localeCompare(b)));
+  let made = generated.get(key);
+  if (made === undefined) {
+    cacheDir ??= mkdtempSync(join(tmpdir(), 'ledger-bench-histories-'));
+    const master = join(cacheDir, `${generated.size}.db`);
+    made = { file: master, ...writeBulkHistory({ ...spec, file: master, onProgress }) };
+    generated.set(key, made);
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  copyFileSync(made.file, file);
+  // Closed cleanly, the file holds everything; a WAL left beside it goes along.
+  for (const suffix of ['-wal', '-shm']) if (existsSync(made.file + suffix)) copyFileSync(made.file + suffix, file + suffix);
+  return { events: made.events, members: made.members };
+}
+
+/** Removes the generated histories (end of the run). */
+export function removeBulkHistories(): void {
+  if (cacheDir !== undefined) rmSync(cacheDir, { recursive: true, force: true });
+  cacheDir = undefined;
+  generated.clear();
+}
