@@ -88,7 +88,15 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
     // 4: projection catch-up vs bare scan (the projection bench reuses the store just written),
     // into the SQLite read store and, in the same run, into PostgreSQL.
     const postgresUrl = await reachablePostgres(log);
-    const projection = await runProjectionCatchupBench({ events: one.events, dataDir: join(dir, 'one'), reuse: true, postgresUrl, log });
+    // PostgreSQL projects the first quarter of the log: the line compares the two read stores' rates, and a whole million takes a minute.
+    const projection = await runProjectionCatchupBench({
+      events: one.events,
+      dataDir: join(dir, 'one'),
+      reuse: true,
+      postgresUrl,
+      postgresUpTo: Math.ceil(one.events / 4),
+      log,
+    });
     const source = 'bulk history written straight into the SQLite file (real event shapes, metadata and hash chain)';
     lines.push({
       benchmark: '4 projection catch-up',
@@ -97,8 +105,8 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
       unit: 'events/s',
       baseline: { name: 'bare readAll scan', value: projection.scan.eventsPerSecond },
       ratio: projection.ratio,
-      target: '≥ 100 000 events/s and ≥ 0.25 of scan',
-      met: projection.projection.eventsPerSecond >= 100_000 && projection.ratio >= 0.25,
+      target: '≥ 150 000 events/s and ≥ 0.6 of scan',
+      met: projection.projection.eventsPerSecond >= 150_000 && projection.ratio >= 0.6,
       config: { ...projection.config, source },
     });
     if (projection.postgres) {
@@ -133,6 +141,8 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
       baseline: { name: 'bare readAll scan', value: projection.scan.eventsPerSecond },
       ratio: report.eventsPerSecond / projection.scan.eventsPerSecond,
       ratioNote: `whole verify ${report.seconds.toFixed(1)} s incl. 1 statement recomputed`,
+      target: '≥ 0.5 of scan; whole verify < 20 s',
+      met: report.eventsPerSecond / projection.scan.eventsPerSecond >= 0.5 && report.seconds < 20,
       config: { events: report.events, members: report.members, adapter: 'sqlite', source, node: process.version },
     });
 
@@ -152,8 +162,8 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
         baseline: label === '2×' ? { name: '1× period', value: Math.round(s1.seconds * 100) / 100 } : undefined,
         ratio: label === '2×' ? s2.seconds / s1.seconds : undefined,
         ratioNote: `${Math.round(n / s.seconds).toLocaleString('en-US')} events/s; ${s.statement.eventCount} settled`,
-        target: label === '2×' ? '2×/1× time ≤ 2.2' : undefined,
-        met: label === '2×' ? s2.seconds / s1.seconds <= 2.2 : undefined,
+        target: label === '2×' ? '2×/1× time ≤ 2.2' : '< 8 s',
+        met: label === '2×' ? s2.seconds / s1.seconds <= 2.2 : s1.seconds < 8,
         config: { events: n, adapter: 'sqlite', source, node: process.version },
       });
     }

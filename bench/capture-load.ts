@@ -28,7 +28,7 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
 
 export async function benchCaptureUnderLoad({ quick, log }: CaptureLoadOptions): Promise<BenchLine[]> {
   const members = quick ? 2_000 : 100_000;
-  const requests = quick ? 500 : 20_000;
+  const requests = quick ? 500 : 10_000;
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-capture-'));
   const period = previousMonth(new Date());
   try {

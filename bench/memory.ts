@@ -59,8 +59,8 @@ export async function benchMemory({ events, log }: { events: number; log: (s: st
         baseline: { name: 'same process at start', value: Math.round(rssAtStart / 1024 / 1024) },
         ratio: peak / rssAtStart,
         ratioNote: `${Math.round((peak - rssAtStart) / members)} B/member, ${Math.round((peak - rssAtStart) / written.events)} B/event above start; RSS after ${Math.round(rssAfter / 1024 / 1024)} MiB`,
-        target: '< 2 GiB',
-        met: peak < 2 * GIB,
+        target: '< 1 GiB',
+        met: peak < GIB,
         config,
       },
     ];

@@ -34,6 +34,8 @@ export interface ProjectionCatchupOptions {
   batchSize?: number;
   /** Also project into a PostgreSQL read store at this server (a fresh schema, dropped afterwards). */
   postgresUrl?: string;
+  /** Project only the log up to this position into PostgreSQL (default: all of it). */
+  postgresUpTo?: number;
   log?: (line: string) => void;
 }
 
@@ -150,7 +152,7 @@ export async function runProjectionCatchupBench(options: ProjectionCatchupOption
   let postgres: ProjectionCatchupResult['postgres'];
   if (options.postgresUrl) {
     log('projecting the same store into PostgreSQL ...');
-    const r = await postgresCatchup(store, options.postgresUrl, options.batchSize, head!);
+    const r = await postgresCatchup(store, options.postgresUrl, options.batchSize, Math.min(head!, options.postgresUpTo ?? head!));
     const eventsPerSecond = Math.round(r.events / r.seconds);
     postgres = { ...r, eventsPerSecond, ratio: 0 };
   }
