@@ -38,6 +38,13 @@ export interface RecordedEvent {
 
 export interface AppendOptions {
   expectedRevision: ExpectedRevision;
+  /**
+   * Only on stores with `pipelinedAppends`, with a numeric expectedRevision: the id the
+   * stream's event at that revision must have. An append chained onto events not yet
+   * acknowledged names the last of them, so it is refused if they were not written, whatever
+   * revision the stream reached meanwhile.
+   */
+  expectedLastEventId?: string;
 }
 
 /** One stream's part of an atomic multi-stream append (`EventStore.appendToStreams`). */
@@ -45,6 +52,8 @@ export interface StreamAppend {
   streamId: string;
   events: readonly EventToAppend[];
   expectedRevision: ExpectedRevision;
+  /** As in AppendOptions. */
+  expectedLastEventId?: string;
 }
 
 export interface AppendResult {
@@ -157,6 +166,13 @@ export interface EventStore {
    * per part, in order.
    */
   appendToStreams?(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
+  /**
+   * Optional, true where appends may be pipelined: they are applied in call order, and
+   * `expectedLastEventId` is checked. A writer may then make the next append to a stream,
+   * chained onto the previous one's events, before that one is acknowledged. SQLite (ordered
+   * group commits) and memory (appends applied at the call) offer it; EventStoreDB does not.
+   */
+  readonly pipelinedAppends?: boolean;
   /** A stream that does not exist reads as empty. Events are in revision order for the direction. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** User events only (adapters hide backend system events such as EventStoreDB's `$`-types). */
@@ -227,6 +243,9 @@ export function assertValidStreamAppends(appends: readonly StreamAppend[]): void
     if (seen.has(a.streamId)) throw new TypeError(`appendToStreams: stream ${a.streamId} appears twice`);
     seen.add(a.streamId);
     assertValidExpectedRevision(a.expectedRevision);
+    if (a.expectedLastEventId !== undefined && (typeof a.expectedRevision !== 'number' || typeof a.expectedLastEventId !== 'string')) {
+      throw new TypeError('expectedLastEventId goes with a numeric expectedRevision');
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   DomainError,
   MemberCommand,
+  transactionStream,
   MemberEvent,
   MemberState,
   TxRecord,
@@ -16,7 +17,7 @@ import { LoadedStream, appendDecided, decidedAppend, retryOnConflict } from '../
 import { KeyedLanes } from '../shared/keyed-lanes';
 import { MemberStateCache } from './member-cache';
 import { TxOutcome, evolveAppended, loadMember, txRecordOf } from './member-stream';
-import { reserveTransaction, reserveWithMemberAppend } from './transaction-reservation';
+import { claimAppend, confirmReservation, reserveTransaction, reserveWithMemberAppend } from './transaction-reservation';
 
 /**
  * The write path every member transaction shares: load the member (from the cache when it
@@ -56,7 +57,159 @@ export class MemberTransactionPoster {
   ): Promise<TxOutcome<Body>> {
     const { memberId } = command.data;
     const stream = memberStream(memberId);
-    return this.lanes.run(memberId, () => this.decideAndAppend(command, txId, meta, answer, stream));
+    if (!this.pipelines()) return this.lanes.run(memberId, () => this.decideAndAppend(command, txId, meta, answer, stream));
+    const claim = { reserved: false };
+    return retryOnConflict(this.store, stream, async () => {
+      // In the lane: decide and hand the append to the store. Outside it: wait for it to land,
+      // while the member's next command is decided and its append joins the same group commit.
+      const landing = await this.lanes.run(memberId, () => this.decideAndSubmit(command, txId, meta, answer, stream, claim));
+      return landing();
+    });
+  }
+
+  /** Appends of each member not yet acknowledged (pipelined), settled or not. */
+  private readonly inFlight = new Map<string, Set<Promise<unknown>>>();
+
+  /**
+   * Whether a member's commands may be decided before the previous one's append is
+   * acknowledged: on a store whose appends keep call order and check `expectedLastEventId`
+   * (SQLite, memory), with the reservation in the member's transaction.
+   */
+  private pipelines(): boolean {
+    return this.store.pipelinedAppends === true && hasAtomicAppends(this.store) && this.unsafeBenchOnlyReservationPath !== 'two-step';
+  }
+
+  /**
+   * Decides on the member's state as this process last left it, appends included that are not
+   * acknowledged yet, and hands the append to the store; resolves with a function that waits
+   * for it to land and answers. The new append names the last event it is chained onto
+   * (`expectedLastEventId`): if that one is not written, neither is this one, and the retry
+   * decides afresh. What is not an append (a refusal, the replay of a posted transaction) is
+   * only answered once the member's appends in flight have landed, from the state they left.
+   */
+  private async decideAndSubmit<Body>(
+    command: MemberCommand & { data: { memberId: string } },
+    txId: string,
+    meta: CommandMeta,
+    answer: (r: TxRecord, state: MemberState) => Body,
+    stream: string,
+    claim: { reserved: boolean },
+  ): Promise<() => Promise<TxOutcome<Body>>> {
+    const { memberId } = command.data;
+    for (;;) {
+      const unsettled = this.inFlight.get(memberId);
+      if (unsettled !== undefined) {
+        const ahead = this.cache.get(memberId);
+        let events: MemberEvent[] | undefined;
+        try {
+          events = ahead === undefined ? undefined : decideMember(command, ahead.state, this.clock.now());
+        } catch {
+          events = undefined;
+        }
+        if (ahead !== undefined && events !== undefined && events.length > 0)
+          return this.submit(ahead, events, command, txId, meta, answer, stream, claim);
+        // No state ahead (an append failed), or a refusal or replay: answered from landed appends only.
+        await Promise.allSettled([...unsettled]);
+        continue;
+      }
+      const now = this.clock.now();
+      const cached = this.cache.get(memberId);
+      let loaded = cached ?? (await this.load(memberId));
+      let events;
+      try {
+        try {
+          events = decideMember(command, loaded.state, now);
+        } catch (err) {
+          if (!(err instanceof DomainError) || cached === undefined) throw err;
+          this.cache.drop(memberId);
+          loaded = await this.load(memberId);
+          events = decideMember(command, loaded.state, now);
+        }
+      } catch (err) {
+        if (err instanceof VelocityLimitExceeded && err.flag !== undefined) await this.recordFlag(loaded, err.flag, meta);
+        throw err;
+      }
+      if (events.length === 0) {
+        const body = answer(txRecordOf(loaded.state, txId), loaded.state);
+        return () => Promise.resolve({ replay: true, body });
+      }
+      return this.submit(loaded, events, command, txId, meta, answer, stream, claim);
+    }
+  }
+
+  private submit<Body>(
+    base: LoadedStream<MemberState>,
+    events: MemberEvent[],
+    command: MemberCommand & { data: { memberId: string } },
+    txId: string,
+    meta: CommandMeta,
+    answer: (r: TxRecord, state: MemberState) => Body,
+    stream: string,
+    claim: { reserved: boolean },
+  ): () => Promise<TxOutcome<Body>> {
+    const { memberId } = command.data;
+    const occurredAt = (events[0].data as { occurredAt: string }).occurredAt;
+    const member = decidedAppend(stream, base, events, meta, occurredAt);
+    const part = base.lastEventId === undefined ? member.append : { ...member.append, expectedLastEventId: base.lastEventId };
+    const claimed = !claim.reserved && this.unsafeBenchOnlyReservationPath !== 'skip';
+    const appending = claimed
+      ? this.store.appendToStreams!([claimAppend(txId, memberId, meta, occurredAt), part]).then(([, result]) => result)
+      : this.store.appendToStream(stream, part.events, {
+          expectedRevision: part.expectedRevision,
+          expectedLastEventId: part.expectedLastEventId,
+        });
+    const state = evolveAppended(base.state, events, -1);
+    this.cache.set(memberId, {
+      state,
+      revision: base.revision + events.length,
+      lastHash: member.lastHash,
+      lastEventId: part.events[part.events.length - 1].eventId,
+    });
+    // Registered first, so whoever waits for this append finds its outcome applied: the
+    // record's position once written; the state decided on it dropped if it was not.
+    const landed = appending.then(
+      (appended) => {
+        // The append's events are contiguous in the log, its result names the last: the
+        // transaction's own event may be followed by another (a tier change it caused).
+        const own = events.map((e) => (e.data as { txId?: string }).txId).lastIndexOf(txId);
+        txRecordOf(state, txId).position = appended.position - (own === -1 ? 0 : events.length - 1 - own);
+        return appended;
+      },
+      (err: unknown) => {
+        this.cache.drop(memberId);
+        throw err;
+      },
+    );
+    this.track(memberId, landed);
+    return async () => {
+      try {
+        await landed;
+      } catch (err) {
+        // The txId was claimed before: by this member (a cut-off two-step post), the member's
+        // append alone remains; by another, 409.
+        if (claimed && err instanceof WrongExpectedVersion && err.streamId === transactionStream(txId)) {
+          await confirmReservation(this.store, txId, memberId);
+          claim.reserved = true;
+        }
+        throw err;
+      }
+      claim.reserved = true;
+      return { replay: false, body: answer(txRecordOf(state, txId), state) };
+    };
+  }
+
+  private track(memberId: string, landed: Promise<unknown>): void {
+    let pending = this.inFlight.get(memberId);
+    if (pending === undefined) {
+      pending = new Set();
+      this.inFlight.set(memberId, pending);
+    }
+    pending.add(landed);
+    const done = () => {
+      pending.delete(landed);
+      if (pending.size === 0 && this.inFlight.get(memberId) === pending) this.inFlight.delete(memberId);
+    };
+    landed.then(done, done);
   }
 
   private decideAndAppend<Body>(

@@ -60,10 +60,8 @@ export async function reserveWithMemberAppend(
   memberAppend: StreamAppend,
 ): Promise<AppendResult | 'already-reserved'> {
   const stream = transactionStream(txId);
-  const fresh = { state: initialReservation(), revision: -1, lastHash: GENESIS_HASH };
-  const claim = decidedAppend(stream, fresh, decideReservation({ txId, memberId }, fresh.state), meta, occurredAt);
   try {
-    const [, member] = await store.appendToStreams([claim.append, memberAppend]);
+    const [, member] = await store.appendToStreams([claimAppend(txId, memberId, meta, occurredAt), memberAppend]);
     return member;
   } catch (err) {
     if (!(err instanceof WrongExpectedVersion && err.streamId === stream)) throw err;
@@ -72,8 +70,14 @@ export async function reserveWithMemberAppend(
   return 'already-reserved';
 }
 
+/** The reservation of `txId` for `memberId`, as one part of an atomic multi-stream append. */
+export function claimAppend(txId: string, memberId: string, meta: CommandMeta, occurredAt: string): StreamAppend {
+  const fresh = { state: initialReservation(), revision: -1, lastHash: GENESIS_HASH };
+  return decidedAppend(transactionStream(txId), fresh, decideReservation({ txId, memberId }, fresh.state), meta, occurredAt).append;
+}
+
 /** The txId's reservation exists: go on if it is this member's, 409 if another member's. */
-async function confirmReservation(store: EventStore, txId: string, memberId: string): Promise<void> {
+export async function confirmReservation(store: EventStore, txId: string, memberId: string): Promise<void> {
   const loaded = await loadStream<TransactionReservation>(store, transactionStream(txId), initialReservation, (s, e) =>
     evolveReservation(s, e as TransactionReserved),
   );

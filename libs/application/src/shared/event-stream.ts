@@ -9,6 +9,11 @@ export interface LoadedStream<S> {
   /** Revision of the last event, -1 when the stream does not exist. */
   revision: number;
   lastHash: string;
+  /**
+   * Set on a state decided ahead of its store (pipelined appends): the id of the last event it
+   * holds, which the next append names, so that append is refused if these events were not written.
+   */
+  lastEventId?: string;
 }
 
 export type Evolve<S> = (state: S, event: DomainEvent<string, any>, position: number) => S;

@@ -232,6 +232,56 @@ export function describeEventStoreContract(adapterName: string, open: () => Prom
     });
 
     // Optional in the port: adapters without multi-stream transactions (esdb) leave it out.
+    describe('pipelined appends (where the adapter offers them)', () => {
+      const offered = () => store.pipelinedAppends === true;
+
+      it('an append chained onto one not yet acknowledged lands after it, in call order', async () => {
+        if (!offered()) return expect(store.pipelinedAppends).toBeUndefined();
+        const s = await streamWith(1);
+        const [first] = await store.readStream(s);
+        const a = events(2);
+        const b = events(1);
+        // Both calls made before either is acknowledged: b names a's last event.
+        const pending = [
+          store.appendToStream(s, a, { expectedRevision: 0, expectedLastEventId: first.eventId }),
+          store.appendToStream(s, b, { expectedRevision: 2, expectedLastEventId: a[1].eventId }),
+        ];
+        const [ra, rb] = await Promise.all(pending);
+        expect([ra.nextExpectedRevision, rb.nextExpectedRevision]).toEqual([2, 3]);
+        expect((await store.readStream(s)).map((e) => e.eventId)).toEqual([first.eventId, ...ids(a), ...ids(b)]);
+      });
+
+      it('when the append it is chained onto is refused, it is refused too, even where another writer brought the stream to its revision', async () => {
+        if (!offered()) return expect(store.pipelinedAppends).toBeUndefined();
+        const s = await streamWith(1);
+        const [first] = await store.readStream(s);
+        const other = events(1);
+        const a = events(1);
+        const b = events(1);
+        // Another writer takes revision 1 first; a (expecting 0) is refused; b, chained onto a,
+        // expects revision 1, which the stream now has, but not with a's event.
+        const pending = [
+          store.appendToStream(s, other, { expectedRevision: 0 }),
+          store.appendToStream(s, a, { expectedRevision: 0, expectedLastEventId: first.eventId }),
+          store.appendToStream(s, b, { expectedRevision: 1, expectedLastEventId: a[0].eventId }),
+        ];
+        const [ro, ra, rb] = await Promise.allSettled(pending);
+        expect(ro.status).toBe('fulfilled');
+        expect(ra.status === 'rejected' && ra.reason instanceof WrongExpectedVersion).toBe(true);
+        expect(rb.status === 'rejected' && rb.reason instanceof WrongExpectedVersion).toBe(true);
+        expect((await store.readStream(s)).map((e) => e.eventId)).toEqual([first.eventId, other[0].eventId]);
+      });
+
+      it('expectedLastEventId needs a numeric expectedRevision', async () => {
+        if (!offered()) return expect(store.pipelinedAppends).toBeUndefined();
+        const s = await streamWith(1);
+        await expect(store.appendToStream(s, events(1), { expectedRevision: 'any', expectedLastEventId: 'x' })).rejects.toBeInstanceOf(
+          TypeError,
+        );
+        expect(await revisionsOf(s)).toEqual([0]);
+      });
+    });
+
     describe('appendToStreams (where the adapter offers it)', () => {
       const atomic = () => store.appendToStreams!.bind(store);
       const offered = () => typeof store.appendToStreams === 'function';

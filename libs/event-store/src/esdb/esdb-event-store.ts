@@ -88,7 +88,13 @@ export class EsdbEventStore implements EventStore {
     return new EsdbEventStore(EventStoreDBClient.connectionString(connectionString), options);
   }
 
-  async appendToStream(streamId: string, events: readonly EventToAppend[], { expectedRevision }: AppendOptions): Promise<AppendResult> {
+  async appendToStream(
+    streamId: string,
+    events: readonly EventToAppend[],
+    { expectedRevision, expectedLastEventId }: AppendOptions,
+  ): Promise<AppendResult> {
+    // No pipelinedAppends here: calls in flight may arrive in any order, so nothing may be chained onto an unacknowledged append.
+    if (expectedLastEventId !== undefined) throw new TypeError('EventStoreDB appends do not take expectedLastEventId');
     assertValidExpectedRevision(expectedRevision);
     // The node answers an empty append without a position (and the client then reports
     // revision 0 for a missing stream), so an empty append is only a check, made here.

@@ -33,6 +33,8 @@ export class MemoryEventStore implements EventStore {
   private readonly subscriptions = new Set<AllSubscription>();
 
   readonly conflictRetry: ConflictRetryPolicy;
+  /** Each append is checked and applied at the call, in call order. */
+  readonly pipelinedAppends = true;
 
   constructor(
     private readonly now: () => Date = () => new Date(),
@@ -41,8 +43,12 @@ export class MemoryEventStore implements EventStore {
     this.conflictRetry = conflictRetryPolicy(IN_PROCESS_CONFLICT_RETRY, options.conflictRetry);
   }
 
-  async appendToStream(streamId: string, events: readonly EventToAppend[], { expectedRevision }: AppendOptions): Promise<AppendResult> {
-    const [result] = await this.appendToStreams([{ streamId, events, expectedRevision }]);
+  async appendToStream(
+    streamId: string,
+    events: readonly EventToAppend[],
+    { expectedRevision, expectedLastEventId }: AppendOptions,
+  ): Promise<AppendResult> {
+    const [result] = await this.appendToStreams([{ streamId, events, expectedRevision, expectedLastEventId }]);
     return result;
   }
 
@@ -54,9 +60,11 @@ export class MemoryEventStore implements EventStore {
       ...a,
       copies: a.events.map((e) => ({ ...e, data: jsonCopy(e.data), metadata: jsonCopy(e.metadata) })),
     }));
-    for (const { streamId, expectedRevision } of parts) {
-      const current = (this.streams.get(streamId)?.length ?? 0) - 1;
-      if (!revisionMatches(expectedRevision, current)) {
+    for (const { streamId, expectedRevision, expectedLastEventId } of parts) {
+      const stream = this.streams.get(streamId);
+      const current = (stream?.length ?? 0) - 1;
+      const chainBroken = expectedLastEventId !== undefined && stream?.[current]?.eventId !== expectedLastEventId;
+      if (!revisionMatches(expectedRevision, current) || chainBroken) {
         throw new WrongExpectedVersion(streamId, expectedRevision, current === -1 ? 'no_stream' : current);
       }
     }

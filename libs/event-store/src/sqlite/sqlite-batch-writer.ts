@@ -25,6 +25,8 @@ export type ExpectedRevisionValue = number | 'no_stream' | 'stream_exists' | 'an
 export interface StreamToWrite {
   streamId: string;
   expectedRevision: ExpectedRevisionValue;
+  /** The id the event at expectedRevision must have (an append chained onto unacknowledged events). */
+  expectedLastEventId?: string;
   events: EncodedEvent[];
 }
 
@@ -92,6 +94,12 @@ export function sqliteWriterProgram(): { createBatchWriter: (db: Database.Databa
       'SELECT max(revision) AS revision FROM events WHERE stream_id = ?',
     );
     const lastPosition = db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events');
+    const eventIdAt = db.prepare<[string, number], { event_id: string }>(
+      'SELECT event_id FROM events WHERE stream_id = ? AND revision = ?',
+    );
+    const chainHolds = (p: StreamToWrite): boolean =>
+      p.expectedLastEventId === undefined ||
+      (typeof p.expectedRevision === 'number' && eventIdAt.get(p.streamId, p.expectedRevision)?.event_id === p.expectedLastEventId);
     const insert = db.prepare<[string, number, string, string, string, string, string]>(
       `INSERT INTO events (stream_id, revision, event_id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -119,7 +127,8 @@ export function sqliteWriterProgram(): { createBatchWriter: (db: Database.Databa
         // Every part is checked before any is written, so a refused unit writes nothing (its
         // streams are distinct, so one part's writes cannot change another's check).
         const currents = parts.map((p) => currentRevision.get(p.streamId)?.revision ?? -1);
-        const refused = parts.findIndex((p, i) => !matches(p.expectedRevision, currents[i]));
+        // A part chained onto events not yet acknowledged also needs them written (pipelinedAppends).
+        const refused = parts.findIndex((p, i) => !matches(p.expectedRevision, currents[i]) || !chainHolds(p));
         if (refused !== -1) {
           const { streamId, expectedRevision } = parts[refused];
           const current = currents[refused];

@@ -145,6 +145,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   readonly conflictRetry: ConflictRetryPolicy;
+  /** Group commits write appends in call order, and `expectedLastEventId` is checked in the transaction. */
+  readonly pipelinedAppends = true;
   /** The file this store reads and writes (':memory:' for an in-memory one), for readers on other threads. */
   readonly file: string;
   /**
@@ -215,8 +217,12 @@ export class SqliteEventStore implements EventStore {
       : new InlineWriter(sqliteWriterProgram().createBatchWriter(this.db));
   }
 
-  appendToStream(streamId: string, events: readonly EventToAppend[], { expectedRevision }: AppendOptions): Promise<AppendResult> {
-    return this.appendToStreams([{ streamId, events, expectedRevision }]).then(([result]) => result);
+  appendToStream(
+    streamId: string,
+    events: readonly EventToAppend[],
+    { expectedRevision, expectedLastEventId }: AppendOptions,
+  ): Promise<AppendResult> {
+    return this.appendToStreams([{ streamId, events, expectedRevision, expectedLastEventId }]).then(([result]) => result);
   }
 
   /** All or nothing, in one group commit's transaction with the other appends of its batch. */
@@ -226,9 +232,10 @@ export class SqliteEventStore implements EventStore {
       assertValidStreamAppends(appends);
       // Encoded now: later changes by the caller do not leak in, and bad input fails
       // this call alone rather than the whole batch.
-      const parts = appends.map(({ streamId, events, expectedRevision }) => ({
+      const parts = appends.map(({ streamId, events, expectedRevision, expectedLastEventId }) => ({
         streamId,
         expectedRevision,
+        ...(expectedLastEventId === undefined ? {} : { expectedLastEventId }),
         events: events.map(encodeEvent),
       }));
       return new Promise<AppendResult[]>((resolve, reject) => {

@@ -1,0 +1,138 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Test } from '@nestjs/testing';
+import { CommandBus } from '@nestjs/cqrs';
+import { BusinessMetadata, GENESIS_HASH, chainHash } from '@ledger/integrity';
+import { DomainError, withLuhnDigit } from '@ledger/domain';
+import { RecordedEvent } from '@ledger/event-store';
+import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
+import { FixedClock } from '../shared/clock';
+import { CommandMeta, systemMeta } from '../shared/command-meta';
+import { LedgerApplicationModule } from '../ledger-application.module';
+import { ConfigureCoalitionCommand } from '../coalition/configure-coalition';
+import { RegisterPartnerCommand } from '../partner/register-partner';
+import { EnrolMemberCommand } from './enrol-member';
+import { AccruePointsCommand } from './accrue-points';
+import { RedeemPointsCommand } from './redeem-points';
+
+const meta = (partnerId: string): CommandMeta => ({
+  correlationId: 'c',
+  causationId: null,
+  actor: { keyId: 'k', role: 'partner', partnerId },
+});
+
+/** Every event of the stream chains onto the one before it. */
+function expectIntactChain(events: RecordedEvent[]): void {
+  let prev = GENESIS_HASH;
+  for (const e of events) {
+    expect(e.metadata.prevHash).toBe(prev);
+    expect(e.metadata.hash).toBe(chainHash(prev, e.type, e.data, e.metadata as unknown as BusinessMetadata));
+    prev = String(e.metadata.hash);
+  }
+}
+
+describe('pipelined member appends on SQLite: a member’s next command is decided before the previous append lands', () => {
+  let dir: string;
+  const stores: SqliteEventStore[] = [];
+  const closers: (() => Promise<void>)[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ledger-pipelined-'));
+  });
+
+  afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
+    for (const store of stores.splice(0)) await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** An application on its own connection to the shared file, as a second API process has. */
+  async function instance(): Promise<{ bus: CommandBus; store: SqliteEventStore }> {
+    const store = SqliteEventStore.open(join(dir, 'ledger.db'), { writer: 'worker' });
+    stores.push(store);
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        LedgerApplicationModule.forRoot({
+          store,
+          clock: new FixedClock(new Date('2026-11-20T12:00:00Z')),
+          config: { maxBackdateDays: 90 },
+        }),
+      ],
+    }).compile();
+    await moduleRef.init();
+    closers.push(() => moduleRef.close());
+    return { bus: moduleRef.get(CommandBus), store };
+  }
+
+  async function coalition(bus: CommandBus): Promise<void> {
+    await bus.execute(new ConfigureCoalitionCommand({ currency: 'RUB', pointValueMinor: 10, expiryMonths: 12 }, systemMeta()));
+    await bus.execute(
+      new RegisterPartnerCommand(
+        { partnerId: 'a', name: 'A', earnRule: { pointsPerUnit: 1, unitMinor: 100 }, issuanceFeeBps: 0, breakageShareBps: 0 },
+        systemMeta(),
+      ),
+    );
+    await bus.execute(new EnrolMemberCommand({ memberId: 'm', cardNumber: withLuhnDigit('700000000000001'), enrolledBy: 'a' }, meta('a')));
+  }
+
+  const accrue = (bus: CommandBus, externalId: string, amountMinor: number) =>
+    bus.execute(
+      new AccruePointsCommand(
+        { partnerId: 'a', externalId, memberId: 'm', amountMinor, currency: 'RUB', occurredAt: '2026-11-20T10:00:00Z' },
+        meta('a'),
+      ),
+    );
+
+  it('concurrent accruals of one member share group commits; each lands once, in a chain, answering its own position and balance', async () => {
+    const { bus, store } = await instance();
+    await coalition(bus);
+    const before = store.stats().flushes;
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => accrue(bus, `r-${i}`, 100 * (i + 1))));
+    // One commit per accrual is what waiting for each append before deciding the next would take.
+    expect(store.stats().flushes - before).toBeLessThan(40);
+    const events = await store.readStream('member-m');
+    const accrued = events.filter((e) => e.type === 'PointsAccrued');
+    expect(accrued).toHaveLength(40);
+    expectIntactChain(events);
+    for (const r of results) {
+      const own = accrued.find((e) => e.data.txId === r.body.txId)!;
+      expect(r.body.position).toBe(own.position);
+    }
+    expect(results.map((r) => r.body.balance).sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => ((i + 1) * (i + 2)) / 2));
+  });
+
+  it('a refusal waits for the appends ahead of it and is given on what they left', async () => {
+    const { bus } = await instance();
+    await coalition(bus);
+    const accruals = Array.from({ length: 10 }, (_, i) => accrue(bus, `r-${i}`, 1_000)); // 10 points each
+    const tooMuch = bus.execute(
+      new RedeemPointsCommand(
+        { partnerId: 'a', externalId: 'x', memberId: 'm', points: 101, occurredAt: '2026-11-20T11:00:00Z' },
+        meta('a'),
+      ),
+    );
+    const enough = bus.execute(
+      new RedeemPointsCommand(
+        { partnerId: 'a', externalId: 'y', memberId: 'm', points: 100, occurredAt: '2026-11-20T11:00:00Z' },
+        meta('a'),
+      ),
+    );
+    await Promise.all(accruals);
+    await expect(tooMuch).rejects.toBeInstanceOf(DomainError);
+    expect((await enough).body.balance).toBe(0);
+  });
+
+  it('two processes racing on one member: appends chained onto a refused one are refused and decided again; nothing lost, nothing twice, the chain intact', async () => {
+    const one = await instance();
+    const two = await instance();
+    await coalition(one.bus);
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => accrue(i % 2 ? one.bus : two.bus, `r-${i}`, 100)));
+    expect(results.every((r) => r.replay === false)).toBe(true);
+    const events = await one.store.readStream('member-m');
+    const accrued = events.filter((e) => e.type === 'PointsAccrued');
+    expect(accrued.map((e) => e.data.externalId).sort()).toEqual(Array.from({ length: 60 }, (_, i) => `r-${i}`).sort());
+    expectIntactChain(events);
+    expect(Math.max(...results.map((r) => r.body.balance))).toBe(60);
+  });
+});
