@@ -24,8 +24,11 @@ import { claimAppend, confirmReservation, reserveTransaction, reserveWithMemberA
  * is there), decide, reserve a new transaction's txId coalition-wide, append at the loaded
  * revision, retry on conflict. The answer is built
  * from the transaction's record, the same way for a first post and for a replay. Within this
- * process a member's commands run one at a time (`KeyedLanes`), so they never race each other;
- * a conflict then only comes from another process writing the same member.
+ * process a member's commands are decided one at a time (`KeyedLanes`), so they never race each
+ * other; a conflict then only comes from another process writing the same member. On a store
+ * with pipelined appends (SQLite, memory) the lane is let go once the append is handed to the
+ * store, so a member's next command is decided before the previous one is acknowledged and
+ * both share a group commit (`decideAndSubmit`).
  */
 @Injectable()
 export class MemberTransactionPoster {
