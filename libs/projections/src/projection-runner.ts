@@ -37,6 +37,32 @@ export interface ProjectionRunnerOptions {
   onReset?: (why: string) => void;
 }
 
+/** Callers waiting for the read models to reach a position: each answered once, when it is reached or its time is up. */
+export class PositionWaiters {
+  private readonly waiting = new Set<{ position: number; done: (reached: boolean) => void }>();
+
+  /** Resolves true once `reached` passes `position`, false after `timeoutMs`. */
+  wait(position: number, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const waiter = {
+        position,
+        done: (reached: boolean) => {
+          clearTimeout(timer);
+          this.waiting.delete(waiter);
+          resolve(reached);
+        },
+      };
+      const timer = setTimeout(() => waiter.done(false), timeoutMs);
+      this.waiting.add(waiter);
+    });
+  }
+
+  /** The read models now reflect `position`. */
+  reached(position: number): void {
+    for (const waiter of this.waiting) if (waiter.position <= position) waiter.done(true);
+  }
+}
+
 /** How far the read models are, and a way to wait until they reach a position. */
 export interface ProjectionProgress {
   position(): Awaitable<number | undefined>;
@@ -68,7 +94,7 @@ export class ProjectionRunner implements ProjectionProgress {
   private stopped = false;
   private running = false;
   private applied = 0;
-  private readonly waiters = new Set<{ position: number; done: (reached: boolean) => void }>();
+  private readonly waiters = new PositionWaiters();
 
   constructor(
     private readonly events: EventStore,
@@ -109,18 +135,7 @@ export class ProjectionRunner implements ProjectionProgress {
 
   waitForPosition(position: number, timeoutMs: number): Promise<boolean> {
     if (this.checkpoint !== undefined && this.checkpoint >= position) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = {
-        position,
-        done: (reached: boolean) => {
-          clearTimeout(timer);
-          this.waiters.delete(waiter);
-          resolve(reached);
-        },
-      };
-      const timer = setTimeout(() => waiter.done(false), timeoutMs);
-      this.waiters.add(waiter);
-    });
+    return this.waiters.wait(position, timeoutMs);
   }
 
   private async follow(stopAt: number | undefined): Promise<void> {
@@ -195,7 +210,7 @@ export class ProjectionRunner implements ProjectionProgress {
     assert(this.checkpoint === undefined || last > this.checkpoint, 'the checkpoint only moves forward');
     this.checkpoint = last;
     this.applied += events;
-    for (const waiter of this.waiters) if (waiter.position <= last) waiter.done(true);
+    this.waiters.reached(last);
     this.options.onBatch?.({ position: last, events, eventsApplied: this.applied });
   }
 

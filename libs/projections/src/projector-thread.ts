@@ -13,7 +13,7 @@ import { assert } from '@ledger/domain';
 import { EventStore } from '@ledger/event-store';
 import { libraryWorkerData, startLibraryWorker } from '@ledger/event-store/library-worker';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
-import { ProjectionProgress, ProjectionRunner } from './projection-runner';
+import { PositionWaiters, ProjectionProgress, ProjectionRunner } from './projection-runner';
 import { READ_STORE_CACHE_MIB_DEFAULT, ReadStore } from './read-store';
 
 /** Events per read-store transaction in the projector thread: it stops no request, so a catch-up may take large batches. */
@@ -62,7 +62,7 @@ export function canProjectInThread(store: EventStore): store is SqliteEventStore
 export class ProjectorThread implements ProjectionProgress {
   private worker: Worker | undefined;
   private current: number | undefined;
-  private readonly waiters = new Set<{ position: number; done: (reached: boolean) => void }>();
+  private readonly waiters = new PositionWaiters();
   private stopping = false;
   private restartDelayMs = RESTART_DELAY_MS_FIRST;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -95,18 +95,7 @@ export class ProjectorThread implements ProjectionProgress {
 
   waitForPosition(position: number, timeoutMs: number): Promise<boolean> {
     if (this.current !== undefined && this.current >= position) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = {
-        position,
-        done: (reached: boolean) => {
-          clearTimeout(timer);
-          this.waiters.delete(waiter);
-          resolve(reached);
-        },
-      };
-      const timer = setTimeout(() => waiter.done(false), timeoutMs);
-      this.waiters.add(waiter);
-    });
+    return this.waiters.wait(position, timeoutMs);
   }
 
   /** Lets the thread commit what it was handed, then ends it. */
@@ -166,7 +155,7 @@ export class ProjectorThread implements ProjectionProgress {
   private advance(position: number): void {
     if (this.current !== undefined && position <= this.current) return;
     this.current = position;
-    for (const waiter of this.waiters) if (waiter.position <= position) waiter.done(true);
+    this.waiters.reached(position);
   }
 }
 

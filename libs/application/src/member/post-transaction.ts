@@ -115,23 +115,7 @@ export class MemberTransactionPoster {
         await Promise.allSettled([...unsettled]);
         continue;
       }
-      const now = this.clock.now();
-      const cached = this.cache.get(memberId);
-      let loaded = cached ?? (await this.load(memberId));
-      let events;
-      try {
-        try {
-          events = decideMember(command, loaded.state, now);
-        } catch (err) {
-          if (!(err instanceof DomainError) || cached === undefined) throw err;
-          this.cache.drop(memberId);
-          loaded = await this.load(memberId);
-          events = decideMember(command, loaded.state, now);
-        }
-      } catch (err) {
-        if (err instanceof VelocityLimitExceeded && err.flag !== undefined) await this.recordFlag(loaded, err.flag, meta);
-        throw err;
-      }
+      const { loaded, events } = await this.decideOnCurrentState(command, meta);
       if (events.length === 0) {
         const body = answer(txRecordOf(loaded.state, txId), loaded.state);
         return () => Promise.resolve({ replay: true, body });
@@ -225,25 +209,7 @@ export class MemberTransactionPoster {
     const { memberId } = command.data;
     let reserved = false;
     return retryOnConflict(this.store, stream, async () => {
-      const now = this.clock.now();
-      const cached = this.cache.get(memberId);
-      let loaded = cached ?? (await this.load(memberId));
-      let events;
-      try {
-        try {
-          events = decideMember(command, loaded.state, now);
-        } catch (err) {
-          // A refusal is given on the member's current state, never on a cached one that may lag.
-          if (!(err instanceof DomainError) || cached === undefined) throw err;
-          this.cache.drop(memberId);
-          loaded = await this.load(memberId);
-          events = decideMember(command, loaded.state, now);
-        }
-      } catch (err) {
-        // The one refusal that writes: an accrual over a velocity limit is flagged on the member, then refused.
-        if (err instanceof VelocityLimitExceeded && err.flag !== undefined) await this.recordFlag(loaded, err.flag, meta);
-        throw err;
-      }
+      const { loaded, events } = await this.decideOnCurrentState(command, meta);
       // Nothing decided: a retry of a posted transaction, answered from its record as first posted.
       if (events.length === 0) return { replay: true, body: answer(txRecordOf(loaded.state, txId), loaded.state) };
       const occurredAt = (events[0].data as { occurredAt: string }).occurredAt;
@@ -273,6 +239,35 @@ export class MemberTransactionPoster {
       this.cache.set(memberId, { state, revision: appended.nextExpectedRevision, lastHash: member.lastHash });
       return { replay: false, body: answer(txRecordOf(state, txId), state) };
     });
+  }
+
+  /**
+   * Decides on the member's state: the cached one, or loaded. A refusal is given on the
+   * member's current state, never on a cached one that may lag: it is decided again on a fresh
+   * load first. The one refusal that writes: an accrual over a velocity limit is flagged on the
+   * member, then refused.
+   */
+  private async decideOnCurrentState(
+    command: MemberCommand & { data: { memberId: string } },
+    meta: CommandMeta,
+  ): Promise<{ loaded: LoadedStream<MemberState>; events: MemberEvent[] }> {
+    const { memberId } = command.data;
+    const now = this.clock.now();
+    const cached = this.cache.get(memberId);
+    let loaded = cached ?? (await this.load(memberId));
+    try {
+      try {
+        return { loaded, events: decideMember(command, loaded.state, now) };
+      } catch (err) {
+        if (!(err instanceof DomainError) || cached === undefined) throw err;
+        this.cache.drop(memberId);
+        loaded = await this.load(memberId);
+        return { loaded, events: decideMember(command, loaded.state, now) };
+      }
+    } catch (err) {
+      if (err instanceof VelocityLimitExceeded && err.flag !== undefined) await this.recordFlag(loaded, err.flag, meta);
+      throw err;
+    }
   }
 
   private async recordFlag(loaded: LoadedStream<MemberState>, flag: MemberEvent, meta: CommandMeta): Promise<void> {
