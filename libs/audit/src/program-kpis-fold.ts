@@ -50,6 +50,17 @@ function utcDay(iso: unknown): string {
 const DAY_MS = 86_400_000;
 const utcDays = new Map<number, string>();
 
+/**
+ * The map key of a KPI cell: its key columns joined by NUL. Ids and days never hold control
+ * characters; a part that is not a string (a tampered read-model row) gets a key no cell has.
+ * One string concatenation per event and per row, where JSON.stringify of an array was a
+ * tenth of a verify.
+ */
+export function kpiKey(a: unknown, b: unknown, c: unknown = ''): string {
+  if (typeof a !== 'string' || typeof b !== 'string' || typeof c !== 'string') return `\u0001${JSON.stringify([a, b, c])}`;
+  return `${a}\u0000${b}\u0000${c}`;
+}
+
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
 
 export class ProgramKpisFold {
@@ -67,7 +78,7 @@ export class ProgramKpisFold {
     switch (e.type) {
       case 'MemberEnrolled': {
         const enrolledBy = typeof d.enrolledBy === 'string' ? d.enrolledBy : '';
-        const key = JSON.stringify([utcDay(d.occurredAt), enrolledBy]);
+        const key = kpiKey(utcDay(d.occurredAt), enrolledBy);
         const found = this.enrolments.get(key);
         if (found) found.members += 1;
         else this.enrolments.set(key, { day: utcDay(d.occurredAt), enrolledBy, members: 1 });
@@ -112,7 +123,7 @@ export class ProgramKpisFold {
       const lot = fold.members.get(r.memberId)?.lots.get(r.lotId);
       // A refund of a lot that never was is an invariant break the fold reports already.
       if (lot === undefined) continue;
-      const key = JSON.stringify([utcDay(lot.expiresAt), lot.issuerPartnerId]);
+      const key = kpiKey(utcDay(lot.expiresAt), lot.issuerPartnerId);
       let row = days.get(key);
       if (row === undefined) {
         row = {
@@ -134,7 +145,7 @@ export class ProgramKpisFold {
   private touch(d: Record<string, unknown>, memberId: string, earned: number): void {
     const day = utcDay(d.occurredAt);
     const partnerId = String(d.partnerId);
-    const key = JSON.stringify([day, partnerId, memberId]);
+    const key = kpiKey(day, partnerId, memberId);
     const cell = this.activity.get(key);
     if (cell) {
       cell.transactions += 1;
@@ -143,7 +154,7 @@ export class ProgramKpisFold {
   }
 
   private day(day: string, issuerPartnerId: string): IssuerDay {
-    const key = JSON.stringify([day, issuerPartnerId]);
+    const key = kpiKey(day, issuerPartnerId);
     let row = this.days.get(key);
     if (row === undefined) {
       row = { day, issuerPartnerId, issued: 0, redeemed: 0, reversed: 0, expired: 0, expiring: 0 };

@@ -16,7 +16,7 @@ import {
   PartnerCounters,
 } from './audit-fold';
 import { Divergence } from './divergence';
-import { ActivityCell, EnrolmentCount, IssuerDay, ProgramKpisFold } from './program-kpis-fold';
+import { ActivityCell, EnrolmentCount, IssuerDay, ProgramKpisFold, kpiKey } from './program-kpis-fold';
 
 /**
  * A read model compared with the audit's fold of the events. Verify reads the log once;
@@ -73,8 +73,9 @@ interface TableExpectation<E> {
 
 /** Field by field: the first column whose value differs, or undefined. */
 function firstColumnDiff(expected: Row, found: Row): { column: string; expected: unknown; found: unknown } | undefined {
-  for (const [column, value] of Object.entries(expected)) {
-    if (found[column] !== value) return { column, expected: value, found: found[column] };
+  // for…in, not Object.entries: this runs for every row of the read model.
+  for (const column in expected) {
+    if (found[column] !== expected[column]) return { column, expected: expected[column], found: found[column] };
   }
   return undefined;
 }
@@ -243,7 +244,7 @@ function enrolmentsExpected(kpis: ProgramKpisFold): TableExpectation<EnrolmentCo
   return {
     table: 'program_enrolments',
     check: 'read_model:program_enrolments',
-    entryOf: (row) => kpis.enrolments.get(JSON.stringify([row.day, row.enrolled_by])),
+    entryOf: (row) => kpis.enrolments.get(kpiKey(row.day, row.enrolled_by)),
     entries: () => kpis.enrolments.values(),
     entryCount: () => kpis.enrolments.size,
     keyOf: (e) => ({ day: e.day, enrolled_by: e.enrolledBy }),
@@ -257,7 +258,7 @@ function activityExpected(kpis: ProgramKpisFold): TableExpectation<ActivityCell>
   return {
     table: 'program_activity',
     check: 'read_model:program_activity',
-    entryOf: (row) => kpis.activity.get(JSON.stringify([row.day, row.partner_id, row.member_id])),
+    entryOf: (row) => kpis.activity.get(kpiKey(row.day, row.partner_id, row.member_id)),
     entries: () => kpis.activity.values(),
     entryCount: () => kpis.activity.size,
     keyOf: (a) => ({ day: a.day, partner_id: a.partnerId, member_id: a.memberId }),
@@ -285,7 +286,7 @@ function issuerDaysExpected(days: Map<string, IssuerDay>): TableExpectation<Issu
   return {
     table: 'program_issuer_days',
     check: 'read_model:program_issuer_days',
-    entryOf: (row) => days.get(JSON.stringify([row.day, row.issuer_partner_id])),
+    entryOf: (row) => days.get(kpiKey(row.day, row.issuer_partner_id)),
     entries: () => days.values(),
     entryCount: () => days.size,
     keyOf: (d) => ({ day: d.day, issuer_partner_id: d.issuerPartnerId }),
@@ -413,18 +414,28 @@ class ReadModelComparison {
       this.txsMissing += 1;
       return { ...at, message: `transaction ${tx.txId} is missing from the transaction index`, expected: tx, found: null };
     }
-    const diff = firstColumnDiff(
-      {
-        member_id: tx.memberId,
-        partner_id: tx.partnerId,
-        kind: tx.kind,
-        points: tx.points,
-        original_tx_id: tx.originalTxId,
-        occurred_at: tx.occurredAt,
-        position: tx.position,
-      },
-      row,
-    );
+    // Column by column without an expected row object: this runs once per transaction of the log.
+    const diff =
+      row.member_id === tx.memberId &&
+      row.partner_id === tx.partnerId &&
+      row.kind === tx.kind &&
+      row.points === tx.points &&
+      row.original_tx_id === tx.originalTxId &&
+      row.occurred_at === tx.occurredAt &&
+      row.position === tx.position
+        ? undefined
+        : firstColumnDiff(
+            {
+              member_id: tx.memberId,
+              partner_id: tx.partnerId,
+              kind: tx.kind,
+              points: tx.points,
+              original_tx_id: tx.originalTxId,
+              occurred_at: tx.occurredAt,
+              position: tx.position,
+            },
+            row,
+          );
     if (diff) return { ...at, message: `transaction ${tx.txId}: ${diff.column} differs`, expected: diff.expected, found: diff.found };
     return undefined;
   }
@@ -496,7 +507,8 @@ class SqliteSnapshot implements ReadStoreSnapshot {
       stmt = this.db.prepare<unknown[], Row>(`SELECT * FROM ${table} WHERE ${columns.map((c) => `${c} = ?`).join(' AND ')}`);
       this.rowStmts.set(table, stmt);
     }
-    return stmt.get(...columns.map((c) => key[c]));
+    // One key column (most tables, and the transaction index, looked up once per transaction): no array.
+    return columns.length === 1 ? stmt.get(key[columns[0]]) : stmt.get(...columns.map((c) => key[c]));
   }
 
   count(table: string): number {

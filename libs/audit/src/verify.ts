@@ -10,6 +10,7 @@ import {
 } from '@ledger/settlement';
 import { AuditFold } from './audit-fold';
 import { ChainChecker } from './chain-check';
+import { ChainCheckInWorker, ChainCheckOutcome, chainsCheckableInWorker, checkChainsInWorker } from './chain-check-worker';
 import { Divergence, describeDivergence } from './divergence';
 import { MoneyEventIndex, PeriodCloseRecord, PeriodCloses, periodMerkle } from './period-merkle';
 import { ReadModelCheck } from './read-model-check';
@@ -98,6 +99,13 @@ class Findings {
     if (list === undefined) this.lists.set(check, (list = []));
     if (list.length < this.max) list.push(d);
   }
+  /** `count` divergences found elsewhere, of which `first` are the first in the order found. */
+  addCounted(check: CheckName, first: readonly Divergence[], count: number): void {
+    for (const d of first) this.add(check, d);
+    const more = count - first.length;
+    this.count += more;
+    this.counts.set(check, (this.counts.get(check) ?? 0) + more);
+  }
   of(check: CheckName): number {
     return this.counts.get(check) ?? 0;
   }
@@ -126,8 +134,12 @@ class Findings {
  */
 export async function verifyLedger(store: EventStore, options: VerifyOptions = {}): Promise<VerifyReport> {
   const started = process.hrtime.bigint();
-  const findings = new Findings(options.maxDivergences ?? MAX_DIVERGENCES_DEFAULT);
+  const maxDivergences = options.maxDivergences ?? MAX_DIVERGENCES_DEFAULT;
+  const findings = new Findings(maxDivergences);
   const chain = new ChainChecker();
+  // For a SQLite file the chains are checked in a worker thread, over the same positions.
+  let chainWorker: ChainCheckInWorker | undefined;
+  let chainOutcome: ChainCheckOutcome | undefined;
   let fold: AuditFold | undefined = new AuditFold();
   const closes = new PeriodCloses();
   const money = new MoneyEventIndex();
@@ -178,8 +190,9 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
         }
       }
       const feeding = [...recomputations.values()].filter((r) => r.calculation !== undefined);
+      if (chainsCheckableInWorker(store)) chainWorker = checkChainsInWorker(store.file, upTo, maxDivergences);
       await store.scanAll({ upTo, onProgress: (position) => options.onProgress?.('log', position, upTo) }, (e) => {
-        findings.add('hash_chain', chain.check(e));
+        if (chainWorker === undefined) findings.add('hash_chain', chain.check(e));
         // The read models are compared when the fold stands exactly where they do.
         if (!compared && (checkpoint === undefined || e.position > checkpoint)) compareReadModel();
         const step = fold!.apply(e);
@@ -201,10 +214,16 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
         lastRecordedMs = recordedMs;
         lastEvent = e;
       });
+      if (chainWorker !== undefined) {
+        chainOutcome = await chainWorker.outcome;
+        findings.addCounted('hash_chain', chainOutcome.divergences, chainOutcome.count);
+      }
     }
     if (!compared) compareReadModel();
   } finally {
     readModel?.end();
+    // Stopped early (an unreadable store, a read model that failed): the worker's outcome is not wanted.
+    if (chainWorker !== undefined && chainOutcome === undefined) await chainWorker.stop();
   }
   for (const d of fold.finalChecks()) findings.add('invariants', d);
   const folded = { members: fold.members.size, partners: fold.partners.size, transactions: fold.txCount() };
@@ -220,7 +239,7 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
   }
   const logSeconds = Number(process.hrtime.bigint() - started) / 1e9;
 
-  const counts = chain.counts();
+  const counts = chainOutcome ?? chain.counts();
   checks.push({
     name: 'hash_chain',
     status: findings.of('hash_chain') > 0 ? 'failed' : 'passed',
