@@ -44,7 +44,8 @@ export async function bareScan(store: EventStore): Promise<{ events: number; sec
 
 /** Closes October on the store through the real handler; the clock stands after the period. */
 async function settle(file: string): Promise<{ statement: SettlementStatement; seconds: number }> {
-  const store = SqliteEventStore.open(file);
+  // Opened as `ledger settle` opens it: the statement is calculated in a worker thread.
+  const store = SqliteEventStore.open(file, { writer: 'worker' });
   const app = await NestFactory.createApplicationContext(
     LedgerApplicationModule.forRoot({ store, clock: new FixedClock(new Date('2026-11-25T12:00:00Z')), config: defaultLedgerConfig() }),
     { logger: false },
@@ -129,7 +130,8 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
     // and the statement just filed, recomputed.
     log('verifying the 1× store');
     const readModel = SqliteReadModelCheck.open(join(dir, 'one', READ_STORE_FILE));
-    const verifyStore = SqliteEventStore.open(one.file);
+    // Opened as `ledger verify` opens it: the hash chains are checked in a worker thread.
+    const verifyStore = SqliteEventStore.open(one.file, { writer: 'worker' });
     const report = await verifyLedger(verifyStore, { readModel });
     await verifyStore.close();
     if (!report.ok) throw new Error(`verify failed on the generated store: ${JSON.stringify(report.firstDivergence)}`);

@@ -1,6 +1,6 @@
 export * from './divergence';
 export * from './chain-check';
-export * from './chain-check-worker';
+export * from './verify-worker';
 export * from './audit-fold';
 export * from './as-of';
 export * from './replay';

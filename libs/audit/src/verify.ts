@@ -10,7 +10,7 @@ import {
 } from '@ledger/settlement';
 import { AuditFold } from './audit-fold';
 import { ChainChecker } from './chain-check';
-import { ChainCheckInWorker, ChainCheckOutcome, chainsCheckableInWorker, checkChainsInWorker } from './chain-check-worker';
+import { LogCheckInWorker, LogCheckOutcome, StatementToRecompute, checkLogInWorker, logCheckableInWorker } from './verify-worker';
 import { Divergence, describeDivergence } from './divergence';
 import { MoneyEventIndex, PeriodCloseRecord, PeriodCloses, periodMerkle } from './period-merkle';
 import { ReadModelCheck } from './read-model-check';
@@ -137,9 +137,9 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
   const maxDivergences = options.maxDivergences ?? MAX_DIVERGENCES_DEFAULT;
   const findings = new Findings(maxDivergences);
   const chain = new ChainChecker();
-  // For a SQLite file the chains are checked in a worker thread, over the same positions.
-  let chainWorker: ChainCheckInWorker | undefined;
-  let chainOutcome: ChainCheckOutcome | undefined;
+  // For a SQLite file the chains are checked, and statements recomputed, in a worker thread over the same positions.
+  let logWorker: LogCheckInWorker | undefined;
+  let logOutcome: LogCheckOutcome | undefined;
   let fold: AuditFold | undefined = new AuditFold();
   const closes = new PeriodCloses();
   const money = new MoneyEventIndex();
@@ -189,10 +189,19 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
           if (close.statement !== null) recomputations.set(close.periodId, await startRecomputation(store, close, coalitionAt));
         }
       }
+      if (logCheckableInWorker(store)) {
+        const inWorker = [...recomputations.values()].filter((r) => r.calculation !== undefined);
+        logWorker = checkLogInWorker(
+          store.file,
+          upTo,
+          maxDivergences,
+          inWorker.map((r) => r.input!),
+        );
+        for (const r of inWorker) r.calculation = undefined;
+      }
       const feeding = [...recomputations.values()].filter((r) => r.calculation !== undefined);
-      if (chainsCheckableInWorker(store)) chainWorker = checkChainsInWorker(store.file, upTo, maxDivergences);
       await store.scanAll({ upTo, onProgress: (position) => options.onProgress?.('log', position, upTo) }, (e) => {
-        if (chainWorker === undefined) findings.add('hash_chain', chain.check(e));
+        if (logWorker === undefined) findings.add('hash_chain', chain.check(e));
         // The read models are compared when the fold stands exactly where they do.
         if (!compared && (checkpoint === undefined || e.position > checkpoint)) compareReadModel();
         const step = fold!.apply(e);
@@ -214,16 +223,21 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
         lastRecordedMs = recordedMs;
         lastEvent = e;
       });
-      if (chainWorker !== undefined) {
-        chainOutcome = await chainWorker.outcome;
-        findings.addCounted('hash_chain', chainOutcome.divergences, chainOutcome.count);
+      if (logWorker !== undefined) {
+        logOutcome = await logWorker.outcome;
+        findings.addCounted('hash_chain', logOutcome.divergences, logOutcome.count);
+        for (const { periodId, statement, error } of logOutcome.statements) {
+          const r = recomputations.get(periodId)!;
+          if (statement !== undefined) r.statement = statement;
+          else r.error = new Error(error);
+        }
       }
     }
     if (!compared) compareReadModel();
   } finally {
     readModel?.end();
     // Stopped early (an unreadable store, a read model that failed): the worker's outcome is not wanted.
-    if (chainWorker !== undefined && chainOutcome === undefined) await chainWorker.stop();
+    if (logWorker !== undefined && logOutcome === undefined) await logWorker.stop();
   }
   for (const d of fold.finalChecks()) findings.add('invariants', d);
   const folded = { members: fold.members.size, partners: fold.partners.size, transactions: fold.txCount() };
@@ -239,7 +253,7 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
   }
   const logSeconds = Number(process.hrtime.bigint() - started) / 1e9;
 
-  const counts = chainOutcome ?? chain.counts();
+  const counts = logOutcome ?? chain.counts();
   checks.push({
     name: 'hash_chain',
     status: findings.of('hash_chain') > 0 ? 'failed' : 'passed',
@@ -340,6 +354,8 @@ interface Recomputation {
   /** No coalition configuration before the cut-off: nothing to value the statement with. */
   noCoalition?: true;
   calculation?: PeriodStatementCalculation;
+  /** What the calculation was made with, for a worker thread to make the same one. */
+  input?: StatementToRecompute;
   statement?: SettlementStatement;
   error?: unknown;
 }
@@ -357,7 +373,15 @@ async function startRecomputation(
   if (coalition === undefined) return { noCoalition: true };
   try {
     const references = await readSettlementReferences(store, close.cutoffPosition);
-    return { calculation: new PeriodStatementCalculation(close.periodId, close.cutoffPosition, coalition, references) };
+    return {
+      calculation: new PeriodStatementCalculation(close.periodId, close.cutoffPosition, coalition, references),
+      input: {
+        periodId: close.periodId,
+        cutoffPosition: close.cutoffPosition,
+        coalition: { currency: coalition.currency, pointValueMinor: coalition.pointValueMinor },
+        references,
+      },
+    };
   } catch (error) {
     return { error };
   }

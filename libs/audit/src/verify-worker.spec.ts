@@ -3,15 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
-import { chainsCheckableInWorker, checkChainsInWorker } from './chain-check-worker';
+import { checkLogInWorker, logCheckableInWorker } from './verify-worker';
 import { verifyLedger } from './verify';
 import { writeAuditDataDir } from './testing/audit-fixture';
 
 /**
- * verify checks the hash chains of a SQLite file in a worker thread. Its report must be the
- * one the inline check gives: same divergences, same order, same counts, same cap.
+ * verify checks the hash chains of a SQLite file, and recomputes its closed statements, in a
+ * worker thread. Its report must be the one the inline checks give: same divergences, same
+ * order, same counts, same cap, same statements.
  */
-describe('the chain check in a worker thread', () => {
+describe("verify's log check in a worker thread", () => {
   let dir: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'chain-worker-'));
@@ -26,8 +27,8 @@ describe('the chain check in a worker thread', () => {
   const verifyWith = async (writer: 'inline' | 'worker', maxDivergences?: number) => {
     const store = SqliteEventStore.open(join(dir, 'ledger.db'), { writer });
     try {
-      expect(chainsCheckableInWorker(store)).toBe(writer === 'worker');
-      return await verifyLedger(store, { statements: false, maxDivergences });
+      expect(logCheckableInWorker(store)).toBe(writer === 'worker');
+      return await verifyLedger(store, { maxDivergences });
     } finally {
       await store.close();
     }
@@ -44,14 +45,18 @@ describe('the chain check in a worker thread', () => {
       expect(worker.divergenceCount).toBe(inline.divergenceCount);
       expect(worker.firstDivergence).toMatchObject({ kind: 'hash_mismatch', check: 'hash_chain' });
       expect([worker.events, worker.streams]).toEqual([inline.events, inline.streams]);
+      // October's statement, recomputed on either thread from the edited log: the same sha256, the same finding.
+      expect(worker.periods).toEqual(inline.periods);
+      expect(worker.periods[0]).toMatchObject({ periodId: '2026-10', recomputedSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(worker.checks).toEqual(inline.checks);
     }
   });
 
   it('a store it cannot read fails the check with the reason, and a stopped worker answers nothing', async () => {
     writeFileSync(join(dir, 'not-a-database'), 'plain text, not SQLite');
-    const unreadable = checkChainsInWorker(join(dir, 'not-a-database'), 10, 5);
-    await expect(unreadable.outcome).rejects.toThrow(/the chain check failed: .*not a database/);
-    const stopped = checkChainsInWorker(join(dir, 'ledger.db'), 10, 5);
+    const unreadable = checkLogInWorker(join(dir, 'not-a-database'), 10, 5);
+    await expect(unreadable.outcome).rejects.toThrow(/the log check failed: .*not a database/);
+    const stopped = checkLogInWorker(join(dir, 'ledger.db'), 10, 5);
     await stopped.stop();
     await expect(stopped.outcome).rejects.toThrow(/exited/);
   });
