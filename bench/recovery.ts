@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
-import { copyBulkHistory } from './lib/bulk-history';
+import { copyProjectedBulkHistory } from './lib/bulk-history';
 import { ChildServer, SERVE_ADMIN_KEY, freePort, issuePartnerKey, startLedgerServe } from './lib/child-server';
 import { runLoad } from './lib/load';
 import { BenchLine } from './lib/report';
@@ -45,7 +45,8 @@ export async function benchRecovery({ quick, log }: { quick: boolean; log: (s: s
   try {
     log(`recovery: writing a ${events}-event store`);
     const members = Math.round(events / 25);
-    copyBulkHistory({ file, events, members, startAt: '2026-10-01T00:00:00.000Z', endAt: '2026-11-01T00:00:00.000Z' });
+    // With its read models caught up: both restarts below are measured from a projected store.
+    await copyProjectedBulkHistory({ file, events, members, startAt: '2026-10-01T00:00:00.000Z', endAt: '2026-11-01T00:00:00.000Z' });
     const port = await freePort();
     let server = await startLedgerServe(port, env);
     await readableAt(server, await head(file));

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BenchLine } from './lib/report';
 import { SERVE_ADMIN_KEY, freePort, issuePartnerKey, startBareServer, startChildServer, startLedgerServe } from './lib/child-server';
-import { copyBulkHistory } from './lib/bulk-history';
+import { copyProjectedBulkHistory } from './lib/bulk-history';
 import { seededRandom } from '@ledger/projections/testing/synthetic-history';
 import { bulkMember, caughtUp, headPosition } from './service-load';
 import { LoadResult, runLoad } from './lib/load';
@@ -172,7 +172,8 @@ export async function benchWritePath({ quick, log }: WritePathOptions): Promise<
         const population = Math.max(1_000, Math.round(history / 25));
         log(`scaling: ledger serve over ${history} prior events of ${population} members`);
         const file = join(hdir, 'data', 'ledger.db');
-        copyBulkHistory({
+        // The read models come caught up too: the line measures the load, not the projector's catch-up.
+        await copyProjectedBulkHistory({
           file,
           events: history,
           members: population,

@@ -16,6 +16,7 @@ import {
 import { CommandMeta, withMetadata } from '@ledger/application';
 import { GENESIS_HASH } from '@ledger/integrity';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
+import { READ_STORE_FILE, ReadStore, rebuildReadStore } from '@ledger/projections';
 import { seededRandom } from '@ledger/projections/testing/synthetic-history';
 
 /**
@@ -42,22 +43,32 @@ const POINT_VALUE_MINOR = 10;
 const EXPIRY_MONTHS = 24;
 const COHORT = 2_000;
 
-export function writeBulkHistory(o: BulkHistoryOptions): { events: number; members: number } {
+/** A history already written with the same options but fewer members: the start of a larger one. */
+export interface BulkHistoryBase {
+  file: string;
+  events: number;
+  members: number;
+}
+
+export function writeBulkHistory(o: BulkHistoryOptions, base?: BulkHistoryBase): { events: number; members: number } {
+  if (base) copyStoreFile(base.file, o.file);
   // Let the adapter create its schema and pragmas, then write in large transactions.
-  SqliteEventStore.open(o.file).close();
+  else SqliteEventStore.open(o.file).close();
   const db = new Database(o.file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF'); // a generated fixture, not a ledger: rebuilt on any failure
   const insert = db.prepare(
     'INSERT INTO events (stream_id, revision, event_id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
-  const random = seededRandom(o.seed ?? 1);
   const partners = Array.from({ length: o.partners ?? 8 }, (_, i) => `p${String(i + 1).padStart(2, '0')}`);
   const startMs = Date.parse(o.startAt);
   const spanMs = Date.parse(o.endAt) - startMs;
   const recordedAt = new Date().toISOString();
   const system: CommandMeta = { correlationId: 'bulk', causationId: null, actor: { keyId: 'system', role: 'admin' } };
-  let written = 0;
+  let written = base?.events ?? 0;
+  // Each cohort draws from its own seeded sequence, so a history extended from a smaller one
+  // holds the same members' events as one written whole.
+  let random = seededRandom(o.seed ?? 1);
   const rows: unknown[][] = [];
   const put = (stream: string, revision: number, e: ReturnType<typeof withMetadata>[number]) => {
     rows.push([stream, revision, e.eventId, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), recordedAt]);
@@ -68,43 +79,12 @@ export function writeBulkHistory(o: BulkHistoryOptions): { events: number; membe
     rows.length = 0;
   });
 
-  const header = withMetadata(
-    [
-      {
-        type: 'CoalitionConfigured',
-        data: { coalitionId: COALITION_ID, currency: 'RUB', pointValueMinor: POINT_VALUE_MINOR, expiryMonths: EXPIRY_MONTHS },
-      },
-    ],
-    system,
-    o.startAt,
-    GENESIS_HASH,
-  );
-  put(coalitionStream(), 0, header[0]);
-  for (const partnerId of partners) {
-    const [joined] = withMetadata(
-      [
-        {
-          type: 'PartnerJoined',
-          data: {
-            partnerId,
-            name: partnerId,
-            earnRule: EARN,
-            issuanceFeeBps: 150,
-            breakageShareBps: 5000,
-            effectiveFrom: '1970-01-01T00:00:00.000Z',
-          },
-        },
-      ],
-      system,
-      o.startAt,
-      GENESIS_HASH,
-    );
-    put(partnerStream(partnerId), 0, joined);
-  }
-  flush();
-
-  const perMember = Math.max(3, Math.round((o.events - written) / o.members));
-  for (let from = 0; from < o.members && written < o.events; from += COHORT) {
+  const headerEvents = 1 + partners.length;
+  const perMember = Math.max(3, Math.round((o.events - headerEvents) / o.members));
+  let firstMember = base?.members ?? 0;
+  if (base === undefined) writeHeader();
+  for (let from = firstMember; from < o.members && written < o.events; from += COHORT) {
+    random = seededRandom((o.seed ?? 1) * 100_003 + from / COHORT);
     const cohort: { stream: string; events: ReturnType<typeof withMetadata> }[] = [];
     for (let i = from; i < Math.min(o.members, from + COHORT); i++)
       cohort.push(memberHistory(i, Math.max(2, Math.round(perMember * (0.3 + 1.4 * random())) - 2)));
@@ -119,10 +99,48 @@ export function writeBulkHistory(o: BulkHistoryOptions): { events: number; membe
       }
     }
     flush();
+    firstMember = Math.min(o.members, from + COHORT);
     o.onProgress?.(written);
   }
   db.close();
-  return { events: written, members: o.members };
+  return { events: written, members: firstMember };
+
+  function writeHeader() {
+    const header = withMetadata(
+      [
+        {
+          type: 'CoalitionConfigured',
+          data: { coalitionId: COALITION_ID, currency: 'RUB', pointValueMinor: POINT_VALUE_MINOR, expiryMonths: EXPIRY_MONTHS },
+        },
+      ],
+      system,
+      o.startAt,
+      GENESIS_HASH,
+    );
+    put(coalitionStream(), 0, header[0]);
+    for (const partnerId of partners) {
+      const [joined] = withMetadata(
+        [
+          {
+            type: 'PartnerJoined',
+            data: {
+              partnerId,
+              name: partnerId,
+              earnRule: EARN,
+              issuanceFeeBps: 150,
+              breakageShareBps: 5000,
+              effectiveFrom: '1970-01-01T00:00:00.000Z',
+            },
+          },
+        ],
+        system,
+        o.startAt,
+        GENESIS_HASH,
+      );
+      put(partnerStream(partnerId), 0, joined);
+    }
+    flush();
+  }
 
   function memberHistory(i: number, transactions: number) {
     const memberId = `b${String(i).padStart(7, '0')}`;
@@ -219,24 +237,83 @@ export const bulkFile = (dir: string, name: string) => join(dir, `${name}.db`);
  * once into a directory of the run's own, then copied into each benchmark's place: copying a
  * 1M-event file takes a second or two, generating it a minute. Same options, same bytes.
  */
-const generated = new Map<string, { file: string; events: number; members: number }>();
+type GeneratedHistory = BulkHistoryBase & { spec: Omit<BulkHistoryOptions, 'file' | 'onProgress'> };
+const generated = new Map<string, GeneratedHistory>();
 let cacheDir: string | undefined;
 
 export function copyBulkHistory(o: BulkHistoryOptions): { events: number; members: number } {
-  const { file, onProgress, ...spec } = o;
+  const made = master(o);
+  copyStoreFile(made.file, o.file);
+  return { events: made.events, members: made.members };
+}
+
+/** The run's one generated copy of the history `o` describes, written on first use. */
+function master(o: BulkHistoryOptions): GeneratedHistory {
+  const { file: _file, onProgress, ...spec } = o;
   const key = JSON.stringify(Object.entries(spec).sort(([a], [b]) => a.localeCompare(b)));
   let made = generated.get(key);
   if (made === undefined) {
     cacheDir ??= mkdtempSync(join(tmpdir(), 'ledger-bench-histories-'));
-    const master = join(cacheDir, `${generated.size}.db`);
-    made = { file: master, ...writeBulkHistory({ ...spec, file: master, onProgress }) };
+    const file = join(cacheDir, `${generated.size}.db`);
+    made = { file, spec, ...writeBulkHistory({ ...spec, file, onProgress }, baseFor(spec)) };
     generated.set(key, made);
   }
-  mkdirSync(dirname(file), { recursive: true });
-  copyFileSync(made.file, file);
-  // Closed cleanly, the file holds everything; a WAL left beside it goes along.
-  for (const suffix of ['-wal', '-shm']) if (existsSync(made.file + suffix)) copyFileSync(made.file + suffix, file + suffix);
+  return made;
+}
+
+/**
+ * `copyBulkHistory`, and beside it the read store caught up with it (`read.db`), for
+ * benchmarks that start `ledger serve` over the history and measure from the moment its read
+ * models stand at the head. The projection is made once per history and run, as the history.
+ */
+export async function copyProjectedBulkHistory(o: BulkHistoryOptions): Promise<{ events: number; members: number }> {
+  const made = master(o);
+  copyStoreFile(made.file, o.file);
+  const projected = `${made.file}.${READ_STORE_FILE}`;
+  if (!existsSync(projected)) {
+    const store = SqliteEventStore.open(made.file);
+    const readStore = ReadStore.open(projected);
+    try {
+      await rebuildReadStore(store, readStore);
+    } finally {
+      readStore.close();
+      await store.close();
+    }
+  }
+  copyStoreFile(projected, join(dirname(o.file), READ_STORE_FILE));
   return { events: made.events, members: made.members };
+}
+
+/**
+ * The largest history of this run that a history of `spec` begins with: same partners, seed,
+ * dates and events per member, fewer members (a 2M-event store extends the 1M one, and only
+ * its second million is generated).
+ */
+function baseFor(spec: Omit<BulkHistoryOptions, 'file' | 'onProgress'>): BulkHistoryBase | undefined {
+  let best: BulkHistoryBase | undefined;
+  for (const made of generated.values()) {
+    const s = made.spec;
+    const sameShape =
+      s.partners === spec.partners &&
+      s.seed === spec.seed &&
+      s.startAt === spec.startAt &&
+      s.endAt === spec.endAt &&
+      s.events * spec.members === spec.events * s.members;
+    // Only a base whose members were all written (the generator stops early at its event count otherwise).
+    if (sameShape && made.members === s.members && s.members < spec.members && s.members % COHORT === 0 && (best?.members ?? 0) < s.members)
+      best = made;
+  }
+  return best;
+}
+
+/** Copies a closed store file, with a WAL left beside it. */
+function copyStoreFile(from: string, to: string): void {
+  mkdirSync(dirname(to), { recursive: true });
+  copyFileSync(from, to);
+  for (const suffix of ['-wal', '-shm']) {
+    if (existsSync(from + suffix)) copyFileSync(from + suffix, to + suffix);
+    else rmSync(to + suffix, { force: true });
+  }
 }
 
 /** Removes the generated histories (end of the run). */
