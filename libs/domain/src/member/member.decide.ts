@@ -441,13 +441,9 @@ function checkVelocity(cmd: AccruePoints, state: MemberState, txId: string, occu
   if (limits === undefined) return;
   const hour = occurredAt.slice(0, 13);
   const day = occurredAt.slice(0, 10);
-  let accrualsInHour = 1;
-  let pointsInDay = points;
-  for (const tx of state.transactions.values()) {
-    if (tx.kind !== 'accrual') continue;
-    if (tx.occurredAt.startsWith(hour)) accrualsInHour += 1;
-    if (tx.occurredAt.startsWith(day)) pointsInDay += tx.points;
-  }
+  // The state keeps both windows' sums as it folds: no walk over the member's transactions.
+  const accrualsInHour = 1 + (state.accrualsByHour.get(hour) ?? 0);
+  const pointsInDay = points + (state.accruedPointsByDay.get(day) ?? 0);
   const over =
     accrualsInHour > limits.maxAccrualsPerMemberPerHour
       ? { rule: 'max_accruals_per_hour' as const, limit: limits.maxAccrualsPerMemberPerHour, observed: accrualsInHour, window: hour }

@@ -790,6 +790,20 @@ class Life {
     check(spendableAll === available + held, 'spendable = available + held');
     check(available >= 0, `available never goes negative: ${spendableAll} spendable, ${held} held at ${new Date(t).toISOString()}`);
 
+    // The velocity windows the state keeps are the sums over every accrual of the log.
+    const byHour = new Map<string, number>();
+    const byDay = new Map<string, number>();
+    for (const e of this.log) {
+      if (e.type !== 'PointsAccrued') continue;
+      add(byHour, e.data.occurredAt.slice(0, 13), 1);
+      add(byDay, e.data.occurredAt.slice(0, 10), e.data.points);
+    }
+    check(
+      JSON.stringify([...s.accrualsByHour].sort()) === JSON.stringify([...byHour].sort()) &&
+        JSON.stringify([...s.accruedPointsByDay].sort()) === JSON.stringify([...byDay].sort()),
+      "the state's velocity windows are its accruals by hour and their points by day",
+    );
+
     // The state's own tallies agree: open lots sum to `available`, open holds (lapsed or not) to `held`.
     check(s.available === m.inLots(), "the state's available is its open lots");
     let openHeld = 0;

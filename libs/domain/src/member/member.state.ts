@@ -157,6 +157,13 @@ export interface MemberState {
   reversedPoints: Map<string, number>;
   /** Slices given back so far by reversals of a redemption, by original txId. Shared as `transactions`. */
   returnedSlices: Map<string, LotSlice[]>;
+  /**
+   * The velocity limits' windows, kept as the accruals are folded so a check does not walk every
+   * transaction: accruals by the UTC clock hour of their business date (`YYYY-MM-DDTHH`), and their
+   * points by UTC day (`YYYY-MM-DD`). Gross: a reversal does not take them back. Shared as `transactions`.
+   */
+  accrualsByHour: Map<string, number>;
+  accruedPointsByDay: Map<string, number>;
 }
 
 export interface LotInfo {
@@ -196,6 +203,8 @@ export const initialMember = (): MemberState => ({
   reversedTxIds: new Set(),
   reversedPoints: new Map(),
   returnedSlices: new Map(),
+  accrualsByHour: new Map(),
+  accruedPointsByDay: new Map(),
 });
 
 /** The request fields that make two posts "the same transaction". */
@@ -354,6 +363,10 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
         lots.push(lot);
         if (bounds !== undefined) widenBounds(bounds, lot);
       }
+      const hour = d.occurredAt.slice(0, 13);
+      const day = d.occurredAt.slice(0, 10);
+      state.accrualsByHour.set(hour, (state.accrualsByHour.get(hour) ?? 0) + 1);
+      state.accruedPointsByDay.set(day, (state.accruedPointsByDay.get(day) ?? 0) + d.points);
       const available = state.available + d.points;
       const grown = { ...state, lots, available, lifetimeAccrued: state.lifetimeAccrued + d.points, nextLotSeq: state.nextLotSeq + 1 };
       const firstPurchaseTxId = state.firstPurchaseTxId ?? d.txId;

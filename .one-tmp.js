@@ -1,0 +1,20 @@
+require('/work/main/bin/aliases');
+const { startLedgerServe, issuePartnerKey, freePort, SERVE_ADMIN_KEY } = (() => { const m = require('/work/main/dist/bench/lib/child-server'); return { ...m, ...require('/work/main/dist/bench/servers') }; })();
+const { runLoad } = require('/work/main/dist/bench/lib/load');
+const { copyBulkHistory } = require('/work/main/dist/bench/lib/bulk-history');
+const fs = require('fs');
+(async () => {
+  const dir = '/tmp/prof/one-member'; fs.rmSync(dir, { recursive: true, force: true });
+  copyBulkHistory({ file: dir + '/data/ledger.db', events: 80000, members: 10000, startAt: '2026-10-01T00:00:00.000Z', endAt: '2026-11-01T00:00:00.000Z' });
+  const port = await (m => m.freePort ? m.freePort() : 0)(require('/work/main/dist/bench/lib/child-server'));
+  const s = await startLedgerServe(port, { LEDGER_DATA_DIR: dir + '/data', LEDGER_DEMO: 'off', LEDGER_ADMIN_KEY: 'bench-admin-key-0123456789' }, 600000, process.argv[2] ? [process.argv[2], '--cpu-prof-dir=/tmp/prof/cpu-one'] : []);
+  await new Promise(r => setTimeout(r, 3000));
+  const key = await require('/work/main/dist/bench/lib/child-server').issuePartnerKey(s, 'p01');
+  const lat = [];
+  const N = Number(process.argv[3] || 5000);
+  const r = await runLoad({ url: s.url, connections: 8, total: N, request: (i) => ({ method: 'POST', path: '/v1/accruals', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ externalId: `one-${i}`, memberId: 'b0009999', amountMinor: 150000, currency: 'RUB', occurredAt: new Date(Date.now() - 60000).toISOString() }) }), onAnswer: (_i, _s, _b, t) => lat.push(t.latencyMs) });
+  const mean = xs => xs.reduce((a, b) => a + b, 0) / xs.length;
+  for (let k = 0; k < 10; k++) console.log(k, mean(lat.slice(k * N / 10, (k + 1) * N / 10)).toFixed(2));
+  console.log(r.statuses, r.requestsPerSecond);
+  await s.stop();
+})();
