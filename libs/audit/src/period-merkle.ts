@@ -8,8 +8,7 @@ import {
   byStreamRevision,
   inclusionProof,
   isHash,
-  merkleRoot,
-  periodLeafHashes,
+  periodMerkleRoot,
   verifyInclusionProof,
 } from '@ledger/integrity';
 
@@ -161,7 +160,7 @@ export function periodMerkle(
   const settled = index.settledBy(periodId, close.cutoffPosition, closes.closedBefore(periodId));
   // Sorted here too, so a proof can find its leaf's index; periodLeafHashes fixes the order.
   const sorted = [...settled].sort(byStreamRevision);
-  return { root: merkleRoot(periodLeafHashes(sorted)), leaves: sorted };
+  return { root: periodMerkleRoot(sorted), leaves: sorted };
 }
 
 export const PROOF_FORMAT = 'coalition-ledger.period-inclusion-proof.v1';

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { MERKLE_EMPTY_ROOT, byStreamRevision, inclusionProof, merkleRoot, periodLeafHashes, verifyInclusionProof } from './merkle';
+import {
+  MERKLE_EMPTY_ROOT,
+  byStreamRevision,
+  inclusionProof,
+  merkleRoot,
+  periodLeafHashes,
+  periodMerkleRoot,
+  verifyInclusionProof,
+} from './merkle';
 
 const h = (s: string) => createHash('sha256').update(s).digest('hex');
 const leafNode = (leaf: string) =>
@@ -110,5 +118,14 @@ describe('periodLeafHashes', () => {
       ]),
     ).toThrow('settled once');
     expect(() => periodLeafHashes([{ streamId: 's', revision: 1, hash: 'nope' }])).toThrow('chain hash');
+  });
+
+  it('periodMerkleRoot is merkleRoot of periodLeafHashes, and refuses what they refuse', () => {
+    for (const n of [0, 1, 2, 3, 7, 64, 100]) {
+      const events = Array.from({ length: n }, (_, i) => ({ streamId: `member-${(i * 37) % 11}`, revision: i, hash: h(`p${i}`) }));
+      expect(periodMerkleRoot(events)).toBe(merkleRoot(periodLeafHashes(events)));
+    }
+    expect(() => periodMerkleRoot([{ streamId: 's', revision: 1, hash: h('1').toUpperCase() }])).toThrow('chain hash');
+    expect(() => merkleRoot([h('1'), 'A'.repeat(64)])).toThrow('64-digit lowercase hex');
   });
 });

@@ -39,8 +39,12 @@ const sha256 = oneShot
 const leafInput = Buffer.alloc(1 + 32);
 const nodeInput = Buffer.alloc(1 + 32 + 32);
 
+/** Every leaf is asserted well formed once, before it is hashed (Buffer.write would skip bad hex silently). */
+const assertLeaves = (hashes: readonly string[]): void => {
+  for (const leaf of hashes) assert(isHash(leaf), 'a Merkle leaf is a 64-digit lowercase hex hash');
+};
+
 const leafNode = (leaf: string): Buffer => {
-  assert(isHash(leaf), 'a Merkle leaf is a 64-digit lowercase hex hash');
   leafInput[0] = LEAF_PREFIX;
   leafInput.write(leaf, 1, 32, 'hex');
   return sha256(leafInput);
@@ -63,6 +67,11 @@ function nextLevel(level: readonly Buffer[]): Buffer[] {
 
 /** The root over `hashes` in the order given (see the rules above). */
 export function merkleRoot(hashes: readonly string[]): string {
+  assertLeaves(hashes);
+  return rootOfCheckedLeaves(hashes);
+}
+
+function rootOfCheckedLeaves(hashes: readonly string[]): string {
   if (hashes.length === 0) return MERKLE_EMPTY_ROOT;
   let level = hashes.map(leafNode);
   // Bounded: each level has ceil(n/2) nodes, so there are ceil(log2 n) levels.
@@ -87,6 +96,7 @@ export interface InclusionProof {
 /** The siblings that take `hashes[index]` up to `merkleRoot(hashes)`. */
 export function inclusionProof(hashes: readonly string[], index: number): InclusionProof {
   assert(Number.isSafeInteger(index) && index >= 0 && index < hashes.length, 'the proven leaf is one of the leaves');
+  assertLeaves(hashes);
   const steps: MerkleStep[] = [];
   let level = hashes.map(leafNode);
   let i = index;
@@ -141,4 +151,12 @@ export function periodLeafHashes(events: Iterable<LeafEvent>): string[] {
     assert(isHash(e.hash), 'every stored event carries its chain hash');
     return e.hash;
   });
+}
+
+/**
+ * `merkleRoot(periodLeafHashes(events))`, with each leaf checked once rather than twice: a
+ * period's root covers every settled event, and the second check was 6% of a close.
+ */
+export function periodMerkleRoot(events: Iterable<LeafEvent>): string {
+  return rootOfCheckedLeaves(periodLeafHashes(events));
 }

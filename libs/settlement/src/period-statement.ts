@@ -1,6 +1,6 @@
 import { PartnerEvent, PartnerState, PartnerTerms, evolvePartner, initialPartner } from '@ledger/domain';
 import { EventStore, RecordedEvent } from '@ledger/event-store';
-import { LeafEvent, merkleRoot, periodLeafHashes } from '@ledger/integrity';
+import { LeafEvent, periodMerkleRoot } from '@ledger/integrity';
 import { PreparedClose, classifyEvent, closedCutoffsFrom, prepareClose } from './membership';
 import { MONEY_EVENT_TYPES } from './money-events';
 import { StatementBuilder, sealStatement } from './statement';
@@ -70,7 +70,7 @@ export class PeriodStatementCalculation {
   /** The sealed statement; it names the exact events it settles, so an auditor can prove any one is in it. */
   finish(): SettlementStatement {
     const { sha256: _unsealed, ...body } = this.builder.build();
-    return sealStatement({ ...body, eventsMerkleRoot: merkleRoot(periodLeafHashes(this.leaves)) });
+    return sealStatement({ ...body, eventsMerkleRoot: periodMerkleRoot(this.leaves) });
   }
 }
 

@@ -111,16 +111,20 @@ const SCAN_PAGE = 5_000;
 
 const COLUMNS = 'position, stream_id, revision, event_id, type, data, metadata, recorded_at';
 
-interface EventRow {
-  position: number;
-  stream_id: string;
-  revision: number;
-  event_id: string;
-  type: string;
-  data: string;
-  metadata: string;
-  recorded_at: string;
-}
+/**
+ * A row as the statements return it: raw, an array in COLUMNS' order. Building a keyed object
+ * per row before the event itself cost a quarter of a full scan (catch-up, verify, a close).
+ */
+type EventRow = [
+  position: number,
+  stream_id: string,
+  revision: number,
+  event_id: string,
+  type: string,
+  data: string,
+  metadata: string,
+  recorded_at: string,
+];
 
 /** An append waiting for its group commit; its events are already column values, so a flush cannot fail on one caller's input. */
 interface PendingAppend extends AppendToWrite {
@@ -203,14 +207,14 @@ export class SqliteEventStore implements EventStore {
       throw error;
     }
 
-    this.streamForwardsStmt = this.db.prepare(
+    this.streamForwardsStmt = this.eventRows(
       `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`,
     );
-    this.streamBackwardsStmt = this.db.prepare(
+    this.streamBackwardsStmt = this.eventRows(
       `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
     );
-    this.allForwardsStmt = this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position >= ? ORDER BY position ASC LIMIT ?`);
-    this.allBackwardsStmt = this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?`);
+    this.allForwardsStmt = this.eventRows(`SELECT ${COLUMNS} FROM events WHERE position >= ? ORDER BY position ASC LIMIT ?`);
+    this.allBackwardsStmt = this.eventRows(`SELECT ${COLUMNS} FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?`);
     this.workerThreads = options.writer === 'worker' && file !== ':memory:';
     this.writer = this.workerThreads
       ? new WorkerWriter(file, busyTimeoutMs)
@@ -281,7 +285,7 @@ export class SqliteEventStore implements EventStore {
       const rows = readOrUnavailable(() => query.statement.all(...query.params(after, upTo, SCAN_PAGE)));
       for (const row of rows) onEvent(decodeRow(row));
       if (rows.length < SCAN_PAGE) return;
-      after = rows[rows.length - 1].position;
+      after = rows[rows.length - 1][0];
       onProgress?.(after);
       // Let appends and requests through between pages.
       await new Promise((resolve) => setImmediate(resolve));
@@ -426,6 +430,11 @@ export class SqliteEventStore implements EventStore {
     return this.queue.splice(0, count);
   }
 
+  /** A statement over COLUMNS that returns raw rows (EventRow). */
+  private eventRows<P extends unknown[]>(sql: string): Database.Statement<P, EventRow> {
+    return (this.db.prepare(sql) as Database.Statement<P, unknown>).raw(true) as unknown as Database.Statement<P, EventRow>;
+  }
+
   /**
    * One page of a scan: events after a position, up to `upTo`, at most a page of them.
    * Event types: a WHERE clause on the rowid range. Stream prefixes: one arm per prefix,
@@ -463,7 +472,7 @@ export class SqliteEventStore implements EventStore {
     }
     let statement = this.scanStatements.get(sql);
     if (statement === undefined) {
-      statement = this.db.prepare<unknown[], EventRow>(sql);
+      statement = this.eventRows<unknown[]>(sql);
       this.scanStatements.set(sql, statement);
     }
     return { statement, params };
@@ -511,17 +520,18 @@ function encodeJson(value: JsonObject, field: string): string {
 }
 
 function decodeRow(row: EventRow): RecordedEvent {
-  assert(Number.isSafeInteger(row.position), 'stored positions are safe integers');
-  assert(Number.isSafeInteger(row.revision), 'stored revisions are safe integers');
+  const [position, streamId, revision, eventId, type, data, metadata, recordedAt] = row;
+  assert(Number.isSafeInteger(position), 'stored positions are safe integers');
+  assert(Number.isSafeInteger(revision), 'stored revisions are safe integers');
   return {
-    streamId: row.stream_id,
-    revision: row.revision,
-    position: row.position,
-    eventId: row.event_id,
-    type: row.type,
-    data: JSON.parse(row.data) as JsonObject,
-    metadata: JSON.parse(row.metadata) as JsonObject,
-    recordedAt: row.recorded_at,
+    streamId,
+    revision,
+    position,
+    eventId,
+    type,
+    data: JSON.parse(data) as JsonObject,
+    metadata: JSON.parse(metadata) as JsonObject,
+    recordedAt,
   };
 }
 
