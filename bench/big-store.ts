@@ -65,11 +65,11 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-big-'));
   const lines: BenchLine[] = [];
   try {
-    const generate = (name: string, events: number) => {
+    const generate = async (name: string, events: number) => {
       const file = join(dir, name, 'ledger.db');
       const started = process.hrtime.bigint();
       let shown = 0;
-      const r = copyBulkHistory({
+      const r = await copyBulkHistory({
         file,
         events,
         members: Math.round(events / 25),
@@ -84,7 +84,7 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
     };
 
     log(`big store: writing ${small} events of October history`);
-    const one = generate('one', small);
+    const one = await generate('one', small);
 
     // 4: projection catch-up vs bare scan (the projection bench reuses the store just written),
     // into the SQLite read store and, in the same run, into PostgreSQL.
@@ -149,7 +149,7 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
     });
 
     log(`big store: writing ${small * 2} events of October history`);
-    const two = generate('two', small * 2);
+    const two = await generate('two', small * 2);
     log(`settling the ${two.events}-event period`);
     const s2 = await settle(two.file);
     for (const [label, s, n] of [

@@ -34,7 +34,7 @@ export async function benchCaptureUnderLoad({ quick, log }: CaptureLoadOptions):
   try {
     const file = join(dir, 'data', 'ledger.db');
     log(`capture: writing ${members} members' history into ${file}`);
-    copyBulkHistory({ file, events: members * 8, members, startAt: period.startAt, endAt: period.endAt });
+    await copyBulkHistory({ file, events: members * 8, members, startAt: period.startAt, endAt: period.endAt });
     const port = await freePort();
     const server = await startLedgerServe(port, {
       LEDGER_DATA_DIR: join(dir, 'data'),

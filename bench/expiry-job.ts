@@ -28,7 +28,7 @@ export async function benchExpiryJob({ quick, log }: { quick: boolean; log: (s: 
   try {
     const file = join(dir, 'ledger.db');
     log(`expiry: writing ${events} events of October history`);
-    const written = copyBulkHistory({
+    const written = await copyBulkHistory({
       file,
       events,
       members: Math.round(events / 25),

@@ -18,7 +18,7 @@ export async function benchMemory({ events, log }: { events: number; log: (s: st
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-mem-'));
   try {
     log(`memory: writing ${events} events for ${members} members`);
-    const written = copyBulkHistory({
+    const written = await copyBulkHistory({
       file: join(dir, 'ledger.db'),
       events,
       members,

@@ -114,7 +114,7 @@ export async function benchProfile({ quick, log }: { quick: boolean; log: (s: st
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-profile-'));
   try {
     const file = join(dir, 'data', 'ledger.db');
-    writeBulkHistory({ file, events: members * 8, members, startAt: '2026-10-01T00:00:00.000Z', endAt: '2026-11-01T00:00:00.000Z' });
+    await writeBulkHistory({ file, events: members * 8, members, startAt: '2026-10-01T00:00:00.000Z', endAt: '2026-11-01T00:00:00.000Z' });
     const profiles = join(dir, 'profiles');
     const port = await freePort();
     const server = await startLedgerServe(

@@ -113,7 +113,7 @@ export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Prom
     // The store: `members` enrolled members with history last month, so the month can be closed.
     const file = join(dir, 'data', 'ledger.db');
     log(`serve: writing ${members} members' history into ${file}`);
-    copyBulkHistory({ file, events: members * 8, members, startAt: period.startAt, endAt: period.endAt });
+    await copyBulkHistory({ file, events: members * 8, members, startAt: period.startAt, endAt: period.endAt });
     const port = await freePort();
     const env = { LEDGER_DATA_DIR: join(dir, 'data'), LEDGER_DEMO: 'off', LEDGER_ADMIN_KEY: SERVE_ADMIN_KEY };
     const server = await startLedgerServe(port, env);

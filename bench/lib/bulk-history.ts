@@ -1,5 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -15,6 +16,7 @@ import {
 } from '@ledger/domain';
 import { CommandMeta, withMetadata } from '@ledger/application';
 import { GENESIS_HASH } from '@ledger/integrity';
+import { startLibraryWorker } from '@ledger/event-store/library-worker';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { READ_STORE_FILE, ReadStore, rebuildReadStore } from '@ledger/projections';
 import { seededRandom } from '@ledger/projections/testing/synthetic-history';
@@ -50,7 +52,33 @@ export interface BulkHistoryBase {
   members: number;
 }
 
-export function writeBulkHistory(o: BulkHistoryOptions, base?: BulkHistoryBase): { events: number; members: number } {
+/** A row of the events table, as the INSERT binds it. */
+type EventRowValues = [stream: string, revision: number, eventId: string, type: string, data: string, metadata: string, recordedAt: string];
+
+/** One cohort of members to generate: everything a worker thread needs, and nothing else. */
+interface CohortJob {
+  /** Its place among the jobs of this write: the order its rows are inserted in. */
+  index: number;
+  /** Which cohort of the history it is (members from / COHORT): what its random sequence is seeded with. */
+  cohort: number;
+  seed: number;
+  from: number;
+  to: number;
+  perMember: number;
+  partners: string[];
+  startMs: number;
+  spanMs: number;
+  recordedAt: string;
+}
+
+const SYSTEM: CommandMeta = { correlationId: 'bulk', causationId: null, actor: { keyId: 'system', role: 'admin' } };
+
+/**
+ * Writes the history. The cohorts' events (hash chains, JSON) are made by worker threads, one
+ * per core, and inserted here in cohort order, so the file is the same whichever thread made
+ * which cohort. Generating is four fifths of the work and the benchmarks' largest set-up cost.
+ */
+export async function writeBulkHistory(o: BulkHistoryOptions, base?: BulkHistoryBase): Promise<{ events: number; members: number }> {
   if (base) copyStoreFile(base.file, o.file);
   // Let the adapter create its schema and pragmas, then write in large transactions.
   else SqliteEventStore.open(o.file).close();
@@ -60,89 +88,158 @@ export function writeBulkHistory(o: BulkHistoryOptions, base?: BulkHistoryBase):
   const insert = db.prepare(
     'INSERT INTO events (stream_id, revision, event_id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
+  const insertAll = db.transaction((rows: readonly EventRowValues[]) => {
+    for (const r of rows) insert.run(...r);
+  });
   const partners = Array.from({ length: o.partners ?? 8 }, (_, i) => `p${String(i + 1).padStart(2, '0')}`);
   const startMs = Date.parse(o.startAt);
   const spanMs = Date.parse(o.endAt) - startMs;
   const recordedAt = new Date().toISOString();
-  const system: CommandMeta = { correlationId: 'bulk', causationId: null, actor: { keyId: 'system', role: 'admin' } };
   let written = base?.events ?? 0;
-  // Each cohort draws from its own seeded sequence, so a history extended from a smaller one
-  // holds the same members' events as one written whole.
-  let random = seededRandom(o.seed ?? 1);
-  const rows: unknown[][] = [];
-  const put = (stream: string, revision: number, e: ReturnType<typeof withMetadata>[number]) => {
-    rows.push([stream, revision, e.eventId, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), recordedAt]);
-    written++;
-  };
-  const flush = db.transaction(() => {
-    for (const r of rows) insert.run(...r);
-    rows.length = 0;
-  });
-
+  let members = base?.members ?? 0;
   const headerEvents = 1 + partners.length;
   const perMember = Math.max(3, Math.round((o.events - headerEvents) / o.members));
-  let firstMember = base?.members ?? 0;
-  if (base === undefined) writeHeader();
-  for (let from = firstMember; from < o.members && written < o.events; from += COHORT) {
-    random = seededRandom((o.seed ?? 1) * 100_003 + from / COHORT);
-    const cohort: { stream: string; events: ReturnType<typeof withMetadata> }[] = [];
-    for (let i = from; i < Math.min(o.members, from + COHORT); i++)
-      cohort.push(memberHistory(i, Math.max(2, Math.round(perMember * (0.3 + 1.4 * random())) - 2)));
-    // Round-robin across the cohort, so streams interleave in the log.
-    for (let k = 0, left = true; left; k++) {
-      left = false;
-      for (const m of cohort) {
-        if (k < m.events.length) {
-          put(m.stream, k, m.events[k]);
-          left = true;
-        }
+  try {
+    if (base === undefined) {
+      const header = headerRows(o.startAt, partners, recordedAt);
+      insertAll(header);
+      written += header.length;
+    }
+    // Each cohort draws from its own seeded sequence, so a history extended from a smaller one
+    // holds the same members' events as one written whole.
+    const jobs: CohortJob[] = [];
+    for (let from = members; from < o.members; from += COHORT) {
+      const to = Math.min(o.members, from + COHORT);
+      jobs.push({
+        index: jobs.length,
+        cohort: from / COHORT,
+        seed: o.seed ?? 1,
+        from,
+        to,
+        perMember,
+        partners,
+        startMs,
+        spanMs,
+        recordedAt,
+      });
+    }
+    await inCohortOrder(jobs, (job, rows) => {
+      insertAll(rows);
+      written += rows.length;
+      members = job.to;
+      o.onProgress?.(written);
+      // Stop at the event count: cohorts made ahead of it are dropped.
+      return written < o.events;
+    });
+  } finally {
+    db.close();
+  }
+  return { events: written, members };
+}
+
+/** The coalition's configuration and the partners, each the first event of its stream. */
+function headerRows(startAt: string, partners: readonly string[], recordedAt: string): EventRowValues[] {
+  const row = (stream: string, e: DomainEvent): EventRowValues => {
+    const [m] = withMetadata([e], SYSTEM, startAt, GENESIS_HASH);
+    return [stream, 0, m.eventId, m.type, JSON.stringify(m.data), JSON.stringify(m.metadata), recordedAt];
+  };
+  const coalition = row(coalitionStream(), {
+    type: 'CoalitionConfigured',
+    data: { coalitionId: COALITION_ID, currency: 'RUB', pointValueMinor: POINT_VALUE_MINOR, expiryMonths: EXPIRY_MONTHS },
+  });
+  return [
+    coalition,
+    ...partners.map((partnerId) =>
+      row(partnerStream(partnerId), {
+        type: 'PartnerJoined',
+        data: {
+          partnerId,
+          name: partnerId,
+          earnRule: EARN,
+          issuanceFeeBps: 150,
+          breakageShareBps: 5000,
+          effectiveFrom: '1970-01-01T00:00:00.000Z',
+        },
+      }),
+    ),
+  ];
+}
+
+/**
+ * Runs the jobs on worker threads (as many as cores), a few ahead of the writer, and hands
+ * their rows to `write` in job order. `write` answers whether to go on.
+ */
+async function inCohortOrder(jobs: readonly CohortJob[], write: (job: CohortJob, rows: EventRowValues[]) => boolean): Promise<void> {
+  const workers = Array.from({ length: Math.max(1, Math.min(availableParallelism(), jobs.length)) }, () =>
+    startLibraryWorker(__filename, 'runCohortWorker', null),
+  );
+  const done = new Map<number, EventRowValues[]>();
+  let next = 0; // the next job to hand out
+  let writing = 0; // the next job to write
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const handOut = (worker: Worker) => {
+        // Two jobs ahead per worker keeps every core busy without holding many cohorts in memory.
+        if (next < jobs.length && next - writing < 2 * workers.length) worker.postMessage(jobs[next++]);
+      };
+      for (const worker of workers) {
+        worker.on('message', ({ index, rows }: { index: number; rows: EventRowValues[] }) => {
+          done.set(index, rows);
+          try {
+            while (done.has(writing)) {
+              const rows = done.get(writing)!;
+              done.delete(writing);
+              const goOn = write(jobs[writing], rows);
+              writing += 1;
+              if (!goOn || writing === jobs.length) return resolve();
+            }
+          } catch (error) {
+            return reject(error);
+          }
+          for (const w of workers) handOut(w);
+        });
+        worker.on('error', reject);
+        worker.on('exit', (code) => reject(new Error(`a history worker exited (code ${code})`)));
+        handOut(worker);
+        handOut(worker);
+      }
+      if (jobs.length === 0) resolve();
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/** A worker thread's side: cohorts in, their rows out, until it is stopped. */
+export function runCohortWorker(): void {
+  if (isMainThread || !parentPort) throw new Error('runCohortWorker runs in a history worker');
+  const port = parentPort;
+  port.on('message', (job: CohortJob) => port.postMessage({ index: job.index, rows: cohortRows(job) }));
+}
+
+/** One cohort's rows: each member's stream and card claim, the streams interleaved round-robin like real traffic. */
+function cohortRows(job: CohortJob): EventRowValues[] {
+  const random = seededRandom(job.seed * 100_003 + job.cohort);
+  const rows: EventRowValues[] = [];
+  const put = (stream: string, revision: number, e: ReturnType<typeof withMetadata>[number]) =>
+    rows.push([stream, revision, e.eventId, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), job.recordedAt]);
+  const cohort: { stream: string; events: ReturnType<typeof withMetadata> }[] = [];
+  for (let i = job.from; i < job.to; i++)
+    cohort.push(memberHistory(i, Math.max(2, Math.round(job.perMember * (0.3 + 1.4 * random())) - 2)));
+  for (let k = 0, left = true; left; k++) {
+    left = false;
+    for (const m of cohort) {
+      if (k < m.events.length) {
+        put(m.stream, k, m.events[k]);
+        left = true;
       }
     }
-    flush();
-    firstMember = Math.min(o.members, from + COHORT);
-    o.onProgress?.(written);
   }
-  db.close();
-  return { events: written, members: firstMember };
-
-  function writeHeader() {
-    const header = withMetadata(
-      [
-        {
-          type: 'CoalitionConfigured',
-          data: { coalitionId: COALITION_ID, currency: 'RUB', pointValueMinor: POINT_VALUE_MINOR, expiryMonths: EXPIRY_MONTHS },
-        },
-      ],
-      system,
-      o.startAt,
-      GENESIS_HASH,
-    );
-    put(coalitionStream(), 0, header[0]);
-    for (const partnerId of partners) {
-      const [joined] = withMetadata(
-        [
-          {
-            type: 'PartnerJoined',
-            data: {
-              partnerId,
-              name: partnerId,
-              earnRule: EARN,
-              issuanceFeeBps: 150,
-              breakageShareBps: 5000,
-              effectiveFrom: '1970-01-01T00:00:00.000Z',
-            },
-          },
-        ],
-        system,
-        o.startAt,
-        GENESIS_HASH,
-      );
-      put(partnerStream(partnerId), 0, joined);
-    }
-    flush();
-  }
+  return rows;
 
   function memberHistory(i: number, transactions: number) {
+    const { partners, startMs, spanMs } = job;
+    const system = SYSTEM;
     const memberId = `b${String(i).padStart(7, '0')}`;
     const stream = memberStream(memberId);
     const cardNumber = withLuhnDigit(`4${String(i).padStart(14, '0')}`);
@@ -241,21 +338,21 @@ type GeneratedHistory = BulkHistoryBase & { spec: Omit<BulkHistoryOptions, 'file
 const generated = new Map<string, GeneratedHistory>();
 let cacheDir: string | undefined;
 
-export function copyBulkHistory(o: BulkHistoryOptions): { events: number; members: number } {
-  const made = master(o);
+export async function copyBulkHistory(o: BulkHistoryOptions): Promise<{ events: number; members: number }> {
+  const made = await master(o);
   copyStoreFile(made.file, o.file);
   return { events: made.events, members: made.members };
 }
 
 /** The run's one generated copy of the history `o` describes, written on first use. */
-function master(o: BulkHistoryOptions): GeneratedHistory {
+async function master(o: BulkHistoryOptions): Promise<GeneratedHistory> {
   const { file: _file, onProgress, ...spec } = o;
   const key = JSON.stringify(Object.entries(spec).sort(([a], [b]) => a.localeCompare(b)));
   let made = generated.get(key);
   if (made === undefined) {
     cacheDir ??= mkdtempSync(join(tmpdir(), 'ledger-bench-histories-'));
     const file = join(cacheDir, `${generated.size}.db`);
-    made = { file, spec, ...writeBulkHistory({ ...spec, file, onProgress }, baseFor(spec)) };
+    made = { file, spec, ...(await writeBulkHistory({ ...spec, file, onProgress }, baseFor(spec))) };
     generated.set(key, made);
   }
   return made;
@@ -267,7 +364,7 @@ function master(o: BulkHistoryOptions): GeneratedHistory {
  * models stand at the head. The projection is made once per history and run, as the history.
  */
 export async function copyProjectedBulkHistory(o: BulkHistoryOptions): Promise<{ events: number; members: number }> {
-  const made = master(o);
+  const made = await master(o);
   copyStoreFile(made.file, o.file);
   const projected = `${made.file}.${READ_STORE_FILE}`;
   if (!existsSync(projected)) {
