@@ -106,6 +106,12 @@ export interface ScanAllOptions {
    * a progress bar); with a filter it may lag behind the events left out.
    */
   onProgress?: (position: number) => void;
+  /**
+   * `hash`: the reader uses no metadata but `metadata.hash`, and an adapter may leave the
+   * rest of the metadata out rather than decode it (SQLite does; the others give it whole).
+   * Default `all`.
+   */
+  metadata?: 'all' | 'hash';
 }
 
 /**

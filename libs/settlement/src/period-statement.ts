@@ -93,7 +93,8 @@ export async function calculatePeriodStatement(
     await readSettlementReferences(store, cutoffPosition),
   );
   // Money-typed events of other streams pass the filter too; the classification leaves them out.
-  await store.scanAll({ upTo: cutoffPosition, filter: { eventTypes: [...MONEY_EVENT_TYPES] }, onProgress: onPage }, (e) =>
+  // Of the metadata, the statement uses the hash alone (its Merkle leaf).
+  await store.scanAll({ upTo: cutoffPosition, filter: { eventTypes: [...MONEY_EVENT_TYPES] }, metadata: 'hash', onProgress: onPage }, (e) =>
     calculation.add(e),
   );
   return calculation.finish();

@@ -795,6 +795,22 @@ export function describeEventStoreContract(adapterName: string, open: () => Prom
         return read.filter((e) => wanted.has(e.eventId)).map((e) => e.eventId);
       };
 
+      it("metadata: 'hash' gives the same events with their metadata's hash (the rest may be left out)", async () => {
+        const stream = `scan${RUN}h-one`;
+        const appended = events(3).map((e, i) => ({ ...e, data: { n: i }, metadata: { hash: `h${i}`, correlationId: `c${i}` } }));
+        await store.appendToStream(stream, appended, { expectedRevision: 'no_stream' });
+        const [{ position: upTo }] = await store.readAll({ direction: 'backwards', maxCount: 1 });
+        const seen: RecordedEvent[] = [];
+        await store.scanAll({ upTo, filter: { streamPrefixes: [stream] }, metadata: 'hash' }, (e) => seen.push(e));
+        expect(seen.map((e) => [e.eventId, e.data, e.metadata.hash])).toEqual(appended.map((e, i) => [e.eventId, { n: i }, `h${i}`]));
+        // An event without a hash has none in this view either.
+        await store.appendToStream(stream, events(1), { expectedRevision: 2 });
+        const [{ position: after }] = await store.readAll({ direction: 'backwards', maxCount: 1 });
+        const last: RecordedEvent[] = [];
+        await store.scanAll({ upTo: after, filter: { streamPrefixes: [stream] }, metadata: 'hash' }, (e) => last.push(e));
+        expect(last.at(-1)?.metadata.hash).toBeUndefined();
+      });
+
       it('delivers every event up to upTo in position order, each once, as readAll reads them', async () => {
         const scanned = await scan();
         const read = (await store.readAll()).filter((e) => e.position <= head);

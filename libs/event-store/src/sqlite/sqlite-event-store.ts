@@ -110,6 +110,7 @@ const INDEXES = `CREATE INDEX IF NOT EXISTS events_by_category ON events (${CATE
 const SCAN_PAGE = 5_000;
 
 const COLUMNS = 'position, stream_id, revision, event_id, type, data, metadata, recorded_at';
+const COLUMNS_HASH_ONLY = "position, stream_id, revision, event_id, type, data, json_extract(metadata, '$.hash'), recorded_at";
 
 /**
  * A row as the statements return it: raw, an array in COLUMNS' order. Building a keyed object
@@ -278,12 +279,14 @@ export class SqliteEventStore implements EventStore {
   async scanAll(options: ScanAllOptions, onEvent: (e: RecordedEvent) => void): Promise<void> {
     assertValidScan(options);
     const { upTo, onProgress } = options;
-    const query = this.scanQuery(options.filter);
+    const hashOnly = options.metadata === 'hash';
+    const query = this.scanQuery(options.filter, hashOnly);
+    const decode = hashOnly ? decodeRowWithHashOnly : decodeRow;
     let after = -1;
     for (;;) {
       if (this.closed) throw new Error('SqliteEventStore is closed');
       const rows = readOrUnavailable(() => query.statement.all(...query.params(after, upTo, SCAN_PAGE)));
-      for (const row of rows) onEvent(decodeRow(row));
+      for (const row of rows) onEvent(decode(row));
       if (rows.length < SCAN_PAGE) return;
       after = rows[rows.length - 1][0];
       onProgress?.(after);
@@ -440,27 +443,32 @@ export class SqliteEventStore implements EventStore {
    * Event types: a WHERE clause on the rowid range. Stream prefixes: one arm per prefix,
    * through the category index when the prefix names a category, merged in position order.
    */
-  private scanQuery(filter: AllFilter | undefined): {
+  private scanQuery(
+    filter: AllFilter | undefined,
+    hashOnly: boolean,
+  ): {
     statement: Database.Statement<unknown[], EventRow>;
     params: (after: number, upTo: number, limit: number) => unknown[];
   } {
     const range = 'position > ? AND position <= ?';
+    // The metadata column: whole, or SQLite's own extraction of the hash (no JSON decoded here).
+    const columns = hashOnly ? COLUMNS_HASH_ONLY : COLUMNS;
     let sql: string;
     let params: (after: number, upTo: number, limit: number) => unknown[];
     if (filter === undefined) {
-      sql = `SELECT ${COLUMNS} FROM events WHERE ${range} ORDER BY position LIMIT ?`;
+      sql = `SELECT ${columns} FROM events WHERE ${range} ORDER BY position LIMIT ?`;
       params = (after, upTo, limit) => [after, upTo, limit];
     } else if ('eventTypes' in filter) {
       const types = [...new Set(filter.eventTypes)];
-      sql = `SELECT ${COLUMNS} FROM events WHERE ${range} AND type IN (${types.map(() => '?').join(', ')}) ORDER BY position LIMIT ?`;
+      sql = `SELECT ${columns} FROM events WHERE ${range} AND type IN (${types.map(() => '?').join(', ')}) ORDER BY position LIMIT ?`;
       params = (after, upTo, limit) => [after, upTo, ...types, limit];
     } else {
       // A prefix that extends another adds nothing, and would deliver its events twice.
       const prefixes = [...new Set(filter.streamPrefixes)].filter((p, _, all) => !all.some((q) => q !== p && p.startsWith(q)));
       const arms = prefixes.map((prefix) =>
         prefix.includes('-')
-          ? `SELECT ${COLUMNS} FROM events WHERE ${CATEGORY} = ? AND substr(stream_id, 1, length(?)) = ? AND ${range}`
-          : `SELECT ${COLUMNS} FROM events WHERE substr(stream_id, 1, length(?)) = ? AND ${range}`,
+          ? `SELECT ${columns} FROM events WHERE ${CATEGORY} = ? AND substr(stream_id, 1, length(?)) = ? AND ${range}`
+          : `SELECT ${columns} FROM events WHERE substr(stream_id, 1, length(?)) = ? AND ${range}`,
       );
       sql = `${arms.join(' UNION ALL ')} ORDER BY position LIMIT ?`;
       params = (after, upTo, limit) => [
@@ -517,6 +525,23 @@ function encodeJson(value: JsonObject, field: string): string {
   }
   // JSON.stringify throws on bigint and cycles, which is what we want here.
   return JSON.stringify(value);
+}
+
+/** A row of a scan with `metadata: 'hash'`: its metadata column holds the hash alone (or null). */
+function decodeRowWithHashOnly(row: EventRow): RecordedEvent {
+  const [position, streamId, revision, eventId, type, data, hash, recordedAt] = row;
+  assert(Number.isSafeInteger(position), 'stored positions are safe integers');
+  assert(Number.isSafeInteger(revision), 'stored revisions are safe integers');
+  return {
+    streamId,
+    revision,
+    position,
+    eventId,
+    type,
+    data: JSON.parse(data) as JsonObject,
+    metadata: hash === null ? {} : { hash },
+    recordedAt,
+  };
 }
 
 function decodeRow(row: EventRow): RecordedEvent {
