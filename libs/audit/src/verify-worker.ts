@@ -33,7 +33,7 @@ export interface LogCheckOutcome {
   count: number;
   divergences: Divergence[];
   /** Per period asked for: the statement recomputed, or why it could not be (the calculation's error message). */
-  statements: { periodId: string; statement?: SettlementStatement; error?: string }[];
+  statements: { periodId: string; statement?: SettlementStatement; leafCount?: number; error?: string }[];
 }
 
 /** A check running in a worker: its outcome, or a way to stop it when verify stops early. */
@@ -126,7 +126,7 @@ export function runLogCheckJob(): void {
       const statements = recomputations.map(({ periodId, calculation, error }) => {
         if (calculation === undefined) return { periodId, error: messageOf(error) };
         try {
-          return { periodId, statement: calculation.finish() };
+          return { periodId, statement: calculation.finish(), leafCount: calculation.settledCount };
         } catch (finishing) {
           return { periodId, error: messageOf(finishing) };
         }

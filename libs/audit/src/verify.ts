@@ -1,7 +1,9 @@
 import { EventStore, RecordedEvent, headPosition } from '@ledger/event-store';
 import { ReadStoreMissing } from '@ledger/projections';
 import {
+  MONEY_EVENT_TYPES,
   PeriodStatementCalculation,
+  asMoneyEvent,
   SettlementStatement,
   StatementBody,
   readSettlementReferences,
@@ -143,6 +145,8 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
   let fold: AuditFold | undefined = new AuditFold();
   const closes = new PeriodCloses();
   const money = new MoneyEventIndex();
+  let rootsFromWorker = false;
+  let moneyEvents = 0;
   const coalitionAt: CoalitionAt[] = [];
   const recompute = options.statements ?? true;
   const recomputations = new Map<string, Recomputation>();
@@ -200,14 +204,21 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
         for (const r of inWorker) r.calculation = undefined;
       }
       const feeding = [...recomputations.values()].filter((r) => r.calculation !== undefined);
-      await store.scanAll({ upTo, onProgress: (position) => options.onProgress?.('log', position, upTo) }, (e) => {
+      // The periods' Merkle roots come from the money index, unless the worker recomputes every
+      // wanted statement: its calculation makes the same root over the same selection of events.
+      rootsFromWorker =
+        logWorker !== undefined && wantedCloses(closes, options.period).every((c) => recomputations.get(c.periodId)?.input !== undefined);
+      // With the chains and statements in the worker, this thread reads no metadata but the hash (the Merkle leaves).
+      const metadata = logWorker === undefined ? 'all' : 'hash';
+      await store.scanAll({ upTo, metadata, onProgress: (position) => options.onProgress?.('log', position, upTo) }, (e) => {
         if (logWorker === undefined) findings.add('hash_chain', chain.check(e));
         // The read models are compared when the fold stands exactly where they do.
         if (!compared && (checkpoint === undefined || e.position > checkpoint)) compareReadModel();
         const step = fold!.apply(e);
         findings.add('invariants', step.divergence);
         if (!compared) findings.add('read_model', readModel!.onEvent(e, step));
-        money.add(e);
+        if (!rootsFromWorker) money.add(e);
+        else if (asMoneyEvent(e) !== undefined) moneyEvents += 1;
         for (const r of feeding) {
           if (r.calculation === undefined) continue;
           try {
@@ -226,10 +237,15 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
       if (logWorker !== undefined) {
         logOutcome = await logWorker.outcome;
         findings.addCounted('hash_chain', logOutcome.divergences, logOutcome.count);
-        for (const { periodId, statement, error } of logOutcome.statements) {
+        for (const { periodId, statement, leafCount, error } of logOutcome.statements) {
           const r = recomputations.get(periodId)!;
-          if (statement !== undefined) r.statement = statement;
+          if (statement !== undefined) Object.assign(r, { statement, leafCount });
           else r.error = new Error(error);
+        }
+        if (rootsFromWorker && [...recomputations.values()].some((r) => r.statement === undefined)) {
+          // A statement that could not be recomputed brings no root: the money index is read after all.
+          rootsFromWorker = false;
+          await store.scanAll({ upTo, filter: { eventTypes: [...MONEY_EVENT_TYPES] }, metadata: 'hash' }, (e) => money.add(e));
         }
       }
     }
@@ -283,7 +299,9 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
   let statementsChecked = 0;
   let rootsChecked = 0;
   for (const close of wanted) {
-    const result = checkPeriod(close, closes, money, recompute ? recomputations.get(close.periodId) : undefined, (d) =>
+    const recomputation = recompute ? recomputations.get(close.periodId) : undefined;
+    const merkle = rootsFromWorker ? rootOfRecomputed(recomputation!) : rootOfIndexed(periodMerkle(money, closes, close.periodId)!);
+    const result = checkPeriod(close, merkle, recomputation, (d) =>
       findings.add(d.kind === 'merkle_root' ? 'merkle_roots' : 'statements', d),
     );
     if (result.recomputedSha256 !== null) statementsChecked += 1;
@@ -318,7 +336,7 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
         ? wanted.length === 0
           ? 'no closed period'
           : 'no statement carries eventsMerkleRoot yet (roots recomputed, nothing to compare them with)'
-        : `${rootsChecked} of ${wanted.length} statements carry a root; each recomputed from ${money.size} money events`,
+        : `${rootsChecked} of ${wanted.length} statements carry a root; each recomputed from ${rootsFromWorker ? moneyEvents : money.size} money events`,
     divergences: findings.of('merkle_roots'),
   });
 
@@ -357,6 +375,8 @@ interface Recomputation {
   /** What the calculation was made with, for a worker thread to make the same one. */
   input?: StatementToRecompute;
   statement?: SettlementStatement;
+  /** How many events the recomputed statement settles: its Merkle root's leaves. */
+  leafCount?: number;
   error?: unknown;
 }
 
@@ -387,16 +407,25 @@ async function startRecomputation(
   }
 }
 
+/** A period's Merkle root recomputed from the log, and over how many events. */
+interface PeriodRoot {
+  root: string;
+  leafCount: number;
+}
+
+const rootOfIndexed = (m: { root: string; leaves: unknown[] }): PeriodRoot => ({ root: m.root, leafCount: m.leaves.length });
+
+/** The root a recomputed statement carries: `PeriodStatementCalculation` made it over the events it settled. */
+const rootOfRecomputed = (r: Recomputation): PeriodRoot => ({ root: String(r.statement!.eventsMerkleRoot), leafCount: r.leafCount! });
+
 function checkPeriod(
   close: PeriodCloseRecord,
-  closes: PeriodCloses,
-  money: MoneyEventIndex,
+  merkle: PeriodRoot,
   recomputation: Recomputation | undefined,
   report: (d: Divergence) => void,
 ): PeriodResult {
   const stored = close.statement;
   const at = { streamId: close.streamId, revision: close.revision };
-  const merkle = periodMerkle(money, closes, close.periodId)!;
   let status: PeriodResult['status'] = 'ok';
   const fail = (d: Divergence) => {
     status = 'diverged';
@@ -473,7 +502,7 @@ function checkPeriod(
         revision: close.revision + 1,
         kind: 'merkle_root',
         check: 'merkle_roots',
-        message: `the Merkle root of the ${merkle.leaves.length} events ${close.periodId} settles is not the statement's eventsMerkleRoot`,
+        message: `the Merkle root of the ${merkle.leafCount} events ${close.periodId} settles is not the statement's eventsMerkleRoot`,
         expected: merkle.root,
         found: stored.eventsMerkleRoot,
       });
@@ -486,7 +515,7 @@ function periodResult(
   close: PeriodCloseRecord,
   stored: SettlementStatement | null,
   recomputedSha256: string | null,
-  merkle: { root: string; leaves: unknown[] },
+  merkle: PeriodRoot,
   status: PeriodResult['status'],
 ): PeriodResult {
   return {
@@ -496,7 +525,7 @@ function periodResult(
     recomputedSha256,
     eventsMerkleRoot: typeof stored?.eventsMerkleRoot === 'string' ? stored.eventsMerkleRoot : null,
     recomputedMerkleRoot: merkle.root,
-    leafCount: merkle.leaves.length,
+    leafCount: merkle.leafCount,
     status,
   };
 }

@@ -67,6 +67,11 @@ export class PeriodStatementCalculation {
     this.leaves.push({ streamId: e.streamId, revision: e.revision, hash: String(e.metadata.hash) });
   }
 
+  /** How many events it settles so far: the leaves of its Merkle root. */
+  get settledCount(): number {
+    return this.leaves.length;
+  }
+
   /** The sealed statement; it names the exact events it settles, so an auditor can prove any one is in it. */
   finish(): SettlementStatement {
     const { sha256: _unsealed, ...body } = this.builder.build();
