@@ -28,8 +28,11 @@ export interface ReadModelCheck {
   readonly name: string;
   /** Pins the snapshot compared; the position it reflects (undefined: nothing applied yet). */
   begin(): { position: number | undefined };
-  /** An event at or before that position, after the fold applied it. */
-  onEvent(e: RecordedEvent, step: FoldStep): Divergence | undefined;
+  /**
+   * An event at or before that position, after the fold applied it. What it finds may come
+   * with a later event's answer or with `compare`'s, in log order either way.
+   */
+  onEvent(e: RecordedEvent, step: FoldStep): readonly Divergence[];
   /** The fold now stands at the snapshot's position (or at the end of the log, if that is earlier). */
   compare(fold: AuditFold, lastEvent: RecordedEvent | undefined): Divergence[];
   /** Releases the snapshot. Called once, whatever happened. */
@@ -46,6 +49,8 @@ interface ReadStoreSnapshot {
   rows(table: string): Iterable<Row>;
   /** The row of `table` whose key columns hold `key`'s values. */
   row(table: string, key: Row): Row | undefined;
+  /** The transaction-index rows of these txIds (those that exist), by txId: one query for many. */
+  transactions(txIds: readonly string[]): Map<string, Row>;
   count(table: string): number;
   close(): void;
 }
@@ -333,10 +338,17 @@ function flagsExpected(fold: AuditFold): TableExpectation<FoldedFlag> {
  * and every other table through the one table comparison once the fold stands at the
  * checkpoint.
  */
+/** Transactions looked up in the index together: one query per this many instead of one each. */
+const TX_LOOKUP_BATCH = 500;
+
+const NO_DIVERGENCE: readonly Divergence[] = [];
+
 class ReadModelComparison {
   private checkpointEventSeen = false;
   private txsCompared = 0;
   private txsMissing = 0;
+  /** Transactions waiting for their rows, in log order. */
+  private pendingTxs: { e: RecordedEvent; tx: FoldedTx }[] = [];
   /** The programme KPI tables, folded from the same events up to the snapshot. */
   private readonly kpis = new ProgramKpisFold();
 
@@ -345,31 +357,39 @@ class ReadModelComparison {
     private readonly maxPerTable: number,
   ) {}
 
-  onEvent(e: RecordedEvent, step: FoldStep): Divergence | undefined {
+  onEvent(e: RecordedEvent, step: FoldStep): readonly Divergence[] {
     const checkpoint = this.snapshot.checkpoint();
     if (e.position === checkpoint.position) {
       this.checkpointEventSeen = true;
       if (e.eventId !== checkpoint.eventId) {
-        return {
-          kind: 'read_model',
-          check: 'read_model:checkpoint',
-          streamId: e.streamId,
-          revision: e.revision,
-          position: e.position,
-          message: 'the read store was built from another log: its checkpoint names another event at this position',
-          expected: e.eventId,
-          found: checkpoint.eventId,
-        };
+        // The transactions before it first, so the findings stay in log order.
+        const earlier = this.comparePendingTxs();
+        return [
+          ...earlier,
+          {
+            kind: 'read_model',
+            check: 'read_model:checkpoint',
+            streamId: e.streamId,
+            revision: e.revision,
+            position: e.position,
+            message: 'the read store was built from another log: its checkpoint names another event at this position',
+            expected: e.eventId,
+            found: checkpoint.eventId,
+          },
+        ];
       }
     }
     // An event that broke a rule is reported already; the projector's rows for it are not compared.
     if (step.divergence === undefined) this.kpis.apply(e);
-    if (step.tx) return this.compareTx(e, step.tx);
-    return undefined;
+    if (step.tx) {
+      this.pendingTxs.push({ e, tx: step.tx });
+      if (this.pendingTxs.length >= TX_LOOKUP_BATCH) return this.comparePendingTxs();
+    }
+    return NO_DIVERGENCE;
   }
 
   compare(fold: AuditFold, lastEvent: RecordedEvent | undefined): Divergence[] {
-    const out: Divergence[] = [];
+    const out: Divergence[] = [...this.comparePendingTxs()];
     const cp = this.snapshot.checkpoint();
     if (cp.position !== undefined && !this.checkpointEventSeen) {
       out.push({
@@ -400,7 +420,21 @@ class ReadModelComparison {
     return out;
   }
 
-  private compareTx(e: RecordedEvent, tx: FoldedTx): Divergence | undefined {
+  /** The waiting transactions against their rows, fetched in one query. */
+  private comparePendingTxs(): Divergence[] {
+    if (this.pendingTxs.length === 0) return [];
+    const pending = this.pendingTxs;
+    this.pendingTxs = [];
+    const rows = this.snapshot.transactions(pending.map((p) => p.tx.txId));
+    const out: Divergence[] = [];
+    for (const { e, tx } of pending) {
+      const d = this.compareTx(e, tx, rows.get(tx.txId));
+      if (d !== undefined) out.push(d);
+    }
+    return out;
+  }
+
+  private compareTx(e: RecordedEvent, tx: FoldedTx, row: Row | undefined): Divergence | undefined {
     this.txsCompared += 1;
     const at = {
       kind: 'read_model' as const,
@@ -409,7 +443,6 @@ class ReadModelComparison {
       revision: e.revision,
       position: e.position,
     };
-    const row = this.snapshot.row('transactions', { tx_id: tx.txId });
     if (row === undefined) {
       this.txsMissing += 1;
       return { ...at, message: `transaction ${tx.txId} is missing from the transaction index`, expected: tx, found: null };
@@ -478,6 +511,8 @@ class ReadModelComparison {
 class SqliteSnapshot implements ReadStoreSnapshot {
   private readonly keys = new Map(READ_MODEL_TABLES.map((t) => [t.name, t.key.split(',').map((c) => c.trim())]));
   private readonly rowStmts = new Map<string, Database.Statement<unknown[], Row>>();
+  /** The batched transaction lookup, by the number of txIds it takes. */
+  private readonly txStmts = new Map<number, Database.Statement<unknown[], Row>>();
   private readonly cp: { position: number | undefined; eventId: string | undefined };
 
   constructor(
@@ -509,6 +544,20 @@ class SqliteSnapshot implements ReadStoreSnapshot {
     }
     // One key column (most tables, and the transaction index, looked up once per transaction): no array.
     return columns.length === 1 ? stmt.get(key[columns[0]]) : stmt.get(...columns.map((c) => key[c]));
+  }
+
+  transactions(txIds: readonly string[]): Map<string, Row> {
+    const found = new Map<string, Row>();
+    for (let from = 0; from < txIds.length; from += TX_LOOKUP_BATCH) {
+      const ids = txIds.slice(from, from + TX_LOOKUP_BATCH);
+      let stmt = this.txStmts.get(ids.length);
+      if (stmt === undefined) {
+        stmt = this.db.prepare<unknown[], Row>(`SELECT * FROM transactions WHERE tx_id IN (${ids.map(() => '?').join(', ')})`);
+        this.txStmts.set(ids.length, stmt);
+      }
+      for (const row of stmt.all(...ids)) found.set(String(row.tx_id), row);
+    }
+    return found;
   }
 
   count(table: string): number {
@@ -596,7 +645,7 @@ export class SqliteReadModelCheck implements ReadModelCheck {
     return { position: this.snapshot.checkpoint().position };
   }
 
-  onEvent(e: RecordedEvent, step: FoldStep): Divergence | undefined {
+  onEvent(e: RecordedEvent, step: FoldStep): readonly Divergence[] {
     return this.comparison!.onEvent(e, step);
   }
 

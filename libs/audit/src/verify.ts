@@ -216,7 +216,7 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
         if (!compared && (checkpoint === undefined || e.position > checkpoint)) compareReadModel();
         const step = fold!.apply(e);
         findings.add('invariants', step.divergence);
-        if (!compared) findings.add('read_model', readModel!.onEvent(e, step));
+        if (!compared) for (const d of readModel!.onEvent(e, step)) findings.add('read_model', d);
         if (!rootsFromWorker) money.add(e);
         else if (asMoneyEvent(e) !== undefined) moneyEvents += 1;
         for (const r of feeding) {
