@@ -222,7 +222,7 @@ describe('store faults', () => {
     const prepare = Database.prototype.prepare;
     const spy = jest.spyOn(Database.prototype, 'prepare').mockImplementation(function (this: Database.Database, sql: string) {
       const statement = prepare.call(this, sql);
-      return new Proxy(statement, {
+      const proxy: Database.Statement = new Proxy(statement, {
         get(target, prop) {
           if (prop === 'all' && failing && isScan(sql)) {
             return () => {
@@ -230,9 +230,15 @@ describe('store faults', () => {
             };
           }
           const value = Reflect.get(target, prop, target) as unknown;
-          return typeof value === 'function' ? value.bind(target) : value;
+          if (typeof value !== 'function') return value;
+          // Chained settings (`raw(true)`) return the statement: hand back the proxy instead.
+          return (...args: unknown[]) => {
+            const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+            return result === target ? proxy : result;
+          };
         },
       });
+      return proxy;
     } as typeof prepare);
     const t = await appWithLog(SqliteEventStore.open(join(dir, 'ledger.db')));
     try {
