@@ -10,8 +10,8 @@
  * thread, inside its one read of the log.
  */
 import { isMainThread, parentPort } from 'node:worker_threads';
-import { EventStore } from '@ledger/event-store';
-import { libraryWorkerData, startLibraryWorker } from '@ledger/event-store/library-worker';
+import { EventStore, RecordedEvent } from '@ledger/event-store';
+import { libraryWorkerData, startLibraryWorker, workerAnswer } from '@ledger/event-store/library-worker';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { PeriodStatementCalculation, SettlementReferences, SettlementStatement } from '@ledger/settlement';
 import { ChainChecker } from './chain-check';
@@ -64,20 +64,9 @@ export function logCheckableInWorker(store: EventStore): store is SqliteEventSto
 export function checkLogInWorker(file: string, upTo: number, max: number, statements: StatementToRecompute[] = []): LogCheckInWorker {
   const job: LogCheckJob = { file, busyTimeoutMs: 5_000, upTo, max, statements };
   const worker = startLibraryWorker(__filename, 'runLogCheckJob', job);
-  const outcome = new Promise<LogCheckOutcome>((resolve, reject) => {
-    let settled = false;
-    const settle = (done: () => void) => {
-      if (settled) return;
-      settled = true;
-      done();
-    };
-    worker.on('message', (message: WorkerMessage) => {
-      if ('outcome' in message) settle(() => resolve(message.outcome));
-      else settle(() => reject(new Error(`the log check failed: ${message.failure.message}`)));
-    });
-    worker.on('error', (error) => settle(() => reject(error)));
-    worker.on('exit', (code) => settle(() => reject(new Error(`the log-check worker exited (code ${code}) before answering`))));
-  });
+  const outcome = workerAnswer<WorkerMessage, LogCheckOutcome>(worker, 'log-check worker', (message) =>
+    'outcome' in message ? { value: message.outcome } : { error: new Error(`the log check failed: ${message.failure.message}`) },
+  );
   // A verify that fails elsewhere stops the worker and never reads its outcome.
   outcome.catch(() => undefined);
   return {
@@ -112,16 +101,7 @@ export function runLogCheckJob(): void {
           count += 1;
           if (divergences.length < job.max) divergences.push(d);
         }
-        for (const r of recomputations) {
-          if (r.calculation === undefined) continue;
-          try {
-            r.calculation.add(e);
-          } catch (error) {
-            // As on the caller's thread: a tampered log may break what the calculation asserts.
-            r.calculation = undefined;
-            r.error = error;
-          }
-        }
+        feedRecomputations(recomputations, e);
       });
       const statements = recomputations.map(({ periodId, calculation, error }) => {
         if (calculation === undefined) return { periodId, error: messageOf(error) };
@@ -142,3 +122,23 @@ export function runLogCheckJob(): void {
 }
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * One event of the log for each statement still being recomputed. The calculation asserts what
+ * the log must hold (hashes, currencies); a tampered log may not, and that ends its recomputation
+ * with the error.
+ */
+export function feedRecomputations(
+  recomputations: Iterable<{ calculation?: PeriodStatementCalculation; error?: unknown }>,
+  e: RecordedEvent,
+): void {
+  for (const r of recomputations) {
+    if (r.calculation === undefined) continue;
+    try {
+      r.calculation.add(e);
+    } catch (error) {
+      r.calculation = undefined;
+      r.error = error;
+    }
+  }
+}

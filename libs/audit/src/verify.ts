@@ -12,7 +12,14 @@ import {
 } from '@ledger/settlement';
 import { AuditFold } from './audit-fold';
 import { ChainChecker } from './chain-check';
-import { LogCheckInWorker, LogCheckOutcome, StatementToRecompute, checkLogInWorker, logCheckableInWorker } from './verify-worker';
+import {
+  LogCheckInWorker,
+  LogCheckOutcome,
+  StatementToRecompute,
+  checkLogInWorker,
+  feedRecomputations,
+  logCheckableInWorker,
+} from './verify-worker';
 import { Divergence, describeDivergence } from './divergence';
 import { MoneyEventIndex, PeriodCloseRecord, PeriodCloses, periodMerkle } from './period-merkle';
 import { ReadModelCheck } from './read-model-check';
@@ -219,16 +226,7 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
         if (!compared) for (const d of readModel!.onEvent(e, step)) findings.add('read_model', d);
         if (!rootsFromWorker) money.add(e);
         else if (asMoneyEvent(e) !== undefined) moneyEvents += 1;
-        for (const r of feeding) {
-          if (r.calculation === undefined) continue;
-          try {
-            r.calculation.add(e);
-          } catch (error) {
-            // The calculation asserts what the log must hold (hashes, currencies); a tampered log may not.
-            r.calculation = undefined;
-            r.error = error;
-          }
-        }
+        feedRecomputations(feeding, e);
         const recordedMs = Date.parse(e.recordedAt);
         if (recordedMs < lastRecordedMs) clockRegressions += 1;
         lastRecordedMs = recordedMs;

@@ -35,6 +35,34 @@ export function startLibraryWorker(entry: string, run: string, data: unknown): W
   return new Worker(`(${libraryWorkerBootstrap.toString()})()`, { eval: true, workerData: { libraryWorker: bootstrap } });
 }
 
+/**
+ * The one answer of a worker that answers once: what `answer` makes of a message (a value, an
+ * error, or undefined for a message that is not the answer, such as progress), or the worker's
+ * own error, or its exit before it answered.
+ */
+export function workerAnswer<M, T>(
+  worker: Worker,
+  name: string,
+  answer: (message: M) => { value: T } | { error: Error } | undefined,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const settle = (done: () => void) => {
+      if (settled) return;
+      settled = true;
+      done();
+    };
+    worker.on('message', (message: M) => {
+      const a = answer(message);
+      if (a === undefined) return;
+      if ('value' in a) settle(() => resolve(a.value));
+      else settle(() => reject(a.error));
+    });
+    worker.on('error', (error) => settle(() => reject(error)));
+    worker.on('exit', (code) => settle(() => reject(new Error(`the ${name} exited (code ${code}) before answering`))));
+  });
+}
+
 /** Inside a worker started by `startLibraryWorker`: the data it was started with. */
 export function libraryWorkerData<T>(): T {
   return (workerData as { libraryWorker: BootstrapData }).libraryWorker.data as T;

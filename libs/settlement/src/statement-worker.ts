@@ -13,7 +13,7 @@
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { AssertionFailed } from '@ledger/domain';
 import { EventStore, StoreUnavailable } from '@ledger/event-store';
-import { libraryWorkerData, lowerThisThreadsPriority, startLibraryWorker } from '@ledger/event-store/library-worker';
+import { libraryWorkerData, lowerThisThreadsPriority, startLibraryWorker, workerAnswer } from '@ledger/event-store/library-worker';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { calculatePeriodStatement } from './period-statement';
 import { SettlementStatement } from './statement.types';
@@ -62,21 +62,13 @@ export function calculatePeriodStatementInWorker(
 ): Promise<SettlementStatement> {
   const job: StatementJob = { file, busyTimeoutMs: 5_000, periodId, cutoffPosition, coalition: { ...coalition } };
   const worker = startLibraryWorker(__filename, 'runStatementJob', job);
-  return new Promise<SettlementStatement>((resolve, reject) => {
-    let settled = false;
-    // The worker ends by itself once it has answered and closed its connection.
-    const settle = (done: () => void) => {
-      if (settled) return;
-      settled = true;
-      done();
-    };
-    worker.on('message', (message: WorkerMessage) => {
-      if ('progress' in message) onPage?.(message.progress);
-      else if ('statement' in message) settle(() => resolve(message.statement));
-      else settle(() => reject(failureOf(message.failure)));
-    });
-    worker.on('error', (error) => settle(() => reject(error)));
-    worker.on('exit', (code) => settle(() => reject(new Error(`the statement worker exited (code ${code}) before answering`))));
+  // The worker ends by itself once it has answered and closed its connection.
+  return workerAnswer<WorkerMessage, SettlementStatement>(worker, 'statement worker', (message) => {
+    if ('progress' in message) {
+      onPage?.(message.progress);
+      return undefined;
+    }
+    return 'statement' in message ? { value: message.statement } : { error: failureOf(message.failure) };
   });
 }
 

@@ -527,37 +527,21 @@ function encodeJson(value: JsonObject, field: string): string {
   return JSON.stringify(value);
 }
 
-/** A row of a scan with `metadata: 'hash'`: its metadata column holds the hash alone (or null). */
-function decodeRowWithHashOnly(row: EventRow): RecordedEvent {
-  const [position, streamId, revision, eventId, type, data, hash, recordedAt] = row;
-  assert(Number.isSafeInteger(position), 'stored positions are safe integers');
-  assert(Number.isSafeInteger(revision), 'stored revisions are safe integers');
-  return {
-    streamId,
-    revision,
-    position,
-    eventId,
-    type,
-    data: JSON.parse(data) as JsonObject,
-    metadata: hash === null ? {} : { hash },
-    recordedAt,
-  };
+function decodeRow(row: EventRow): RecordedEvent {
+  return eventOf(row, JSON.parse(row[6]) as JsonObject);
 }
 
-function decodeRow(row: EventRow): RecordedEvent {
-  const [position, streamId, revision, eventId, type, data, metadata, recordedAt] = row;
+/** A row of a scan with `metadata: 'hash'`: its metadata column holds the hash alone (or null). */
+function decodeRowWithHashOnly(row: EventRow): RecordedEvent {
+  const hash = row[6] as string | null;
+  return eventOf(row, hash === null ? {} : { hash });
+}
+
+function eventOf(row: EventRow, metadata: JsonObject): RecordedEvent {
+  const [position, streamId, revision, eventId, type, data, , recordedAt] = row;
   assert(Number.isSafeInteger(position), 'stored positions are safe integers');
   assert(Number.isSafeInteger(revision), 'stored revisions are safe integers');
-  return {
-    streamId,
-    revision,
-    position,
-    eventId,
-    type,
-    data: JSON.parse(data) as JsonObject,
-    metadata: JSON.parse(metadata) as JsonObject,
-    recordedAt,
-  };
+  return { streamId, revision, position, eventId, type, data: JSON.parse(data) as JsonObject, metadata, recordedAt };
 }
 
 function assertCount(name: string, value: number | undefined): void {
