@@ -7,8 +7,8 @@ import {
   MerkleStep,
   byStreamRevision,
   inclusionProof,
-  isHash,
   periodMerkleRoot,
+  HashColumn,
   verifyInclusionProof,
 } from '@ledger/integrity';
 
@@ -72,8 +72,6 @@ export class PeriodCloses {
   }
 }
 
-const HASH_CHUNK_EVENTS = 65_536;
-
 /**
  * The member money events of the log, kept column-wise with only what a period's leaves
  * need (stream, revision, position, business month, hash): about a hundred bytes each.
@@ -83,8 +81,8 @@ export class MoneyEventIndex {
   private readonly revisions: number[] = [];
   private readonly positions: number[] = [];
   private readonly months: string[] = [];
-  /** 32 bytes per event, in chunks: a hex string would take three times the memory. */
-  private readonly hashChunks: Buffer[] = [];
+  /** 32 bytes per event; a missing or malformed hash (the chain check reports it) is kept as all zeros. */
+  private readonly hashes = new HashColumn();
   private readonly interned = new Map<string, string>();
 
   /** Adds `e` if it is a member money event; false otherwise. */
@@ -103,7 +101,7 @@ export class MoneyEventIndex {
     this.revisions.push(e.revision);
     this.positions.push(e.position);
     this.months.push(this.intern(month));
-    this.pushHash((e.metadata as { hash?: unknown }).hash);
+    this.hashes.push((e.metadata as { hash?: unknown }).hash);
     return true;
   }
 
@@ -122,23 +120,10 @@ export class MoneyEventIndex {
       if (this.months[i] === 'invalid') continue;
       const membership = classifyMembership(this.months[i], this.positions[i], close);
       if (membership === 'regular' || membership === 'late') {
-        out.push({ streamId: this.streams[i], revision: this.revisions[i], hash: this.hashAt(i), position: this.positions[i] });
+        out.push({ streamId: this.streams[i], revision: this.revisions[i], hash: this.hashes.hexAt(i), position: this.positions[i] });
       }
     }
     return out;
-  }
-
-  private pushHash(hash: unknown): void {
-    const i = this.positions.length - 1;
-    const chunk = Math.floor(i / HASH_CHUNK_EVENTS);
-    if (chunk === this.hashChunks.length) this.hashChunks.push(Buffer.alloc(HASH_CHUNK_EVENTS * 32));
-    // A missing or malformed hash (the chain check reports it) is kept as all zeros.
-    if (isHash(hash)) this.hashChunks[chunk].write(hash, (i % HASH_CHUNK_EVENTS) * 32, 32, 'hex');
-  }
-
-  private hashAt(i: number): string {
-    const offset = (i % HASH_CHUNK_EVENTS) * 32;
-    return this.hashChunks[Math.floor(i / HASH_CHUNK_EVENTS)].toString('hex', offset, offset + 32);
   }
 
   private intern(s: string): string {

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import {
+  HashColumn,
   MERKLE_EMPTY_ROOT,
+  PeriodLeaves,
   byStreamRevision,
   inclusionProof,
   merkleRoot,
@@ -127,5 +129,30 @@ describe('periodLeafHashes', () => {
     }
     expect(() => periodMerkleRoot([{ streamId: 's', revision: 1, hash: h('1').toUpperCase() }])).toThrow('chain hash');
     expect(() => merkleRoot([h('1'), 'A'.repeat(64)])).toThrow('64-digit lowercase hex');
+  });
+
+  it('PeriodLeaves, collected one event at a time in any order, has the root periodMerkleRoot gives', () => {
+    for (const n of [0, 1, 2, 3, 5, 64, 65, 1_000]) {
+      const events = Array.from({ length: n }, (_, i) => ({ streamId: `member-${(i * 7919) % 13}`, revision: i, hash: h(`q${i}`) }));
+      const leaves = new PeriodLeaves();
+      for (const e of [...events].reverse()) leaves.add(e);
+      expect(leaves.size).toBe(n);
+      expect(leaves.root()).toBe(periodMerkleRoot(events));
+    }
+    const twice = new PeriodLeaves();
+    twice.add({ streamId: 's', revision: 1, hash: h('1') });
+    twice.add({ streamId: 's', revision: 1, hash: h('2') });
+    expect(() => twice.root()).toThrow('settled once');
+    expect(() => new PeriodLeaves().add({ streamId: 's', revision: 1, hash: 'nope' })).toThrow('chain hash');
+  });
+
+  it('HashColumn keeps hashes binary across chunk edges, and a malformed one as zeros', () => {
+    const column = new HashColumn();
+    const hashes = Array.from({ length: 70_000 }, (_, i) => h(`c${i}`));
+    for (const x of hashes) column.push(x);
+    column.push('not a hash');
+    expect(column.size).toBe(70_001);
+    for (const i of [0, 65_535, 65_536, 69_999]) expect(column.hexAt(i)).toBe(hashes[i]);
+    expect(column.hexAt(70_000)).toBe('0'.repeat(64));
   });
 });

@@ -1,6 +1,6 @@
 import { PartnerEvent, PartnerState, PartnerTerms, evolvePartner, initialPartner } from '@ledger/domain';
 import { EventStore, RecordedEvent } from '@ledger/event-store';
-import { LeafEvent, periodMerkleRoot } from '@ledger/integrity';
+import { PeriodLeaves } from '@ledger/integrity';
 import { PreparedClose, classifyEvent, closedCutoffsFrom, prepareClose } from './membership';
 import { MONEY_EVENT_TYPES } from './money-events';
 import { StatementBuilder, sealStatement } from './statement';
@@ -40,7 +40,7 @@ export async function readSettlementReferences(store: EventStore, cutoffPosition
 export class PeriodStatementCalculation {
   private readonly close: PreparedClose;
   private readonly builder: StatementBuilder;
-  private readonly leaves: LeafEvent[] = [];
+  private readonly leaves = new PeriodLeaves();
 
   constructor(
     readonly periodId: string,
@@ -64,18 +64,18 @@ export class PeriodStatementCalculation {
     const settled = classifyEvent(e, this.close);
     if (typeof settled !== 'object') return;
     this.builder.add(settled);
-    this.leaves.push({ streamId: e.streamId, revision: e.revision, hash: String(e.metadata.hash) });
+    this.leaves.add({ streamId: e.streamId, revision: e.revision, hash: String(e.metadata.hash) });
   }
 
   /** How many events it settles so far: the leaves of its Merkle root. */
   get settledCount(): number {
-    return this.leaves.length;
+    return this.leaves.size;
   }
 
   /** The sealed statement; it names the exact events it settles, so an auditor can prove any one is in it. */
   finish(): SettlementStatement {
     const { sha256: _unsealed, ...body } = this.builder.build();
-    return sealStatement({ ...body, eventsMerkleRoot: periodMerkleRoot(this.leaves) });
+    return sealStatement({ ...body, eventsMerkleRoot: this.leaves.root() });
   }
 }
 
