@@ -11,7 +11,7 @@
  */
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { EventStore, RecordedEvent } from '@ledger/event-store';
-import { libraryWorkerData, startLibraryWorker, workerAnswer } from '@ledger/event-store/library-worker';
+import { libraryWorkerData, lowerThisThreadsPriority, startLibraryWorker, workerAnswer } from '@ledger/event-store/library-worker';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { PeriodStatementCalculation, SettlementReferences, SettlementStatement } from '@ledger/settlement';
 import { ChainChecker } from './chain-check';
@@ -77,11 +77,16 @@ export function checkLogInWorker(file: string, upTo: number, max: number, statem
   };
 }
 
+/** How much lower than the request thread the log check runs (nice 0..19), as a period close does. */
+const LOG_CHECK_THREAD_NICE = 10;
+
 /** The worker's side: one pass over the log from its own connection, then it is done. */
 export function runLogCheckJob(): void {
   if (isMainThread || !parentPort) throw new Error('runLogCheckJob runs in the log-check worker');
   const port = parentPort;
   const job = libraryWorkerData<LogCheckJob>();
+  // In `ledger serve` a verification runs beside the requests: let them go first (the CLI has the cores to itself).
+  lowerThisThreadsPriority(LOG_CHECK_THREAD_NICE);
   void (async () => {
     let store: SqliteEventStore | undefined;
     try {
