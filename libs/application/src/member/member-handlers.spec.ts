@@ -1,22 +1,9 @@
-import { Test } from '@nestjs/testing';
 import { CommandBus } from '@nestjs/cqrs';
-import { chainHash, GENESIS_HASH, BusinessMetadata } from '@ledger/integrity';
-import { withLuhnDigit } from '@ledger/domain';
+import { chainHash, BusinessMetadata } from '@ledger/integrity';
 import { MemoryEventStore } from '@ledger/event-store';
-import { FixedClock } from '../shared/clock';
-import { CommandMeta, systemMeta } from '../shared/command-meta';
-import { LedgerApplicationModule } from '../ledger-application.module';
-import { ConfigureCoalitionCommand } from '../coalition/configure-coalition';
-import { RegisterPartnerCommand } from '../partner/register-partner';
-import { EnrolMemberCommand } from './enrol-member';
+import { expectIntactChain, partnerMeta, seedMemberM, startMemberApp } from '../testing/member-app';
 import { AccruePointsCommand } from './accrue-points';
 import { RedeemPointsCommand } from './redeem-points';
-
-const partnerMeta = (partnerId: string): CommandMeta => ({
-  correlationId: 'c-1',
-  causationId: null,
-  actor: { keyId: 'k', role: 'partner', partnerId },
-});
 
 describe('member command handlers (memory store)', () => {
   let store: MemoryEventStore;
@@ -24,29 +11,8 @@ describe('member command handlers (memory store)', () => {
 
   beforeEach(async () => {
     store = new MemoryEventStore();
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        LedgerApplicationModule.forRoot({
-          store,
-          clock: new FixedClock(new Date('2026-11-20T12:00:00Z')),
-          config: { maxBackdateDays: 90 },
-        }),
-      ],
-    }).compile();
-    await moduleRef.init();
-    bus = moduleRef.get(CommandBus);
-    await bus.execute(new ConfigureCoalitionCommand({ currency: 'RUB', pointValueMinor: 10, expiryMonths: 12 }, systemMeta()));
-    for (const partnerId of ['a', 'b']) {
-      await bus.execute(
-        new RegisterPartnerCommand(
-          { partnerId, name: partnerId, earnRule: { pointsPerUnit: 1, unitMinor: 100 }, issuanceFeeBps: 0, breakageShareBps: 0 },
-          systemMeta(),
-        ),
-      );
-    }
-    await bus.execute(
-      new EnrolMemberCommand({ memberId: 'm', cardNumber: withLuhnDigit('700000000000001'), enrolledBy: 'a' }, partnerMeta('a')),
-    );
+    ({ bus } = await startMemberApp(store));
+    await seedMemberM(bus, ['a', 'b']);
   });
 
   const accrue = (externalId: string, amountMinor = 1000, partnerId = 'a') =>
@@ -68,12 +34,7 @@ describe('member command handlers (memory store)', () => {
     );
     const events = await store.readStream('member-m');
     expect(events.map((e) => e.type)).toEqual(['MemberEnrolled', 'PointsAccrued', 'PointsAccrued', 'PointsRedeemed']);
-    let prev = GENESIS_HASH;
-    for (const e of events) {
-      expect(e.metadata.prevHash).toBe(prev);
-      expect(e.metadata.hash).toBe(chainHash(prev, e.type, e.data, e.metadata as unknown as BusinessMetadata));
-      prev = e.metadata.hash as string;
-    }
+    expectIntactChain(events);
   });
 
   it('any edit of an event breaks its hash', async () => {
@@ -110,17 +71,7 @@ describe('member command handlers (memory store)', () => {
   describe('two app instances on one store (cached member state must never decide wrongly)', () => {
     let other: CommandBus;
     beforeEach(async () => {
-      const moduleRef = await Test.createTestingModule({
-        imports: [
-          LedgerApplicationModule.forRoot({
-            store,
-            clock: new FixedClock(new Date('2026-11-20T12:00:00Z')),
-            config: { maxBackdateDays: 90 },
-          }),
-        ],
-      }).compile();
-      await moduleRef.init();
-      other = moduleRef.get(CommandBus);
+      ({ bus: other } = await startMemberApp(store));
     });
     const accrueVia = (via: CommandBus, externalId: string, amountMinor = 1000) =>
       via.execute(

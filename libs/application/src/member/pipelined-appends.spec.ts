@@ -1,36 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Test } from '@nestjs/testing';
 import { CommandBus } from '@nestjs/cqrs';
-import { BusinessMetadata, GENESIS_HASH, chainHash } from '@ledger/integrity';
-import { DomainError, withLuhnDigit } from '@ledger/domain';
-import { RecordedEvent } from '@ledger/event-store';
+import { DomainError } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
-import { FixedClock } from '../shared/clock';
-import { CommandMeta, systemMeta } from '../shared/command-meta';
-import { LedgerApplicationModule } from '../ledger-application.module';
-import { ConfigureCoalitionCommand } from '../coalition/configure-coalition';
-import { RegisterPartnerCommand } from '../partner/register-partner';
-import { EnrolMemberCommand } from './enrol-member';
+import { expectIntactChain, partnerMeta, seedMemberM, startMemberApp } from '../testing/member-app';
 import { AccruePointsCommand } from './accrue-points';
 import { RedeemPointsCommand } from './redeem-points';
-
-const meta = (partnerId: string): CommandMeta => ({
-  correlationId: 'c',
-  causationId: null,
-  actor: { keyId: 'k', role: 'partner', partnerId },
-});
-
-/** Every event of the stream chains onto the one before it. */
-function expectIntactChain(events: RecordedEvent[]): void {
-  let prev = GENESIS_HASH;
-  for (const e of events) {
-    expect(e.metadata.prevHash).toBe(prev);
-    expect(e.metadata.hash).toBe(chainHash(prev, e.type, e.data, e.metadata as unknown as BusinessMetadata));
-    prev = String(e.metadata.hash);
-  }
-}
 
 describe('pipelined member appends on SQLite: a member’s next command is decided before the previous append lands', () => {
   let dir: string;
@@ -51,36 +27,18 @@ describe('pipelined member appends on SQLite: a member’s next command is decid
   async function instance(): Promise<{ bus: CommandBus; store: SqliteEventStore }> {
     const store = SqliteEventStore.open(join(dir, 'ledger.db'), { writer: 'worker' });
     stores.push(store);
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        LedgerApplicationModule.forRoot({
-          store,
-          clock: new FixedClock(new Date('2026-11-20T12:00:00Z')),
-          config: { maxBackdateDays: 90 },
-        }),
-      ],
-    }).compile();
-    await moduleRef.init();
-    closers.push(() => moduleRef.close());
-    return { bus: moduleRef.get(CommandBus), store };
+    const { bus, close } = await startMemberApp(store);
+    closers.push(close);
+    return { bus, store };
   }
 
-  async function coalition(bus: CommandBus): Promise<void> {
-    await bus.execute(new ConfigureCoalitionCommand({ currency: 'RUB', pointValueMinor: 10, expiryMonths: 12 }, systemMeta()));
-    await bus.execute(
-      new RegisterPartnerCommand(
-        { partnerId: 'a', name: 'A', earnRule: { pointsPerUnit: 1, unitMinor: 100 }, issuanceFeeBps: 0, breakageShareBps: 0 },
-        systemMeta(),
-      ),
-    );
-    await bus.execute(new EnrolMemberCommand({ memberId: 'm', cardNumber: withLuhnDigit('700000000000001'), enrolledBy: 'a' }, meta('a')));
-  }
+  const coalition = (bus: CommandBus) => seedMemberM(bus, ['a']);
 
   const accrue = (bus: CommandBus, externalId: string, amountMinor: number) =>
     bus.execute(
       new AccruePointsCommand(
         { partnerId: 'a', externalId, memberId: 'm', amountMinor, currency: 'RUB', occurredAt: '2026-11-20T10:00:00Z' },
-        meta('a'),
+        partnerMeta('a'),
       ),
     );
 
@@ -109,13 +67,13 @@ describe('pipelined member appends on SQLite: a member’s next command is decid
     const tooMuch = bus.execute(
       new RedeemPointsCommand(
         { partnerId: 'a', externalId: 'x', memberId: 'm', points: 101, occurredAt: '2026-11-20T11:00:00Z' },
-        meta('a'),
+        partnerMeta('a'),
       ),
     );
     const enough = bus.execute(
       new RedeemPointsCommand(
         { partnerId: 'a', externalId: 'y', memberId: 'm', points: 100, occurredAt: '2026-11-20T11:00:00Z' },
-        meta('a'),
+        partnerMeta('a'),
       ),
     );
     await Promise.all(accruals);
