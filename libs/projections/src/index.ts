@@ -4,6 +4,7 @@ export * from './read-models';
 export * from './read-model-writer';
 export * from './read-model-reader';
 export * from './projection-runner';
+export * from './position-waiters';
 export * from './rebuild';
 export * from './postgres/postgres-read-store';
 export * from './postgres/migrations';

@@ -1,3 +1,4 @@
+import { PositionWaiters } from './position-waiters';
 import { AllSubscription, EventStore, RecordedEvent } from '@ledger/event-store';
 import { assert } from '@ledger/domain';
 import { Awaitable, ProjectionWriter, ReadModelStore } from './read-store-port';
@@ -35,32 +36,6 @@ export interface ProjectionRunnerOptions {
   onBatch?: (batch: BatchApplied) => void;
   /** Called when the read store was found to belong to another event store and was reset. */
   onReset?: (why: string) => void;
-}
-
-/** Callers waiting for the read models to reach a position: each answered once, when it is reached or its time is up. */
-export class PositionWaiters {
-  private readonly waiting = new Set<{ position: number; done: (reached: boolean) => void }>();
-
-  /** Resolves true once `reached` passes `position`, false after `timeoutMs`. */
-  wait(position: number, timeoutMs: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const waiter = {
-        position,
-        done: (reached: boolean) => {
-          clearTimeout(timer);
-          this.waiting.delete(waiter);
-          resolve(reached);
-        },
-      };
-      const timer = setTimeout(() => waiter.done(false), timeoutMs);
-      this.waiting.add(waiter);
-    });
-  }
-
-  /** The read models now reflect `position`. */
-  reached(position: number): void {
-    for (const waiter of this.waiting) if (waiter.position <= position) waiter.done(true);
-  }
 }
 
 /** How far the read models are, and a way to wait until they reach a position. */

@@ -13,7 +13,8 @@ import { assert } from '@ledger/domain';
 import { EventStore } from '@ledger/event-store';
 import { libraryWorkerData, startLibraryWorker } from '@ledger/event-store/library-worker';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
-import { PositionWaiters, ProjectionProgress, ProjectionRunner } from './projection-runner';
+import { PositionWaiters } from './position-waiters';
+import { ProjectionProgress, ProjectionRunner } from './projection-runner';
 import { READ_STORE_CACHE_MIB_DEFAULT, ReadStore } from './read-store';
 
 /** Events per read-store transaction in the projector thread: it stops no request, so a catch-up may take large batches. */

@@ -20,6 +20,7 @@ import {
   FLAG_SELECT,
   FlagEntry,
 } from '../read-model-reader';
+import { PositionWaiters } from '../position-waiters';
 import { CheckpointMoved } from '../read-model-writer';
 import { EventDispatch, PostgresReadModelBatch, READ_MODELS } from '../read-models';
 import { Checkpoint, READ_MODEL_TABLES, ReadStore } from '../read-store';
@@ -528,7 +529,11 @@ const WATCH_POLL_MS = 250;
  * each notification (sent by the projector's commit) releases the waiters it satisfies.
  */
 class CheckpointWatch {
-  private readonly waiters = new Set<{ position: number; done: (reached: boolean) => void }>();
+  // The poll runs only while someone waits.
+  private readonly waiters = new PositionWaiters(() => {
+    if (this.poll !== undefined) clearInterval(this.poll);
+    this.poll = undefined;
+  });
   private listener: Promise<pg.Client> | undefined;
   private poll: NodeJS.Timeout | undefined;
 
@@ -538,32 +543,18 @@ class CheckpointWatch {
   ) {}
 
   wait(position: number, timeoutMs: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const waiter = {
-        position,
-        done: (reached: boolean) => {
-          clearTimeout(timer);
-          this.waiters.delete(waiter);
-          if (this.waiters.size === 0 && this.poll !== undefined) {
-            clearInterval(this.poll);
-            this.poll = undefined;
-          }
-          resolve(reached);
-        },
-      };
-      const timer = setTimeout(() => waiter.done(false), timeoutMs);
-      this.waiters.add(waiter);
-      this.poll ??= setInterval(() => void this.recheck(), WATCH_POLL_MS);
-      // The listener may have missed a commit made before it listened: read once more after it is up.
-      void this.listen().then(
-        () => this.recheck(),
-        () => undefined,
-      );
-    });
+    const reached = this.waiters.wait(position, timeoutMs);
+    this.poll ??= setInterval(() => void this.recheck(), WATCH_POLL_MS);
+    // The listener may have missed a commit made before it listened: read once more after it is up.
+    void this.listen().then(
+      () => this.recheck(),
+      () => undefined,
+    );
+    return reached;
   }
 
   async close(): Promise<void> {
-    for (const w of [...this.waiters]) w.done(false);
+    this.waiters.giveUp();
     const listener = this.listener;
     this.listener = undefined;
     if (listener) await (await listener.catch(() => undefined))?.end().catch(() => undefined);
@@ -578,7 +569,7 @@ class CheckpointWatch {
       });
       client.on('notification', (n) => {
         const position = Number(n.payload);
-        if (Number.isSafeInteger(position)) this.release(position);
+        if (Number.isSafeInteger(position)) this.waiters.reached(position);
       });
       await client.connect();
       await client.query(`LISTEN "${this.store.channel.replace(/"/g, '""')}"`);
@@ -596,10 +587,6 @@ class CheckpointWatch {
       (cp) => cp.position,
       () => undefined,
     );
-    if (position !== undefined) this.release(position);
-  }
-
-  private release(position: number): void {
-    for (const w of [...this.waiters]) if (w.position <= position) w.done(true);
+    if (position !== undefined) this.waiters.reached(position);
   }
 }
