@@ -19,6 +19,17 @@ import { MemberStateCache } from './member-cache';
 import { TxOutcome, evolveAppended, loadMember, txRecordOf } from './member-stream';
 import { claimAppend, confirmReservation, reserveTransaction, reserveWithMemberAppend } from './transaction-reservation';
 
+/** One partner transaction being posted for a member, as `post` was given it. */
+interface MemberPost<Body> {
+  command: MemberCommand & { data: { memberId: string } };
+  memberId: string;
+  stream: string;
+  txId: string;
+  meta: CommandMeta;
+  /** The answer from the transaction's record, on the state it left. */
+  answer: (r: TxRecord, state: MemberState) => Body;
+}
+
 /**
  * The write path every member transaction shares: load the member (from the cache when it
  * is there), decide, reserve a new transaction's txId coalition-wide, append at the loaded
@@ -59,13 +70,13 @@ export class MemberTransactionPoster {
     answer: (r: TxRecord, state: MemberState) => Body,
   ): Promise<TxOutcome<Body>> {
     const { memberId } = command.data;
-    const stream = memberStream(memberId);
-    if (!this.pipelines()) return this.lanes.run(memberId, () => this.decideAndAppend(command, txId, meta, answer, stream));
+    const request: MemberPost<Body> = { command, memberId, stream: memberStream(memberId), txId, meta, answer };
+    if (!this.pipelines()) return this.lanes.run(memberId, () => this.decideAndAppend(request));
     const claim = { reserved: false };
-    return retryOnConflict(this.store, stream, async () => {
+    return retryOnConflict(this.store, request.stream, async () => {
       // In the lane: decide and hand the append to the store. Outside it: wait for it to land,
       // while the member's next command is decided and its append joins the same group commit.
-      const landing = await this.lanes.run(memberId, () => this.decideAndSubmit(command, txId, meta, answer, stream, claim));
+      const landing = await this.lanes.run(memberId, () => this.decideAndSubmit(request, claim));
       return landing();
     });
   }
@@ -90,15 +101,8 @@ export class MemberTransactionPoster {
    * decides afresh. What is not an append (a refusal, the replay of a posted transaction) is
    * only answered once the member's appends in flight have landed, from the state they left.
    */
-  private async decideAndSubmit<Body>(
-    command: MemberCommand & { data: { memberId: string } },
-    txId: string,
-    meta: CommandMeta,
-    answer: (r: TxRecord, state: MemberState) => Body,
-    stream: string,
-    claim: { reserved: boolean },
-  ): Promise<() => Promise<TxOutcome<Body>>> {
-    const { memberId } = command.data;
+  private async decideAndSubmit<Body>(request: MemberPost<Body>, claim: { reserved: boolean }): Promise<() => Promise<TxOutcome<Body>>> {
+    const { command, memberId, txId, meta, answer } = request;
     for (;;) {
       const unsettled = this.inFlight.get(memberId);
       if (unsettled !== undefined) {
@@ -109,8 +113,7 @@ export class MemberTransactionPoster {
         } catch {
           events = undefined;
         }
-        if (ahead !== undefined && events !== undefined && events.length > 0)
-          return this.submit(ahead, events, command, txId, meta, answer, stream, claim);
+        if (ahead !== undefined && events !== undefined && events.length > 0) return this.submit(request, ahead, events, claim);
         // No state ahead (an append failed), or a refusal or replay: answered from landed appends only.
         await Promise.allSettled([...unsettled]);
         continue;
@@ -120,21 +123,17 @@ export class MemberTransactionPoster {
         const body = answer(txRecordOf(loaded.state, txId), loaded.state);
         return () => Promise.resolve({ replay: true, body });
       }
-      return this.submit(loaded, events, command, txId, meta, answer, stream, claim);
+      return this.submit(request, loaded, events, claim);
     }
   }
 
   private submit<Body>(
+    request: MemberPost<Body>,
     base: LoadedStream<MemberState>,
     events: MemberEvent[],
-    command: MemberCommand & { data: { memberId: string } },
-    txId: string,
-    meta: CommandMeta,
-    answer: (r: TxRecord, state: MemberState) => Body,
-    stream: string,
     claim: { reserved: boolean },
   ): () => Promise<TxOutcome<Body>> {
-    const { memberId } = command.data;
+    const { memberId, stream, txId, meta, answer } = request;
     const occurredAt = (events[0].data as { occurredAt: string }).occurredAt;
     const member = decidedAppend(stream, base, events, meta, occurredAt);
     const part = base.lastEventId === undefined ? member.append : { ...member.append, expectedLastEventId: base.lastEventId };
@@ -199,14 +198,8 @@ export class MemberTransactionPoster {
     landed.then(done, done);
   }
 
-  private decideAndAppend<Body>(
-    command: MemberCommand & { data: { memberId: string } },
-    txId: string,
-    meta: CommandMeta,
-    answer: (r: TxRecord, state: MemberState) => Body,
-    stream: string,
-  ): Promise<TxOutcome<Body>> {
-    const { memberId } = command.data;
+  private decideAndAppend<Body>(request: MemberPost<Body>): Promise<TxOutcome<Body>> {
+    const { command, memberId, stream, txId, meta, answer } = request;
     let reserved = false;
     return retryOnConflict(this.store, stream, async () => {
       const { loaded, events } = await this.decideOnCurrentState(command, meta);
