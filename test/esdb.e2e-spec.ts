@@ -46,6 +46,50 @@ describe('ledger on the esdb adapter (in-process wire server)', () => {
       await b.close();
     }
   });
+
+  it('an accrual that causes a tier change answers the position of the tier change, as a replay on another instance does', async () => {
+    const a = await startTestApp(EsdbEventStore.fromConnectionString(server.connectionString));
+    const b = await startTestApp(EsdbEventStore.fromConnectionString(server.connectionString));
+    try {
+      const { partners } = await seedCoalition(a, ['grocer']);
+      await a
+        .http()
+        .put('/v1/program')
+        .set(a.admin)
+        .send({
+          effectiveFrom: '2026-11-01T00:00:00Z',
+          tiers: [
+            { tierId: 'red', qualifyingPoints: 0, multiplierBps: 10_000 },
+            { tierId: 'gold', qualifyingPoints: 500, multiplierBps: 20_000 },
+          ],
+          bonuses: {},
+          limits: { maxAccrualsPerMemberPerHour: 10, maxPointsPerMemberPerDay: 100_000 },
+        })
+        .expect(200);
+      await a
+        .http()
+        .post('/v1/members')
+        .set(partners.grocer)
+        .send({ memberId: 'climber', cardNumber: cardNumber(43) })
+        .expect(201);
+      const body = { externalId: 'big', memberId: 'climber', amountMinor: 10_000_000, currency: 'RUB', occurredAt: '2026-11-20T10:00:00Z' };
+      const first = await a.http().post('/v1/accruals').set(partners.grocer).send(body).expect(201);
+
+      const stream = await a.store.readStream('member-climber');
+      expect(stream.slice(-2).map((e) => e.type)).toEqual(['PointsAccrued', 'TierChanged']);
+      const [accrued, tierChanged] = stream.slice(-2);
+      // The wire server's positions are byte offsets, never consecutive.
+      expect(tierChanged.position - accrued.position).toBeGreaterThan(1);
+      // The transaction's last event: a read at this position sees the new tier too.
+      expect(first.body.position).toBe(tierChanged.position);
+      // b has not seen the member: it loads the stream and answers the replay from it.
+      const replay = await b.http().post('/v1/accruals').set(partners.grocer).send(body).expect(201);
+      expect(replay.body).toEqual(first.body);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });
 
 describe('`LEDGER_EVENTSTORE=esdb://… ledger serve` (built CLI) against the wire server', () => {

@@ -1,5 +1,5 @@
 import { MemberEvent, MemberState, TxRecord, evolveMember, initialMember, memberStream } from '@ledger/domain';
-import { EventStore } from '@ledger/event-store';
+import { AppendResult, EventToAppend, EventStore } from '@ledger/event-store';
 import { LoadedStream, loadStream } from '../shared/event-stream';
 
 export const loadMember = (store: EventStore, memberId: string): Promise<LoadedStream<MemberState>> =>
@@ -7,8 +7,32 @@ export const loadMember = (store: EventStore, memberId: string): Promise<LoadedS
 
 /** Folds freshly appended events onto a loaded state; the last one sits at `lastPosition`. */
 export function evolveAppended(state: MemberState, events: readonly MemberEvent[], lastPosition: number): MemberState {
-  // Only the final event's position is known from the append; a transaction writes one event.
+  // Only the final event's position is known from the append (see ownEventPosition).
   return events.reduce((s, e, i) => evolveMember(s, e, i === events.length - 1 ? lastPosition : -1), state);
+}
+
+/**
+ * Where a transaction's last event landed in an append that has just been acknowledged: the
+ * position its record answers with, as a fold of the stream gives it (`TxRecord.position`).
+ * The store's answer names the position of the append's last event only, and positions are
+ * not consecutive on every store (EventStoreDB's are byte offsets), so an event followed by
+ * another transaction's is read back by its revision rather than computed.
+ */
+export async function ownEventPosition(
+  store: EventStore,
+  stream: string,
+  appendedEvents: readonly EventToAppend[],
+  txId: string,
+  appended: AppendResult,
+): Promise<number> {
+  const own = appendedEvents.map((e) => (e.data as { txId?: string }).txId).lastIndexOf(txId);
+  const after = appendedEvents.length - 1 - own;
+  if (own === -1 || after === 0) return appended.position;
+  const [event] = await store.readStream(stream, { fromRevision: appended.nextExpectedRevision - after, maxCount: 1 });
+  if (event?.eventId !== appendedEvents[own].eventId) {
+    throw new Error(`${stream}: the last event of transaction ${txId} is not at the revision its append was acknowledged at`);
+  }
+  return event.position;
 }
 
 /** The answer to a member transaction, built from its record so a replay answers identically. */

@@ -5,6 +5,8 @@ import { CommandBus } from '@nestjs/cqrs';
 import { DomainError } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { expectIntactChain, partnerMeta, seedMemberM, startMemberApp } from '../testing/member-app';
+import { systemMeta } from '../shared/command-meta';
+import { ConfigureProgramCommand } from '../program/configure-program';
 import { AccruePointsCommand } from './accrue-points';
 import { RedeemPointsCommand } from './redeem-points';
 
@@ -79,6 +81,35 @@ describe('pipelined member appends on SQLite: a member’s next command is decid
     await Promise.all(accruals);
     await expect(tooMuch).rejects.toBeInstanceOf(DomainError);
     expect((await enough).body.balance).toBe(0);
+  });
+
+  it('an accrual that causes a tier change answers the position of the tier change, and another process replays it with the same answer', async () => {
+    const one = await instance();
+    await coalition(one.bus);
+    await one.bus.execute(
+      new ConfigureProgramCommand(
+        {
+          effectiveFrom: '2026-11-01T00:00:00Z',
+          tiers: [
+            { tierId: 'red', qualifyingPoints: 0, multiplierBps: 10_000 },
+            { tierId: 'gold', qualifyingPoints: 500, multiplierBps: 20_000 },
+          ],
+          bonuses: {},
+          limits: { maxAccrualsPerMemberPerHour: 10, maxPointsPerMemberPerDay: 100_000 },
+        },
+        systemMeta(),
+      ),
+    );
+    // The small accrual is decided on the state the big one leaves, before the big one lands.
+    const [big, small] = await Promise.all([accrue(one.bus, 'big', 100_000), accrue(one.bus, 'small', 100)]);
+    const events = await one.store.readStream('member-m');
+    expect(events.slice(-3).map((e) => e.type)).toEqual(['PointsAccrued', 'TierChanged', 'PointsAccrued']);
+    expect(big.body.position).toBe(events.at(-2)!.position);
+    expect(small.body.position).toBe(events.at(-1)!.position);
+    // Another process has no cached state: it folds the stream and answers the retry from it.
+    const two = await instance();
+    expect(await accrue(two.bus, 'big', 100_000)).toEqual({ ...big, replay: true });
+    expect(await accrue(two.bus, 'small', 100)).toEqual({ ...small, replay: true });
   });
 
   it('two processes racing on one member: appends chained onto a refused one are refused and decided again; nothing lost, nothing twice, the chain intact', async () => {

@@ -16,7 +16,7 @@ import { CommandMeta } from '../shared/command-meta';
 import { LoadedStream, appendDecided, decidedAppend, retryOnConflict } from '../shared/event-stream';
 import { KeyedLanes } from '../shared/keyed-lanes';
 import { MemberStateCache } from './member-cache';
-import { TxOutcome, evolveAppended, loadMember, txRecordOf } from './member-stream';
+import { TxOutcome, evolveAppended, loadMember, ownEventPosition, txRecordOf } from './member-stream';
 import { claimAppend, confirmReservation, reserveTransaction, reserveWithMemberAppend } from './transaction-reservation';
 
 /** One partner transaction being posted for a member, as `post` was given it. */
@@ -154,11 +154,8 @@ export class MemberTransactionPoster {
     // Registered first, so whoever waits for this append finds its outcome applied: the
     // record's position once written; the state decided on it dropped if it was not.
     const landed = appending.then(
-      (appended) => {
-        // The append's events are contiguous in the log, its result names the last: the
-        // transaction's own event may be followed by another (a tier change it caused).
-        const own = events.map((e) => (e.data as { txId?: string }).txId).lastIndexOf(txId);
-        txRecordOf(state, txId).position = appended.position - (own === -1 ? 0 : events.length - 1 - own);
+      async (appended) => {
+        txRecordOf(state, txId).position = await ownEventPosition(this.store, request.stream, part.events, txId, appended);
         return appended;
       },
       (err: unknown) => {
@@ -229,6 +226,7 @@ export class MemberTransactionPoster {
         throw err;
       }
       const state = evolveAppended(loaded.state, events, appended.position);
+      txRecordOf(state, txId).position = await ownEventPosition(this.store, stream, member.append.events, txId, appended);
       this.cache.set(memberId, { state, revision: appended.nextExpectedRevision, lastHash: member.lastHash });
       return { replay: false, body: answer(txRecordOf(state, txId), state) };
     });

@@ -80,6 +80,10 @@ export interface TxRecord {
   points: number;
   balanceAfter: number;
   slices: LotSlice[];
+  /**
+   * Log position of the transaction's last event: a tier change or a capture written with it
+   * counts, so a read at this position sees the whole transaction.
+   */
   position: number;
   occurredAt: string;
   /** Point value the transaction was valued at; a reversal is valued the same (0 for holds: no value moves). */
@@ -327,8 +331,13 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
     }
     case 'CardBlocked':
       return { ...state, cardBlocked: true };
-    case 'TierChanged':
-      return { ...state, tier: event.data.toTierId, tierSince: event.data.occurredAt };
+    case 'TierChanged': {
+      const d = event.data;
+      // An upgrade is written with the accrual that qualified for it and ends that transaction.
+      const accrual = d.txId === undefined ? undefined : state.transactions.get(d.txId);
+      if (accrual !== undefined) state.transactions.set(d.txId!, { ...accrual, position });
+      return { ...state, tier: d.toTierId, tierSince: d.occurredAt };
+    }
     case 'CardReplaced':
       return { ...state, cardNumber: event.data.cardNumber, cardBlocked: false };
     case 'SuspiciousActivityFlagged':
