@@ -24,6 +24,12 @@ describe('canonicalJsonFast', () => {
       { numRuns: 2000 },
     ));
 
+  it('tells apart key lists that join to the same string', () => {
+    expect(canonicalJsonFast({ a: 1, b: 2 })).toBe('{"a":1,"b":2}');
+    expect(canonicalJsonFast({ 'a\u0000b': 1 })).toBe(canonicalJson({ 'a\u0000b': 1 }));
+    expect(canonicalJsonFast({ a: 3, b: 4 })).toBe('{"a":3,"b":4}');
+  });
+
   it('chainHashFast is chainHash', () => {
     const metadata = {
       eventId: 'e1',

@@ -26,14 +26,13 @@ export function canonicalJsonFast(value: unknown): string {
         return out + ']';
       }
       const o = value as Record<string, unknown>;
-      // sort() without a comparator orders strings by UTF-16 code unit, as canonicalJson does.
-      const keys = Object.keys(o).sort();
+      const shape = shapeOf(Object.keys(o));
       let out = '{';
       let first = true;
-      for (const k of keys) {
-        const v = o[k];
+      for (let i = 0; i < shape.keys.length; i++) {
+        const v = o[shape.keys[i]];
         if (v === undefined) continue;
-        out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalJsonFast(v);
+        out += (first ? '' : ',') + shape.prefixes[i] + canonicalJsonFast(v);
         first = false;
       }
       return out + '}';
@@ -41,6 +40,40 @@ export function canonicalJsonFast(value: unknown): string {
     default:
       throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);
   }
+}
+
+/** An object's keys in canonical order, each with its `"key":` written out. */
+interface Shape {
+  /** The keys as the object listed them, which the shape was made for. */
+  listed: string[];
+  keys: string[];
+  prefixes: string[];
+}
+
+/**
+ * Events of a type list the same keys in the same order, so the sorted order and the quoted
+ * keys are worked out once per such list. The cache is bounded: a log of arbitrary objects is
+ * still hashed, just without it.
+ */
+const SHAPE_CACHE_MAX = 1_024;
+const shapes = new Map<string, Shape>();
+
+function shapeOf(listed: string[]): Shape {
+  const id = listed.join('\u0000');
+  const cached = shapes.get(id);
+  // Keys may hold the separator themselves: a hit counts only for the very same list.
+  if (cached !== undefined && sameKeys(cached.listed, listed)) return cached;
+  // sort() without a comparator orders strings by UTF-16 code unit, as canonicalJson does.
+  const keys = [...listed].sort();
+  const shape = { listed, keys, prefixes: keys.map((k) => JSON.stringify(k) + ':') };
+  if (cached === undefined && shapes.size < SHAPE_CACHE_MAX) shapes.set(id, shape);
+  return shape;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 // One-shot hashing where the runtime has it (Node 20.12+): no hash object per event.
