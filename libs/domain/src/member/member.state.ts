@@ -376,10 +376,16 @@ export function evolveMember(state: MemberState, event: MemberEvent, position = 
       const day = d.occurredAt.slice(0, 10);
       state.accrualsByHour.set(hour, (state.accrualsByHour.get(hour) ?? 0) + 1);
       state.accruedPointsByDay.set(day, (state.accruedPointsByDay.get(day) ?? 0) + d.points);
-      const available = state.available + d.points;
-      const grown = { ...state, lots, available, lifetimeAccrued: state.lifetimeAccrued + d.points, nextLotSeq: state.nextLotSeq + 1 };
-      const firstPurchaseTxId = state.firstPurchaseTxId ?? d.txId;
-      return withTx({ ...grown, purchases: state.purchases + 1, firstPurchaseTxId }, d, {
+      const grown: MemberState = {
+        ...state,
+        lots,
+        available: state.available + d.points,
+        lifetimeAccrued: state.lifetimeAccrued + d.points,
+        nextLotSeq: state.nextLotSeq + 1,
+        purchases: state.purchases + 1,
+        firstPurchaseTxId: state.firstPurchaseTxId ?? d.txId,
+      };
+      return withTx(grown, d, {
         kind: 'accrual',
         fingerprint: accrualFingerprint(d),
         slices: [],
@@ -535,7 +541,10 @@ function record(
   occurredAt: string,
   pointValueMinor: number,
 ): MemberState {
-  state.transactions.set(txId, { ...r, balanceAfter: spendableBalance(state, occurredAt), occurredAt, pointValueMinor });
+  state.transactions.set(
+    txId,
+    txRecord(r.kind, r.fingerprint, r.points, spendableBalance(state, occurredAt), r.slices, r.position, occurredAt, pointValueMinor),
+  );
   return state;
 }
 
@@ -547,15 +556,34 @@ function withTx(
 ): MemberState {
   // The transactions and lot maps are shared between successive states for speed: folding
   // a long stream must not copy every earlier entry. A state is never reused once evolved.
-  state.transactions.set(d.txId, {
-    ...record,
-    points: d.points,
+  const tx = txRecord(
+    record.kind,
+    record.fingerprint,
+    d.points,
     // What the member can spend: the lots, less what is on hold and what is still pending.
-    balanceAfter: spendableBalance(state, d.occurredAt),
-    occurredAt: d.occurredAt,
-    pointValueMinor: d.pointValueMinor,
-  });
+    spendableBalance(state, d.occurredAt),
+    record.slices,
+    record.position,
+    d.occurredAt,
+    d.pointValueMinor,
+  );
+  if (record.bonus !== undefined) tx.bonus = record.bonus;
+  state.transactions.set(d.txId, tx);
   return state;
+}
+
+/** Every record is built with its fields in one order, so all share one shape (it runs for every event folded). */
+function txRecord(
+  kind: TxKind,
+  fingerprint: string,
+  points: number,
+  balanceAfter: number,
+  slices: LotSlice[],
+  position: number,
+  occurredAt: string,
+  pointValueMinor: number,
+): TxRecord {
+  return { kind, fingerprint, points, balanceAfter, slices, position, occurredAt, pointValueMinor };
 }
 
 /**

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { fingerprintOf } from './fingerprint';
 
 describe('fingerprintOf', () => {
@@ -14,6 +15,25 @@ describe('fingerprintOf', () => {
 
   it('cannot be fooled by separators inside values', () => {
     expect(fingerprintOf({ a: 'x","b', b: 'y' })).not.toBe(fingerprintOf({ a: 'x', b: '","b"y' }));
+    expect(fingerprintOf({ a: 'x,"b":1' })).not.toBe(fingerprintOf({ a: 'x', b: 1 }));
+  });
+
+  it('leaves out absent fields, so a field set to undefined is the same as none', () => {
+    expect(fingerprintOf({ a: 'x', b: undefined })).toBe(fingerprintOf({ a: 'x' }));
+  });
+
+  it('two records are the same exactly when they hold the same fields and values', () => {
+    const record = fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(fc.string({ maxLength: 4 }), fc.integer({ min: -3, max: 3 })), {
+      maxKeys: 4,
+    });
+    const same = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+      Object.keys(a).length === Object.keys(b).length && Object.keys(a).every((k) => Object.hasOwn(b, k) && Object.is(a[k], b[k]));
+    fc.assert(
+      fc.property(record, record, (a, b) => {
+        expect(fingerprintOf(a) === fingerprintOf(b)).toBe(same(a, b));
+      }),
+      { numRuns: 3_000 },
+    );
   });
 
   it.each([1.5, Number.NaN, Infinity, 2 ** 53])('refuses %p, as the stored events never hold it', (n) => {
