@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { hashKey, parseApiKey } from '@ledger/application';
 import { MemoryEventStore, SqliteEventStore } from '@ledger/event-store';
 import { createLogger } from '@ledger/api/http/logger';
+import { securityHeaders } from '@ledger/api/http/security';
 import { readServiceEnv } from '../apps/cli/src/env-config';
 import { TEST_ADMIN_KEY, TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
 
@@ -192,6 +193,10 @@ describe('security headers (helmet)', () => {
         expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
         expect(res.headers['referrer-policy']).toBe('no-referrer');
         expect(res.headers['x-powered-by']).toBeUndefined();
+        // Every header helmet sets under this policy, as it sets it.
+        const { set } = securityHeaders();
+        expect(set.length).toBeGreaterThanOrEqual(10);
+        for (const [name, value] of set) expect(res.headers[name.toLowerCase()]).toBe(String(value));
       }
     } finally {
       await t.close();
