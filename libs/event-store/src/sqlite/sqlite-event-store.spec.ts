@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { describeEventStoreContract } from '../contract/event-store.contract';
 import { EventToAppend, RecordedEvent, StoreUnavailable, WrongExpectedVersion } from '../port';
 import { SqliteEventStore } from './sqlite-event-store';
+import { SqliteReadFailed, WorkerStreamReader } from './stream-reader';
 
 const WRITERS = ['inline', 'worker'] as const;
 
@@ -69,6 +70,15 @@ describe.each(WRITERS)('SqliteEventStore (%s writer)', (writer) => {
       });
       return proxy;
     } as typeof prepare);
+    // The worker writer's stream reads run in the reader thread, on statements of its own: its
+    // answer is made SQLite's same error there.
+    const read = WorkerStreamReader.prototype.read;
+    const threadSpy = jest.spyOn(WorkerStreamReader.prototype, 'read').mockImplementation(function (
+      this: WorkerStreamReader,
+      ...args: Parameters<typeof read>
+    ) {
+      return failing ? Promise.reject(new SqliteReadFailed('disk I/O error', 'SQLITE_IOERR_READ')) : read.apply(this, args);
+    });
     try {
       const store = open();
       await store.appendToStream('member-1', events(2), { expectedRevision: 'no_stream' });
@@ -97,6 +107,7 @@ describe.each(WRITERS)('SqliteEventStore (%s writer)', (writer) => {
       expect(seen).toEqual(['member-1', 'member-1']);
     } finally {
       spy.mockRestore();
+      threadSpy.mockRestore();
     }
   });
 

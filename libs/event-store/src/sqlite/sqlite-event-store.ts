@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { liveFeedSubscription } from '../live-feed';
 import { GroupCommitWriter, InlineWriter, WorkerWriter, WriterThreadGone } from './group-commit-writer';
 import { AppendToWrite, EncodedEvent, WriteOutcome, sqliteWriterProgram } from './sqlite-batch-writer';
+import { ReaderThreadGone, SqliteReadFailed, WorkerStreamReader } from './stream-reader';
 import {
   AllSubscription,
   AppendOptions,
@@ -48,7 +49,8 @@ export interface SqliteEventStoreOptions {
   /**
    * Where group commits run: 'inline' on the caller's thread (the default), or 'worker' in a
    * worker thread with its own connection, so the commit and its fsync do not stop the event
-   * loop. A ':memory:' store is always inline.
+   * loop. 'worker' also reads streams (`readStream`) in a second thread. A ':memory:' store is
+   * always inline.
    */
   writer?: 'inline' | 'worker';
   /** Overrides of the in-process conflict retry policy. */
@@ -73,6 +75,8 @@ export interface SqliteEventStoreStats {
   events: number;
   /** Appends refused with WrongExpectedVersion. */
   rejected: number;
+  /** Stream reads answered by the reader thread (writer: 'worker'); the others ran on the caller's thread. */
+  streamReadsInThread: number;
 }
 
 export interface SqlitePragmas {
@@ -110,6 +114,8 @@ const INDEXES = `CREATE INDEX IF NOT EXISTS events_by_category ON events (${CATE
 const SCAN_PAGE = 5_000;
 
 const COLUMNS = 'position, stream_id, revision, event_id, type, data, metadata, recorded_at';
+const STREAM_FORWARDS = `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`;
+const STREAM_BACKWARDS = `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`;
 const COLUMNS_HASH_ONLY = "position, stream_id, revision, event_id, type, data, json_extract(metadata, '$.hash'), recorded_at";
 
 /**
@@ -156,7 +162,8 @@ export class SqliteEventStore implements EventStore {
   readonly file: string;
   /**
    * Whether long work on this store runs in worker threads, to keep the event loop free: its
-   * group commits (writer: 'worker'), and readers that follow this choice (a period close's scan).
+   * group commits and stream reads (writer: 'worker'), and readers that follow this choice (a
+   * period close's scan).
    */
   readonly workerThreads: boolean;
   private readonly db: Database.Database;
@@ -169,7 +176,7 @@ export class SqliteEventStore implements EventStore {
   private queue: PendingAppend[] = [];
   private flushScheduled: NodeJS.Immediate | undefined;
   private closed = false;
-  private readonly counters: SqliteEventStoreStats = { flushes: 0, appends: 0, events: 0, rejected: 0 };
+  private readonly counters: SqliteEventStoreStats = { flushes: 0, appends: 0, events: 0, rejected: 0, streamReadsInThread: 0 };
 
   private readonly streamForwardsStmt: Database.Statement<[string, number, number], EventRow>;
   private readonly streamBackwardsStmt: Database.Statement<[string, number, number], EventRow>;
@@ -177,6 +184,8 @@ export class SqliteEventStore implements EventStore {
   private readonly allBackwardsStmt: Database.Statement<[number, number], EventRow>;
   private readonly scanStatements = new Map<string, Database.Statement<unknown[], EventRow>>();
   private readonly writer: GroupCommitWriter;
+  /** With worker threads: stream reads (member loads) off the caller's thread. */
+  private readonly streamReader: WorkerStreamReader | undefined;
   private flushing: Promise<void> | undefined;
 
   constructor(file: string = SQLITE_DEFAULT_PATH, options: SqliteEventStoreOptions = {}) {
@@ -208,18 +217,17 @@ export class SqliteEventStore implements EventStore {
       throw error;
     }
 
-    this.streamForwardsStmt = this.eventRows(
-      `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`,
-    );
-    this.streamBackwardsStmt = this.eventRows(
-      `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
-    );
+    this.streamForwardsStmt = this.eventRows(STREAM_FORWARDS);
+    this.streamBackwardsStmt = this.eventRows(STREAM_BACKWARDS);
     this.allForwardsStmt = this.eventRows(`SELECT ${COLUMNS} FROM events WHERE position >= ? ORDER BY position ASC LIMIT ?`);
     this.allBackwardsStmt = this.eventRows(`SELECT ${COLUMNS} FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?`);
     this.workerThreads = options.writer === 'worker' && file !== ':memory:';
     this.writer = this.workerThreads
       ? new WorkerWriter(file, busyTimeoutMs)
       : new InlineWriter(sqliteWriterProgram().createBatchWriter(this.db));
+    this.streamReader = this.workerThreads
+      ? new WorkerStreamReader(file, busyTimeoutMs, { forwards: STREAM_FORWARDS, backwards: STREAM_BACKWARDS })
+      : undefined;
   }
 
   appendToStream(
@@ -256,10 +264,21 @@ export class SqliteEventStore implements EventStore {
     assertCount('fromRevision', options.fromRevision);
     assertCount('maxCount', options.maxCount);
     const limit = options.maxCount ?? Number.MAX_SAFE_INTEGER;
+    const backwards = options.direction === 'backwards';
+    const from = options.fromRevision ?? (backwards ? Number.MAX_SAFE_INTEGER : 0);
+    if (this.streamReader?.available && !this.closed) {
+      try {
+        const rows = (await this.streamReader.read(streamId, from, limit, backwards)) as EventRow[];
+        this.counters.streamReadsInThread += 1;
+        return rows.map(decodeRow);
+      } catch (error) {
+        if (error instanceof SqliteReadFailed) throw new StoreUnavailable('read', `${error.code}: ${error.message}`, { cause: error });
+        // A reader thread that is gone leaves the reads to this connection, as without one.
+        if (!(error instanceof ReaderThreadGone)) throw error;
+      }
+    }
     const rows = readOrUnavailable(() =>
-      options.direction === 'backwards'
-        ? this.streamBackwardsStmt.all(streamId, options.fromRevision ?? Number.MAX_SAFE_INTEGER, limit)
-        : this.streamForwardsStmt.all(streamId, options.fromRevision ?? 0, limit),
+      backwards ? this.streamBackwardsStmt.all(streamId, from, limit) : this.streamForwardsStmt.all(streamId, from, limit),
     );
     return rows.map(decodeRow);
   }
@@ -344,6 +363,7 @@ export class SqliteEventStore implements EventStore {
     // Bounded: every flush takes at least one append and nothing can join the queue now.
     while (this.queue.length > 0) await this.flush();
     await this.writer.close();
+    await this.streamReader?.close();
     await Promise.all([...this.subscriptions].map((s) => s.unsubscribe()));
     this.appended.removeAllListeners();
     this.db.close();

@@ -1,0 +1,150 @@
+import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+
+/** One stream read, as `readStream` asks it: rows from `revision` on (forwards) or down from it (backwards). */
+export interface StreamReadRequest {
+  id: number;
+  streamId: string;
+  revision: number;
+  maxCount: number;
+  backwards: boolean;
+}
+
+/** A read's rows (raw, in the store's column order), or the error SQLite raised, with its code. */
+export type StreamReadReply =
+  | { id: number; rows: unknown[][] }
+  | { id: number; failure: { message: string; code: string | undefined } }
+  | { startFailure: { message: string; code: string | undefined } };
+
+export interface ReaderWorkerData {
+  sqliteStreamReader: { file: string; driver: string; busyTimeoutMs: number; forwards: string; backwards: string };
+}
+
+/** The reader thread could not start or has ended: the store reads on its own connection again. */
+export class ReaderThreadGone extends Error {
+  override readonly name = 'ReaderThreadGone';
+}
+
+/** SQLite refused the read in the reader thread (SQLITE_BUSY, SQLITE_IOERR…): the store's fault, as an inline read's would be. */
+export class SqliteReadFailed extends Error {
+  override readonly name = 'SqliteError';
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Stream reads in a worker thread with its own connection. Loading a member that is not in the
+ * cache reads its rows from pages all over the file; on the request thread that read was the
+ * largest single cost of an accrual for a member drawn at random. Here the request thread only
+ * posts the question and decodes the rows it gets back. Each read is a statement of its own, so
+ * it sees every commit acknowledged before it was asked (read your writes).
+ */
+export class WorkerStreamReader {
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, { resolve: (rows: unknown[][]) => void; reject: (error: Error) => void }>();
+  private nextId = 1;
+  private gone: ReaderThreadGone | undefined;
+  private readonly exited: Promise<void>;
+
+  constructor(file: string, busyTimeoutMs: number, sql: { forwards: string; backwards: string }) {
+    const data: ReaderWorkerData = { sqliteStreamReader: { file, driver: require.resolve('better-sqlite3'), busyTimeoutMs, ...sql } };
+    this.worker = new Worker(`(${sqliteStreamReaderProgram.toString()})()`, { eval: true, workerData: data });
+    // Idle, the reader must not keep a process alive; a read waiting does (see `read`).
+    this.worker.unref();
+    this.worker.on('message', (reply: StreamReadReply) => this.settle(reply));
+    this.worker.on('error', (error) => this.end(`the SQLite reader thread failed: ${error.message}`));
+    this.exited = new Promise((resolve) =>
+      this.worker.once('exit', (code) => {
+        this.end(`the SQLite reader thread exited (code ${code})`);
+        resolve();
+      }),
+    );
+  }
+
+  /** Whether reads can still be asked of the thread; once it is gone they are the caller's to make. */
+  get available(): boolean {
+    return this.gone === undefined;
+  }
+
+  read(streamId: string, revision: number, maxCount: number, backwards: boolean): Promise<unknown[][]> {
+    if (this.gone) return Promise.reject(this.gone);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      if (this.waiting.size === 1) this.worker.ref();
+      this.worker.postMessage({ id, streamId, revision, maxCount, backwards } satisfies StreamReadRequest);
+    });
+  }
+
+  /** Lets the reads asked finish, then ends the thread (never stopped inside SQLite). */
+  async close(): Promise<void> {
+    this.worker.ref();
+    if (!this.gone) this.worker.postMessage('close');
+    await this.exited;
+  }
+
+  private settle(reply: StreamReadReply): void {
+    if ('startFailure' in reply) {
+      this.end(`the SQLite reader thread could not open the file: ${reply.startFailure.message}`);
+      void this.worker.terminate();
+      return;
+    }
+    const waiter = this.waiting.get(reply.id);
+    if (!waiter) return;
+    this.waiting.delete(reply.id);
+    if (this.waiting.size === 0) this.worker.unref();
+    if ('failure' in reply) waiter.reject(new SqliteReadFailed(reply.failure.message, reply.failure.code));
+    else waiter.resolve(reply.rows);
+  }
+
+  private end(reason: string): void {
+    this.gone ??= new ReaderThreadGone(reason);
+    for (const waiter of this.waiting.values()) waiter.reject(this.gone);
+    this.waiting.clear();
+  }
+}
+
+/**
+ * The reader thread's program, run from its source text (as the writer's is): it may use
+ * nothing from this module's scope, only `require` inside its body.
+ */
+export function sqliteStreamReaderProgram(): void {
+  /* eslint-disable @typescript-eslint/no-require-imports -- run from its source text in a worker: no module scope */
+  const threads = require('node:worker_threads') as typeof import('node:worker_threads');
+  const data = (threads.workerData as ReaderWorkerData | undefined)?.sqliteStreamReader;
+  const port = threads.parentPort;
+  if (threads.isMainThread || !port || !data) return;
+  const failure = (error: unknown) => ({
+    message: error instanceof Error ? error.message : String(error),
+    code: (error as { code?: unknown }).code === undefined ? undefined : String((error as { code?: unknown }).code),
+  });
+  try {
+    const BetterSqlite = require(data.driver) as typeof Database;
+    const db = new BetterSqlite(data.file, { timeout: data.busyTimeoutMs, fileMustExist: true });
+    // This connection only reads: a mistake here cannot write to the log.
+    db.pragma('query_only = ON');
+    const forwards = db.prepare(data.forwards).raw(true);
+    const backwards = db.prepare(data.backwards).raw(true);
+    port.on('message', (request: StreamReadRequest | 'close') => {
+      if (request === 'close') {
+        db.close();
+        port.close();
+        return;
+      }
+      try {
+        const statement = request.backwards ? backwards : forwards;
+        const rows = statement.all(request.streamId, request.revision, request.maxCount) as unknown[][];
+        port.postMessage({ id: request.id, rows } satisfies StreamReadReply);
+      } catch (error) {
+        port.postMessage({ id: request.id, failure: failure(error) } satisfies StreamReadReply);
+      }
+    });
+  } catch (error) {
+    port.postMessage({ startFailure: failure(error) } satisfies StreamReadReply);
+  }
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
