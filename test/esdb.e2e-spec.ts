@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { EsdbEventStore } from '@ledger/event-store';
 import { EsdbWireServer } from '@ledger/testing/esdb-wire-server';
+import { GOLD_AT_500_PROGRAM } from '@ledger/application/testing/member-app';
 import { cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
 
 /** The ledger on EventStoreDB's wire protocol: two API instances sharing one store, and the real CLI. */
@@ -52,20 +53,7 @@ describe('ledger on the esdb adapter (in-process wire server)', () => {
     const b = await startTestApp(EsdbEventStore.fromConnectionString(server.connectionString));
     try {
       const { partners } = await seedCoalition(a, ['grocer']);
-      await a
-        .http()
-        .put('/v1/program')
-        .set(a.admin)
-        .send({
-          effectiveFrom: '2026-11-01T00:00:00Z',
-          tiers: [
-            { tierId: 'red', qualifyingPoints: 0, multiplierBps: 10_000 },
-            { tierId: 'gold', qualifyingPoints: 500, multiplierBps: 20_000 },
-          ],
-          bonuses: {},
-          limits: { maxAccrualsPerMemberPerHour: 10, maxPointsPerMemberPerDay: 100_000 },
-        })
-        .expect(200);
+      await a.http().put('/v1/program').set(a.admin).send(GOLD_AT_500_PROGRAM).expect(200);
       await a
         .http()
         .post('/v1/members')

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CommandBus } from '@nestjs/cqrs';
 import { DomainError } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
-import { expectIntactChain, partnerMeta, seedMemberM, startMemberApp } from '../testing/member-app';
+import { GOLD_AT_500_PROGRAM, expectIntactChain, partnerMeta, seedMemberM, startMemberApp } from '../testing/member-app';
 import { systemMeta } from '../shared/command-meta';
 import { ConfigureProgramCommand } from '../program/configure-program';
 import { AccruePointsCommand } from './accrue-points';
@@ -86,20 +86,7 @@ describe('pipelined member appends on SQLite: a member’s next command is decid
   it('an accrual that causes a tier change answers the position of the tier change, and another process replays it with the same answer', async () => {
     const one = await instance();
     await coalition(one.bus);
-    await one.bus.execute(
-      new ConfigureProgramCommand(
-        {
-          effectiveFrom: '2026-11-01T00:00:00Z',
-          tiers: [
-            { tierId: 'red', qualifyingPoints: 0, multiplierBps: 10_000 },
-            { tierId: 'gold', qualifyingPoints: 500, multiplierBps: 20_000 },
-          ],
-          bonuses: {},
-          limits: { maxAccrualsPerMemberPerHour: 10, maxPointsPerMemberPerDay: 100_000 },
-        },
-        systemMeta(),
-      ),
-    );
+    await one.bus.execute(new ConfigureProgramCommand(GOLD_AT_500_PROGRAM, systemMeta()));
     // The small accrual is decided on the state the big one leaves, before the big one lands.
     const [big, small] = await Promise.all([accrue(one.bus, 'big', 100_000), accrue(one.bus, 'small', 100)]);
     const events = await one.store.readStream('member-m');

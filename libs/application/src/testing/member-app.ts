@@ -51,6 +51,20 @@ export async function seedMemberM(bus: CommandBus, partners: readonly string[]):
   );
 }
 
+/**
+ * A programme with two tiers, gold from 500 qualifying points, in force from November 2026:
+ * an accrual of 5,000 RUB crosses the threshold, and its append ends with the TierChanged.
+ */
+export const GOLD_AT_500_PROGRAM = {
+  effectiveFrom: '2026-11-01T00:00:00Z',
+  tiers: [
+    { tierId: 'red', qualifyingPoints: 0, multiplierBps: 10_000 },
+    { tierId: 'gold', qualifyingPoints: 500, multiplierBps: 20_000 },
+  ],
+  bonuses: {},
+  limits: { maxAccrualsPerMemberPerHour: 10, maxPointsPerMemberPerDay: 100_000 },
+};
+
 /** Every event of the stream chains onto the one before it. */
 export function expectIntactChain(events: readonly RecordedEvent[]): void {
   let prev = GENESIS_HASH;

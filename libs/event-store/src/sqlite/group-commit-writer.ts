@@ -8,6 +8,7 @@ import {
   WriterWorkerData,
   sqliteWriterProgram,
 } from './sqlite-batch-writer';
+import { WorkerCalls } from './worker-calls';
 
 /** Where a group commit runs. One `write` at a time: the store waits for each before the next. */
 export interface GroupCommitWriter {
@@ -53,17 +54,14 @@ export class WriterThreadGone extends Error {
  */
 export class WorkerWriter implements GroupCommitWriter {
   private readonly worker: Worker;
-  private readonly waiting = new Map<
-    number,
-    { resolve: (r: { outcomes: WriteOutcome[]; durationMs: number }) => void; reject: (e: Error) => void }
-  >();
-  private nextId = 1;
+  private readonly calls: WorkerCalls<{ outcomes: WriteOutcome[]; durationMs: number }>;
   private broken: Error | undefined;
   private readonly exited: Promise<void>;
 
   constructor(file: string, busyTimeoutMs: number) {
     const workerData: WriterWorkerData = { sqliteWriter: { file, busyTimeoutMs, driver: require.resolve('better-sqlite3') } };
     this.worker = new Worker(`(${sqliteWriterProgram.toString()})()`, { eval: true, workerData });
+    this.calls = new WorkerCalls(this.worker);
     // Idle, the writer must not keep a process alive; a pending commit does (see `write`).
     this.worker.unref();
     this.worker.on('message', (reply: WriterReply) => this.settle(reply));
@@ -78,14 +76,9 @@ export class WorkerWriter implements GroupCommitWriter {
 
   write(batch: AppendToWrite[], recordedAt: string): Promise<{ outcomes: WriteOutcome[]; durationMs: number }> {
     if (this.broken) return Promise.reject(this.broken);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      if (this.waiting.size === 1) this.worker.ref();
-      // Only the data crosses to the worker: the callers' callbacks stay here.
-      const appends = batch.map(({ parts }) => ({ parts }));
-      this.worker.postMessage({ id, batch: appends, recordedAt } satisfies WriterRequest);
-    });
+    // Only the data crosses to the worker: the callers' callbacks stay here.
+    const appends = batch.map(({ parts }) => ({ parts }));
+    return this.calls.call((id) => this.worker.postMessage({ id, batch: appends, recordedAt } satisfies WriterRequest));
   }
 
   async close(): Promise<void> {
@@ -103,18 +96,13 @@ export class WorkerWriter implements GroupCommitWriter {
       void this.worker.terminate();
       return;
     }
-    const waiter = this.waiting.get(reply.id);
-    if (!waiter) return;
-    this.waiting.delete(reply.id);
-    if (this.waiting.size === 0) this.worker.unref();
-    if ('failure' in reply) waiter.reject(new SqliteWriteFailed(reply.failure.message, reply.failure.code));
-    else waiter.resolve({ outcomes: reply.outcomes, durationMs: reply.durationMs });
+    if ('failure' in reply) this.calls.answer(reply.id, { error: new SqliteWriteFailed(reply.failure.message, reply.failure.code) });
+    else this.calls.answer(reply.id, { value: { outcomes: reply.outcomes, durationMs: reply.durationMs } });
   }
 
   /** Nothing more can be written: every commit waiting gets the error, as does every later one. */
   private breakWith(error: Error): void {
     this.broken ??= error;
-    for (const waiter of this.waiting.values()) waiter.reject(this.broken);
-    this.waiting.clear();
+    this.calls.refuseAll(this.broken);
   }
 }

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { WorkerCalls } from './worker-calls';
 import type Database from 'better-sqlite3';
 
 /** One stream read, as `readStream` asks it: rows from `revision` on (forwards) or down from it (backwards). */
@@ -45,14 +46,14 @@ export class SqliteReadFailed extends Error {
  */
 export class WorkerStreamReader {
   private readonly worker: Worker;
-  private readonly waiting = new Map<number, { resolve: (rows: unknown[][]) => void; reject: (error: Error) => void }>();
-  private nextId = 1;
+  private readonly calls: WorkerCalls<unknown[][]>;
   private gone: ReaderThreadGone | undefined;
   private readonly exited: Promise<void>;
 
   constructor(file: string, busyTimeoutMs: number, sql: { forwards: string; backwards: string }) {
     const data: ReaderWorkerData = { sqliteStreamReader: { file, driver: require.resolve('better-sqlite3'), busyTimeoutMs, ...sql } };
     this.worker = new Worker(`(${sqliteStreamReaderProgram.toString()})()`, { eval: true, workerData: data });
+    this.calls = new WorkerCalls(this.worker);
     // Idle, the reader must not keep a process alive; a read waiting does (see `read`).
     this.worker.unref();
     this.worker.on('message', (reply: StreamReadReply) => this.settle(reply));
@@ -72,12 +73,7 @@ export class WorkerStreamReader {
 
   read(streamId: string, revision: number, maxCount: number, backwards: boolean): Promise<unknown[][]> {
     if (this.gone) return Promise.reject(this.gone);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      if (this.waiting.size === 1) this.worker.ref();
-      this.worker.postMessage({ id, streamId, revision, maxCount, backwards } satisfies StreamReadRequest);
-    });
+    return this.calls.call((id) => this.worker.postMessage({ id, streamId, revision, maxCount, backwards } satisfies StreamReadRequest));
   }
 
   /** Lets the reads asked finish, then ends the thread (never stopped inside SQLite). */
@@ -93,18 +89,13 @@ export class WorkerStreamReader {
       void this.worker.terminate();
       return;
     }
-    const waiter = this.waiting.get(reply.id);
-    if (!waiter) return;
-    this.waiting.delete(reply.id);
-    if (this.waiting.size === 0) this.worker.unref();
-    if ('failure' in reply) waiter.reject(new SqliteReadFailed(reply.failure.message, reply.failure.code));
-    else waiter.resolve(reply.rows);
+    if ('failure' in reply) this.calls.answer(reply.id, { error: new SqliteReadFailed(reply.failure.message, reply.failure.code) });
+    else this.calls.answer(reply.id, { value: reply.rows });
   }
 
   private end(reason: string): void {
     this.gone ??= new ReaderThreadGone(reason);
-    for (const waiter of this.waiting.values()) waiter.reject(this.gone);
-    this.waiting.clear();
+    this.calls.refuseAll(this.gone);
   }
 }
 
