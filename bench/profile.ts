@@ -39,9 +39,10 @@ function groupOf(url: string, name: string): string {
 }
 
 /**
- * The samples from the first to the last whose stack holds a frame of a file whose path holds
- * `marker` (the load's own handler), so start-up and the projector's catch-up before the load
- * are left out.
+ * The samples from the first to the last whose stack holds a function of a file whose path
+ * holds `marker` (the load's own handler), so start-up and the projector's catch-up before the
+ * load are left out. The module's own top level (a frame with no function name, sampled while
+ * it loads at start-up) does not count: it would stretch the window back to the start.
  */
 function loadWindow(profile: CpuProfile, byId: Map<number, ProfileNode>, marker: string): [number, number] {
   const parent = new Map<number, number>();
@@ -51,7 +52,8 @@ function loadWindow(profile: CpuProfile, byId: Map<number, ProfileNode>, marker:
     let known = marked.get(id);
     if (known === undefined) {
       const up = parent.get(id);
-      known = byId.get(id)!.callFrame.url.includes(marker) || (up !== undefined && isMarked(up));
+      const { url, functionName } = byId.get(id)!.callFrame;
+      known = (url.includes(marker) && functionName !== '') || (up !== undefined && isMarked(up));
       marked.set(id, known);
     }
     return known;

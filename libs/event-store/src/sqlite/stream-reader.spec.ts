@@ -58,6 +58,23 @@ describe('SqliteEventStore stream reads in the reader thread', () => {
     expect(inline.stats().streamReadsInThread).toBe(0);
   });
 
+  it('reads asked together go to the thread together, and each gets its own stream’s answer', async () => {
+    const store = open('worker');
+    for (let i = 1; i <= 30; i++) {
+      await store.appendToStream(
+        `member-${i}`,
+        Array.from({ length: i }, (_, j) => event(i * 100 + j)),
+        { expectedRevision: 'no_stream' },
+      );
+    }
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => store.readStream(`member-${i + 1}`, { fromRevision: 1 })));
+    answers.forEach((events, i) => {
+      expect(events.map((e) => e.streamId)).toEqual(Array.from({ length: i }, () => `member-${i + 1}`));
+      expect(events.map((e) => (e.data as { i: number }).i)).toEqual(Array.from({ length: i }, (_, j) => (i + 1) * 100 + j + 1));
+    });
+    expect(store.stats().streamReadsInThread).toBe(30);
+  });
+
   it('sees every append acknowledged before the read was asked', async () => {
     const store = open('worker');
     for (let i = 0; i < 100; i++) {

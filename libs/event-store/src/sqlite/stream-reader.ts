@@ -12,10 +12,10 @@ export interface StreamReadRequest {
 }
 
 /** A read's rows (raw, in the store's column order), or the error SQLite raised, with its code. */
-export type StreamReadReply =
-  | { id: number; rows: unknown[][] }
-  | { id: number; failure: { message: string; code: string | undefined } }
-  | { startFailure: { message: string; code: string | undefined } };
+export type StreamReadAnswer = { id: number; rows: unknown[][] } | { id: number; failure: { message: string; code: string | undefined } };
+
+/** The answers to one message of reads, in the order asked; or why the thread could not start. */
+export type StreamReadReply = { answers: StreamReadAnswer[] } | { startFailure: { message: string; code: string | undefined } };
 
 export interface ReaderWorkerData {
   sqliteStreamReader: { file: string; driver: string; busyTimeoutMs: number; forwards: string; backwards: string };
@@ -49,6 +49,9 @@ export class WorkerStreamReader {
   private readonly calls: WorkerCalls<unknown[][]>;
   private gone: ReaderThreadGone | undefined;
   private readonly exited: Promise<void>;
+  /** Reads asked since the last message: they go to the thread together, in one message. */
+  private asked: StreamReadRequest[] = [];
+  private sendScheduled = false;
 
   constructor(file: string, busyTimeoutMs: number, sql: { forwards: string; backwards: string }) {
     const data: ReaderWorkerData = { sqliteStreamReader: { file, driver: require.resolve('better-sqlite3'), busyTimeoutMs, ...sql } };
@@ -73,12 +76,32 @@ export class WorkerStreamReader {
 
   read(streamId: string, revision: number, maxCount: number, backwards: boolean): Promise<unknown[][]> {
     if (this.gone) return Promise.reject(this.gone);
-    return this.calls.call((id) => this.worker.postMessage({ id, streamId, revision, maxCount, backwards } satisfies StreamReadRequest));
+    return this.calls.call((id) => {
+      this.asked.push({ id, streamId, revision, maxCount, backwards });
+      if (this.sendScheduled) return;
+      this.sendScheduled = true;
+      // Each message wakes the thread (a system call each side): the reads asked while this
+      // turn of the event loop runs go together, as appends share a group commit.
+      setImmediate(() => this.send());
+    });
+  }
+
+  private send(): void {
+    this.sendScheduled = false;
+    const reads = this.asked;
+    this.asked = [];
+    if (reads.length === 0) return;
+    if (this.gone) {
+      for (const r of reads) this.calls.answer(r.id, { error: this.gone });
+      return;
+    }
+    this.worker.postMessage(reads);
   }
 
   /** Lets the reads asked finish, then ends the thread (never stopped inside SQLite). */
   async close(): Promise<void> {
     this.worker.ref();
+    this.send();
     if (!this.gone) this.worker.postMessage('close');
     await this.exited;
   }
@@ -89,8 +112,10 @@ export class WorkerStreamReader {
       void this.worker.terminate();
       return;
     }
-    if ('failure' in reply) this.calls.answer(reply.id, { error: new SqliteReadFailed(reply.failure.message, reply.failure.code) });
-    else this.calls.answer(reply.id, { value: reply.rows });
+    for (const answer of reply.answers) {
+      if ('failure' in answer) this.calls.answer(answer.id, { error: new SqliteReadFailed(answer.failure.message, answer.failure.code) });
+      else this.calls.answer(answer.id, { value: answer.rows });
+    }
   }
 
   private end(reason: string): void {
@@ -120,19 +145,21 @@ export function sqliteStreamReaderProgram(): void {
     db.pragma('query_only = ON');
     const forwards = db.prepare(data.forwards).raw(true);
     const backwards = db.prepare(data.backwards).raw(true);
-    port.on('message', (request: StreamReadRequest | 'close') => {
-      if (request === 'close') {
+    port.on('message', (reads: StreamReadRequest[] | 'close') => {
+      if (reads === 'close') {
         db.close();
         port.close();
         return;
       }
-      try {
-        const statement = request.backwards ? backwards : forwards;
-        const rows = statement.all(request.streamId, request.revision, request.maxCount) as unknown[][];
-        port.postMessage({ id: request.id, rows } satisfies StreamReadReply);
-      } catch (error) {
-        port.postMessage({ id: request.id, failure: failure(error) } satisfies StreamReadReply);
-      }
+      const answers = reads.map((read): StreamReadAnswer => {
+        try {
+          const statement = read.backwards ? backwards : forwards;
+          return { id: read.id, rows: statement.all(read.streamId, read.revision, read.maxCount) as unknown[][] };
+        } catch (error) {
+          return { id: read.id, failure: failure(error) };
+        }
+      });
+      port.postMessage({ answers } satisfies StreamReadReply);
     });
   } catch (error) {
     port.postMessage({ startFailure: failure(error) } satisfies StreamReadReply);
