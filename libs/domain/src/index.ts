@@ -8,6 +8,8 @@ export * from './partner/partner';
 export * from './program/program';
 export * from './member/member.events';
 export * from './member/member.state';
+export * from './member/member.commands';
 export * from './member/member.decide';
+export { allocateFifo, availableAt, spendableLots } from './member/member.spending';
 export * from './member/member.tiers';
 export * from './transaction/transaction';

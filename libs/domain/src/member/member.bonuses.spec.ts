@@ -1,6 +1,7 @@
 import { deciderSpec } from '@ledger/testing/decider-spec';
 import { Conflict, InvalidInput, NotFound, Refused } from '../shared/errors';
-import { AccruePoints, AwardBonus, TxContext, birthdayBonusTxId, decideMember, referralBonusTxId, welcomeBonusTxId } from './member.decide';
+import { AccruePoints, AwardBonus, TxContext } from './member.commands';
+import { birthdayBonusTxId, decideMember, referralBonusTxId, welcomeBonusTxId } from './member.decide';
 import { BonusAwarded, MemberEvent, PointsAccrued } from './member.events';
 import { evolveMember, initialMember } from './member.state';
 

@@ -1,6 +1,7 @@
 import { deciderSpec } from '@ledger/testing/decider-spec';
 import { AssertionFailed, Conflict, InvalidInput, NotFound, Refused } from '../shared/errors';
-import { AccruePoints, EnrolMember, RedeemPoints, ReverseTransaction, TxContext, decideMember } from './member.decide';
+import { AccruePoints, EnrolMember, RedeemPoints, ReverseTransaction, TxContext } from './member.commands';
+import { decideMember } from './member.decide';
 import { LotSlice, MemberEvent, PointsAccrued, PointsExpired, PointsRedeemed, memberStream } from './member.events';
 import { evolveMember, initialMember } from './member.state';
 

@@ -2,13 +2,42 @@ import { Decider } from '../shared/decider';
 import { Conflict, InvalidInput, NotFound, Refused, assert, idempotencyConflict } from '../shared/errors';
 import { passesLuhn } from '../shared/luhn';
 import { addMonthsUtc, checkBusinessDate, toUtcIso } from '../shared/time';
-import { AccrualItem, EarnRule, MemberMultiplier, availableAtUnder, checkAccrualItems, earnBreakdown } from '../partner/partner';
-import { MembershipPlan, SponsoredBonus, Tier, VelocityLimits } from '../program/program';
+import { MemberMultiplier, availableAtUnder, checkAccrualItems, earnBreakdown } from '../partner/partner';
 import { lastAnniversary, qualifyingPointsAt, rankOf, tierRankFor, upgradeOnAccrual } from './member.tiers';
-import { BonusAwarded, BonusKind, LotSlice, MemberEvent, SuspiciousActivityFlagged } from './member.events';
+import { BonusAwarded, LotSlice, MemberEvent, SuspiciousActivityFlagged } from './member.events';
 import {
-  Hold,
-  Lot,
+  AccruePoints,
+  AwardBonus,
+  BlockCard,
+  EnrolMember,
+  ExpireDueLots,
+  MemberCommand,
+  OpenedTransaction,
+  PartnerTransaction,
+  PurchaseMembership,
+  RedeemPoints,
+  ReleasePendingPoints,
+  ReplaceCard,
+  ReverseTransaction,
+  ReviewTier,
+  TxContext,
+  txIdOf,
+} from './member.commands';
+import {
+  allocateFifo,
+  capture,
+  hold,
+  holdsStayCovered,
+  lapse,
+  liveHeld,
+  lotsAfterTaking,
+  openHolds,
+  release,
+  requireAvailable,
+  requireHoldsCovered,
+  spendableLots,
+} from './member.spending';
+import {
   MemberState,
   accrualFingerprint,
   bonusFingerprint,
@@ -19,145 +48,9 @@ import {
   releaseFingerprint,
   evolveMember,
   initialMember,
-  isPendingAt,
   redemptionFingerprint,
   reversalFingerprint,
 } from './member.state';
-
-/** Coalition rules a member transaction is decided under; the handler reads them from their streams. */
-export interface TxContext {
-  coalitionCurrency: string;
-  pointValueMinor: number;
-  expiryMonths: number;
-  maxBackdateDays: number;
-}
-
-export type EnrolMember = {
-  type: 'EnrolMember';
-  data: { memberId: string; cardNumber: string; birthDate: string | null; enrolledBy: string | null; referredBy?: string };
-  /** The programme's welcome bonus in force at enrolment, and the rules to value it (none without a programme). */
-  context?: TxContext & { welcome?: SponsoredBonus };
-};
-export type AccruePoints = {
-  type: 'AccruePoints';
-  data: {
-    partnerId: string;
-    externalId: string;
-    memberId: string;
-    amountMinor: number;
-    currency: string;
-    occurredAt: string;
-    /** The receipt's lines (their amounts add up to amountMinor): category multipliers apply per line. */
-    items?: AccrualItem[];
-  };
-  /**
-   * `limits`: the programme's velocity limits in force at the business date (none without a programme).
-   * `plan`: a paid plan's multiplier while the member's plan is valid at the business date.
-   * `tiers`: the programme's tiers in force at the business date (none without a programme).
-   * `referral`: the programme's referral bonus, given with a referred member's first purchase.
-   */
-  context: TxContext & { earnRule: EarnRule; limits?: VelocityLimits; plan?: MemberMultiplier; tiers?: Tier[]; referral?: SponsoredBonus };
-};
-/**
- * Points given as a bonus (BonusAwarded). `txId` is the request's (`partnerId:externalId`,
- * `operator:externalId`) or deterministic for bonuses the ledger gives itself (birthday per
- * member-year, referral per pair), so a second award of the same bonus decides nothing.
- * `capPerMonth`: an action's cap per member per calendar month of `occurredAt` (UTC).
- */
-export type AwardBonus = {
-  type: 'AwardBonus';
-  data: {
-    txId: string;
-    kind: BonusKind;
-    partnerId: string;
-    externalId: string | null;
-    memberId: string;
-    points: number;
-    sponsor: string;
-    reason: string;
-    occurredAt: string;
-  };
-  context: TxContext & { capPerMonth?: number };
-};
-/**
- * A paid plan sold by a partner (MembershipPurchased). `context.plan`: the programme's plan
- * named by `planId` in force at the business date (the handler refuses an unknown one).
- */
-export type PurchaseMembership = {
-  type: 'PurchaseMembership';
-  data: { partnerId: string; externalId: string; memberId: string; planId: string; occurredAt: string };
-  context: TxContext & { plan: MembershipPlan };
-};
-export type RedeemPoints = {
-  type: 'RedeemPoints';
-  data: { partnerId: string; externalId: string; memberId: string; points: number; occurredAt: string };
-  context: TxContext;
-};
-export type ReverseTransaction = {
-  type: 'ReverseTransaction';
-  /** `points`: part of the original (what remains of it when absent). */
-  data: { partnerId: string; externalId: string; memberId: string; originalExternalId: string; occurredAt: string; points?: number };
-  context: TxContext;
-};
-/** A checkout reserves points for `ttlSeconds` (bounds below); `holdId` = `partnerId:externalId`. */
-export type PlaceHold = {
-  type: 'PlaceHold';
-  data: { partnerId: string; externalId: string; memberId: string; points: number; ttlSeconds: number; occurredAt: string };
-  context: TxContext;
-};
-/** The holding partner turns `points` of the hold (all when null) into a redemption and releases the rest. */
-export type CaptureHold = {
-  type: 'CaptureHold';
-  data: { partnerId: string; externalId: string; memberId: string; holdId: string; points: number | null; occurredAt: string };
-  context: TxContext;
-};
-/** The holding partner gives the hold's points back; `occurredAt` is the clock's (the request has no date). */
-export type ReleaseHold = {
-  type: 'ReleaseHold';
-  data: { partnerId: string; externalId: string; memberId: string; holdId: string; occurredAt: string };
-  context: TxContext;
-};
-/** Records that a hold past its expiry has lapsed (a job's command, not a partner's). */
-export type LapseHold = { type: 'LapseHold'; data: { memberId: string; holdId: string } };
-/** Records that a pending lot's return window has ended (a job's command, not a partner's). */
-export type ReleasePendingPoints = { type: 'ReleasePendingPoints'; data: { memberId: string; lotId: string } };
-/** Fraud control: `blockedBy` is the enrolling partner or `admin` (the handler checked who may). */
-export type BlockCard = { type: 'BlockCard'; data: { memberId: string; cardNumber: string; reason: string; blockedBy: string } };
-/**
- * The anniversary review of the member's tier as of `at` (not after the clock): at the latest
- * anniversary of the last tier change, a member whose rolling-year points no longer reach the
- * tier drops one tier (never more). A job's command, not a partner's.
- */
-export type ReviewTier = { type: 'ReviewTier'; data: { memberId: string; at: string }; context: { tiers: Tier[] } };
-/** A new card for the member (the handler claimed it for the member first). */
-export type ReplaceCard = { type: 'ReplaceCard'; data: { memberId: string; cardNumber: string } };
-
-/**
- * Records the lapse of the member's lots that expired at or before `until` (which is not after
- * the clock): each one's unspent rest becomes breakage. A job's command, not a partner's.
- */
-export type ExpireDueLots = {
-  type: 'ExpireDueLots';
-  data: { memberId: string; until: string };
-  context: { coalitionCurrency: string };
-};
-
-export type MemberCommand =
-  | EnrolMember
-  | AccruePoints
-  | RedeemPoints
-  | ReverseTransaction
-  | PlaceHold
-  | CaptureHold
-  | ReleaseHold
-  | LapseHold
-  | ReleasePendingPoints
-  | BlockCard
-  | ReplaceCard
-  | ExpireDueLots
-  | ReviewTier
-  | AwardBonus
-  | PurchaseMembership;
 
 /**
  * A velocity limit refused the accrual (422 velocity_limit). `flag` is the event to record
@@ -172,15 +65,6 @@ export class VelocityLimitExceeded extends Refused {
     super('velocity_limit', message);
   }
 }
-
-/** A hold lives between one second and thirty days. */
-export const HOLD_TTL_SECONDS_MIN = 1;
-export const HOLD_TTL_SECONDS_MAX = 30 * 24 * 3600;
-
-export const txIdOf = (partnerId: string, externalId: string) => `${partnerId}:${externalId}`;
-
-/** A transaction a partner posts: it has a receipt id, a business date and a member. */
-type PartnerTransaction = AccruePoints | RedeemPoints | ReverseTransaction | PlaceHold | CaptureHold | ReleaseHold;
 
 /**
  * emmett's shape, as every decider here: the facts to append, or none. A retry of a posted
@@ -371,12 +255,6 @@ function checkBirthDate(birthDate: string, now: Date): void {
   // Calendar dates as YYYY-MM-DD compare as text.
   if (birthDate > now.toISOString().slice(0, 10)) throw new InvalidInput('birthDate', 'must not be in the future');
   if (birthDate < BIRTH_DATE_EARLIEST) throw new InvalidInput('birthDate', `must not be before ${BIRTH_DATE_EARLIEST}`);
-}
-
-/** A new transaction's id and business date (UTC), as the shared opening checks found them. */
-interface OpenedTransaction {
-  txId: string;
-  occurredAt: string;
 }
 
 /**
@@ -608,45 +486,6 @@ function reviewTier(cmd: ReviewTier, state: MemberState, now: Date): MemberEvent
   ];
 }
 
-/**
- * Points a member can spend at a moment: lots not yet expired then, and past their return
- * window (a pending lot is spendable from its availableAt on, its release recorded or not).
- */
-export const spendableLots = (lots: readonly Lot[], at: string): Lot[] => {
-  const t = Date.parse(at);
-  return lots.filter((lot) => Date.parse(lot.expiresAt) > t && !isPendingAt(lot, at));
-};
-
-/**
- * What the member can spend at `at`: points in the lots not expired by then, less what holds
- * live then keep. An expired lot stops counting at its expiry, whether or not its lapse is
- * recorded yet. Never below 0: decisions keep every live hold covered
- * by lots until it lapses (holdsStayCovered); the floor only guards.
- */
-export function availableAt(state: MemberState, at: Date): number {
-  const inLots = spendableLots(state.lots, at.toISOString()).reduce((sum, lot) => sum + lot.points, 0);
-  return Math.max(0, inLots - liveHeld(state, at));
-}
-
-/**
- * Oldest expiry first, so the member spends what would lapse soonest; among lots that
- * expire together, the oldest lot first.
- */
-export function allocateFifo(lots: readonly Lot[], points: number): LotSlice[] {
-  const ordered = [...lots].sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt) || a.seq - b.seq);
-  const slices: LotSlice[] = [];
-  let left = points;
-  for (const lot of ordered) {
-    if (left === 0) break;
-    const take = Math.min(left, lot.points);
-    slices.push({ lotId: lot.lotId, issuerPartnerId: lot.issuerPartnerId, points: take });
-    left -= take;
-  }
-  assert(left === 0, 'allocation covers the points asked (caller checked the balance)');
-  assert(slices.reduce((sum, s) => sum + s.points, 0) === points, 'slices sum to the points redeemed');
-  return slices;
-}
-
 function redeem(cmd: RedeemPoints, state: MemberState, { txId, occurredAt }: OpenedTransaction, now: Date): MemberEvent[] {
   const { partnerId, externalId, memberId, points } = cmd.data;
   assert(Number.isSafeInteger(points) && points > 0, 'points validated upstream');
@@ -748,177 +587,6 @@ function reverse(cmd: ReverseTransaction, state: MemberState, { txId, occurredAt
         issuerPartnerId: partnerId,
         points,
         pointValueMinor: original.pointValueMinor,
-      },
-    },
-  ];
-}
-
-/** Points on holds still live at `now`: a hold past its expiry keeps nothing, whether or not its lapse is recorded. */
-function liveHeld(state: MemberState, now: Date, exceptHoldId?: string): number {
-  let held = 0;
-  for (const h of state.holds.values()) {
-    if (h.status === 'open' && h.holdId !== exceptHoldId && Date.parse(h.expiresAt) > now.getTime()) held += h.points;
-  }
-  return held;
-}
-
-/** Holds not yet ended by an event (lapsed ones included: holdsStayCovered looks only at live ones). */
-function openHolds(state: MemberState, exceptHoldId?: string): Hold[] {
-  return [...state.holds.values()].filter((h) => h.status === 'open' && h.holdId !== exceptHoldId);
-}
-
-/**
- * A hold promises its points until its expiry, yet lots expire on the clock while it is open: a
- * hold could outlive the lots that covered it when placed, and available (spendable − held) go
- * negative. So a decision that places a hold or takes points must leave lots that, at every moment
- * from now on, cover the holds still live at that moment. Only lots spendable now back a hold (a
- * pending lot does not, so cancelling one never touches a hold); among them spendable minus held
- * only drops when a lot expires, so checking now and each lot expiry before the last hold's is enough.
- */
-function holdsStayCovered(lots: readonly Lot[], holds: readonly Pick<Hold, 'points' | 'expiresAt'>[], now: Date): boolean {
-  const live = holds.filter((h) => Date.parse(h.expiresAt) > now.getTime());
-  if (live.length === 0) return true;
-  const lastHold = Math.max(...live.map((h) => Date.parse(h.expiresAt)));
-  const backing = spendableLots(lots, now.toISOString());
-  const moments = new Set([now.getTime()]);
-  for (const lot of backing) {
-    const t = Date.parse(lot.expiresAt);
-    if (t < lastHold) moments.add(t);
-  }
-  for (const t of moments) {
-    const spendable = backing.reduce((sum, lot) => sum + (Date.parse(lot.expiresAt) > t ? lot.points : 0), 0);
-    const held = live.reduce((sum, h) => sum + (Date.parse(h.expiresAt) > t ? h.points : 0), 0);
-    if (spendable < held) return false;
-  }
-  return true;
-}
-
-function requireHoldsCovered(
-  memberId: string,
-  lots: readonly Lot[],
-  holds: readonly Pick<Hold, 'points' | 'expiresAt'>[],
-  now: Date,
-  points: number,
-): void {
-  if (!holdsStayCovered(lots, holds, now)) {
-    throw new Refused(
-      'insufficient_points',
-      `member ${memberId} has too few points that stay spendable until the open holds expire for ${points} more`,
-    );
-  }
-}
-
-/** The open lots as they would be after the slices are taken. */
-function lotsAfterTaking(lots: readonly Lot[], slices: readonly LotSlice[]): Lot[] {
-  const taken = new Map<string, number>();
-  for (const s of slices) taken.set(s.lotId, (taken.get(s.lotId) ?? 0) + s.points);
-  return lots
-    .map((lot) => (taken.has(lot.lotId) ? { ...lot, points: lot.points - taken.get(lot.lotId)! } : lot))
-    .filter((l) => l.points > 0);
-}
-
-/** A redemption, hold or capture never spends points a live hold keeps (422 insufficient_points). */
-function requireAvailable(
-  state: MemberState,
-  memberId: string,
-  spendable: readonly Lot[],
-  points: number,
-  now: Date,
-  exceptHoldId?: string,
-) {
-  const available = spendable.reduce((sum, lot) => sum + lot.points, 0) - liveHeld(state, now, exceptHoldId);
-  if (available < points) {
-    throw new Refused('insufficient_points', `member ${memberId} has ${Math.max(available, 0)} points available, ${points} asked`);
-  }
-}
-
-function hold(cmd: PlaceHold, state: MemberState, { txId, occurredAt }: OpenedTransaction, now: Date): MemberEvent[] {
-  const { partnerId, externalId, memberId, points, ttlSeconds } = cmd.data;
-  assert(Number.isSafeInteger(points) && points > 0, 'points validated upstream');
-  assert(
-    Number.isSafeInteger(ttlSeconds) && ttlSeconds >= HOLD_TTL_SECONDS_MIN && ttlSeconds <= HOLD_TTL_SECONDS_MAX,
-    'TTL validated upstream',
-  );
-  requireAvailable(state, memberId, spendableLots(state.lots, occurredAt), points, now);
-  const expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
-  // The points must stay spendable until the hold expires, not only be there now.
-  requireHoldsCovered(memberId, state.lots, [...openHolds(state), { points, expiresAt }], now, points);
-  return [{ type: 'PointsHeld', data: { txId, holdId: txId, partnerId, externalId, memberId, points, ttlSeconds, expiresAt, occurredAt } }];
-}
-
-/**
- * The hold the holding partner names, open and not past its expiry. Another partner's hold
- * is as unknown to it as one that never was: 404, so it cannot learn that the hold exists.
- */
-function openHoldOf(state: MemberState, partnerId: string, holdId: string, now: Date): Hold {
-  const hold = state.holds.get(holdId);
-  if (hold === undefined || hold.partnerId !== partnerId) throw new NotFound('hold', holdId);
-  if (hold.status !== 'open') throw new Conflict('hold_closed', `hold ${holdId} is already ${hold.status}`);
-  if (Date.parse(hold.expiresAt) <= now.getTime()) throw new Conflict('hold_expired', `hold ${holdId} expired at ${hold.expiresAt}`);
-  return hold;
-}
-
-function capture(cmd: CaptureHold, state: MemberState, { txId, occurredAt }: OpenedTransaction, now: Date): MemberEvent[] {
-  const { partnerId, externalId, memberId, holdId } = cmd.data;
-  const hold = openHoldOf(state, partnerId, holdId, now);
-  const points = cmd.data.points ?? hold.points;
-  assert(Number.isSafeInteger(points) && points > 0, 'points validated upstream');
-  if (points > hold.points) throw new Refused('exceeds_hold', `hold ${holdId} keeps ${hold.points} points, ${points} asked`);
-  // Lots are chosen now, first-in-first-out, as for any redemption: the hold reserved an amount, not lots.
-  const spendable = spendableLots(state.lots, occurredAt);
-  requireAvailable(state, memberId, spendable, points, now, holdId);
-  const slices = allocateFifo(spendable, points);
-  requireHoldsCovered(memberId, lotsAfterTaking(state.lots, slices), openHolds(state, holdId), now, points);
-  return [
-    {
-      type: 'PointsRedeemed',
-      data: {
-        txId,
-        partnerId,
-        externalId,
-        memberId,
-        points,
-        pointValueMinor: cmd.context.pointValueMinor,
-        currency: cmd.context.coalitionCurrency,
-        slices,
-        occurredAt,
-      },
-    },
-    {
-      type: 'HoldCaptured',
-      data: { txId, holdId, partnerId, externalId, memberId, points, releasedPoints: hold.points - points, occurredAt },
-    },
-  ];
-}
-
-function release(cmd: ReleaseHold, state: MemberState, { txId, occurredAt }: OpenedTransaction, now: Date): MemberEvent[] {
-  const { partnerId, externalId, memberId, holdId } = cmd.data;
-  const hold = openHoldOf(state, partnerId, holdId, now);
-  return [
-    { type: 'HoldReleased', data: { txId, holdId, partnerId, externalId, memberId, points: hold.points, reason: 'released', occurredAt } },
-  ];
-}
-
-/** A due hold lapses once; a hold already ended lapses to nothing, so two jobs racing write one event. */
-function lapse(cmd: LapseHold, state: MemberState, now: Date): MemberEvent[] {
-  const { memberId, holdId } = cmd.data;
-  if (state.status === 'none') throw new NotFound('member', memberId);
-  const hold = state.holds.get(holdId);
-  if (hold === undefined) throw new NotFound('hold', holdId);
-  if (hold.status !== 'open') return [];
-  if (Date.parse(hold.expiresAt) > now.getTime()) throw new Conflict('hold_not_expired', `hold ${holdId} expires at ${hold.expiresAt}`);
-  return [
-    {
-      type: 'HoldReleased',
-      data: {
-        txId: null,
-        holdId,
-        partnerId: hold.partnerId,
-        externalId: null,
-        memberId,
-        points: hold.points,
-        reason: 'expired',
-        occurredAt: hold.expiresAt,
       },
     },
   ];

@@ -1,6 +1,8 @@
 import { deciderSpec } from '@ledger/testing/decider-spec';
 import { InvalidInput, NotFound, Refused } from '../shared/errors';
-import { ExpireDueLots, RedeemPoints, TxContext, availableAt, decideMember } from './member.decide';
+import { ExpireDueLots, RedeemPoints, TxContext } from './member.commands';
+import { availableAt } from './member.spending';
+import { decideMember } from './member.decide';
 import { MemberEvent, PointsAccrued, PointsExpired, PointsHeld, PointsRedeemed } from './member.events';
 import { evolveMember, initialMember } from './member.state';
 

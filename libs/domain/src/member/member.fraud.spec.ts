@@ -1,7 +1,8 @@
 import { deciderSpec } from '@ledger/testing/decider-spec';
 import { InvalidInput, NotFound, Refused } from '../shared/errors';
 import { VelocityLimits } from '../program/program';
-import { AccruePoints, MemberCommand, TxContext, VelocityLimitExceeded, decideMember } from './member.decide';
+import { AccruePoints, MemberCommand, TxContext } from './member.commands';
+import { VelocityLimitExceeded, decideMember } from './member.decide';
 import { MemberEvent, PointsAccrued } from './member.events';
 import { evolveMember, initialMember } from './member.state';
 

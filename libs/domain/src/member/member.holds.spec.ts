@@ -1,6 +1,7 @@
 import { deciderSpec } from '@ledger/testing/decider-spec';
 import { AssertionFailed, Conflict, NotFound, Refused } from '../shared/errors';
-import { CaptureHold, LapseHold, PlaceHold, RedeemPoints, ReleaseHold, ReverseTransaction, TxContext, decideMember } from './member.decide';
+import { CaptureHold, LapseHold, PlaceHold, RedeemPoints, ReleaseHold, ReverseTransaction, TxContext } from './member.commands';
+import { decideMember } from './member.decide';
 import { HoldCaptured, HoldReleased, LotSlice, MemberEvent, PointsAccrued, PointsHeld, PointsRedeemed } from './member.events';
 import { evolveMember, initialMember } from './member.state';
 

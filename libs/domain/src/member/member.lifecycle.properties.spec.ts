@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { Conflict, DomainError, NotFound, Refused } from '../shared/errors';
-import { MemberCommand, TxContext, decideMember } from './member.decide';
+import { MemberCommand, TxContext } from './member.commands';
+import { decideMember } from './member.decide';
 import { MemberEvent } from './member.events';
 import { MemberState, evolveMember, initialMember } from './member.state';
 

@@ -1,7 +1,8 @@
 import { deciderSpec } from '@ledger/testing/decider-spec';
 import { Conflict, NotFound, Refused } from '../shared/errors';
 import { MembershipPlan, Tier } from '../program/program';
-import { AccruePoints, PurchaseMembership, ReviewTier, TxContext, decideMember } from './member.decide';
+import { AccruePoints, PurchaseMembership, ReviewTier, TxContext } from './member.commands';
+import { decideMember } from './member.decide';
 import { MemberEvent, MembershipPurchased, PointsAccrued, TierChanged } from './member.events';
 import { evolveMember, initialMember, membershipAt } from './member.state';
 

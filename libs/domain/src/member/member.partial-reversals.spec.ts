@@ -1,6 +1,7 @@
 import { deciderSpec } from '@ledger/testing/decider-spec';
 import { Conflict, Refused } from '../shared/errors';
-import { ReverseTransaction, TxContext, decideMember } from './member.decide';
+import { ReverseTransaction, TxContext } from './member.commands';
+import { decideMember } from './member.decide';
 import { LotSlice, MemberEvent, PointsAccrued, PointsRedeemed } from './member.events';
 import { evolveMember, initialMember } from './member.state';
 

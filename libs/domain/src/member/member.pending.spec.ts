@@ -1,7 +1,8 @@
 import { deciderSpec } from '@ledger/testing/decider-spec';
 import { Conflict, InvalidInput, Refused } from '../shared/errors';
 import { decidePartner, initialPartner } from '../partner/partner';
-import { AccruePoints, PlaceHold, RedeemPoints, ReleasePendingPoints, ReverseTransaction, TxContext, decideMember } from './member.decide';
+import { AccruePoints, PlaceHold, RedeemPoints, ReleasePendingPoints, ReverseTransaction, TxContext } from './member.commands';
+import { decideMember } from './member.decide';
 import { AccrualReversed, MemberEvent, PointsAccrued, PointsRedeemed, PointsReleased } from './member.events';
 import { evolveMember, initialMember, pendingPointsAt } from './member.state';
 

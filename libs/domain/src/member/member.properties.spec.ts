@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { Conflict, DomainError, InvalidInput, NotFound, Refused } from '../shared/errors';
-import { AccruePoints, MemberCommand, RedeemPoints, ReverseTransaction, TxContext, decideMember } from './member.decide';
+import { AccruePoints, MemberCommand, RedeemPoints, ReverseTransaction, TxContext } from './member.commands';
+import { decideMember } from './member.decide';
 import { LotSlice, MemberEvent } from './member.events';
 import { MemberState, TxRecord, evolveMember, initialMember } from './member.state';
 

@@ -1,7 +1,8 @@
 import { deciderSpec } from '@ledger/testing/decider-spec';
 import { InvalidInput } from '../shared/errors';
 import { Tier } from '../program/program';
-import { AccruePoints, ReviewTier, TxContext, decideMember } from './member.decide';
+import { AccruePoints, ReviewTier, TxContext } from './member.commands';
+import { decideMember } from './member.decide';
 import { AccrualReversed, MemberEvent, PointsAccrued, TierChanged } from './member.events';
 import { evolveMember, initialMember } from './member.state';
 import { qualifyingPointsAt } from './member.tiers';

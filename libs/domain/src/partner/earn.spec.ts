@@ -1,6 +1,7 @@
 import { deciderSpec } from '@ledger/testing/decider-spec';
 import { InvalidInput, Conflict } from '../shared/errors';
-import { AccruePoints, TxContext, decideMember } from '../member/member.decide';
+import { AccruePoints, TxContext } from '../member/member.commands';
+import { decideMember } from '../member/member.decide';
 import { MemberEvent, PointsAccrued } from '../member/member.events';
 import { evolveMember, initialMember } from '../member/member.state';
 import { EarnRule, earnBreakdown } from './earn';
