@@ -23,20 +23,7 @@ import {
   TxContext,
   txIdOf,
 } from './member.commands';
-import {
-  allocateFifo,
-  capture,
-  hold,
-  holdsStayCovered,
-  lapse,
-  liveHeld,
-  lotsAfterTaking,
-  openHolds,
-  release,
-  requireAvailable,
-  requireHoldsCovered,
-  spendableLots,
-} from './member.spending';
+import { capture, hold, holdsStayCovered, lapse, liveHeld, lotsAfterTaking, openHolds, redemption, release } from './member.spending';
 import {
   MemberState,
   accrualFingerprint,
@@ -489,26 +476,7 @@ function reviewTier(cmd: ReviewTier, state: MemberState, now: Date): MemberEvent
 function redeem(cmd: RedeemPoints, state: MemberState, { txId, occurredAt }: OpenedTransaction, now: Date): MemberEvent[] {
   const { partnerId, externalId, memberId, points } = cmd.data;
   assert(Number.isSafeInteger(points) && points > 0, 'points validated upstream');
-  const spendable = spendableLots(state.lots, occurredAt);
-  requireAvailable(state, memberId, spendable, points, now);
-  const slices = allocateFifo(spendable, points);
-  requireHoldsCovered(memberId, lotsAfterTaking(state.lots, slices), openHolds(state), now, points);
-  return [
-    {
-      type: 'PointsRedeemed',
-      data: {
-        txId,
-        partnerId,
-        externalId,
-        memberId,
-        points,
-        pointValueMinor: cmd.context.pointValueMinor,
-        currency: cmd.context.coalitionCurrency,
-        slices,
-        occurredAt,
-      },
-    },
-  ];
+  return [redemption(state, { txId, partnerId, externalId, memberId, points, occurredAt }, cmd.context, now)];
 }
 
 function reverse(cmd: ReverseTransaction, state: MemberState, { txId, occurredAt }: OpenedTransaction, now: Date): MemberEvent[] {

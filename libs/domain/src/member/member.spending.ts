@@ -7,8 +7,9 @@ import {
   OpenedTransaction,
   PlaceHold,
   ReleaseHold,
+  TxContext,
 } from './member.commands';
-import { LotSlice, MemberEvent } from './member.events';
+import { LotSlice, MemberEvent, PointsRedeemed } from './member.events';
 import { Hold, Lot, MemberState, isPendingAt } from './member.state';
 
 /*
@@ -95,7 +96,7 @@ export function holdsStayCovered(lots: readonly Lot[], holds: readonly Pick<Hold
   return true;
 }
 
-export function requireHoldsCovered(
+function requireHoldsCovered(
   memberId: string,
   lots: readonly Lot[],
   holds: readonly Pick<Hold, 'points' | 'expiresAt'>[],
@@ -120,7 +121,7 @@ export function lotsAfterTaking(lots: readonly Lot[], slices: readonly LotSlice[
 }
 
 /** A redemption, hold or capture never spends points a live hold keeps (422 insufficient_points). */
-export function requireAvailable(
+function requireAvailable(
   state: MemberState,
   memberId: string,
   spendable: readonly Lot[],
@@ -160,6 +161,39 @@ function openHoldOf(state: MemberState, partnerId: string, holdId: string, now: 
   return hold;
 }
 
+/**
+ * A redemption of `points` at the business date (RedeemPoints, or a captured hold): the lots
+ * spendable then, first-in-first-out, refused when the member cannot spend that many or when
+ * taking them would leave a live hold uncovered. A capture's own hold is left out of both.
+ */
+export function redemption(
+  state: MemberState,
+  tx: OpenedTransaction & { partnerId: string; externalId: string; memberId: string; points: number },
+  context: TxContext,
+  now: Date,
+  exceptHoldId?: string,
+): PointsRedeemed {
+  const { txId, partnerId, externalId, memberId, points, occurredAt } = tx;
+  const spendable = spendableLots(state.lots, occurredAt);
+  requireAvailable(state, memberId, spendable, points, now, exceptHoldId);
+  const slices = allocateFifo(spendable, points);
+  requireHoldsCovered(memberId, lotsAfterTaking(state.lots, slices), openHolds(state, exceptHoldId), now, points);
+  return {
+    type: 'PointsRedeemed',
+    data: {
+      txId,
+      partnerId,
+      externalId,
+      memberId,
+      points,
+      pointValueMinor: context.pointValueMinor,
+      currency: context.coalitionCurrency,
+      slices,
+      occurredAt,
+    },
+  };
+}
+
 export function capture(cmd: CaptureHold, state: MemberState, { txId, occurredAt }: OpenedTransaction, now: Date): MemberEvent[] {
   const { partnerId, externalId, memberId, holdId } = cmd.data;
   const hold = openHoldOf(state, partnerId, holdId, now);
@@ -167,25 +201,8 @@ export function capture(cmd: CaptureHold, state: MemberState, { txId, occurredAt
   assert(Number.isSafeInteger(points) && points > 0, 'points validated upstream');
   if (points > hold.points) throw new Refused('exceeds_hold', `hold ${holdId} keeps ${hold.points} points, ${points} asked`);
   // Lots are chosen now, first-in-first-out, as for any redemption: the hold reserved an amount, not lots.
-  const spendable = spendableLots(state.lots, occurredAt);
-  requireAvailable(state, memberId, spendable, points, now, holdId);
-  const slices = allocateFifo(spendable, points);
-  requireHoldsCovered(memberId, lotsAfterTaking(state.lots, slices), openHolds(state, holdId), now, points);
   return [
-    {
-      type: 'PointsRedeemed',
-      data: {
-        txId,
-        partnerId,
-        externalId,
-        memberId,
-        points,
-        pointValueMinor: cmd.context.pointValueMinor,
-        currency: cmd.context.coalitionCurrency,
-        slices,
-        occurredAt,
-      },
-    },
+    redemption(state, { txId, partnerId, externalId, memberId, points, occurredAt }, cmd.context, now, holdId),
     {
       type: 'HoldCaptured',
       data: { txId, holdId, partnerId, externalId, memberId, points, releasedPoints: hold.points - points, occurredAt },
