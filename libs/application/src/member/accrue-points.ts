@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { AccrualItem, programAt, referralBonusTxId, termsAt, txIdOf } from '@ledger/domain';
+import { AccruePoints, programAt, referralBonusTxId, termsAt, txIdOf } from '@ledger/domain';
 import { AwardReferrerBonusCommand } from './award-bonus';
 import { CommandMeta } from '../shared/command-meta';
 import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
@@ -10,15 +10,7 @@ import { MemberTransactionPoster } from './post-transaction';
 
 export class AccruePointsCommand extends Command<TxOutcome<AccrualBody>> {
   constructor(
-    readonly data: {
-      partnerId: string;
-      externalId: string;
-      memberId: string;
-      amountMinor: number;
-      currency: string;
-      occurredAt: string;
-      items?: AccrualItem[];
-    },
+    readonly data: AccruePoints['data'],
     readonly meta: CommandMeta,
   ) {
     super();

@@ -28,7 +28,7 @@ export interface MembershipBody {
  */
 export class PurchaseMembershipCommand extends Command<TxOutcome<MembershipBody>> {
   constructor(
-    readonly data: { partnerId: string; externalId: string; memberId: string; planId: string; occurredAt: string },
+    readonly data: PurchaseMembership['data'],
     readonly meta: CommandMeta,
   ) {
     super();

@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { LotSlice, txIdOf } from '@ledger/domain';
+import { LotSlice, RedeemPoints, txIdOf } from '@ledger/domain';
 import { CommandMeta } from '../shared/command-meta';
 import { LEDGER_CONFIG, LedgerConfig } from '../shared/ledger-config';
 import { ReferenceData, txContextOf } from '../shared/reference-data';
@@ -9,7 +9,7 @@ import { MemberTransactionPoster } from './post-transaction';
 
 export class RedeemPointsCommand extends Command<TxOutcome<RedemptionBody>> {
   constructor(
-    readonly data: { partnerId: string; externalId: string; memberId: string; points: number; occurredAt: string },
+    readonly data: RedeemPoints['data'],
     readonly meta: CommandMeta,
   ) {
     super();
