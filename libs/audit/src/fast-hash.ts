@@ -1,6 +1,4 @@
-import * as crypto from 'node:crypto';
-import { createHash } from 'node:crypto';
-import { BusinessMetadata, businessPart } from '@ledger/integrity';
+import { BusinessMetadata, businessPart, sha256Hex } from '@ledger/integrity';
 
 /**
  * The domain's canonical JSON (keys sorted by code unit, no whitespace, safe integers only,
@@ -76,12 +74,7 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-// One-shot hashing where the runtime has it (Node 20.12+): no hash object per event.
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
-
 /** `chainHash` on `canonicalJsonFast`: the same hash, faster. */
 export function chainHashFast(prevHash: string, type: string, data: unknown, metadata: BusinessMetadata): string {
-  const json = canonicalJsonFast({ type, data, metadata: businessPart(metadata) });
-  if (oneShot) return oneShot('sha256', prevHash + json, 'hex');
-  return createHash('sha256').update(prevHash).update(json).digest('hex');
+  return sha256Hex(prevHash + canonicalJsonFast({ type, data, metadata: businessPart(metadata) }));
 }

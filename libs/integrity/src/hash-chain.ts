@@ -1,5 +1,4 @@
-import * as crypto from 'node:crypto';
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { canonicalJson } from './canonical-json';
 
 /** The hash a stream's first event chains from. */
@@ -19,13 +18,11 @@ export interface BusinessMetadata {
  * reordering any event of a stream changes every hash after it, so replay detects it.
  */
 export function chainHash(prevHash: string, type: string, data: unknown, metadata: BusinessMetadata): string {
-  const json = canonicalJson({ type, data, metadata: businessPart(metadata) });
-  if (oneShot) return oneShot('sha256', prevHash + json, 'hex');
-  return createHash('sha256').update(prevHash).update(json).digest('hex');
+  return sha256Hex(prevHash + canonicalJson({ type, data, metadata: businessPart(metadata) }));
 }
 
-// One-shot hashing where the runtime has it (Node 20.12+): no hash object per event written.
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+/** sha256 of a string's UTF-8 bytes, in hex: one-shot, with no hash object (it runs for every event written and verified). */
+export const sha256Hex = (data: string): string => hash('sha256', data, 'hex');
 
 /** Picks the hashed fields out of a stored metadata object (which also holds prevHash and hash). */
 export function businessPart(m: BusinessMetadata): BusinessMetadata {

@@ -1,5 +1,4 @@
-import * as crypto from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import assert from 'node:assert/strict';
 
 /**
@@ -22,7 +21,7 @@ import assert from 'node:assert/strict';
  *
  * The root is hex, like every hash in the ledger.
  */
-export const MERKLE_EMPTY_ROOT = createHash('sha256').digest('hex');
+export const MERKLE_EMPTY_ROOT = hash('sha256', '', 'hex');
 
 const LEAF_PREFIX = 0x00;
 const NODE_PREFIX = 0x01;
@@ -30,12 +29,8 @@ const HEX_64 = /^[0-9a-f]{64}$/;
 
 export const isHash = (value: unknown): value is string => typeof value === 'string' && HEX_64.test(value);
 
-// A period's root hashes two nodes per settled event: one-shot hashing of one reused input
-// buffer where the runtime has it (Node 20.12+), a hash object per node otherwise.
-const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash;
-const sha256 = oneShot
-  ? (input: Buffer): Buffer => oneShot('sha256', input, 'buffer')
-  : (input: Buffer): Buffer => createHash('sha256').update(input).digest();
+// A period's root hashes two nodes per settled event: one-shot hashing of one reused input buffer.
+const sha256 = (input: Buffer): Buffer => hash('sha256', input, 'buffer');
 const leafInput = Buffer.alloc(1 + 32);
 const nodeInput = Buffer.alloc(1 + 32 + 32);
 

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '@ledger/integrity';
+import { canonicalJson, sha256Hex } from '@ledger/integrity';
 import { SettlementStatement, StatementBody } from './statement.types';
 
 /** Canonical JSON of a statement: the bytes that are hashed, stored and compared. */
@@ -8,7 +7,7 @@ export const statementJson = (statement: SettlementStatement | StatementBody): s
 /** sha256 hex of the canonical JSON of the statement without its `sha256` field. */
 export function statementSha256(statement: SettlementStatement | StatementBody): string {
   const { sha256: _ignored, ...body } = statement as SettlementStatement;
-  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+  return sha256Hex(canonicalJson(body));
 }
 
 export const sealStatement = (body: StatementBody): SettlementStatement => ({ ...body, sha256: statementSha256(body) });
