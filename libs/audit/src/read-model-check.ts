@@ -332,17 +332,17 @@ function flagsExpected(fold: AuditFold): TableExpectation<FoldedFlag> {
   };
 }
 
+/** Transactions looked up in the index together: one query per this many instead of one each. */
+const TX_LOOKUP_BATCH = 500;
+
+const NO_DIVERGENCE: readonly Divergence[] = [];
+
 /**
  * Compares a read store's snapshot with the fold: the checkpoint against the log, the
  * transaction index row by row as its events go by (the fold keeps no transaction rows),
  * and every other table through the one table comparison once the fold stands at the
  * checkpoint.
  */
-/** Transactions looked up in the index together: one query per this many instead of one each. */
-const TX_LOOKUP_BATCH = 500;
-
-const NO_DIVERGENCE: readonly Divergence[] = [];
-
 class ReadModelComparison {
   private checkpointEventSeen = false;
   private txsCompared = 0;
