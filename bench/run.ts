@@ -27,7 +27,9 @@ const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
 const memoryEvents = Number(
   args.find((a) => a.startsWith('--memory-events='))?.slice('--memory-events='.length) ?? (quick ? 50_000 : 2_000_000),
 );
-const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+const runStarted = Date.now();
+// Each line says when in the run it was written, so a slow run shows where its time went.
+const log = (s: string) => process.stderr.write(`[bench ${((Date.now() - runStarted) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
 
 const suites: { name: string; run: () => Promise<BenchLine[]> }[] = [
   { name: 'write', run: () => benchWritePath({ quick, log }) },
