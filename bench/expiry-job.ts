@@ -3,10 +3,10 @@
  * 50,000 events), beside `ledger rebuild` of the read models of the same store in the same
  * run. The store is the bulk October history (bench/lib/bulk-history.ts); the rebuild is the
  * one the job then reads its due-lots index from: made once per run for that history (by this
- * benchmark, or by an earlier one of the run over the same history) and timed when it was made. `until` is the expiry of the 100,000th lot
- * in due order, and the job runs as the API's does: the index paged, one ExpireDueLots
- * command per member through the real handler, appended to the SQLite store, as many members
- * at once as `ledger expire` takes by default.
+ * benchmark, or by an earlier one of the run over the same history) and timed when it was
+ * made. `until` is the expiry of the 100,000th lot in due order, and the job runs as the
+ * API's does: the index paged, one ExpireDueLots command per member through the real handler,
+ * appended to the SQLite store, as many members at once as `ledger expire` takes by default.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
