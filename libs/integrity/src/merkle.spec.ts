@@ -146,6 +146,28 @@ describe('periodLeafHashes', () => {
     expect(() => new PeriodLeaves().add({ streamId: 's', revision: 1, hash: 'nope' })).toThrow('chain hash');
   });
 
+  it('PeriodLeaves split in two parts at any point, one absorbing the other, has the root of the whole', () => {
+    const events = Array.from({ length: 300 }, (_, i) => ({ streamId: `member-${(i * 31) % 17}`, revision: i, hash: h(`p${i}`) }));
+    const whole = merkleRoot(periodLeafHashes(events));
+    for (const at of [0, 1, 150, 299, 300]) {
+      const first = new PeriodLeaves();
+      const second = new PeriodLeaves();
+      events.slice(0, at).forEach((e) => first.add(e));
+      events.slice(at).forEach((e) => second.add(e));
+      // As it crosses threads: a structured clone.
+      first.absorb(structuredClone(second.part()));
+      expect(first.size).toBe(events.length);
+      expect(first.root()).toBe(whole);
+    }
+    // An event in both parts is settled twice: the root refuses it, as it does in one part.
+    const a = new PeriodLeaves();
+    const b = new PeriodLeaves();
+    a.add(events[0]);
+    b.add(events[0]);
+    a.absorb(b.part());
+    expect(() => a.root()).toThrow('settled once');
+  });
+
   it('HashColumn keeps hashes binary across chunk edges, and a malformed one as zeros', () => {
     const column = new HashColumn();
     const hashes = Array.from({ length: 70_000 }, (_, i) => h(`c${i}`));

@@ -201,6 +201,15 @@ export class HashColumn {
     if (isHash(hash)) this.chunks[chunk].write(hash, (i % HASH_CHUNK) * 32, 32, 'hex');
   }
 
+  /** Appends 32 bytes as they are (a hash already binary, such as a Merkle node). */
+  pushBytes(bytes: Buffer): void {
+    assert(bytes.length === 32, 'a hash is 32 bytes');
+    const i = this.count++;
+    const chunk = Math.floor(i / HASH_CHUNK);
+    if (chunk === this.chunks.length) this.chunks.push(Buffer.alloc(HASH_CHUNK * 32));
+    bytes.copy(this.chunks[chunk], (i % HASH_CHUNK) * 32);
+  }
+
   hexAt(i: number): string {
     const offset = (i % HASH_CHUNK) * 32;
     return this.chunks[Math.floor(i / HASH_CHUNK)].toString('hex', offset, offset + 32);
@@ -213,16 +222,25 @@ export class HashColumn {
   }
 }
 
+/** A part of a period's leaves, as one thread collected them: handed to another to be absorbed. */
+export interface PeriodLeavesPart {
+  streams: string[];
+  revisions: number[];
+  /** The leaf nodes, 32 bytes each, in the order of `streams` and `revisions`. */
+  nodes: Uint8Array;
+}
+
 /**
  * A period's leaves as a close collects them, one settled event at a time, kept column-wise
- * (interned stream ids, revisions, binary hashes): about 50 bytes an event where an object with
- * a hex string took several times that for as long as the close ran. `root()` is
- * `periodMerkleRoot` of the same events.
+ * (interned stream ids, revisions, binary leaf nodes): about 50 bytes an event where an object
+ * with a hex string took several times that for as long as the close ran. A leaf node does not
+ * depend on the order, so it is hashed as the event arrives, on the thread that reads it; the
+ * sort and the inner nodes wait for `root()`, which is `periodMerkleRoot` of the same events.
  */
 export class PeriodLeaves {
   private readonly streams: string[] = [];
   private readonly revisions: number[] = [];
-  private readonly hashes = new HashColumn();
+  private readonly nodes = new HashColumn();
   private readonly interned = new Map<string, string>();
 
   get size(): number {
@@ -231,11 +249,22 @@ export class PeriodLeaves {
 
   add(e: LeafEvent): void {
     assert(isHash(e.hash), 'every stored event carries its chain hash');
-    let stream = this.interned.get(e.streamId);
-    if (stream === undefined) this.interned.set(e.streamId, (stream = e.streamId));
-    this.streams.push(stream);
-    this.revisions.push(e.revision);
-    this.hashes.push(e.hash);
+    this.push(e.streamId, e.revision, leafNode(e.hash));
+  }
+
+  /** The leaves collected here, to be absorbed by the collector of the whole period. */
+  part(): PeriodLeavesPart {
+    const nodes = Buffer.allocUnsafe(this.size * 32);
+    for (let i = 0; i < this.size; i++) this.nodes.copyInto(i, nodes, i * 32);
+    return { streams: [...this.streams], revisions: [...this.revisions], nodes };
+  }
+
+  /** Adds the leaves of another part of the period (the root does not depend on the order they came in). */
+  absorb(part: PeriodLeavesPart): void {
+    const { streams, revisions } = part;
+    assert(streams.length === revisions.length && part.nodes.length === revisions.length * 32, 'a leaves part is whole');
+    const nodes = Buffer.from(part.nodes.buffer, part.nodes.byteOffset, part.nodes.byteLength);
+    for (let i = 0; i < revisions.length; i++) this.push(streams[i], revisions[i], nodes.subarray(i * 32, i * 32 + 32));
   }
 
   root(): string {
@@ -245,11 +274,15 @@ export class PeriodLeaves {
     order.sort(compare);
     for (let k = 1; k < order.length; k++) assert(compare(order[k - 1], order[k]) < 0, 'an event is settled once');
     const nodes = Buffer.allocUnsafe(order.length * 32);
-    leafInput[0] = LEAF_PREFIX;
-    order.forEach((i, k) => {
-      this.hashes.copyInto(i, leafInput, 1);
-      sha256(leafInput).copy(nodes, k * 32);
-    });
+    order.forEach((i, k) => this.nodes.copyInto(i, nodes, k * 32));
     return rootInPlace(nodes, order.length);
+  }
+
+  private push(streamId: string, revision: number, node: Buffer): void {
+    let stream = this.interned.get(streamId);
+    if (stream === undefined) this.interned.set(streamId, (stream = streamId));
+    this.streams.push(stream);
+    this.revisions.push(revision);
+    this.nodes.pushBytes(node);
   }
 }

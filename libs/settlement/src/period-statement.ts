@@ -1,9 +1,10 @@
 import { PartnerEvent, PartnerState, PartnerTerms, evolvePartner, initialPartner } from '@ledger/domain';
-import { EventStore, RecordedEvent } from '@ledger/event-store';
-import { PeriodLeaves } from '@ledger/integrity';
+import { EventStore, RecordedEvent, ScanAllOptions } from '@ledger/event-store';
+import { PeriodLeaves, PeriodLeavesPart } from '@ledger/integrity';
 import { PreparedClose, classifyEvent, closedCutoffsFrom, prepareClose } from './membership';
 import { MONEY_EVENT_TYPES } from './money-events';
 import { StatementBuilder, sealStatement } from './statement';
+import { StatementPart } from './statement-builder';
 import { SettlementStatement } from './statement.types';
 
 /** What, besides the money events, a statement is calculated with: partners' terms and earlier closes. */
@@ -29,6 +30,12 @@ export async function readSettlementReferences(store: EventStore, cutoffPosition
   const partnerTerms = new Map<string, PartnerTerms[]>();
   for (const p of partners.values()) if (p.status !== 'none') partnerTerms.set(p.partnerId, p.terms);
   return { partnerTerms, closedCutoffs: closedCutoffsFrom(closes) };
+}
+
+/** A calculation's sums and leaves over one part of the log (plain data: it crosses threads). */
+export interface PeriodStatementPart {
+  statement: StatementPart;
+  leaves: PeriodLeavesPart;
 }
 
 /**
@@ -67,6 +74,17 @@ export class PeriodStatementCalculation {
     this.leaves.add({ streamId: e.streamId, revision: e.revision, hash: String(e.metadata.hash) });
   }
 
+  /** What this calculation has read so far, for the calculation of the whole period to absorb. */
+  part(): PeriodStatementPart {
+    return { statement: this.builder.part(), leaves: this.leaves.part() };
+  }
+
+  /** Adds a part calculated over the events after this one's (see StatementBuilder.absorb). */
+  absorb(part: PeriodStatementPart): void {
+    this.builder.absorb(part.statement);
+    this.leaves.absorb(part.leaves);
+  }
+
   /** How many events it settles so far: the leaves of its Merkle root. */
   get settledCount(): number {
     return this.leaves.size;
@@ -97,10 +115,15 @@ export async function calculatePeriodStatement(
     coalition,
     await readSettlementReferences(store, cutoffPosition),
   );
-  // Money-typed events of other streams pass the filter too; the classification leaves them out.
-  // Of the metadata, the statement uses the hash alone (its Merkle leaf).
-  await store.scanAll({ upTo: cutoffPosition, filter: { eventTypes: [...MONEY_EVENT_TYPES] }, metadata: 'hash', onProgress: onPage }, (e) =>
-    calculation.add(e),
-  );
+  await store.scanAll(moneyScan(cutoffPosition, onPage), (e) => calculation.add(e));
   return calculation.finish();
+}
+
+/**
+ * The scan of the events a statement uses, up to `upTo`: what settlement does not use is
+ * neither read nor decoded. Money-typed events of other streams pass the filter too; the
+ * classification leaves them out. Of the metadata, the statement uses the hash alone (its Merkle leaf).
+ */
+export function moneyScan(upTo: number, onProgress?: (position: number) => void): ScanAllOptions {
+  return { upTo, filter: { eventTypes: [...MONEY_EVENT_TYPES] }, metadata: 'hash', onProgress };
 }

@@ -39,6 +39,19 @@ export interface StatementHeader {
   cutoffPosition: number;
 }
 
+/** A builder's sums, as `StatementBuilder.part` hands them over (plain data: it crosses threads). */
+export interface StatementPart {
+  redemptions: RedemptionTable;
+  issued: IssuedTable;
+  expired: ExpiredTable;
+  lateAdjustments: LateAdjustment[];
+  membershipFees: Map<string, Map<string, { plansSold: number; feeMinor: number }>>;
+  interPartnerPointsRead: number;
+  eventCount: number;
+  lateEventCount: number;
+  revisionsByStream: Map<string, number[]>;
+}
+
 /**
  * `calculateStatement` one event at a time, so a period close can page through the log
  * instead of holding millions of events: memory grows with partners and terms versions
@@ -149,6 +162,76 @@ export class StatementBuilder {
 
     const adjustment = lateAdjustmentOf(settled, this.header.periodId);
     if (adjustment !== undefined) this.lateAdjustments.push(adjustment);
+  }
+
+  /**
+   * What this builder has summed so far, for the builder of the whole period to absorb: a
+   * close reads the log in two parts on two threads, each with a builder of its own.
+   */
+  part(): StatementPart {
+    assert(!this.built, 'a part is taken before the statement is built');
+    const { redemptions, issued, expired, lateAdjustments, membershipFees, interPartnerPointsRead, eventCount, lateEventCount } = this;
+    return {
+      redemptions,
+      issued,
+      expired,
+      lateAdjustments,
+      membershipFees,
+      interPartnerPointsRead,
+      eventCount,
+      lateEventCount,
+      revisionsByStream: this.revisionsByStream,
+    };
+  }
+
+  /**
+   * Adds the sums of a builder that was fed the events after this one's (same header and
+   * terms): the statement is then the one a single builder fed all the events would build.
+   * Every figure is a sum, and every list is sorted when the statement is built; only the
+   * revisions of each stream keep their log order, so parts are absorbed in log order.
+   */
+  absorb(part: StatementPart): void {
+    assert(!this.built, 'parts are absorbed before the statement is built');
+    for (const [issuer, row] of part.redemptions) {
+      for (const [redeemer, t] of row) {
+        const totals = cellOrInit(this.redemptions, issuer, redeemer, noRedemptions);
+        totals.redeemedPoints = addExact(totals.redeemedPoints, t.redeemedPoints, 'matrix points');
+        totals.redeemedAmount = addExact(totals.redeemedAmount, t.redeemedAmount, 'matrix amount');
+        totals.reversedPoints = addExact(totals.reversedPoints, t.reversedPoints, 'matrix points');
+        totals.reversedAmount = addExact(totals.reversedAmount, t.reversedAmount, 'matrix amount');
+      }
+    }
+    for (const [issuer, row] of part.issued) {
+      for (const [version, t] of row) {
+        const totals = cellOrInit(this.issued, issuer, version, noneIssued);
+        totals.issuedPoints = addExact(totals.issuedPoints, t.issuedPoints, 'issued points');
+        totals.reversedPoints = addExact(totals.reversedPoints, t.reversedPoints, 'reversed points');
+        totals.value = addExact(totals.value, t.value, 'issued value');
+      }
+    }
+    for (const [issuer, row] of part.expired) {
+      for (const [version, t] of row) {
+        const totals = cellOrInit(this.expired, issuer, version, noneExpired);
+        totals.points = addExact(totals.points, t.points, 'expired points');
+        totals.amount = addExact(totals.amount, t.amount, 'breakage');
+      }
+    }
+    for (const [partnerId, plans] of part.membershipFees) {
+      for (const [planId, t] of plans) {
+        const line = cellOrInit(this.membershipFees, partnerId, planId, () => ({ plansSold: 0, feeMinor: 0 }));
+        line.plansSold += t.plansSold;
+        line.feeMinor = addExact(line.feeMinor, t.feeMinor, 'membership fees');
+      }
+    }
+    this.lateAdjustments.push(...part.lateAdjustments);
+    this.interPartnerPointsRead = addExact(this.interPartnerPointsRead, part.interPartnerPointsRead, 'inter-partner points');
+    this.eventCount += part.eventCount;
+    this.lateEventCount += part.lateEventCount;
+    for (const [streamId, revisions] of part.revisionsByStream) {
+      const mine = this.revisionsByStream.get(streamId);
+      if (mine === undefined) this.revisionsByStream.set(streamId, [...revisions]);
+      else for (const r of revisions) mine.push(r);
+    }
   }
 
   build(): SettlementStatement {

@@ -21,6 +21,7 @@ import { SettledEvent, selectForPeriod } from './membership';
 import { LedgerEvent } from './money-events';
 import { CURRENCY } from './settlement.fixtures';
 import { calculateStatement, statementJson, verifyStatement } from './statement';
+import { StatementBuilder } from './statement-builder';
 import { SettlementStatement } from './statement.types';
 
 const NOW = new Date('2027-06-01T00:00:00.000Z');
@@ -293,6 +294,25 @@ describe('a period close over random coalitions and histories', () => {
           partnerTerms,
         });
         expect(statementJson(again)).toBe(statementJson(a.statement));
+      }),
+      RUNS,
+    );
+  });
+
+  it('is the same when two builders each read a part of the log and one absorbs the other (a close on two threads)', () => {
+    fc.assert(
+      fc.property(arbScenario, fc.double({ min: 0, max: 1, noNaN: true }), (sc, at) => {
+        const partnerTerms = termsMap(sc.terms);
+        const { statement, settled } = closeOctober(appendAll(memberStreams(sc.ops, sc.members, partnerTerms), sc.interleavingA, sc.gaps), partnerTerms);
+        const header = { periodId: PERIOD, currency: CURRENCY, pointValueMinor: 10, cutoffPosition: statement.cutoffPosition };
+        const split = Math.floor(at * settled.length);
+        const first = new StatementBuilder(header, partnerTerms);
+        const second = new StatementBuilder(header, partnerTerms);
+        settled.slice(0, split).forEach((e) => first.add(e));
+        settled.slice(split).forEach((e) => second.add(e));
+        // As it crosses threads: a structured clone of the second builder's sums.
+        first.absorb(structuredClone(second.part()));
+        expect(statementJson(first.build())).toBe(statementJson(statement));
       }),
       RUNS,
     );

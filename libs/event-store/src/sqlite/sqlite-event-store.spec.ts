@@ -111,6 +111,25 @@ describe.each(WRITERS)('SqliteEventStore (%s writer)', (writer) => {
     }
   });
 
+  it('scans from a lower bound (after, exclusive), filtered or not, and refuses one that is not an integer', async () => {
+    const store = open();
+    await store.appendToStream('member-1', events(3), { expectedRevision: 'no_stream' });
+    await store.appendToStream('partner-1', events(2), { expectedRevision: 'no_stream' });
+    const all = await store.readAll();
+    const scan = async (options: Parameters<SqliteEventStore['scanAll']>[0]) => {
+      const seen: number[] = [];
+      await store.scanAll(options, (e) => seen.push(e.position));
+      return seen;
+    };
+    const positions = all.map((e) => e.position);
+    expect(await scan({ upTo: positions[4], after: positions[1] })).toEqual(positions.slice(2));
+    expect(await scan({ upTo: positions[3], after: positions[1] })).toEqual(positions.slice(2, 4));
+    expect(await scan({ upTo: positions[4], after: positions[1], filter: { streamPrefixes: ['member-'] } })).toEqual([positions[2]]);
+    expect(await scan({ upTo: positions[4], after: positions[4] })).toEqual([]);
+    expect(await scan({ upTo: positions[4], after: -5 })).toEqual(positions);
+    await expect(scan({ upTo: positions[4], after: 1.5 })).rejects.toThrow('after must be a safe integer');
+  });
+
   it('runs in WAL mode with synchronous=FULL and a busy timeout', () => {
     expect(open().pragmas()).toEqual({ journalMode: 'wal', synchronous: 2, busyTimeoutMs: 5_000 });
     expect(open({ busyTimeoutMs: 250 }).pragmas().busyTimeoutMs).toBe(250);

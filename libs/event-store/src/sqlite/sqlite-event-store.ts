@@ -295,13 +295,18 @@ export class SqliteEventStore implements EventStore {
     return rows.map(decodeRow);
   }
 
-  async scanAll(options: ScanAllOptions, onEvent: (e: RecordedEvent) => void): Promise<void> {
+  /**
+   * The port's scan; here also from a lower bound: `after` (exclusive), so that two threads
+   * can each read one part of the log (a period close's statement, libs/settlement).
+   */
+  async scanAll(options: ScanAllOptions & { after?: number }, onEvent: (e: RecordedEvent) => void): Promise<void> {
     assertValidScan(options);
     const { upTo, onProgress } = options;
+    if (options.after !== undefined && !Number.isSafeInteger(options.after)) throw new RangeError(`after must be a safe integer, got ${options.after}`);
     const hashOnly = options.metadata === 'hash';
     const query = this.scanQuery(options.filter, hashOnly);
     const decode = hashOnly ? decodeRowWithHashOnly : decodeRow;
-    let after = -1;
+    let after = Math.max(-1, options.after ?? -1);
     for (;;) {
       if (this.closed) throw new Error('SqliteEventStore is closed');
       const rows = readOrUnavailable(() => query.statement.all(...query.params(after, upTo, SCAN_PAGE)));
