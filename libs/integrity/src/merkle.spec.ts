@@ -4,6 +4,9 @@ import {
   HashColumn,
   MERKLE_EMPTY_ROOT,
   PeriodLeaves,
+  merkleRootOfHalves,
+  merkleSplitPoint,
+  merkleTopOf,
   byStreamRevision,
   inclusionProof,
   merkleRoot,
@@ -166,6 +169,23 @@ describe('periodLeafHashes', () => {
     b.add(events[0]);
     a.absorb(b.part());
     expect(() => a.root()).toThrow('settled once');
+  });
+
+  it('a tree hashed in two halves at merkleSplitPoint has the root of the whole, for every size up to 300', () => {
+    expect(merkleSplitPoint(0)).toBeUndefined();
+    expect(merkleSplitPoint(1)).toBeUndefined();
+    for (let n = 2; n <= 300; n++) {
+      const events = Array.from({ length: n }, (_, i) => ({ streamId: `member-${i % 7}`, revision: i, hash: h(`s${i}`) }));
+      const leaves = new PeriodLeaves();
+      events.forEach((e) => leaves.add(e));
+      const nodes = leaves.sortedNodes();
+      const split = merkleSplitPoint(n)!;
+      // The first half is a power of two, at least half of the nodes, and leaves some to the second.
+      expect([split & (split - 1), split * 2 >= n, split < n]).toEqual([0, true, true]);
+      const right = merkleTopOf(new Uint8Array(nodes.subarray(split * 32)), n - split);
+      const left = merkleTopOf(nodes, split);
+      expect(merkleRootOfHalves(left, right)).toBe(merkleRoot(periodLeafHashes(events)));
+    }
   });
 
   it('HashColumn keeps hashes binary across chunk edges, and a malformed one as zeros', () => {

@@ -80,6 +80,12 @@ function rootOfCheckedLeaves(hashes: readonly string[]): string {
  */
 function rootInPlace(nodes: Buffer, count: number): string {
   if (count === 0) return MERKLE_EMPTY_ROOT;
+  reduceInPlace(nodes, count);
+  return nodes.toString('hex', 0, 32);
+}
+
+/** Hashes `count` nodes up, level by level, until one is left, at the start of `nodes`. */
+function reduceInPlace(nodes: Buffer, count: number): void {
   // Bounded: each level has ceil(n/2) nodes, so there are ceil(log2 n) levels.
   for (let n = count; n > 1; n = Math.ceil(n / 2)) {
     const pairs = Math.floor(n / 2);
@@ -91,7 +97,33 @@ function rootInPlace(nodes: Buffer, count: number): string {
     // An odd last node is promoted as it is.
     if (n % 2 === 1) nodes.copy(nodes, 32 * pairs, 32 * (n - 1), 32 * n);
   }
-  return nodes.toString('hex', 0, 32);
+}
+
+/**
+ * Where a tree of `count` leaf nodes splits into two that can be hashed apart (on two
+ * threads): the first `2^k` nodes, 2^k being the least power of two at least half the count,
+ * are a complete subtree; the rest, reduced by the same rules, is the one node beside it at
+ * level k (its pairs start at even places and its last node is the level's last). The root
+ * is then `merkleRootOfHalves`. Undefined below two nodes.
+ */
+export function merkleSplitPoint(count: number): number | undefined {
+  if (count < 2) return undefined;
+  let block = 1;
+  while (block * 2 < count) block *= 2;
+  return block;
+}
+
+/** The top node of `count` nodes laid end to end (32 bytes each), reduced in place: one half of a split tree. */
+export function merkleTopOf(nodes: Uint8Array, count: number): Buffer {
+  assert(count > 0 && nodes.byteLength >= count * 32, 'a subtree has nodes');
+  const buffer = Buffer.from(nodes.buffer, nodes.byteOffset, count * 32);
+  reduceInPlace(buffer, count);
+  return Buffer.from(buffer.subarray(0, 32));
+}
+
+/** The root over the two halves `merkleSplitPoint` gives, from their top nodes. */
+export function merkleRootOfHalves(left: Uint8Array, right: Uint8Array): string {
+  return innerNode(Buffer.from(left), Buffer.from(right)).toString('hex');
 }
 
 /** A sibling on the way up: its hash, and on which side of the running node it sits. */
@@ -268,6 +300,14 @@ export class PeriodLeaves {
   }
 
   root(): string {
+    return rootInPlace(this.sortedNodes(), this.size);
+  }
+
+  /**
+   * The leaf nodes in the tree's order, (streamId, revision), laid end to end: what `root()`
+   * hashes up, for a caller that hashes the two halves of the tree on two threads.
+   */
+  sortedNodes(): Buffer {
     const { streams, revisions } = this;
     const order = Array.from({ length: revisions.length }, (_, i) => i);
     const compare = (a: number, b: number) => compareStreamRevision(streams[a], revisions[a], streams[b], revisions[b]);
@@ -275,7 +315,7 @@ export class PeriodLeaves {
     for (let k = 1; k < order.length; k++) assert(compare(order[k - 1], order[k]) < 0, 'an event is settled once');
     const nodes = Buffer.allocUnsafe(order.length * 32);
     order.forEach((i, k) => this.nodes.copyInto(i, nodes, k * 32));
-    return rootInPlace(nodes, order.length);
+    return nodes;
   }
 
   private push(streamId: string, revision: number, node: Buffer): void {
