@@ -192,37 +192,25 @@ export class StatementBuilder {
    */
   absorb(part: StatementPart): void {
     assert(!this.built, 'parts are absorbed before the statement is built');
-    for (const [issuer, row] of part.redemptions) {
-      for (const [redeemer, t] of row) {
-        const totals = cellOrInit(this.redemptions, issuer, redeemer, noRedemptions);
-        totals.redeemedPoints = addExact(totals.redeemedPoints, t.redeemedPoints, 'matrix points');
-        totals.redeemedAmount = addExact(totals.redeemedAmount, t.redeemedAmount, 'matrix amount');
-        totals.reversedPoints = addExact(totals.reversedPoints, t.reversedPoints, 'matrix points');
-        totals.reversedAmount = addExact(totals.reversedAmount, t.reversedAmount, 'matrix amount');
-      }
-    }
-    for (const [issuer, row] of part.issued) {
-      for (const [version, t] of row) {
-        const totals = cellOrInit(this.issued, issuer, version, noneIssued);
-        totals.issuedPoints = addExact(totals.issuedPoints, t.issuedPoints, 'issued points');
-        totals.reversedPoints = addExact(totals.reversedPoints, t.reversedPoints, 'reversed points');
-        totals.value = addExact(totals.value, t.value, 'issued value');
-      }
-    }
-    for (const [issuer, row] of part.expired) {
-      for (const [version, t] of row) {
-        const totals = cellOrInit(this.expired, issuer, version, noneExpired);
-        totals.points = addExact(totals.points, t.points, 'expired points');
-        totals.amount = addExact(totals.amount, t.amount, 'breakage');
-      }
-    }
-    for (const [partnerId, plans] of part.membershipFees) {
-      for (const [planId, t] of plans) {
-        const line = cellOrInit(this.membershipFees, partnerId, planId, () => ({ plansSold: 0, feeMinor: 0 }));
-        line.plansSold += t.plansSold;
-        line.feeMinor = addExact(line.feeMinor, t.feeMinor, 'membership fees');
-      }
-    }
+    absorbTable(this.redemptions, part.redemptions, noRedemptions, (into, from) => {
+      into.redeemedPoints = addExact(into.redeemedPoints, from.redeemedPoints, 'matrix points');
+      into.redeemedAmount = addExact(into.redeemedAmount, from.redeemedAmount, 'matrix amount');
+      into.reversedPoints = addExact(into.reversedPoints, from.reversedPoints, 'matrix points');
+      into.reversedAmount = addExact(into.reversedAmount, from.reversedAmount, 'matrix amount');
+    });
+    absorbTable(this.issued, part.issued, noneIssued, (into, from) => {
+      into.issuedPoints = addExact(into.issuedPoints, from.issuedPoints, 'issued points');
+      into.reversedPoints = addExact(into.reversedPoints, from.reversedPoints, 'reversed points');
+      into.value = addExact(into.value, from.value, 'issued value');
+    });
+    absorbTable(this.expired, part.expired, noneExpired, (into, from) => {
+      into.points = addExact(into.points, from.points, 'expired points');
+      into.amount = addExact(into.amount, from.amount, 'breakage');
+    });
+    absorbTable(this.membershipFees, part.membershipFees, () => ({ plansSold: 0, feeMinor: 0 }), (into, from) => {
+      into.plansSold += from.plansSold;
+      into.feeMinor = addExact(into.feeMinor, from.feeMinor, 'membership fees');
+    });
     this.lateAdjustments.push(...part.lateAdjustments);
     this.interPartnerPointsRead = addExact(this.interPartnerPointsRead, part.interPartnerPointsRead, 'inter-partner points');
     this.eventCount += part.eventCount;
@@ -281,6 +269,16 @@ export class StatementBuilder {
       roundingResidueBpsOfMinor: toStatementFigure(residue, 'rounding residue'),
     });
   }
+}
+
+/** Adds each cell of `theirs` into the same cell of `mine`, made by `init` where `mine` has none. */
+function absorbTable<R extends string, C extends string | number, V>(
+  mine: Map<R, Map<C, V>>,
+  theirs: Map<R, Map<C, V>>,
+  init: () => V,
+  add: (into: V, from: V) => void,
+): void {
+  for (const [row, cells] of theirs) for (const [column, from] of cells) add(cellOrInit(mine, row, column, init), from);
 }
 
 /** Lines by partner then plan (code-unit order); no field at all when nothing was sold. */
