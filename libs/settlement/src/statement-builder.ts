@@ -207,10 +207,15 @@ export class StatementBuilder {
       into.points = addExact(into.points, from.points, 'expired points');
       into.amount = addExact(into.amount, from.amount, 'breakage');
     });
-    absorbTable(this.membershipFees, part.membershipFees, () => ({ plansSold: 0, feeMinor: 0 }), (into, from) => {
-      into.plansSold += from.plansSold;
-      into.feeMinor = addExact(into.feeMinor, from.feeMinor, 'membership fees');
-    });
+    absorbTable(
+      this.membershipFees,
+      part.membershipFees,
+      () => ({ plansSold: 0, feeMinor: 0 }),
+      (into, from) => {
+        into.plansSold += from.plansSold;
+        into.feeMinor = addExact(into.feeMinor, from.feeMinor, 'membership fees');
+      },
+    );
     this.lateAdjustments.push(...part.lateAdjustments);
     this.interPartnerPointsRead = addExact(this.interPartnerPointsRead, part.interPartnerPointsRead, 'inter-partner points');
     this.eventCount += part.eventCount;

@@ -18,7 +18,14 @@ describe('a close calculated in worker threads', () => {
     dir = mkdtempSync(join(tmpdir(), 'ledger-statement-worker-'));
     file = join(dir, 'ledger.db');
     const store = SqliteEventStore.open(file);
-    await appendSyntheticHistory(store, { events: 3_000, members: 120, partners: 4, seed: 7, months: 3, endAt: '2026-11-20T12:00:00.000Z' });
+    await appendSyntheticHistory(store, {
+      events: 3_000,
+      members: 120,
+      partners: 4,
+      seed: 7,
+      months: 3,
+      endAt: '2026-11-20T12:00:00.000Z',
+    });
     const [last] = await store.readAll({ direction: 'backwards', maxCount: 1 });
     head = last.position;
     await store.close();

@@ -118,10 +118,7 @@ interface StatementPartJob extends StatementJob {
 }
 
 type PartMessage =
-  | { progress: number }
-  | { part: PeriodStatementPart }
-  | { top: Uint8Array }
-  | { failure: { name: string; message: string } };
+  { progress: number } | { part: PeriodStatementPart } | { top: Uint8Array } | { failure: { name: string; message: string } };
 /** After its part, the second worker hashes one half of the Merkle tree (PeriodStatementCalculation.finishSplit). */
 type PartRequest = { subtree: Uint8Array; count: number };
 
@@ -175,7 +172,10 @@ export function runStatementJob(): void {
 }
 
 /** One part of a close, in a worker of its own: the sums and leaves of the positions after `job.after`. */
-function calculatePartInWorker(job: StatementPartJob, onProgress: (position: number) => void): { worker: Worker; part: Promise<PeriodStatementPart> } {
+function calculatePartInWorker(
+  job: StatementPartJob,
+  onProgress: (position: number) => void,
+): { worker: Worker; part: Promise<PeriodStatementPart> } {
   const worker = startLibraryWorker(__filename, 'runStatementPartJob', job);
   const part = workerAnswer<PartMessage, PeriodStatementPart>(worker, 'statement part worker', (message) => {
     if ('progress' in message) {

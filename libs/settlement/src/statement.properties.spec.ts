@@ -303,7 +303,10 @@ describe('a period close over random coalitions and histories', () => {
     fc.assert(
       fc.property(arbScenario, fc.double({ min: 0, max: 1, noNaN: true }), (sc, at) => {
         const partnerTerms = termsMap(sc.terms);
-        const { statement, settled } = closeOctober(appendAll(memberStreams(sc.ops, sc.members, partnerTerms), sc.interleavingA, sc.gaps), partnerTerms);
+        const { statement, settled } = closeOctober(
+          appendAll(memberStreams(sc.ops, sc.members, partnerTerms), sc.interleavingA, sc.gaps),
+          partnerTerms,
+        );
         const header = { periodId: PERIOD, currency: CURRENCY, pointValueMinor: 10, cutoffPosition: statement.cutoffPosition };
         const split = Math.floor(at * settled.length);
         const first = new StatementBuilder(header, partnerTerms);

@@ -302,7 +302,8 @@ export class SqliteEventStore implements EventStore {
   async scanAll(options: ScanAllOptions & { after?: number }, onEvent: (e: RecordedEvent) => void): Promise<void> {
     assertValidScan(options);
     const { upTo, onProgress } = options;
-    if (options.after !== undefined && !Number.isSafeInteger(options.after)) throw new RangeError(`after must be a safe integer, got ${options.after}`);
+    if (options.after !== undefined && !Number.isSafeInteger(options.after))
+      throw new RangeError(`after must be a safe integer, got ${options.after}`);
     const hashOnly = options.metadata === 'hash';
     const query = this.scanQuery(options.filter, hashOnly);
     const decode = hashOnly ? decodeRowWithHashOnly : decodeRow;
