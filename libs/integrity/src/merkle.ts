@@ -256,8 +256,8 @@ export class HashColumn {
 
 /** A part of a period's leaves, as one thread collected them: handed to another to be absorbed. */
 export interface PeriodLeavesPart {
-  streams: string[];
-  revisions: number[];
+  streams: readonly string[];
+  revisions: readonly number[];
   /** The leaf nodes, 32 bytes each, in the order of `streams` and `revisions`. */
   nodes: Uint8Array;
 }
@@ -284,19 +284,24 @@ export class PeriodLeaves {
     this.push(e.streamId, e.revision, leafNode(e.hash));
   }
 
-  /** The leaves collected here, to be absorbed by the collector of the whole period. */
+  /**
+   * The leaves collected here, to be absorbed by the collector of the whole period: taken
+   * once collecting is done (the columns are this object's own, handed over as they are; a
+   * message to another thread copies them anyway).
+   */
   part(): PeriodLeavesPart {
     const nodes = Buffer.allocUnsafe(this.size * 32);
     for (let i = 0; i < this.size; i++) this.nodes.copyInto(i, nodes, i * 32);
-    return { streams: [...this.streams], revisions: [...this.revisions], nodes };
+    return { streams: this.streams, revisions: this.revisions, nodes };
   }
 
   /** Adds the leaves of another part of the period (the root does not depend on the order they came in). */
   absorb(part: PeriodLeavesPart): void {
     const { streams, revisions } = part;
-    assert(streams.length === revisions.length && part.nodes.length === revisions.length * 32, 'a leaves part is whole');
+    const count = revisions.length;
+    assert(streams.length === count && part.nodes.length === count * 32, 'a leaves part is whole');
     const nodes = Buffer.from(part.nodes.buffer, part.nodes.byteOffset, part.nodes.byteLength);
-    for (let i = 0; i < revisions.length; i++) this.push(streams[i], revisions[i], nodes.subarray(i * 32, i * 32 + 32));
+    for (let i = 0; i < count; i++) this.push(streams[i], revisions[i], nodes.subarray(i * 32, i * 32 + 32));
   }
 
   root(): string {

@@ -17,7 +17,7 @@
  * the first hashes the other. On a 1M-event period, alternating runs on the 2-core bench
  * machine took 8.1 s against 12.6–13.1 s on one thread.
  */
-import { Worker, isMainThread, parentPort } from 'node:worker_threads';
+import { MessagePort, Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { AssertionFailed } from '@ledger/domain';
 import { EventStore, StoreUnavailable } from '@ledger/event-store';
 import { libraryWorkerData, lowerThisThreadsPriority, startLibraryWorker, workerAnswer } from '@ledger/event-store/library-worker';
@@ -117,36 +117,62 @@ interface StatementPartJob extends StatementJob {
   after: number;
 }
 
-type PartMessage =
-  { progress: number } | { part: PeriodStatementPart } | { top: Uint8Array } | { failure: { name: string; message: string } };
+type PartMessage = { progress: number } | { part: PeriodStatementPart } | { top: Uint8Array } | { failure: WorkerFailure };
 /** After its part, the second worker hashes one half of the Merkle tree (PeriodStatementCalculation.finishSplit). */
 type PartRequest = { subtree: Uint8Array; count: number };
 
-/** The worker's side: one statement, from its own connection to the file, then it is done. */
-export function runStatementJob(): void {
-  if (isMainThread || !parentPort) throw new Error('runStatementJob runs in the statement worker');
+/**
+ * What both statement workers do around their work: take their job, run below the request
+ * thread's priority on a connection of their own to the file, and answer a failure with one
+ * message (the caller turns it back into an error of the same kind, failureOf).
+ */
+function inStatementWorker<J extends StatementJob, M>(
+  entry: string,
+  work: (job: J, store: SqliteEventStore, post: (message: M) => void, port: MessagePort) => Promise<void>,
+): void {
+  if (isMainThread || !parentPort) throw new Error(`${entry} runs in a statement worker`);
   const port = parentPort;
-  const job = libraryWorkerData<StatementJob>();
-  const post = (message: WorkerMessage) => port.postMessage(message);
+  const job = libraryWorkerData<J>();
+  const post = (message: M | { failure: WorkerFailure }) => port.postMessage(message);
   lowerThisThreadsPriority(CLOSE_THREAD_NICE);
   void (async () => {
     const store = SqliteEventStore.open(job.file, { busyTimeoutMs: job.busyTimeoutMs });
-    let second: { worker: Worker; part: Promise<PeriodStatementPart> } | undefined;
     try {
-      const references = await readSettlementReferences(store, job.cutoffPosition);
-      const calculation = new PeriodStatementCalculation(job.periodId, job.cutoffPosition, job.coalition, references);
-      const split = job.cutoffPosition >= job.splitMinPositions ? Math.floor(job.cutoffPosition / 2) : undefined;
-      // Progress is the positions read in both parts, so it still ends at the cut-off.
-      let readHere = 0;
-      let readThere = 0;
-      if (split !== undefined) {
-        second = calculatePartInWorker({ ...job, references, after: split }, (position) => {
-          readThere = position - split;
-          post({ progress: readHere + readThere });
-        });
-        // Should this thread fail first, the other's outcome is not awaited: keep it from going unhandled.
-        second.part.catch(() => undefined);
-      }
+      await work(job, store, post, port);
+    } catch (error) {
+      post({ failure: failureMessage(error) });
+    } finally {
+      await store.close();
+    }
+  })();
+}
+
+type WorkerFailure = { name: string; message: string };
+
+const failureMessage = (error: unknown): WorkerFailure => {
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { name: e.name, message: e.message };
+};
+
+/** The worker's side: one statement, from its own connection to the file, then it is done. */
+export function runStatementJob(): void {
+  inStatementWorker<StatementJob, WorkerMessage>('runStatementJob', async (job, store, post) => {
+    const references = await readSettlementReferences(store, job.cutoffPosition);
+    const calculation = new PeriodStatementCalculation(job.periodId, job.cutoffPosition, job.coalition, references);
+    const split = job.cutoffPosition >= job.splitMinPositions ? Math.floor(job.cutoffPosition / 2) : undefined;
+    // Progress is the positions read in both parts, so it still ends at the cut-off.
+    let readHere = 0;
+    let readThere = 0;
+    const second =
+      split === undefined
+        ? undefined
+        : calculatePartInWorker({ ...job, references, after: split }, (position) => {
+            readThere = position - split;
+            post({ progress: readHere + readThere });
+          });
+    // Should this thread fail first, the other's outcome is not awaited: keep it from going unhandled.
+    second?.part.catch(() => undefined);
+    try {
       await store.scanAll(
         moneyScan(split ?? job.cutoffPosition, (position) => {
           readHere = position;
@@ -158,17 +184,12 @@ export function runStatementJob(): void {
         post({ statement: calculation.finish() });
       } else {
         calculation.absorb(await second.part);
-        const worker = second.worker;
-        post({ statement: await calculation.finishSplit((nodes, count) => hashSubtreeInWorker(worker, nodes, count)) });
+        post({ statement: await calculation.finishSplit((nodes, count) => hashSubtreeInWorker(second.worker, nodes, count)) });
       }
-    } catch (error) {
-      const e = error instanceof Error ? error : new Error(String(error));
-      post({ failure: { name: e.name, message: e.message } });
     } finally {
       await second?.worker.terminate();
-      await store.close();
     }
-  })();
+  });
 }
 
 /** One part of a close, in a worker of its own: the sums and leaves of the positions after `job.after`. */
@@ -206,29 +227,16 @@ function hashSubtreeInWorker(worker: Worker, nodes: Uint8Array, count: number): 
  * half of the Merkle tree. The first worker ends it.
  */
 export function runStatementPartJob(): void {
-  if (isMainThread || !parentPort) throw new Error('runStatementPartJob runs in a statement worker');
-  const port = parentPort;
-  const job = libraryWorkerData<StatementPartJob>();
-  const post = (message: PartMessage) => port.postMessage(message);
-  lowerThisThreadsPriority(CLOSE_THREAD_NICE);
-  void (async () => {
-    const store = SqliteEventStore.open(job.file, { busyTimeoutMs: job.busyTimeoutMs });
-    try {
-      const calculation = new PeriodStatementCalculation(job.periodId, job.cutoffPosition, job.coalition, job.references);
-      await store.scanAll({ ...moneyScan(job.cutoffPosition, (p) => post({ progress: p })), after: job.after }, (e) => calculation.add(e));
-      port.on('message', (request: PartRequest) => {
-        try {
-          post({ top: merkleTopOf(request.subtree, request.count) });
-        } catch (error) {
-          post({ failure: { name: 'Error', message: error instanceof Error ? error.message : String(error) } });
-        }
-      });
-      post({ part: calculation.part() });
-    } catch (error) {
-      const e = error instanceof Error ? error : new Error(String(error));
-      post({ failure: { name: e.name, message: e.message } });
-    } finally {
-      await store.close();
-    }
-  })();
+  inStatementWorker<StatementPartJob, PartMessage>('runStatementPartJob', async (job, store, post, port) => {
+    const calculation = new PeriodStatementCalculation(job.periodId, job.cutoffPosition, job.coalition, job.references);
+    await store.scanAll({ ...moneyScan(job.cutoffPosition, (p) => post({ progress: p })), after: job.after }, (e) => calculation.add(e));
+    port.on('message', (request: PartRequest) => {
+      try {
+        post({ top: merkleTopOf(request.subtree, request.count) });
+      } catch (error) {
+        post({ failure: failureMessage(error) });
+      }
+    });
+    post({ part: calculation.part() });
+  });
 }
