@@ -3,6 +3,9 @@ import { BusinessMetadata, GENESIS_HASH } from '@ledger/integrity';
 import { chainHashFast } from './fast-hash';
 import { Divergence } from './divergence';
 
+/** Where a divergence is: built only when there is one. */
+const at = (e: RecordedEvent) => ({ check: 'hash_chain', streamId: e.streamId, revision: e.revision, position: e.position });
+
 interface StreamHead {
   /** The revision the next event of the stream must have. */
   nextRevision: number;
@@ -32,56 +35,61 @@ export class ChainChecker {
 
   /** The first thing wrong with `e`, or undefined when it chains. */
   check(e: RecordedEvent): Divergence | undefined {
-    const at = { check: 'hash_chain', streamId: e.streamId, revision: e.revision, position: e.position };
     const previousPosition = this.lastPosition;
     this.lastPosition = e.position;
     this.checked += 1;
     if (previousPosition !== undefined && !(e.position > previousPosition)) {
       return {
-        ...at,
+        ...at(e),
         kind: 'position_order',
         message: 'positions must strictly increase along the log',
         expected: `> ${previousPosition}`,
         found: e.position,
       };
     }
-    const head = this.heads.get(e.streamId) ?? { nextRevision: 0, hash: GENESIS_HASH };
     const m = e.metadata as Partial<BusinessMetadata> & { prevHash?: unknown; hash?: unknown };
     const storedHash = typeof m.hash === 'string' ? m.hash : undefined;
-    // Whatever is wrong here, the stream goes on from this event, as stored.
-    this.heads.set(e.streamId, { nextRevision: e.revision + 1, hash: storedHash ?? head.hash });
+    // What this event should continue from; then, whatever is wrong here, the stream goes on
+    // from this event as stored (one head object per stream, updated in place: nothing is
+    // allocated per event that chains).
+    let head = this.heads.get(e.streamId);
+    const expectedRevision = head?.nextRevision ?? 0;
+    const expectedPrevHash = head?.hash ?? GENESIS_HASH;
+    if (head === undefined) this.heads.set(e.streamId, (head = { nextRevision: 0, hash: GENESIS_HASH }));
+    head.nextRevision = e.revision + 1;
+    head.hash = storedHash ?? expectedPrevHash;
 
-    if (e.revision !== head.nextRevision) {
+    if (e.revision !== expectedRevision) {
       const message =
-        e.revision > head.nextRevision
-          ? `revisions ${head.nextRevision}..${e.revision - 1} are missing (deleted or moved events)`
+        e.revision > expectedRevision
+          ? `revisions ${expectedRevision}..${e.revision - 1} are missing (deleted or moved events)`
           : 'revision repeated or out of order';
-      return { ...at, kind: 'revision_gap', message, expected: head.nextRevision, found: e.revision };
+      return { ...at(e), kind: 'revision_gap', message, expected: expectedRevision, found: e.revision };
     }
     if (storedHash === undefined || typeof m.prevHash !== 'string') {
       return {
-        ...at,
+        ...at(e),
         kind: 'hash_missing',
         message: 'the event carries no prevHash/hash metadata',
         expected: 'prevHash and hash',
         found: { prevHash: m.prevHash, hash: m.hash },
       };
     }
-    if (m.prevHash !== head.hash) {
+    if (m.prevHash !== expectedPrevHash) {
       return {
-        ...at,
+        ...at(e),
         kind: 'prev_hash_mismatch',
         message:
           e.revision === 0
             ? 'the first event of a stream chains from the genesis hash'
             : 'prevHash is not the hash of the previous event of the stream (events deleted, inserted or swapped)',
-        expected: head.hash,
+        expected: expectedPrevHash,
         found: m.prevHash,
       };
     }
     if (m.eventId !== e.eventId) {
       return {
-        ...at,
+        ...at(e),
         kind: 'event_id_mismatch',
         message: "the metadata's eventId is not the event's id",
         expected: e.eventId,
@@ -94,7 +102,7 @@ export class ChainChecker {
     } catch (error) {
       // Canonical JSON refuses what the ledger never writes (fractions, non-JSON values).
       return {
-        ...at,
+        ...at(e),
         kind: 'hash_mismatch',
         message: `the stored event cannot be hashed: ${error instanceof Error ? error.message : String(error)}`,
         expected: 'canonical JSON content',
@@ -103,7 +111,7 @@ export class ChainChecker {
     }
     if (computed !== storedHash) {
       return {
-        ...at,
+        ...at(e),
         kind: 'hash_mismatch',
         message: 'the stored hash is not the hash of the stored event (type, data or metadata edited)',
         expected: computed,

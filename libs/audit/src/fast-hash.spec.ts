@@ -30,6 +30,32 @@ describe('canonicalJsonFast', () => {
     expect(canonicalJsonFast({ a: 3, b: 4 })).toBe('{"a":3,"b":4}');
   });
 
+  it('chainHashFast is chainHash for any data and metadata, or refuses what it refuses', () =>
+    fc.assert(
+      fc.property(
+        fc.string(),
+        fc.oneof(fc.jsonValue(), fc.object({ values: [fc.integer(), fc.double(), fc.constant(undefined), fc.string()] })),
+        fc.record(
+          {
+            eventId: fc.string(),
+            correlationId: fc.oneof(fc.string(), fc.constant(undefined)),
+            causationId: fc.oneof(fc.string(), fc.constant(null)),
+            actor: fc.oneof(fc.jsonValue(), fc.constant(undefined)),
+            occurredAt: fc.oneof(fc.string(), fc.double()),
+            hash: fc.string(),
+            prevHash: fc.string(),
+            other: fc.jsonValue(),
+          },
+          { requiredKeys: ['eventId'] },
+        ),
+        (type, data, metadata) =>
+          expect(outcome(() => chainHashFast(GENESIS_HASH, type, data, metadata as never))).toBe(
+            outcome(() => chainHash(GENESIS_HASH, type, data, metadata as never)),
+          ),
+      ),
+      { numRuns: 2000 },
+    ));
+
   it('chainHashFast is chainHash', () => {
     const metadata = {
       eventId: 'e1',

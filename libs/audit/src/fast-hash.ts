@@ -50,21 +50,29 @@ interface Shape {
 
 /**
  * Events of a type list the same keys in the same order, so the sorted order and the quoted
- * keys are worked out once per such list. The cache is bounded: a log of arbitrary objects is
- * still hashed, just without it.
+ * keys are worked out once per such list. Shapes are found by their first key and then
+ * compared key by key: keys that JSON.parse made are interned strings, so this costs a few
+ * pointer comparisons where joining the keys into one string cost an allocation per object.
+ * The cache is bounded: a log of arbitrary objects is still hashed, just without it.
  */
 const SHAPE_CACHE_MAX = 1_024;
-const shapes = new Map<string, Shape>();
+const shapesByFirstKey = new Map<string, Shape[]>();
+let shapeCount = 0;
 
 function shapeOf(listed: string[]): Shape {
-  const id = listed.join('\u0000');
-  const cached = shapes.get(id);
-  // Keys may hold the separator themselves: a hit counts only for the very same list.
-  if (cached !== undefined && sameKeys(cached.listed, listed)) return cached;
+  const first = listed.length === 0 ? '' : listed[0];
+  const candidates = shapesByFirstKey.get(first);
+  if (candidates !== undefined) {
+    for (let i = 0; i < candidates.length; i++) if (sameKeys(candidates[i].listed, listed)) return candidates[i];
+  }
   // sort() without a comparator orders strings by UTF-16 code unit, as canonicalJson does.
   const keys = [...listed].sort();
   const shape = { listed, keys, prefixes: keys.map((k) => JSON.stringify(k) + ':') };
-  if (cached === undefined && shapes.size < SHAPE_CACHE_MAX) shapes.set(id, shape);
+  if (shapeCount < SHAPE_CACHE_MAX) {
+    shapeCount += 1;
+    if (candidates === undefined) shapesByFirstKey.set(first, [shape]);
+    else candidates.push(shape);
+  }
   return shape;
 }
 
@@ -74,7 +82,28 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-/** `chainHash` on `canonicalJsonFast`: the same hash, faster. */
+/** The business metadata's keys (`businessPart`), in canonical order, each with its `"key":`. */
+const BUSINESS_KEYS = (['eventId', 'correlationId', 'causationId', 'actor', 'occurredAt'] as const).slice().sort();
+const BUSINESS_PREFIXES = BUSINESS_KEYS.map((k) => JSON.stringify(k) + ':');
+
+/**
+ * `chainHash` on `canonicalJsonFast`: the same hash, faster. The hashed object
+ * {type, data, metadata: businessPart(metadata)} is written straight out in its canonical key
+ * order (data, metadata, type) instead of being built first, and the metadata's business
+ * fields are read where they stand, without copying them out: two objects fewer per event.
+ */
 export function chainHashFast(prevHash: string, type: string, data: unknown, metadata: BusinessMetadata): string {
-  return sha256Hex(prevHash + canonicalJsonFast({ type, data, metadata: businessPart(metadata) }));
+  // A missing or non-string part is hashed the long way, so it refuses or skips exactly as canonicalJson does.
+  if (data === undefined || typeof type !== 'string' || metadata === null || typeof metadata !== 'object')
+    return sha256Hex(prevHash + canonicalJsonFast({ type, data, metadata: businessPart(metadata) }));
+  const m = metadata as unknown as Record<string, unknown>;
+  // Data first: a refusal names what canonicalJson would have met first.
+  const dataJson = canonicalJsonFast(data);
+  let business = '{';
+  for (let i = 0; i < BUSINESS_KEYS.length; i++) {
+    const v = m[BUSINESS_KEYS[i]];
+    if (v === undefined) continue;
+    business += (business.length === 1 ? '' : ',') + BUSINESS_PREFIXES[i] + canonicalJsonFast(v);
+  }
+  return sha256Hex(`${prevHash}{"data":${dataJson},"metadata":${business}},"type":${JSON.stringify(type)}}`);
 }

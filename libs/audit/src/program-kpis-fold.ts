@@ -56,16 +56,51 @@ const utcDays = new Map<number, string>();
  * One string concatenation per event and per row, where JSON.stringify of an array was a
  * tenth of a verify.
  */
-export function kpiKey(a: unknown, b: unknown, c: unknown = ''): string {
-  if (typeof a !== 'string' || typeof b !== 'string' || typeof c !== 'string') return `\u0001${JSON.stringify([a, b, c])}`;
-  return `${a}\u0000${b}\u0000${c}`;
+export function kpiKey(a: unknown, b: unknown): string {
+  if (typeof a !== 'string' || typeof b !== 'string') return `\u0001${JSON.stringify([a, b])}`;
+  return `${a}\u0000${b}`;
 }
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
 
+/**
+ * Activity cells by day, then partner, then member: the read model's key order. A million
+ * events make nearly as many cells; three lookups in small maps, with the day and member
+ * strings the fold already hashed, cost less than building a key of all three and finding it
+ * in one map of them all.
+ */
+export class ActivityCells {
+  private readonly byDay = new Map<string, Map<string, Map<string, ActivityCell>>>();
+  size = 0;
+
+  /** The cell of a read-model row's key; undefined for one no event made (or a key that is not text). */
+  get(day: unknown, partnerId: unknown, memberId: unknown): ActivityCell | undefined {
+    if (typeof day !== 'string' || typeof partnerId !== 'string' || typeof memberId !== 'string') return undefined;
+    return this.byDay.get(day)?.get(partnerId)?.get(memberId);
+  }
+
+  /** The cell for this key, made empty if there is none yet. */
+  touch(day: string, partnerId: string, memberId: string): ActivityCell {
+    let partners = this.byDay.get(day);
+    if (partners === undefined) this.byDay.set(day, (partners = new Map()));
+    let members = partners.get(partnerId);
+    if (members === undefined) partners.set(partnerId, (members = new Map()));
+    let cell = members.get(memberId);
+    if (cell === undefined) {
+      members.set(memberId, (cell = { day, partnerId, memberId, transactions: 0, pointsEarned: 0 }));
+      this.size += 1;
+    }
+    return cell;
+  }
+
+  *values(): IterableIterator<ActivityCell> {
+    for (const partners of this.byDay.values()) for (const members of partners.values()) yield* members.values();
+  }
+}
+
 export class ProgramKpisFold {
   readonly enrolments = new Map<string, EnrolmentCount>();
-  readonly activity = new Map<string, ActivityCell>();
+  readonly activity = new ActivityCells();
   private readonly days = new Map<string, IssuerDay>();
   /** Refunds wait for the lots' expiries, which the audit fold knows once it is done. */
   private readonly refunds: { memberId: string; lotId: string; points: number }[] = [];
@@ -143,14 +178,9 @@ export class ProgramKpisFold {
   }
 
   private touch(d: Record<string, unknown>, memberId: string, earned: number): void {
-    const day = utcDay(d.occurredAt);
-    const partnerId = String(d.partnerId);
-    const key = kpiKey(day, partnerId, memberId);
-    const cell = this.activity.get(key);
-    if (cell) {
-      cell.transactions += 1;
-      cell.pointsEarned += earned;
-    } else this.activity.set(key, { day, partnerId, memberId, transactions: 1, pointsEarned: earned });
+    const cell = this.activity.touch(utcDay(d.occurredAt), String(d.partnerId), memberId);
+    cell.transactions += 1;
+    cell.pointsEarned += earned;
   }
 
   private day(day: string, issuerPartnerId: string): IssuerDay {

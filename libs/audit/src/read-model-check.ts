@@ -263,7 +263,7 @@ function activityExpected(kpis: ProgramKpisFold): TableExpectation<ActivityCell>
   return {
     table: 'program_activity',
     check: 'read_model:program_activity',
-    entryOf: (row) => kpis.activity.get(kpiKey(row.day, row.partner_id, row.member_id)),
+    entryOf: (row) => kpis.activity.get(row.day, row.partner_id, row.member_id),
     entries: () => kpis.activity.values(),
     entryCount: () => kpis.activity.size,
     keyOf: (a) => ({ day: a.day, partner_id: a.partnerId, member_id: a.memberId }),

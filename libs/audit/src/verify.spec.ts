@@ -292,11 +292,20 @@ describe('verifyLedger', () => {
       // dan's refund of g4 takes its 100 points off the day g4 expires: put them back, as a projector forgetting refunds would.
       readStore.db.prepare("UPDATE program_issuer_days SET points_expiring = points_expiring + 100 WHERE day = '2028-10-07'").run();
       readStore.db.prepare("DELETE FROM program_enrolments WHERE enrolled_by = ''").run();
+      // A cell no event made, and a cell the events made that is gone.
+      readStore.db.prepare("INSERT INTO program_activity VALUES ('2026-10-05', 'grocer', 'ghost', 1, 10)").run();
+      readStore.db
+        .prepare(
+          "DELETE FROM program_activity WHERE member_id = 'dan' AND day = (SELECT min(day) FROM program_activity WHERE member_id = 'dan')",
+        )
+        .run();
       const bad = await verifyLedger(store, { readModel: SqliteReadModelCheck.open(file) });
       expect(bad.divergences.map((d) => [d.check, d.message])).toEqual([
         ['read_model:program_enrolments', "enrolments 2026-10-10 by '' is missing from the read model"],
         ['read_model:program_activity', 'activity 2026-10-04 cat at grocer: points_earned differs'],
+        ['read_model:program_activity', 'activity 2026-10-05 ghost at grocer: a row no event explains'],
         ['read_model:program_activity', 'activity 2026-10-20 cat at air: points_earned differs'],
+        ['read_model:program_activity', 'activity 2026-10-06 dan at cafe is missing from the read model'],
         ['read_model:program_issuer_days', 'issuer day 2028-10-07 grocer: points_expiring differs'],
       ]);
       readStore.close();
