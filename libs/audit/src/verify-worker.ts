@@ -11,7 +11,13 @@
  */
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { EventStore, RecordedEvent } from '@ledger/event-store';
-import { libraryWorkerData, lowerThisThreadsPriority, startLibraryWorker, workerAnswer } from '@ledger/event-store/library-worker';
+import {
+  LOG_SCAN_WORKER_LIMITS,
+  libraryWorkerData,
+  lowerThisThreadsPriority,
+  startLibraryWorker,
+  workerAnswer,
+} from '@ledger/event-store/library-worker';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { PeriodStatementCalculation, SettlementReferences, SettlementStatement } from '@ledger/settlement';
 import { ChainChecker } from './chain-check';
@@ -63,7 +69,7 @@ export function logCheckableInWorker(store: EventStore): store is SqliteEventSto
  */
 export function checkLogInWorker(file: string, upTo: number, max: number, statements: StatementToRecompute[] = []): LogCheckInWorker {
   const job: LogCheckJob = { file, busyTimeoutMs: 5_000, upTo, max, statements };
-  const worker = startLibraryWorker(__filename, 'runLogCheckJob', job);
+  const worker = startLibraryWorker(__filename, 'runLogCheckJob', job, LOG_SCAN_WORKER_LIMITS);
   const outcome = workerAnswer<WorkerMessage, LogCheckOutcome>(worker, 'log-check worker', (message) =>
     'outcome' in message ? { value: message.outcome } : { error: new Error(`the log check failed: ${message.failure.message}`) },
   );

@@ -215,8 +215,9 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
       // wanted statement: its calculation makes the same root over the same selection of events.
       rootsFromWorker =
         logWorker !== undefined && wantedCloses(closes, options.period).every((c) => recomputations.get(c.periodId)?.input !== undefined);
-      // With the chains and statements in the worker, this thread reads no metadata but the hash (the Merkle leaves).
-      const metadata = logWorker === undefined ? 'all' : 'hash';
+      // With the chains in the worker, this thread reads no metadata but the hash (the Merkle leaves), and none
+      // at all when the worker makes the roots too.
+      const metadata = logWorker === undefined ? 'all' : rootsFromWorker ? 'none' : 'hash';
       await store.scanAll({ upTo, metadata, onProgress: (position) => options.onProgress?.('log', position, upTo) }, (e) => {
         if (logWorker === undefined) findings.add('hash_chain', chain.check(e));
         // The read models are compared when the fold stands exactly where they do.

@@ -8,7 +8,7 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
-import { Worker, workerData } from 'node:worker_threads';
+import { ResourceLimits, Worker, workerData } from 'node:worker_threads';
 
 interface BootstrapData {
   /** Where the libraries are: `<root>/libs` of the sources, or of the compiled tree. */
@@ -22,8 +22,16 @@ interface BootstrapData {
   data: unknown;
 }
 
+/**
+ * A larger young generation for a worker that decodes the whole log: every event it reads is
+ * garbage a moment later. With V8's default, verify's chain-check worker of a 1M-event store
+ * spent about a seventh of its time scavenging and finished after the main thread; with
+ * 192 MiB it finished about a second before it.
+ */
+export const LOG_SCAN_WORKER_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 192 };
+
 /** Starts a worker thread that calls `require(entry)[run]()`; `data` is what `libraryWorkerData()` gives it. */
-export function startLibraryWorker(entry: string, run: string, data: unknown): Worker {
+export function startLibraryWorker(entry: string, run: string, data: unknown, resourceLimits?: ResourceLimits): Worker {
   const bootstrap: BootstrapData = {
     // This file is <root>/libs/event-store/src/library-worker.(ts|js).
     libsRoot: join(__dirname, '..', '..'),
@@ -32,7 +40,7 @@ export function startLibraryWorker(entry: string, run: string, data: unknown): W
     typescript: __filename.endsWith('.ts') ? require.resolve('typescript') : undefined,
     data,
   };
-  return new Worker(`(${libraryWorkerBootstrap.toString()})()`, { eval: true, workerData: { libraryWorker: bootstrap } });
+  return new Worker(`(${libraryWorkerBootstrap.toString()})()`, { eval: true, workerData: { libraryWorker: bootstrap }, resourceLimits });
 }
 
 /**

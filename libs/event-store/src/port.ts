@@ -109,9 +109,10 @@ export interface ScanAllOptions {
   /**
    * `hash`: the reader uses no metadata but `metadata.hash`, and an adapter may leave the
    * rest of the metadata out rather than decode it (SQLite does; the others give it whole).
+   * `none`: the reader uses no metadata at all, and an adapter may give `{}`.
    * Default `all`.
    */
-  metadata?: 'all' | 'hash';
+  metadata?: 'all' | 'hash' | 'none';
 }
 
 /**

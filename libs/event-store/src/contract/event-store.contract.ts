@@ -811,6 +811,21 @@ export function describeEventStoreContract(adapterName: string, open: () => Prom
         expect(last.at(-1)?.metadata.hash).toBeUndefined();
       });
 
+      it("metadata: 'none' gives the same events, their metadata an object whose fields may be left out", async () => {
+        const stream = `scan${RUN}h-none`;
+        const appended = events(2).map((e, i) => ({ ...e, data: { n: i }, metadata: { hash: `h${i}` } }));
+        await store.appendToStream(stream, appended, { expectedRevision: 'no_stream' });
+        const [{ position: upTo }] = await store.readAll({ direction: 'backwards', maxCount: 1 });
+        const whole: RecordedEvent[] = [];
+        await store.scanAll({ upTo, filter: { streamPrefixes: [stream] } }, (e) => whole.push(e));
+        const bare: RecordedEvent[] = [];
+        await store.scanAll({ upTo, filter: { streamPrefixes: [stream] }, metadata: 'none' }, (e) => bare.push(e));
+        const withoutMetadata = (e: RecordedEvent) => ({ ...e, metadata: undefined });
+        expect(bare.map(withoutMetadata)).toEqual(whole.map(withoutMetadata));
+        expect(bare.map((e) => e.data)).toEqual([{ n: 0 }, { n: 1 }]);
+        for (const e of bare) expect(typeof e.metadata).toBe('object');
+      });
+
       it('delivers every event up to upTo in position order, each once, as readAll reads them', async () => {
         const scanned = await scan();
         const read = (await store.readAll()).filter((e) => e.position <= head);

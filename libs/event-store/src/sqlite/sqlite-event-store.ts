@@ -117,6 +117,8 @@ const COLUMNS = 'position, stream_id, revision, event_id, type, data, metadata, 
 const STREAM_FORWARDS = `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`;
 const STREAM_BACKWARDS = `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`;
 const COLUMNS_HASH_ONLY = "position, stream_id, revision, event_id, type, data, json_extract(metadata, '$.hash'), recorded_at";
+/** A scan whose reader uses no metadata: not even json_extract runs (a quarter of a scan's SQLite time). */
+const COLUMNS_NO_METADATA = 'position, stream_id, revision, event_id, type, data, NULL, recorded_at';
 
 /**
  * A row as the statements return it: raw, an array in COLUMNS' order. Building a keyed object
@@ -304,9 +306,9 @@ export class SqliteEventStore implements EventStore {
     const { upTo, onProgress } = options;
     if (options.after !== undefined && !Number.isSafeInteger(options.after))
       throw new RangeError(`after must be a safe integer, got ${options.after}`);
-    const hashOnly = options.metadata === 'hash';
-    const query = this.scanQuery(options.filter, hashOnly);
-    const decode = hashOnly ? decodeRowWithHashOnly : decodeRow;
+    const metadata = options.metadata ?? 'all';
+    const query = this.scanQuery(options.filter, metadata);
+    const decode = metadata === 'all' ? decodeRow : decodeRowWithHashOnly;
     let after = Math.max(-1, options.after ?? -1);
     for (;;) {
       if (this.closed) throw new Error('SqliteEventStore is closed');
@@ -471,14 +473,14 @@ export class SqliteEventStore implements EventStore {
    */
   private scanQuery(
     filter: AllFilter | undefined,
-    hashOnly: boolean,
+    metadata: 'all' | 'hash' | 'none',
   ): {
     statement: Database.Statement<unknown[], EventRow>;
     params: (after: number, upTo: number, limit: number) => unknown[];
   } {
     const range = 'position > ? AND position <= ?';
-    // The metadata column: whole, or SQLite's own extraction of the hash (no JSON decoded here).
-    const columns = hashOnly ? COLUMNS_HASH_ONLY : COLUMNS;
+    // The metadata column: whole, SQLite's own extraction of the hash (no JSON decoded here), or nothing.
+    const columns = metadata === 'all' ? COLUMNS : metadata === 'hash' ? COLUMNS_HASH_ONLY : COLUMNS_NO_METADATA;
     let sql: string;
     let params: (after: number, upTo: number, limit: number) => unknown[];
     if (filter === undefined) {
@@ -557,7 +559,7 @@ function decodeRow(row: EventRow): RecordedEvent {
   return eventOf(row, JSON.parse(row[6]) as JsonObject);
 }
 
-/** A row of a scan with `metadata: 'hash'`: its metadata column holds the hash alone (or null). */
+/** A row of a scan with `metadata: 'hash'` or `'none'`: its metadata column holds the hash alone, or null. */
 function decodeRowWithHashOnly(row: EventRow): RecordedEvent {
   const hash = row[6] as string | null;
   return eventOf(row, hash === null ? {} : { hash });
