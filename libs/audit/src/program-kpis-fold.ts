@@ -110,40 +110,42 @@ export class ProgramKpisFold {
     if (!e.streamId.startsWith('member-')) return;
     const d = e.data as Record<string, unknown>;
     const memberId = String(d.memberId);
+    // The business day, worked out once per event (Date.parse is most of utcDay's cost).
+    const day = utcDay(d.occurredAt);
     switch (e.type) {
       case 'MemberEnrolled': {
         const enrolledBy = typeof d.enrolledBy === 'string' ? d.enrolledBy : '';
-        const key = kpiKey(utcDay(d.occurredAt), enrolledBy);
+        const key = kpiKey(day, enrolledBy);
         const found = this.enrolments.get(key);
         if (found) found.members += 1;
-        else this.enrolments.set(key, { day: utcDay(d.occurredAt), enrolledBy, members: 1 });
+        else this.enrolments.set(key, { day, enrolledBy, members: 1 });
         return;
       }
       case 'PointsAccrued':
-        this.touch(d, memberId, num(d.points));
-        this.day(utcDay(d.occurredAt), String(d.issuerPartnerId)).issued += num(d.points);
+        this.touch(day, d, memberId, num(d.points));
+        this.day(day, String(d.issuerPartnerId)).issued += num(d.points);
         this.day(utcDay(d.expiresAt), String(d.issuerPartnerId)).expiring += num(d.points);
         return;
       // A bonus: issued by its sponsor, no member activity (the read model's rule).
       case 'BonusAwarded':
-        this.day(utcDay(d.occurredAt), String(d.issuerPartnerId)).issued += num(d.points);
+        this.day(day, String(d.issuerPartnerId)).issued += num(d.points);
         this.day(utcDay(d.expiresAt), String(d.issuerPartnerId)).expiring += num(d.points);
         return;
       case 'PointsRedeemed':
       case 'RedemptionReversed': {
-        this.touch(d, memberId, 0);
+        this.touch(day, d, memberId, 0);
         const sign = e.type === 'PointsRedeemed' ? 1 : -1;
         for (const s of (d.slices ?? []) as Record<string, unknown>[])
-          this.day(utcDay(d.occurredAt), String(s.issuerPartnerId)).redeemed += sign * num(s.points);
+          this.day(day, String(s.issuerPartnerId)).redeemed += sign * num(s.points);
         return;
       }
       case 'AccrualReversed':
-        this.touch(d, memberId, 0);
-        this.day(utcDay(d.occurredAt), String(d.issuerPartnerId)).reversed += num(d.points);
+        this.touch(day, d, memberId, 0);
+        this.day(day, String(d.issuerPartnerId)).reversed += num(d.points);
         if (num(d.points) > 0) this.refunds.push({ memberId, lotId: String(d.lotId), points: num(d.points) });
         return;
       case 'PointsExpired':
-        this.day(utcDay(d.occurredAt), String(d.issuerPartnerId)).expired += num(d.points);
+        this.day(day, String(d.issuerPartnerId)).expired += num(d.points);
         return;
       default:
         // Holds move no value and no activity; other types are not in this report.
@@ -177,8 +179,8 @@ export class ProgramKpisFold {
     return days;
   }
 
-  private touch(d: Record<string, unknown>, memberId: string, earned: number): void {
-    const cell = this.activity.touch(utcDay(d.occurredAt), String(d.partnerId), memberId);
+  private touch(day: string, d: Record<string, unknown>, memberId: string, earned: number): void {
+    const cell = this.activity.touch(day, String(d.partnerId), memberId);
     cell.transactions += 1;
     cell.pointsEarned += earned;
   }
