@@ -52,12 +52,15 @@ export class ChainChecker {
     // What this event should continue from; then, whatever is wrong here, the stream goes on
     // from this event as stored (one head object per stream, updated in place: nothing is
     // allocated per event that chains).
-    let head = this.heads.get(e.streamId);
+    const head = this.heads.get(e.streamId);
     const expectedRevision = head?.nextRevision ?? 0;
     const expectedPrevHash = head?.hash ?? GENESIS_HASH;
-    if (head === undefined) this.heads.set(e.streamId, (head = { nextRevision: 0, hash: GENESIS_HASH }));
-    head.nextRevision = e.revision + 1;
-    head.hash = storedHash ?? expectedPrevHash;
+    const continuesFrom = storedHash ?? expectedPrevHash;
+    if (head === undefined) this.heads.set(e.streamId, { nextRevision: e.revision + 1, hash: continuesFrom });
+    else {
+      head.nextRevision = e.revision + 1;
+      head.hash = continuesFrom;
+    }
 
     if (e.revision !== expectedRevision) {
       const message =

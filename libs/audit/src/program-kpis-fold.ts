@@ -71,7 +71,11 @@ const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
  */
 export class ActivityCells {
   private readonly byDay = new Map<string, Map<string, Map<string, ActivityCell>>>();
-  size = 0;
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
 
   /** The cell of a read-model row's key; undefined for one no event made (or a key that is not text). */
   get(day: unknown, partnerId: unknown, memberId: unknown): ActivityCell | undefined {
@@ -88,7 +92,7 @@ export class ActivityCells {
     let cell = members.get(memberId);
     if (cell === undefined) {
       members.set(memberId, (cell = { day, partnerId, memberId, transactions: 0, pointsEarned: 0 }));
-      this.size += 1;
+      this.count += 1;
     }
     return cell;
   }
