@@ -22,14 +22,6 @@ interface BootstrapData {
   data: unknown;
 }
 
-/**
- * A larger young generation for a worker that decodes the whole log: every event it reads is
- * garbage a moment later. With V8's default, verify's chain-check worker of a 1M-event store
- * spent about a seventh of its time scavenging and finished after the main thread; with
- * 192 MiB it finished about a second before it.
- */
-export const LOG_SCAN_WORKER_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 192 };
-
 /** Starts a worker thread that calls `require(entry)[run]()`; `data` is what `libraryWorkerData()` gives it. */
 export function startLibraryWorker(entry: string, run: string, data: unknown, resourceLimits?: ResourceLimits): Worker {
   const bootstrap: BootstrapData = {
@@ -69,6 +61,14 @@ export function workerAnswer<M, T>(
     worker.on('error', (error) => settle(() => reject(error)));
     worker.on('exit', (code) => settle(() => reject(new Error(`the ${name} exited (code ${code}) before answering`))));
   });
+}
+
+/** A worker's failure as it crosses to the caller in one message: the error's name and message. */
+export type WorkerFailure = { name: string; message: string };
+
+export function workerFailure(error: unknown): WorkerFailure {
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { name: e.name, message: e.message };
 }
 
 /** Inside a worker started by `startLibraryWorker`: the data it was started with. */

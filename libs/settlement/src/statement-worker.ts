@@ -20,7 +20,14 @@
 import { MessagePort, Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { AssertionFailed } from '@ledger/domain';
 import { EventStore, StoreUnavailable } from '@ledger/event-store';
-import { libraryWorkerData, lowerThisThreadsPriority, startLibraryWorker, workerAnswer } from '@ledger/event-store/library-worker';
+import {
+  WorkerFailure,
+  libraryWorkerData,
+  lowerThisThreadsPriority,
+  startLibraryWorker,
+  workerAnswer,
+  workerFailure,
+} from '@ledger/event-store/library-worker';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { merkleTopOf } from '@ledger/integrity';
 import {
@@ -140,19 +147,12 @@ function inStatementWorker<J extends StatementJob, M>(
     try {
       await work(job, store, post, port);
     } catch (error) {
-      post({ failure: failureMessage(error) });
+      post({ failure: workerFailure(error) });
     } finally {
       await store.close();
     }
   })();
 }
-
-type WorkerFailure = { name: string; message: string };
-
-const failureMessage = (error: unknown): WorkerFailure => {
-  const e = error instanceof Error ? error : new Error(String(error));
-  return { name: e.name, message: e.message };
-};
 
 /** The worker's side: one statement, from its own connection to the file, then it is done. */
 export function runStatementJob(): void {
@@ -234,7 +234,7 @@ export function runStatementPartJob(): void {
       try {
         post({ top: merkleTopOf(request.subtree, request.count) });
       } catch (error) {
-        post({ failure: failureMessage(error) });
+        post({ failure: workerFailure(error) });
       }
     });
     post({ part: calculation.part() });
