@@ -205,6 +205,7 @@ export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Prom
 
       log(`serve: mixed skewed load, ${requests} requests, Zipf over ${members} members`);
       const mixed = await runMixed(server, auth, members, requests, occurredAt, seededRandom(23));
+      if (mixed.load.firstRefusal) log(`serve: mixed load, first refusal: ${mixed.load.firstRefusal}`);
       lines.push({
         benchmark: '12 ledger serve',
         metric: 'mixed skewed load requests/s (80% accrue, 15% redeem, 5% reverse, 2% retries)',
@@ -220,7 +221,7 @@ export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Prom
         },
         baseline: vs,
         ratio: mixed.load.requestsPerSecond / baseline.requestsPerSecond,
-        ratioNote: `p50 ${mixed.load.p50Ms.toFixed(1)} / p99 ${mixed.load.p99Ms.toFixed(1)} / p99.9 ${mixed.load.p999Ms.toFixed(1)} ms; ${nonOk(mixed.load)} non-2xx`,
+        ratioNote: `p50 ${mixed.load.p50Ms.toFixed(1)} / p99 ${mixed.load.p99Ms.toFixed(1)} / p99.9 ${mixed.load.p999Ms.toFixed(1)} ms; ${nonOk(mixed.load)} non-2xx; sent ${mixOf(mixed.load)}`,
       });
       const lag = summarise(mixed.lagMs);
       const within50 = mixed.lagMs.filter((ms) => ms <= 50).length / Math.max(1, mixed.lagMs.length);
@@ -240,16 +241,23 @@ export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Prom
         const r = await call(server.url, 'POST', '/v1/settlements', financeKey, { periodId: period.periodId });
         if (r.status !== 201) throw new Error(`close answered ${r.status}: ${JSON.stringify(r.body)}`);
       });
+      if (monthEnd.load.firstRefusal) log(`serve: month-end load, first refusal: ${monthEnd.load.firstRefusal}`);
       const during = summarise(monthEnd.duringCloseMs);
       lines.push({
         benchmark: '14 month-end',
         metric: `write p99 while ${period.periodId} is closed under the mixed load`,
         value: round2(during.p99Ms),
         unit: 'ms (p99)',
-        config: { ...config, closeSeconds: round2(monthEnd.closeSeconds), requestsDuringClose: during.count },
+        config: {
+          ...config,
+          closeSeconds: round2(monthEnd.closeSeconds),
+          requestsDuringClose: during.count,
+          statuses: monthEnd.load.statuses,
+          byTag: monthEnd.load.byTag,
+        },
         baseline: { name: 'p99 of the same load without a close', value: round2(mixed.load.p99Ms) },
         ratio: during.p99Ms / mixed.load.p99Ms,
-        ratioNote: `close took ${monthEnd.closeSeconds.toFixed(1)} s, ${during.count} writes during it`,
+        ratioNote: `close took ${monthEnd.closeSeconds.toFixed(1)} s, ${during.count} writes during it, ${nonOk(monthEnd.load)} non-2xx in the run`,
       });
     } finally {
       await server.stop();
@@ -267,11 +275,27 @@ interface MixedRun {
   closeSeconds: number;
 }
 
+/** The requests sent, by tag, as shares of the run (the mix a line names is the mix it sent). */
+const mixOf = (r: LoadResult) =>
+  Object.entries(r.byTag)
+    .map(([tag, t]) => `${tag} ${((100 * t.count) / r.requests).toFixed(1)}%`)
+    .join(', ');
+
+/** A redemption of 1 point is sent only to a member last answered with at least this balance: more than can be in flight. */
+const REDEEM_HEADROOM = CONNECTIONS + 1;
+
 /**
- * The mixed load: members from a Zipf distribution; redemptions only where an earlier answer
- * showed points to spend, reversals of this run's own accruals, and 2% exact repeats of answered
- * requests. Beside it a sampler posts an accrual every 25 ms and reads it back through
- * ?minPosition, for the projector's lag. `during`, when given, runs once the load is under way.
+ * The mixed load: members from a Zipf distribution. Of the first posts, 80% accruals, 15%
+ * redemptions and 5% reversals; besides them, 2% exact repeats of answered requests. Every
+ * request is one the ledger must accept, so any refusal is a fault the run names:
+ * - a redemption (1 point) goes to the drawn member if its last answered balance leaves room
+ *   for every request in flight, else to another member that does, else it is sent as an
+ *   accrual (the tags' counts in the results show the mix as sent);
+ * - a reversal takes back one of this run's accruals in full, which the ledger refuses once any
+ *   of the accrual's points were spent, so a member is sent either redemptions or reversals,
+ *   never both.
+ * Beside it a sampler posts an accrual every 25 ms and reads it back through ?minPosition, for
+ * the projector's lag. `during`, when given, runs once the load is under way.
  */
 async function runMixed(
   server: ChildServer,
@@ -283,33 +307,62 @@ async function runMixed(
   during?: () => Promise<void>,
 ): Promise<MixedRun> {
   const zipf = new ZipfSampler(members, 1.1, random);
+  // Balances as answered to first posts; a repeat answers the balance of its original.
   const balance = new Map<string, number>();
+  // Members once answered with room to redeem, for a redemption whose drawn member has none.
+  const spendable: string[] = [];
+  const listed = new Set<string>();
+  const redeeming = new Set<string>();
+  const reversing = new Set<string>();
   const accrued: { externalId: string; memberId: string }[] = [];
   const answered: string[] = [];
   const prefix = `mx${Math.floor(random() * 1e9)}`;
   const bodies: string[] = [];
+  const canRedeem = (memberId: string) => !reversing.has(memberId) && (balance.get(memberId) ?? 0) >= REDEEM_HEADROOM;
+  const redeemer = (drawn: string): string | undefined => {
+    if (canRedeem(drawn)) return drawn;
+    for (let tries = 0; tries < 8 && spendable.length > 0; tries++) {
+      const other = spendable[Math.floor(random() * spendable.length)];
+      if (canRedeem(other)) return other;
+    }
+    return undefined;
+  };
+  const reversible = (): { externalId: string; memberId: string } | undefined => {
+    while (accrued.length > 0) {
+      const k = Math.floor(random() * accrued.length);
+      const original = accrued[k];
+      accrued[k] = accrued[accrued.length - 1];
+      accrued.pop();
+      // A redemption may have spent from its lot: it can no longer be reversed in full.
+      if (!redeeming.has(original.memberId)) return original;
+    }
+    return undefined;
+  };
   const request = (i: number) => {
-    const roll = random();
-    if (roll < 0.02 && answered.length > 0) {
+    if (random() < 0.02 && answered.length > 0) {
       const repeat = answered[Math.floor(random() * answered.length)];
       const [path, body] = JSON.parse(repeat) as [string, string];
       return { method: 'POST' as const, path, headers: auth, body, tag: 'retry' };
     }
-    const memberId = bulkMember(zipf.next());
+    const roll = random();
+    const drawn = bulkMember(zipf.next());
     const externalId = `${prefix}-${i}`;
     let path = '/v1/accruals';
-    let payload: Record<string, unknown> = { externalId, memberId, amountMinor: 120_000, currency: 'RUB', occurredAt: occurredAt() };
+    let payload: Record<string, unknown> = { externalId, memberId: drawn, amountMinor: 120_000, currency: 'RUB', occurredAt: occurredAt() };
     let tag = 'accrual';
-    if (roll < 0.17 && (balance.get(memberId) ?? 0) >= 2) {
+    const spender = roll >= 0.8 && roll < 0.95 ? redeemer(drawn) : undefined;
+    const original = roll >= 0.95 ? reversible() : undefined;
+    if (spender !== undefined) {
       path = '/v1/redemptions';
-      payload = { externalId, memberId, points: 1, occurredAt: occurredAt() };
+      payload = { externalId, memberId: spender, points: 1, occurredAt: occurredAt() };
       tag = 'redemption';
-      balance.set(memberId, (balance.get(memberId) ?? 0) - 1);
-    } else if (roll < 0.22 && accrued.length > 0) {
-      const original = accrued.splice(Math.floor(random() * accrued.length), 1)[0];
+      balance.set(spender, balance.get(spender)! - 1);
+      redeeming.add(spender);
+    } else if (original !== undefined) {
       path = '/v1/reversals';
       payload = { externalId, memberId: original.memberId, originalExternalId: original.externalId, occurredAt: occurredAt() };
       tag = 'reversal';
+      reversing.add(original.memberId);
     }
     const body = JSON.stringify(payload);
     bodies[i] = JSON.stringify([path, body]);
@@ -353,16 +406,20 @@ async function runMixed(
     },
     onAnswer: (i, status, body, timing) => {
       starts.push(timing);
-      if (status !== 201 && status !== 200) return;
+      if ((status !== 201 && status !== 200) || !bodies[i]) return;
       const b = body as { balance?: number; memberId?: string };
-      if (b?.memberId !== undefined && typeof b.balance === 'number') balance.set(b.memberId, b.balance);
-      if (bodies[i]) {
-        answered.push(bodies[i]);
-        const [path, sent] = JSON.parse(bodies[i]) as [string, string];
-        if (path === '/v1/accruals' && status === 201) {
-          const p = JSON.parse(sent) as { externalId: string; memberId: string };
-          accrued.push({ externalId: p.externalId, memberId: p.memberId });
+      if (b?.memberId !== undefined && typeof b.balance === 'number') {
+        balance.set(b.memberId, b.balance);
+        if (b.balance >= REDEEM_HEADROOM && !listed.has(b.memberId)) {
+          listed.add(b.memberId);
+          spendable.push(b.memberId);
         }
+      }
+      answered.push(bodies[i]);
+      const [path, sent] = JSON.parse(bodies[i]) as [string, string];
+      if (path === '/v1/accruals' && status === 201) {
+        const p = JSON.parse(sent) as { externalId: string; memberId: string };
+        accrued.push({ externalId: p.externalId, memberId: p.memberId });
       }
     },
   });

@@ -12,10 +12,16 @@ export interface LoadResult extends LatencySummary {
   errors: number;
   statuses: Record<number, number>;
   firstError?: string;
+  /** The first answer of 400 or above, with the start of its body (bodies are read only when `onAnswer` is set). */
+  firstRefusal?: string;
   seconds: number;
   requestsPerSecond: number;
-  /** Latencies per request tag, where the requests carry one. */
-  byTag: Record<string, LatencySummary>;
+  /** Latencies and statuses per request tag, where the requests carry one. */
+  byTag: Record<string, TagSummary>;
+}
+
+export interface TagSummary extends LatencySummary {
+  statuses: Record<number, number>;
 }
 
 export interface LoadRequest {
@@ -51,10 +57,12 @@ export async function runLoad(opts: {
   const pool = new Pool(opts.url, { connections: opts.connections, pipelining: 1 });
   const latencies: number[] = [];
   const tagged: Record<string, number[]> = {};
+  const taggedStatuses: Record<string, Record<number, number>> = {};
   const statuses: Record<number, number> = {};
   let next = 0;
   let errors = 0;
   let firstError: string | undefined;
+  let firstRefusal: string | undefined;
   const started = process.hrtime.bigint();
   const worker = async () => {
     for (;;) {
@@ -72,11 +80,16 @@ export async function runLoad(opts: {
         if (opts.onAnswer) {
           const text = await res.body.text();
           const latencyMs = Number(process.hrtime.bigint() - t0) / 1e6;
+          if (res.statusCode >= 400) firstRefusal ??= `${r.tag ?? r.path} answered ${res.statusCode}: ${text.slice(0, 300)}`;
           opts.onAnswer(i, res.statusCode, text ? JSON.parse(text) : undefined, { startNs: t0, latencyMs });
         } else {
           await res.body.dump();
         }
         statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+        if (r.tag) {
+          const byStatus = (taggedStatuses[r.tag] ??= {});
+          byStatus[res.statusCode] = (byStatus[res.statusCode] ?? 0) + 1;
+        }
         if (res.statusCode >= 400) errors++;
       } catch (err) {
         // A refused connection or reset is a failed request of the run, counted and named.
@@ -91,13 +104,14 @@ export async function runLoad(opts: {
   await Promise.all(Array.from({ length: opts.connections }, worker));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await pool.close();
-  const byTag: Record<string, LatencySummary> = {};
-  for (const [tag, values] of Object.entries(tagged)) byTag[tag] = summarise(values);
+  const byTag: Record<string, TagSummary> = {};
+  for (const [tag, values] of Object.entries(tagged)) byTag[tag] = { ...summarise(values), statuses: taggedStatuses[tag] ?? {} };
   return {
     requests: opts.total,
     errors,
     statuses,
     firstError,
+    firstRefusal,
     seconds,
     requestsPerSecond: opts.total / seconds,
     byTag,

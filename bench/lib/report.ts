@@ -28,7 +28,8 @@ const fmt = (n: number) => (Number.isInteger(n) ? n.toLocaleString('en-US') : n.
 
 export function printLine(l: BenchLine): void {
   const base = l.baseline ? ` | baseline ${l.baseline.name}: ${fmt(l.baseline.value)} ${l.unit}` : '';
-  const ratio = l.ratio !== undefined ? ` | ratio ${l.ratio.toFixed(3)}` : '';
+  const note = l.ratioNote ? ` (${l.ratioNote})` : '';
+  const ratio = l.ratio !== undefined ? ` | ratio ${l.ratio.toFixed(3)}${note}` : '';
   const target = l.target ? ` | target ${l.target}: ${l.met ? 'met' : 'MISSED'}` : '';
   process.stdout.write(`  ${l.benchmark} — ${l.metric}: ${fmt(l.value)} ${l.unit}${base}${ratio}${target}\n`);
 }
