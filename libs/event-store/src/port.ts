@@ -68,6 +68,12 @@ export interface ReadStreamOptions {
   fromRevision?: number;
   direction?: 'forwards' | 'backwards';
   maxCount?: number;
+  /**
+   * `hash`: the reader uses no metadata but `metadata.hash` (a fold that chains its next append
+   * onto the last event), and an adapter may leave the rest out rather than decode it (SQLite
+   * does; the others give it whole). Default `all`.
+   */
+  metadata?: 'all' | 'hash';
 }
 
 export interface ReadAllOptions {

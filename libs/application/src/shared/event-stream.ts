@@ -19,7 +19,8 @@ export interface LoadedStream<S> {
 export type Evolve<S> = (state: S, event: DomainEvent<string, any>, position: number) => S;
 
 export async function loadStream<S>(store: EventStore, streamId: string, initial: () => S, evolve: Evolve<S>): Promise<LoadedStream<S>> {
-  const events = await store.readStream(streamId);
+  // A fold uses no metadata but the last event's hash (its next append chains onto it).
+  const events = await store.readStream(streamId, { metadata: 'hash' });
   let state = initial();
   for (const e of events) state = evolve(state, { type: e.type, data: e.data }, e.position);
   const last = events.at(-1);

@@ -14,16 +14,17 @@ export function fingerprintOf(fields: Readonly<Record<string, string | number | 
     const value = fields[key];
     // An absent field is left out, as canonical JSON leaves out undefined members.
     if (value === undefined) continue;
-    let written: string;
-    if (typeof value === 'number') {
-      if (!Number.isSafeInteger(value)) throw new TypeError(`a fingerprint holds safe integers only, got ${value}`);
-      written = String(value);
-    } else if (typeof value === 'string') {
-      written = JSON.stringify(value);
-    } else {
-      throw new TypeError(`a fingerprint cannot hold a ${typeof value}`);
-    }
-    parts.push(JSON.stringify(key) + ':' + written);
+    parts.push(JSON.stringify(key) + ':' + fingerprintValue(value));
   }
   return parts.join(',');
+}
+
+/** One field's value as a fingerprint writes it: a string quoted as JSON, a safe integer bare. */
+export function fingerprintValue(value: string | number): string {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new TypeError(`a fingerprint holds safe integers only, got ${value}`);
+    return String(value);
+  }
+  if (typeof value === 'string') return JSON.stringify(value);
+  throw new TypeError(`a fingerprint cannot hold a ${typeof value}`);
 }

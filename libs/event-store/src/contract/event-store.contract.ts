@@ -401,6 +401,22 @@ export function describeEventStoreContract(adapterName: string, open: () => Prom
         const all = (await store.readAll({ fromPosition: read[0].position })).filter((e) => e.streamId === s);
         expect(all).toEqual(read);
       });
+
+      it("metadata: 'hash' gives the same events with their metadata's hash (the rest may be left out), both ways", async () => {
+        const hashed = streamName('read-hash');
+        const appended = events(3).map((e, i) => ({ ...e, data: { n: i }, metadata: { hash: `h${i}`, correlationId: `c${i}` } }));
+        await store.appendToStream(hashed, [...appended, event()], { expectedRevision: 'no_stream' });
+        const whole = await store.readStream(hashed);
+        const withoutMetadata = (e: RecordedEvent) => ({ ...e, metadata: undefined });
+        for (const ask of [{}, { direction: 'backwards' as const, maxCount: 2 }, { fromRevision: 1, maxCount: 1 }]) {
+          const read = await store.readStream(hashed, { ...ask, metadata: 'hash' });
+          const expected = await store.readStream(hashed, ask);
+          expect(read.map(withoutMetadata)).toEqual(expected.map(withoutMetadata));
+          expect(read.map((e) => e.metadata.hash)).toEqual(expected.map((e) => e.metadata.hash));
+        }
+        // The last event was written without a hash: it has none in this view either.
+        expect(whole.map((e) => e.metadata.hash)).toEqual(['h0', 'h1', 'h2', undefined]);
+      });
     });
 
     describe('readAll', () => {

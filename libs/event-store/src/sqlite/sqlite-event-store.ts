@@ -117,6 +117,8 @@ const COLUMNS = 'position, stream_id, revision, event_id, type, data, metadata, 
 const STREAM_FORWARDS = `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`;
 const STREAM_BACKWARDS = `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`;
 const COLUMNS_HASH_ONLY = "position, stream_id, revision, event_id, type, data, json_extract(metadata, '$.hash'), recorded_at";
+const STREAM_FORWARDS_HASH = `SELECT ${COLUMNS_HASH_ONLY} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`;
+const STREAM_BACKWARDS_HASH = `SELECT ${COLUMNS_HASH_ONLY} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`;
 /** A scan whose reader uses no metadata: not even json_extract runs (a quarter of a scan's SQLite time). */
 const COLUMNS_NO_METADATA = 'position, stream_id, revision, event_id, type, data, NULL, recorded_at';
 
@@ -182,6 +184,8 @@ export class SqliteEventStore implements EventStore {
 
   private readonly streamForwardsStmt: Database.Statement<[string, number, number], EventRow>;
   private readonly streamBackwardsStmt: Database.Statement<[string, number, number], EventRow>;
+  private readonly streamForwardsHashStmt: Database.Statement<[string, number, number], EventRow>;
+  private readonly streamBackwardsHashStmt: Database.Statement<[string, number, number], EventRow>;
   private readonly allForwardsStmt: Database.Statement<[number, number], EventRow>;
   private readonly allBackwardsStmt: Database.Statement<[number, number], EventRow>;
   private readonly scanStatements = new Map<string, Database.Statement<unknown[], EventRow>>();
@@ -221,6 +225,8 @@ export class SqliteEventStore implements EventStore {
 
     this.streamForwardsStmt = this.eventRows(STREAM_FORWARDS);
     this.streamBackwardsStmt = this.eventRows(STREAM_BACKWARDS);
+    this.streamForwardsHashStmt = this.eventRows(STREAM_FORWARDS_HASH);
+    this.streamBackwardsHashStmt = this.eventRows(STREAM_BACKWARDS_HASH);
     this.allForwardsStmt = this.eventRows(`SELECT ${COLUMNS} FROM events WHERE position >= ? ORDER BY position ASC LIMIT ?`);
     this.allBackwardsStmt = this.eventRows(`SELECT ${COLUMNS} FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?`);
     this.workerThreads = options.writer === 'worker' && file !== ':memory:';
@@ -228,7 +234,12 @@ export class SqliteEventStore implements EventStore {
       ? new WorkerWriter(file, busyTimeoutMs)
       : new InlineWriter(sqliteWriterProgram().createBatchWriter(this.db));
     this.streamReader = this.workerThreads
-      ? new WorkerStreamReader(file, busyTimeoutMs, { forwards: STREAM_FORWARDS, backwards: STREAM_BACKWARDS })
+      ? new WorkerStreamReader(file, busyTimeoutMs, {
+          forwards: STREAM_FORWARDS,
+          backwards: STREAM_BACKWARDS,
+          forwardsHash: STREAM_FORWARDS_HASH,
+          backwardsHash: STREAM_BACKWARDS_HASH,
+        })
       : undefined;
   }
 
@@ -268,21 +279,29 @@ export class SqliteEventStore implements EventStore {
     const limit = options.maxCount ?? Number.MAX_SAFE_INTEGER;
     const backwards = options.direction === 'backwards';
     const from = options.fromRevision ?? (backwards ? Number.MAX_SAFE_INTEGER : 0);
+    // Only the hash: SQLite extracts it, and no metadata JSON is decoded here.
+    const hashOnly = options.metadata === 'hash';
+    const decode = hashOnly ? decodeRowWithHashOnly : decodeRow;
     if (this.streamReader?.available && !this.closed) {
       try {
-        const rows = (await this.streamReader.read(streamId, from, limit, backwards)) as EventRow[];
+        const rows = (await this.streamReader.read(streamId, from, limit, backwards, hashOnly)) as EventRow[];
         this.counters.streamReadsInThread += 1;
-        return rows.map(decodeRow);
+        return rows.map(decode);
       } catch (error) {
         if (error instanceof SqliteReadFailed) throw new StoreUnavailable('read', `${error.code}: ${error.message}`, { cause: error });
         // A reader thread that is gone leaves the reads to this connection, as without one.
         if (!(error instanceof ReaderThreadGone)) throw error;
       }
     }
-    const rows = readOrUnavailable(() =>
-      backwards ? this.streamBackwardsStmt.all(streamId, from, limit) : this.streamForwardsStmt.all(streamId, from, limit),
-    );
-    return rows.map(decodeRow);
+    const statement = hashOnly
+      ? backwards
+        ? this.streamBackwardsHashStmt
+        : this.streamForwardsHashStmt
+      : backwards
+        ? this.streamBackwardsStmt
+        : this.streamForwardsStmt;
+    const rows = readOrUnavailable(() => statement.all(streamId, from, limit));
+    return rows.map(decode);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
@@ -559,7 +578,7 @@ function decodeRow(row: EventRow): RecordedEvent {
   return eventOf(row, JSON.parse(row[6]) as JsonObject);
 }
 
-/** A row of a scan with `metadata: 'hash'` or `'none'`: its metadata column holds the hash alone, or null. */
+/** A row read with `metadata: 'hash'` or `'none'`: its metadata column holds the hash alone, or null. */
 function decodeRowWithHashOnly(row: EventRow): RecordedEvent {
   const hash = row[6] as string | null;
   return eventOf(row, hash === null ? {} : { hash });

@@ -48,6 +48,8 @@ describe('SqliteEventStore stream reads in the reader thread', () => {
       { direction: 'backwards' },
       { direction: 'backwards', fromRevision: 7, maxCount: 4 },
       { fromRevision: 500 },
+      { metadata: 'hash' },
+      { direction: 'backwards', maxCount: 1, metadata: 'hash' },
     ];
     for (const ask of asks) {
       const seen: RecordedEvent[] = await threaded.readStream('member-a', ask);
@@ -119,6 +121,8 @@ describe('WorkerStreamReader', () => {
   const sql = {
     forwards: 'SELECT stream_id, n FROM t WHERE stream_id = ? AND n >= ? ORDER BY n LIMIT ?',
     backwards: 'SELECT stream_id, n FROM t WHERE stream_id = ? AND n <= ? ORDER BY n DESC LIMIT ?',
+    forwardsHash: "SELECT stream_id, n, 'h' FROM t WHERE stream_id = ? AND n >= ? ORDER BY n LIMIT ?",
+    backwardsHash: "SELECT stream_id, n, 'h' FROM t WHERE stream_id = ? AND n <= ? ORDER BY n DESC LIMIT ?",
   };
 
   it('a read SQLite refuses in the thread comes back as SqliteReadFailed with SQLite’s code; the thread goes on', async () => {
@@ -137,6 +141,7 @@ describe('WorkerStreamReader', () => {
       expect((error as SqliteReadFailed).code).toMatch(/^SQLITE_/);
       db.exec("CREATE TABLE t (stream_id TEXT, n INTEGER); INSERT INTO t VALUES ('s', 3)");
       expect(await reader.read('s', 9, 10, true)).toEqual([['s', 3]]);
+      expect(await reader.read('s', 0, 10, false, true)).toEqual([['s', 3, 'h']]);
       expect(reader.available).toBe(true);
     } finally {
       await reader.close();

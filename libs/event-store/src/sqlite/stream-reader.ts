@@ -9,6 +9,8 @@ export interface StreamReadRequest {
   revision: number;
   maxCount: number;
   backwards: boolean;
+  /** The metadata column holds its hash alone (`metadata: 'hash'`). */
+  hashOnly: boolean;
 }
 
 /** A read's rows (raw, in the store's column order), or the error SQLite raised, with its code. */
@@ -18,7 +20,15 @@ export type StreamReadAnswer = { id: number; rows: unknown[][] } | { id: number;
 export type StreamReadReply = { answers: StreamReadAnswer[] } | { startFailure: { message: string; code: string | undefined } };
 
 export interface ReaderWorkerData {
-  sqliteStreamReader: { file: string; driver: string; busyTimeoutMs: number; forwards: string; backwards: string };
+  sqliteStreamReader: { file: string; driver: string; busyTimeoutMs: number } & StreamReadSql;
+}
+
+/** The reads' statements, whole metadata or its hash alone, forwards and backwards. */
+export interface StreamReadSql {
+  forwards: string;
+  backwards: string;
+  forwardsHash: string;
+  backwardsHash: string;
 }
 
 /** The reader thread could not start or has ended: the store reads on its own connection again. */
@@ -53,7 +63,7 @@ export class WorkerStreamReader {
   private asked: StreamReadRequest[] = [];
   private sendScheduled = false;
 
-  constructor(file: string, busyTimeoutMs: number, sql: { forwards: string; backwards: string }) {
+  constructor(file: string, busyTimeoutMs: number, sql: StreamReadSql) {
     const data: ReaderWorkerData = { sqliteStreamReader: { file, driver: require.resolve('better-sqlite3'), busyTimeoutMs, ...sql } };
     this.worker = new Worker(`(${sqliteStreamReaderProgram.toString()})()`, { eval: true, workerData: data });
     this.calls = new WorkerCalls(this.worker);
@@ -74,10 +84,10 @@ export class WorkerStreamReader {
     return this.gone === undefined;
   }
 
-  read(streamId: string, revision: number, maxCount: number, backwards: boolean): Promise<unknown[][]> {
+  read(streamId: string, revision: number, maxCount: number, backwards: boolean, hashOnly = false): Promise<unknown[][]> {
     if (this.gone) return Promise.reject(this.gone);
     return this.calls.call((id) => {
-      this.asked.push({ id, streamId, revision, maxCount, backwards });
+      this.asked.push({ id, streamId, revision, maxCount, backwards, hashOnly });
       if (this.sendScheduled) return;
       this.sendScheduled = true;
       // Each message wakes the thread (a system call each side): the reads asked while this
@@ -145,6 +155,8 @@ export function sqliteStreamReaderProgram(): void {
     db.pragma('query_only = ON');
     const forwards = db.prepare(data.forwards).raw(true);
     const backwards = db.prepare(data.backwards).raw(true);
+    const forwardsHash = db.prepare(data.forwardsHash).raw(true);
+    const backwardsHash = db.prepare(data.backwardsHash).raw(true);
     port.on('message', (reads: StreamReadRequest[] | 'close') => {
       if (reads === 'close') {
         db.close();
@@ -153,7 +165,7 @@ export function sqliteStreamReaderProgram(): void {
       }
       const answers = reads.map((read): StreamReadAnswer => {
         try {
-          const statement = read.backwards ? backwards : forwards;
+          const statement = read.hashOnly ? (read.backwards ? backwardsHash : forwardsHash) : read.backwards ? backwards : forwards;
           return { id: read.id, rows: statement.all(read.streamId, read.revision, read.maxCount) as unknown[][] };
         } catch (error) {
           return { id: read.id, failure: failure(error) };
