@@ -9,7 +9,8 @@ import { CommandMeta } from '../shared/command-meta';
 import { appendDecided, retryOnConflict } from '../shared/event-stream';
 import { ReferenceData, txContextOf } from '../shared/reference-data';
 import { claimCard } from './cards';
-import { TxOutcome, loadMember } from './member-stream';
+import { MemberStateCache } from './member-cache';
+import { TxOutcome, evolveAppended, loadMember } from './member-stream';
 
 export class EnrolMemberCommand extends Command<TxOutcome<EnrolledBody>> {
   constructor(
@@ -32,6 +33,7 @@ export class EnrolMemberHandler implements ICommandHandler<EnrolMemberCommand> {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly reference: ReferenceData,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    private readonly cache: MemberStateCache,
   ) {}
 
   async execute({ data, meta }: EnrolMemberCommand): Promise<TxOutcome<EnrolledBody>> {
@@ -72,7 +74,14 @@ export class EnrolMemberHandler implements ICommandHandler<EnrolMemberCommand> {
       const loaded = await loadMember(this.store, memberId);
       if (loaded.state.status !== 'none') return { replay: loaded.state.cardNumber === cardNumber, body: { memberId, cardNumber } };
       const events = decideMember(command, loaded.state, now);
-      await appendDecided(this.store, memberStream(memberId), loaded, events, meta, now.toISOString());
+      const appended = await appendDecided(this.store, memberStream(memberId), loaded, events, meta, now.toISOString());
+      // A member's first transaction often follows its enrolment at once (the same till): it
+      // starts from this state instead of reading back what was just written.
+      this.cache.set(memberId, {
+        state: evolveAppended(loaded.state, events, appended.position),
+        revision: appended.nextExpectedRevision,
+        lastHash: appended.lastHash,
+      });
       return { replay: false, body: { memberId, cardNumber } };
     });
   }

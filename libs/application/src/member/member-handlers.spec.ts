@@ -37,6 +37,21 @@ describe('member command handlers (memory store)', () => {
     expectIntactChain(events);
   });
 
+  it('the first accrual after the enrolment starts from the state the enrolment left: no member stream is read', async () => {
+    const reads = jest.spyOn(store, 'readStream');
+    const first = await accrue('r1');
+    expect(reads.mock.calls.filter(([stream]) => stream === 'member-m')).toEqual([]);
+    expect(first.body).toMatchObject({ memberId: 'm', points: 10, balance: 10 });
+    // It chained onto the enrolment's hash and appended at the next revision.
+    const events = await store.readStream('member-m');
+    expect(events.map((e) => [e.revision, e.type])).toEqual([
+      [0, 'MemberEnrolled'],
+      [1, 'PointsAccrued'],
+    ]);
+    expectIntactChain(events);
+    expect(first.body.position).toBe(events[1].position);
+  });
+
   it('any edit of an event breaks its hash', async () => {
     await accrue('r1');
     const [, accrued] = await store.readStream('member-m');
