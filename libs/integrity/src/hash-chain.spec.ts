@@ -68,6 +68,11 @@ describe('chainEvents', () => {
     expect(events[0].eventId).not.toBe(events[1].eventId);
     for (const e of events) expect(e.metadata).toMatchObject({ ...context, eventId: e.eventId });
   });
+
+  it('writes the metadata with its keys in the order every stored event has them', () => {
+    const [e] = chainEvents([{ type: 'A', data: {} }], context, GENESIS_HASH);
+    expect(Object.keys(e.metadata)).toEqual(['eventId', 'correlationId', 'causationId', 'actor', 'occurredAt', 'prevHash', 'hash']);
+  });
 });
 
 describe('chainTip', () => {
