@@ -42,14 +42,14 @@ export class AccruePointsHandler implements ICommandHandler<AccruePointsCommand>
     ]);
     const txId = txIdOf(data.partnerId, data.externalId);
     const inForce = programAt(program, data.occurredAt);
-    const context = {
-      ...txContextOf(coalition, this.config),
+    // Added to the coalition's context with Object.assign: a spread of it here cost 3% of an accrual.
+    const context = Object.assign(txContextOf(coalition, this.config), {
       earnRule: termsAt(partner.terms, data.occurredAt).earnRule,
       // Velocity limits and tiers of the programme in force at the business date (none before the first version).
       limits: inForce?.limits,
       tiers: inForce?.tiers,
       referral: inForce?.bonuses.referral,
-    };
+    });
     let referrer: { referrerId: string; occurredAt: string } | undefined;
     const outcome = await this.poster.post({ type: 'AccruePoints', data, context }, txId, meta, (r, state) => {
       const referral = state.transactions.get(referralBonusTxId(data.memberId));

@@ -10,7 +10,7 @@ import {
   decideMember,
   memberStream,
 } from '@ledger/domain';
-import { AppendResult, EVENT_STORE, EventStore, WrongExpectedVersion } from '@ledger/event-store';
+import { AppendResult, EVENT_STORE, EventStore, StreamAppend, WrongExpectedVersion } from '@ledger/event-store';
 import { CLOCK, Clock } from '../shared/clock';
 import { CommandMeta } from '../shared/command-meta';
 import { LoadedStream, appendDecided, decidedAppend, retryOnConflict } from '../shared/event-stream';
@@ -136,7 +136,16 @@ export class MemberTransactionPoster {
     const { memberId, stream, txId, meta, answer } = request;
     const occurredAt = (events[0].data as { occurredAt: string }).occurredAt;
     const member = decidedAppend(stream, base, events, meta, occurredAt);
-    const part = base.lastEventId === undefined ? member.append : { ...member.append, expectedLastEventId: base.lastEventId };
+    const { append } = member;
+    const part: StreamAppend =
+      base.lastEventId === undefined
+        ? append
+        : {
+            streamId: append.streamId,
+            events: append.events,
+            expectedRevision: append.expectedRevision,
+            expectedLastEventId: base.lastEventId,
+          };
     const claimed = !claim.reserved && this.unsafeBenchOnlyReservationPath !== 'skip';
     const appending = claimed
       ? this.store.appendToStreams!([claimAppend(txId, memberId, meta, occurredAt), part]).then(([, result]) => result)
