@@ -92,6 +92,11 @@ export interface SubscribeToAllOptions {
    * greater than this. Omitted: from the very first event.
    */
   fromPosition?: number;
+  /**
+   * `none`: the subscriber uses no metadata (the read models), and an adapter may give `{}`
+   * rather than decode it (SQLite does; the others give it whole). Default `all`.
+   */
+  metadata?: 'all' | 'none';
 }
 
 /**

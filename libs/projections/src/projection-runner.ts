@@ -121,7 +121,10 @@ export class ProjectionRunner implements ProjectionProgress {
       // The store may have moved on since construction (another runner, a rebuild).
       this.checkpoint = await this.verifiedCheckpoint();
       if (this.stopped || (stopAt !== undefined && this.checkpoint !== undefined && this.checkpoint >= stopAt)) return;
-      const subscription = this.events.subscribeToAll(this.checkpoint === undefined ? {} : { fromPosition: this.checkpoint });
+      // The read models use no metadata: the store need not decode it.
+      const subscription = this.events.subscribeToAll(
+        this.checkpoint === undefined ? { metadata: 'none' } : { fromPosition: this.checkpoint, metadata: 'none' },
+      );
       this.subscription = subscription;
       if (this.stopped) await subscription.unsubscribe();
       try {

@@ -625,6 +625,24 @@ export function describeEventStoreContract(adapterName: string, open: () => Prom
         }
       });
 
+      it("metadata: 'none' delivers the same events, caught up and live; their metadata an object whose fields may be left out", async () => {
+        const s = streamName('sub-no-metadata');
+        const written = events(3).map((e, i) => ({ ...e, metadata: { hash: `h${i}`, correlationId: `c${i}` } }));
+        const [before] = await store.readAll({ direction: 'backwards', maxCount: 1 });
+        await store.appendToStream(s, written.slice(0, 2), { expectedRevision: 'no_stream' });
+        const feed = consume(store.subscribeToAll({ fromPosition: before?.position, metadata: 'none' }));
+        try {
+          await feed.until(() => feed.of(s).length === 2, 'catch-up');
+          await store.appendToStream(s, written.slice(2), { expectedRevision: 1 });
+          await feed.until(() => feed.of(s).length === 3, 'the live event');
+          const withoutMetadata = (e: RecordedEvent) => ({ ...e, metadata: undefined });
+          expect(feed.of(s).map(withoutMetadata)).toEqual((await store.readStream(s)).map(withoutMetadata));
+          for (const e of feed.of(s)) expect(typeof e.metadata).toBe('object');
+        } finally {
+          await feed.stop();
+        }
+      });
+
       it('from the last position delivers only what is appended afterwards', async () => {
         const s = streamName('sub-tail');
         await store.appendToStream(s, events(2), { expectedRevision: 'no_stream' });

@@ -188,6 +188,7 @@ export class SqliteEventStore implements EventStore {
   private readonly streamBackwardsHashStmt: Database.Statement<[string, number, number], EventRow>;
   private readonly allForwardsStmt: Database.Statement<[number, number], EventRow>;
   private readonly allBackwardsStmt: Database.Statement<[number, number], EventRow>;
+  private readonly allForwardsNoMetadataStmt: Database.Statement<[number, number], EventRow>;
   private readonly scanStatements = new Map<string, Database.Statement<unknown[], EventRow>>();
   private readonly writer: GroupCommitWriter;
   /** With worker threads: stream reads (member loads) off the caller's thread. */
@@ -229,6 +230,9 @@ export class SqliteEventStore implements EventStore {
     this.streamBackwardsHashStmt = this.eventRows(STREAM_BACKWARDS_HASH);
     this.allForwardsStmt = this.eventRows(`SELECT ${COLUMNS} FROM events WHERE position >= ? ORDER BY position ASC LIMIT ?`);
     this.allBackwardsStmt = this.eventRows(`SELECT ${COLUMNS} FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?`);
+    this.allForwardsNoMetadataStmt = this.eventRows(
+      `SELECT ${COLUMNS_NO_METADATA} FROM events WHERE position >= ? ORDER BY position ASC LIMIT ?`,
+    );
     this.workerThreads = options.writer === 'worker' && file !== ':memory:';
     this.writer = this.workerThreads
       ? new WorkerWriter(file, busyTimeoutMs)
@@ -364,7 +368,12 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) throw new Error('SqliteEventStore is closed');
     const subscription = liveFeedSubscription(
       {
-        readPage: (fromPosition, maxCount) => this.readAll({ fromPosition, maxCount }),
+        readPage:
+          options.metadata === 'none'
+            ? // No metadata column read and none decoded: a projector uses none of it.
+              async (fromPosition, maxCount) =>
+                readOrUnavailable(() => this.allForwardsNoMetadataStmt.all(fromPosition ?? 0, maxCount)).map(decodeRowWithHashOnly)
+            : (fromPosition, maxCount) => this.readAll({ fromPosition, maxCount }),
         onAppend: (listener) => {
           this.appended.on('append', listener);
           return () => {
