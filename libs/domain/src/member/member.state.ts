@@ -213,10 +213,11 @@ export const initialMember = (): MemberState => ({
 });
 
 /*
- * The request fields that make two posts "the same transaction". The fingerprints of the transactions a member's stream holds most of (accruals, redemptions,
- * reversals) are made for every one folded, when a member is loaded. They are written out here
- * in `fingerprintOf`'s form, keys in code-unit order, without its sort of the keys (the spec
- * holds each equal to `fingerprintOf` of its fields).
+ * The request fields that make two posts "the same transaction". The fingerprints of the
+ * transactions most of a member's stream holds (accruals, redemptions, reversals) are made for
+ * every one folded when a member is loaded, so they are written out in `fingerprintOf`'s form,
+ * keys in code-unit order, without its sort of the keys (member.fingerprint.spec holds each
+ * equal to `fingerprintOf` of its fields).
  */
 
 /** Items, when sent, are part of the accrual: a retry with other lines under the receipt id is another transaction. */
