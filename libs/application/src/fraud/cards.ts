@@ -7,7 +7,7 @@ import { CommandMeta } from '../shared/command-meta';
 import { LoadedStream, appendDecided, retryOnConflict } from '../shared/event-stream';
 import { cardHolder, claimCard, retireCard } from '../member/cards';
 import { MemberStateCache } from '../member/member-cache';
-import { TxOutcome, evolveAppended, loadMember } from '../member/member-stream';
+import { TxOutcome, loadMember } from '../member/member-stream';
 
 /**
  * Who may act on a member's card: an admin, or the partner that enrolled the member. To
@@ -42,8 +42,7 @@ async function appendToMember(
   const memberId = loaded.state.memberId;
   cache.drop(memberId);
   const appended = await appendDecided(store, memberStream(memberId), loaded, events, meta, now.toISOString());
-  const state = evolveAppended(loaded.state, events, appended.position);
-  cache.set(memberId, { state, revision: appended.nextExpectedRevision, lastHash: appended.lastHash });
+  cache.setAppended(memberId, loaded.state, events, appended);
   return appended.position;
 }
 

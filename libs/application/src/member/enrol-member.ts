@@ -10,7 +10,7 @@ import { appendDecided, retryOnConflict } from '../shared/event-stream';
 import { ReferenceData, txContextOf } from '../shared/reference-data';
 import { claimCard } from './cards';
 import { MemberStateCache } from './member-cache';
-import { TxOutcome, evolveAppended, loadMember } from './member-stream';
+import { TxOutcome, loadMember } from './member-stream';
 
 export class EnrolMemberCommand extends Command<TxOutcome<EnrolledBody>> {
   constructor(
@@ -77,11 +77,7 @@ export class EnrolMemberHandler implements ICommandHandler<EnrolMemberCommand> {
       const appended = await appendDecided(this.store, memberStream(memberId), loaded, events, meta, now.toISOString());
       // A member's first transaction often follows its enrolment at once (the same till): it
       // starts from this state instead of reading back what was just written.
-      this.cache.set(memberId, {
-        state: evolveAppended(loaded.state, events, appended.position),
-        revision: appended.nextExpectedRevision,
-        lastHash: appended.lastHash,
-      });
+      this.cache.setAppended(memberId, loaded.state, events, appended);
       return { replay: false, body: { memberId, cardNumber } };
     });
   }

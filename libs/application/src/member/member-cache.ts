@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { MemberState } from '@ledger/domain';
+import { MemberEvent, MemberState } from '@ledger/domain';
+import { AppendResult } from '@ledger/event-store';
 import { LoadedStream } from '../shared/event-stream';
+import { evolveAppended } from './member-stream';
 
 /** Members whose folded state is kept between requests. */
 export const MEMBER_CACHE_SIZE = 10_000;
@@ -39,6 +41,21 @@ export class MemberStateCache {
     this.entries.delete(memberId);
     this.entries.set(memberId, loaded);
     if (this.entries.size > MEMBER_CACHE_SIZE) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  /**
+   * Keeps the state an acknowledged append left: `before` with the appended events folded on,
+   * at the revision and hash the append answered. Returns that state.
+   */
+  setAppended(
+    memberId: string,
+    before: MemberState,
+    events: readonly MemberEvent[],
+    appended: AppendResult & { lastHash: string },
+  ): MemberState {
+    const state = evolveAppended(before, events, appended.position);
+    this.set(memberId, { state, revision: appended.nextExpectedRevision, lastHash: appended.lastHash });
+    return state;
   }
 
   drop(memberId: string): void {

@@ -286,8 +286,7 @@ export class MemberTransactionPoster {
       if (err instanceof WrongExpectedVersion) this.cache.drop(memberId);
       throw err;
     }
-    const state = evolveAppended(loaded.state, [flag], appended.position);
-    this.cache.set(memberId, { state, revision: appended.nextExpectedRevision, lastHash: appended.lastHash });
+    this.cache.setAppended(memberId, loaded.state, [flag], appended);
   }
 
   private async load(memberId: string): Promise<LoadedStream<MemberState>> {
