@@ -10,7 +10,11 @@ import {
 } from './sqlite-batch-writer';
 import { WorkerCalls } from './worker-calls';
 
-/** Where a group commit runs. One `write` at a time: the store waits for each before the next. */
+/**
+ * Where a group commit runs. Writes are committed in the order they are called, each in its
+ * own transaction: the store has at most COMMITS_IN_FLIGHT_WORKER unanswered with a worker
+ * writer, one with an inline writer (which answers before it returns).
+ */
 export interface GroupCommitWriter {
   write(batch: AppendToWrite[], recordedAt: string): Promise<{ outcomes: WriteOutcome[]; durationMs: number }>;
   close(): Promise<void>;

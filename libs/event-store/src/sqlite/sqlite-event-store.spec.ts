@@ -190,6 +190,7 @@ describe.each(WRITERS)('SqliteEventStore (%s writer)', (writer) => {
       expect(after.events - before.events).toBe(2 * appends);
       // All were queued in one turn of the event loop, so one transaction took them all.
       expect(after.flushes - before.flushes).toBe(1);
+      expect(after.commitsInFlightPeak).toBe(1);
       expect(new Set(results.map((r) => r.position)).size).toBe(appends);
     });
 
@@ -347,6 +348,76 @@ describe.each(WRITERS)('SqliteEventStore (%s writer)', (writer) => {
       }
       expect((await b.readStream('member-1')).map((e) => e.revision)).toEqual([0, 1]);
     });
+  });
+});
+
+describe('SqliteEventStore with a worker writer: two group commits in flight', () => {
+  let dir: string;
+  let file: string;
+  let store: SqliteEventStore;
+  let blocker: Database.Database;
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ledger-sqlite-pipelined-'));
+    file = join(dir, 'ledger.db');
+    store = SqliteEventStore.open(file, { writer: 'worker', busyTimeoutMs: 2_000 });
+    await store.appendToStream('member-seed', events(1), { expectedRevision: 'no_stream' });
+    // Another connection holds the write lock, so the first group waits in the writer.
+    blocker = new Database(file);
+    blocker.exec('BEGIN IMMEDIATE');
+  });
+
+  afterEach(async () => {
+    if (blocker.inTransaction) blocker.exec('ROLLBACK');
+    blocker.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sends the next group while the first is unanswered; the writer commits them in order', async () => {
+    const first = store.appendToStream('member-p', events(1), { expectedRevision: 'no_stream' });
+    await turn();
+    await turn();
+    // Chained onto the first, which is not committed yet: checked once the first is.
+    const second = store.appendToStream('member-p', events(2), { expectedRevision: 0 });
+    const other = store.appendToStream('member-q', events(1), { expectedRevision: 'no_stream' });
+    await waitFor(() => store.stats().commitsInFlightPeak === 2);
+    // A third group waits here until one of the two is answered.
+    const third = store.appendToStream('member-p', events(1), { expectedRevision: 2 });
+    await turn();
+    await turn();
+    expect(store.stats().commitsInFlightPeak).toBe(2);
+    expect(store.stats().flushes).toBe(1);
+    blocker.exec('ROLLBACK');
+    const [a, b, c, d] = await Promise.all([first, second, other, third]);
+    expect([a.nextExpectedRevision, b.nextExpectedRevision, c.nextExpectedRevision, d.nextExpectedRevision]).toEqual([0, 2, 0, 3]);
+    expect(a.position).toBeLessThan(b.position);
+    expect(b.position).toBeLessThan(d.position);
+    expect(store.stats()).toMatchObject({ flushes: 4, appends: 5, events: 6, commitsInFlightPeak: 2 });
+    expect((await store.readStream('member-p')).map((e) => e.revision)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('a first group that fails writes nothing, and what was chained onto it is refused, not written', async () => {
+    const failing = SqliteEventStore.open(file, { writer: 'worker', busyTimeoutMs: 300 });
+    try {
+      const first = failing.appendToStream('member-p', events(1), { expectedRevision: 'no_stream' });
+      await turn();
+      await turn();
+      const chained = failing.appendToStream('member-p', events(1), { expectedRevision: 0 });
+      const other = failing.appendToStream('member-q', events(1), { expectedRevision: 'no_stream' });
+      await expect(first).rejects.toBeInstanceOf(StoreUnavailable);
+      // The second group is already with the writer, waiting for the lock in its turn.
+      expect(failing.stats().commitsInFlightPeak).toBe(2);
+      blocker.exec('ROLLBACK');
+      await expect(chained).rejects.toMatchObject({ streamId: 'member-p', expected: 0, actual: 'no_stream' });
+      await expect(chained).rejects.toBeInstanceOf(WrongExpectedVersion);
+      expect((await other).nextExpectedRevision).toBe(0);
+      expect(await failing.readStream('member-p')).toEqual([]);
+      expect((await failing.readAll()).map((e) => e.streamId)).toEqual(['member-seed', 'member-q']);
+    } finally {
+      await failing.close();
+    }
   });
 });
 
