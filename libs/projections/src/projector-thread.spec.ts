@@ -48,8 +48,9 @@ describe('ProjectorThread: the API projector on a thread of its own', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  // The thread re-reads the log by itself only every 10 minutes here: new events reach it by the wakes alone.
   const startThread = async (onFailure?: (why: string) => void) => {
-    const thread = new ProjectorThread(store, { readStoreFile: join(dir, 'read.db'), onFailure });
+    const thread = new ProjectorThread(store, { readStoreFile: join(dir, 'read.db'), onFailure, pollIntervalMs: 600_000 });
     started.push(thread);
     await thread.start();
     return thread;
@@ -71,10 +72,12 @@ describe('ProjectorThread: the API projector on a thread of its own', () => {
     const thread = await startThread();
     expect(await thread.waitForPosition((await headPosition(store))!, WAIT_MS)).toBe(true);
 
-    // Live: more activity while the thread runs.
-    await moreActivity('live', 40);
+    // Live: more activity while the thread runs, each step read back before the next.
+    for (let round = 0; round < 5; round++) {
+      await moreActivity(`live${round}`, 8);
+      expect(await thread.waitForPosition((await headPosition(store))!, WAIT_MS)).toBe(true);
+    }
     const head = (await headPosition(store))!;
-    expect(await thread.waitForPosition(head, WAIT_MS)).toBe(true);
     expect(thread.position()).toBe(head);
 
     const reading = ReadStore.open(join(dir, 'read.db'), { readonly: true });
@@ -117,10 +120,14 @@ describe('ProjectorThread: the API projector on a thread of its own', () => {
     const worker = (thread as unknown as { worker: Worker }).worker;
     await worker.terminate();
 
+    // Appends while no thread runs are caught up at the restart; those after it arrive by wakes.
     await moreActivity('after-crash', 20);
-    const head = (await headPosition(store))!;
+    let head = (await headPosition(store))!;
     expect(await thread.waitForPosition(head, WAIT_MS)).toBe(true);
     expect((thread as unknown as { worker: Worker | undefined }).worker).not.toBe(worker);
+    await moreActivity('after-restart', 5);
+    head = (await headPosition(store))!;
+    expect(await thread.waitForPosition(head, WAIT_MS)).toBe(true);
     const reading = ReadStore.open(join(dir, 'read.db'), { readonly: true });
     try {
       expect(reading.dump()).toEqual(await rebuiltHere());

@@ -28,6 +28,7 @@ const RESTART_DELAY_MS_FIRST = 200;
 const RESTART_DELAY_MS_MAX = 30_000;
 
 interface ProjectorJob {
+  pollIntervalMs: number;
   eventStoreFile: string;
   readStoreFile: string;
   batchSize: number;
@@ -48,6 +49,8 @@ export interface ProjectorThreadOptions {
   batchSize?: number;
   busyTimeoutMs?: number;
   cacheMiB?: number;
+  /** How often the thread re-reads the log when nobody woke it (default PROJECTOR_THREAD_POLL_MS). */
+  pollIntervalMs?: number;
   /** The runner found a read store of another event store and rebuilt it from position 0. */
   onReset?: (why: string) => void;
   /** The runner or the thread failed; it is started again (from the checkpoint) after a backoff. */
@@ -76,6 +79,7 @@ export class ProjectorThread implements ProjectionProgress {
   ) {
     assert(canProjectInThread(store), 'a projector thread follows a SQLite store in a file');
     this.job = {
+      pollIntervalMs: options.pollIntervalMs ?? PROJECTOR_THREAD_POLL_MS,
       eventStoreFile: store.file,
       readStoreFile: options.readStoreFile,
       batchSize: options.batchSize ?? PROJECTOR_THREAD_BATCH_SIZE,
@@ -184,7 +188,7 @@ export function runProjectorThread(): void {
   let events: SqliteEventStore | undefined;
   let readStore: ReadStore;
   try {
-    events = SqliteEventStore.open(job.eventStoreFile, { busyTimeoutMs: job.busyTimeoutMs, pollIntervalMs: PROJECTOR_THREAD_POLL_MS });
+    events = SqliteEventStore.open(job.eventStoreFile, { busyTimeoutMs: job.busyTimeoutMs, pollIntervalMs: job.pollIntervalMs });
     readStore = ReadStore.open(job.readStoreFile, { busyTimeoutMs: job.busyTimeoutMs, cacheMiB: job.cacheMiB });
   } catch (error) {
     // Said here, in words: an error thrown out of a thread reaches the other side cloned, not always whole.
