@@ -450,7 +450,6 @@ export class SqliteEventStore implements EventStore {
     if (this.flushScheduled === undefined && this.flushing.size < this.commitsInFlightMax) {
       this.flushScheduled = setImmediate(() => {
         this.flushScheduled = undefined;
-        if (this.queue.length === 0 || this.closed) return;
         const flushing: Promise<void> = this.flush().finally(() => {
           this.flushing.delete(flushing);
           if (this.queue.length > 0 && !this.closed) this.scheduleFlush();
