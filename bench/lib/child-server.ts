@@ -16,6 +16,8 @@ export interface ChildServer {
 
 // Compiled to dist/bench/lib/: the repository root is three levels up.
 const root = join(__dirname, '..', '..', '..');
+/** The built CLI, as `npm start` and users run it. */
+export const LEDGER_BIN = join(root, 'bin', 'ledger.js');
 
 /** Starts `dist/bench/servers.js <args>` and waits for its ready line. */
 export function startChildServer(args: string[], timeoutMs = 600_000): Promise<ChildServer> {
@@ -82,7 +84,7 @@ export async function startLedgerServe(
   timeoutMs = 600_000,
   nodeArgs: string[] = [],
 ): Promise<ChildServer> {
-  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin', 'ledger.js'), 'serve'], {
+  const child = spawn(process.execPath, [...nodeArgs, LEDGER_BIN, 'serve'], {
     // The load generators drive one key far past the service's default per-key limit.
     env: { ...process.env, LEDGER_RATE_LIMIT: '0', ...env, PORT: String(port), HOST: '127.0.0.1' },
     // Its logs are part of what a user runs; the benchmark drops them.
