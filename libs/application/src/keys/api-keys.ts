@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * A key reads `clk_<scope>_<keyId>_<secret>`: scope is the partner id, or `staff` for
@@ -19,7 +19,8 @@ export function newApiKey(scope: string): { keyId: string; key: string; keyHash:
   return { keyId, key, keyHash: hashKey(key) };
 }
 
-export const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+/** sha256 of the key in hex: one-shot, with no hash object (every request's bearer key is hashed). */
+export const hashKey = (key: string): string => hash('sha256', key, 'hex');
 
 export function parseApiKey(key: string): ParsedKey | undefined {
   const m = KEY_PATTERN.exec(key);
