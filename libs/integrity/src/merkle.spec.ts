@@ -63,6 +63,23 @@ describe('merkleRoot', () => {
     expect(merkleRoot(edited)).not.toBe(merkleRoot(xs));
     expect(merkleRoot(xs.slice(0, 5))).not.toBe(merkleRoot(xs));
   });
+
+  it('is the root a reference built from hash objects gives, for any leaves and any size up to 300', () =>
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { minLength: 1, maxLength: 300 }), (raw) => {
+        const hexes = raw.map((bytes) => Buffer.from(bytes).toString('hex'));
+        // Level by level with a Buffer per node, as the rules in merkle.ts say.
+        let level: Buffer[] = hexes.map(leafNode);
+        while (level.length > 1) {
+          const up: Buffer[] = [];
+          for (let i = 0; i + 1 < level.length; i += 2) up.push(node(level[i], level[i + 1]));
+          if (level.length % 2 === 1) up.push(level[level.length - 1]);
+          level = up;
+        }
+        expect(merkleRoot(hexes)).toBe(level[0].toString('hex'));
+      }),
+      { numRuns: 60 },
+    ));
 });
 
 describe('inclusion proofs', () => {
@@ -196,5 +213,14 @@ describe('periodLeafHashes', () => {
     expect(column.size).toBe(70_001);
     for (const i of [0, 65_535, 65_536, 69_999]) expect(column.hexAt(i)).toBe(hashes[i]);
     expect(column.hexAt(70_000)).toBe('0'.repeat(64));
+  });
+
+  it('HashColumn takes the 32 bytes of a node as a Buffer or as a latin1 string of them, alike', () => {
+    const column = new HashColumn();
+    const bytes = Buffer.from(Array.from({ length: 32 }, (_, i) => 255 - i * 7));
+    column.pushBytes(bytes);
+    column.pushBytes(bytes.toString('latin1'));
+    expect(column.hexAt(0)).toBe(bytes.toString('hex'));
+    expect(column.hexAt(1)).toBe(bytes.toString('hex'));
   });
 });
