@@ -44,12 +44,6 @@ export async function bareScan(store: EventStore): Promise<{ events: number; sec
   return { events: count, seconds: s, eventsPerSecond: count / s };
 }
 
-/** The environment without settings that would point the CLI at another event or read store. */
-function withoutStoreSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { LEDGER_EVENTSTORE: _store, LEDGER_READ_STORE: _read, ...rest } = env;
-  return rest;
-}
-
 /** `ledger verify --json` over the data directory `dataDir`, as a user runs it: its report, and the command's wall time. */
 function ledgerVerify(dataDir: string): Promise<{ report: VerifyReport; seconds: number }> {
   const started = process.hrtime.bigint();
@@ -57,7 +51,11 @@ function ledgerVerify(dataDir: string): Promise<{ report: VerifyReport; seconds:
     execFile(
       process.execPath,
       [LEDGER_BIN, 'verify', '--json'],
-      { env: { ...withoutStoreSettings(process.env), LEDGER_DATA_DIR: dataDir }, maxBuffer: 64 * 1024 * 1024 },
+      {
+        // Empty store settings are the CLI's defaults: SQLite files in the data directory.
+        env: { ...process.env, LEDGER_DATA_DIR: dataDir, LEDGER_EVENTSTORE: '', LEDGER_READ_STORE: '' },
+        maxBuffer: 64 * 1024 * 1024,
+      },
       (error, stdout, stderr) => {
         // Exit 1 is a failed verify, whose report says why; anything else is the command failing.
         if (error && error.code !== 1) return fail(new Error(`ledger verify failed: ${error.message}: ${stderr.slice(-2000)}`));
