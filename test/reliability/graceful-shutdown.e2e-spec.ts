@@ -57,8 +57,18 @@ describe('graceful shutdown under load (built CLI)', () => {
     const load = Promise.all(agents.map((_, c) => client(c)));
     // Let every client get going on its keep-alive connection first.
     while (posted.filter((p) => p.answer).length < CLIENTS * 5) await new Promise((r) => setTimeout(r, 20));
+    // Hold requests in flight across the signal, whatever the machine's timing: another process
+    // takes the store's write lock, so no accrual can be acknowledged (answers wait for the
+    // commit) and every client's next request has been read and waits on it. The lock is let go
+    // once the service has logged that it is shutting down; well inside its 5 s busy timeout.
+    const locker = new Database(join(dir, 'ledger.db'));
+    locker.exec('BEGIN IMMEDIATE');
+    await new Promise((r) => setTimeout(r, 300));
     sigtermAt = Date.now();
     service.child.kill('SIGTERM');
+    while (!service.stdout().includes('"shutting down"')) await new Promise((r) => setTimeout(r, 10));
+    locker.exec('ROLLBACK');
+    locker.close();
     const code = await service.exited;
     const exitMs = Date.now() - sigtermAt;
     await load;
@@ -74,6 +84,13 @@ describe('graceful shutdown under load (built CLI)', () => {
     // Requests read after the SIGTERM were answered too, and told the client to close.
     for (const p of answered.filter((x) => x.sentAfterSigterm)) expect(p.answer!.headers.connection).toBe('close');
     // Requests in flight when the signal landed were answered, with Connection: close.
+    const shuttingDown = service
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('"shutting down"'))
+      .map((l) => JSON.parse(l) as { requestsInFlight: number });
+    expect(shuttingDown).toHaveLength(1);
+    expect(shuttingDown[0].requestsInFlight).toBeGreaterThan(0);
     const lateAnswers = answered.filter((p) => p.answeredAfterSigterm);
     expect(lateAnswers.filter((p) => p.answer!.headers.connection === 'close').length).toBeGreaterThan(0);
     // Each client stopped at its first unanswered request, with a connection-level failure.
