@@ -188,6 +188,72 @@ describe('periodLeafHashes', () => {
     expect(() => a.root()).toThrow('settled once');
   });
 
+  it('PeriodLeaves gives the root of periodLeafHashes for any events, added in any order, split in parts at any point', () => {
+    // Stream ids that share prefixes, differ in case and reach beyond ASCII; revisions out of order within a stream.
+    const event = fc.record({
+      streamId: fc.constantFrom('member-a', 'member-b', 'member-B', 'member-ab', 'member-\u00e9', 'member-\ud83d\ude00', 'partner-x', ''),
+      revision: fc.nat({ max: 40 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(event, { selector: (e) => `${e.streamId}\u0000${e.revision}`, maxLength: 120 }),
+        fc.nat(),
+        fc.nat(),
+        (keys, cutAt, partsSeed) => {
+          const events = keys.map((k, i) => ({ ...k, hash: h(`e${i}`) }));
+          const whole = merkleRoot(periodLeafHashes(events));
+          const one = new PeriodLeaves();
+          events.forEach((e) => one.add(e));
+          // Twice: hashing the tree in place must not disturb the leaves kept sorted.
+          expect([one.root(), one.root()]).toEqual([whole, whole]);
+          // Two threads' parts, cut anywhere; the second may itself have absorbed a third.
+          const cut = events.length === 0 ? 0 : cutAt % (events.length + 1);
+          const first = new PeriodLeaves();
+          const second = new PeriodLeaves();
+          const third = new PeriodLeaves();
+          events.slice(0, cut).forEach((e) => first.add(e));
+          events.slice(cut).forEach((e, i) => ((partsSeed + i) % 3 === 0 ? third : second).add(e));
+          second.absorb(structuredClone(third.part()));
+          first.sortCollected();
+          first.absorb(structuredClone(second.part()));
+          expect(first.size).toBe(events.length);
+          expect(first.root()).toBe(whole);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('PeriodLeaves: a leaf added after sorting is counted; a part out of order is refused; a part anywhere in its buffer is read', () => {
+    const events = Array.from({ length: 40 }, (_, i) => ({ streamId: `member-${i % 5}`, revision: i, hash: h(`o${i}`) }));
+    const leaves = new PeriodLeaves();
+    events.slice(0, 39).forEach((e) => leaves.add(e));
+    leaves.sortCollected();
+    leaves.add(events[39]);
+    expect(leaves.root()).toBe(merkleRoot(periodLeafHashes(events)));
+
+    const source = new PeriodLeaves();
+    events.forEach((e) => source.add(e));
+    const part = source.part();
+    // Reversed: each run must be in the tree's order, or merging it would hash a wrong tree.
+    const reversed = {
+      streams: [...part.streams].reverse(),
+      revisions: [...part.revisions].reverse(),
+      nodes: Buffer.concat(Array.from({ length: 40 }, (_, i) => Buffer.from(part.nodes.subarray((39 - i) * 32, (40 - i) * 32)))),
+    };
+    const refusing = new PeriodLeaves();
+    refusing.add({ streamId: 'member-z', revision: 0, hash: h('z') });
+    refusing.absorb(reversed);
+    expect(() => refusing.root()).toThrow('settled once');
+
+    // The same part, its nodes one byte into a larger buffer (not word-aligned).
+    const shifted = new Uint8Array(part.nodes.length + 1);
+    shifted.set(part.nodes, 1);
+    const absorbing = new PeriodLeaves();
+    absorbing.absorb({ ...part, nodes: shifted.subarray(1) });
+    expect(absorbing.root()).toBe(merkleRoot(periodLeafHashes(events)));
+  });
+
   it('a tree hashed in two halves at merkleSplitPoint has the root of the whole, for every size up to 300', () => {
     expect(merkleSplitPoint(0)).toBeUndefined();
     expect(merkleSplitPoint(1)).toBeUndefined();

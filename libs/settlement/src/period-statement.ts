@@ -79,6 +79,11 @@ export class PeriodStatementCalculation {
     return { statement: this.builder.part(), leaves: this.leaves.part() };
   }
 
+  /** Sorts the Merkle leaves read so far: what a close's first thread does while the second still reads its part. */
+  sortLeaves(): void {
+    this.leaves.sortCollected();
+  }
+
   /** Adds a part calculated over the events after this one's (see StatementBuilder.absorb). */
   absorb(part: PeriodStatementPart): void {
     this.builder.absorb(part.statement);

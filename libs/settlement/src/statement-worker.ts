@@ -183,6 +183,7 @@ export function runStatementJob(): void {
       if (second === undefined) {
         post({ statement: calculation.finish() });
       } else {
+        calculation.sortLeaves();
         calculation.absorb(await second.part);
         post({ statement: await calculation.finishSplit((nodes, count) => hashSubtreeInWorker(second.worker, nodes, count)) });
       }
