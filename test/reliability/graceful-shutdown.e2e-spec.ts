@@ -66,9 +66,15 @@ describe('graceful shutdown under load (built CLI)', () => {
     await new Promise((r) => setTimeout(r, 300));
     sigtermAt = Date.now();
     service.child.kill('SIGTERM');
-    while (!service.stdout().includes('"shutting down"')) await new Promise((r) => setTimeout(r, 10));
-    locker.exec('ROLLBACK');
-    locker.close();
+    try {
+      for (const deadline = Date.now() + 10_000; !service.stdout().includes('"shutting down"');) {
+        if (Date.now() > deadline) throw new Error('the service did not log "shutting down" within 10 s of SIGTERM');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+    }
     const code = await service.exited;
     const exitMs = Date.now() - sigtermAt;
     await load;
