@@ -175,16 +175,20 @@ export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Prom
       const hotRatio = hot.requestsPerSecond / baseline.requestsPerSecond;
       writeLine(10, 'accruals/s on 100 hot members', hot, '≥ 0.3 with p99 ≤ 50 ms', hotRatio >= 0.3 && hot.p99Ms <= 50 && nonOk(hot) === 0);
 
+      /** `total` accruals for one member from 8 concurrent writers; each latency in the order answered. */
+      const eightWriters = async (memberId: string, total: number, prefix: string) => {
+        const inOrder: number[] = [];
+        const load = await runLoad({
+          url: server.url,
+          connections: 8,
+          total,
+          request: (i) => accrual(`${prefix}-${i}`, memberId),
+          onAnswer: (_i, _status, _body, timing) => inOrder.push(timing.latencyMs),
+        });
+        return { load, inOrder };
+      };
       log(`serve: one member, 8 concurrent writers, ${singleMemberLots} accruals`);
-      const one = bulkMember(members - 1);
-      const inOrder: number[] = [];
-      const single = await runLoad({
-        url: server.url,
-        connections: 8,
-        total: singleMemberLots,
-        request: (i) => accrual(`one-${i}`, one),
-        onAnswer: (_i, _status, _body, timing) => inOrder.push(timing.latencyMs),
-      });
+      const { load: single, inOrder } = await eightWriters(bulkMember(members - 1), singleMemberLots, 'one');
       const window = Math.max(1, Math.floor(singleMemberLots / 10));
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
       const firstMs = mean(inOrder.slice(0, window));
@@ -194,15 +198,7 @@ export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Prom
       // member's stream grows. The same 8 writers right afterwards on another member, whose
       // stream is as short as the first one's was at the start: if its accruals are as slow as
       // the last window's, the machine slowed, not the long stream.
-      const fresh = bulkMember(members - 2);
-      const controlMs: number[] = [];
-      const control = await runLoad({
-        url: server.url,
-        connections: 8,
-        total: window,
-        request: (i) => accrual(`one-control-${i}`, fresh),
-        onAnswer: (_i, _status, _body, timing) => controlMs.push(timing.latencyMs),
-      });
+      const { load: control, inOrder: controlMs } = await eightWriters(bulkMember(members - 2), window, 'one-control');
       requireClean('one member, drift control', control);
       lines.push({
         benchmark: '11 ledger serve',
