@@ -471,7 +471,8 @@ export class PeriodLeaves {
     return { streams: sortedStreams, revisions: sortedRevisions, words };
   }
 
-  private push(streamId: string, revision: number, node: Buffer | string): void {
+  /** `node`: the leaf node's 32 bytes as a latin1 string (leafNodeLatin1). */
+  private push(streamId: string, revision: number, node: string): void {
     let stream = this.interned.get(streamId);
     if (stream === undefined) this.interned.set(streamId, (stream = streamId));
     this.streams.push(stream);
