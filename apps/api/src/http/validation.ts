@@ -1,6 +1,7 @@
 import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import { FieldProblem } from '@ledger/domain';
 import { errorBody } from './error-body';
+import { cacheValidationMetadata } from './validation-metadata-cache';
 
 /** A key as `details` names it: plain names as they are, anything else (empty, blank, odd characters) quoted. */
 export const fieldName = (key: string | number): string =>
@@ -40,6 +41,8 @@ export class StrictValidationPipe extends ValidationPipe {
       validationError: { target: false, value: false },
       exceptionFactory: (errors) => invalidBody(fieldProblems(errors)),
     });
+    // Rule lookups answered once per DTO class, not on every request.
+    cacheValidationMetadata();
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata) {
