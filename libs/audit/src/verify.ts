@@ -233,6 +233,10 @@ export async function verifyLedger(store: EventStore, options: VerifyOptions = {
         lastRecordedMs = recordedMs;
         lastEvent = e;
       });
+      // While the worker still checks chains and recomputes statements: the comparison of the
+      // read models' final tables needs only this thread's fold (5 s of 1M events' 26 s, which
+      // waited for the worker before).
+      if (!compared) compareReadModel();
       if (logWorker !== undefined) {
         logOutcome = await logWorker.outcome;
         findings.addCounted('hash_chain', logOutcome.divergences, logOutcome.count);
