@@ -6,7 +6,9 @@ import {
   WriterReply,
   WriterRequest,
   WriterWorkerData,
+  flattenBatch,
   sqliteWriterProgram,
+  unflattenOutcomes,
 } from './sqlite-batch-writer';
 import { WorkerCalls } from './worker-calls';
 
@@ -80,9 +82,9 @@ export class WorkerWriter implements GroupCommitWriter {
 
   write(batch: AppendToWrite[], recordedAt: string): Promise<{ outcomes: WriteOutcome[]; durationMs: number }> {
     if (this.broken) return Promise.reject(this.broken);
-    // Only the data crosses to the worker: the callers' callbacks stay here.
-    const appends = batch.map(({ parts }) => ({ parts }));
-    return this.calls.call((id) => this.worker.postMessage({ id, batch: appends, recordedAt } satisfies WriterRequest));
+    // Only the data crosses to the worker, flat: the callers' callbacks stay here.
+    const flat = flattenBatch(batch);
+    return this.calls.call((id) => this.worker.postMessage({ id, batch: flat, recordedAt } satisfies WriterRequest));
   }
 
   async close(): Promise<void> {
@@ -101,7 +103,7 @@ export class WorkerWriter implements GroupCommitWriter {
       return;
     }
     if ('failure' in reply) this.calls.answer(reply.id, { error: new SqliteWriteFailed(reply.failure.message, reply.failure.code) });
-    else this.calls.answer(reply.id, { value: { outcomes: reply.outcomes, durationMs: reply.durationMs } });
+    else this.calls.answer(reply.id, { value: { outcomes: unflattenOutcomes(reply.outcomes), durationMs: reply.durationMs } });
   }
 
   /** Nothing more can be written: every commit waiting gets the error, as does every later one. */
