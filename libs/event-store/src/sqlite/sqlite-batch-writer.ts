@@ -67,8 +67,9 @@ export interface WriterWorkerData {
 
 /**
  * A group commit as it crosses to the writer thread and back: flat arrays of strings and
- * numbers instead of nested objects. Cloning nested objects cost the request thread about
- * 175 µs a commit of 25 accruals and a round trip of 400 µs; the flat arrays, 57 µs and 140 µs.
+ * numbers instead of nested objects. In an echo between two threads, nested objects cost the
+ * sending thread about 175 µs for a commit of 25 accruals and a round trip of 400 µs; the flat
+ * arrays, 57 µs and 140 µs.
  *
  * A batch: its number of appends, then for each its number of parts, then for each part the
  * stream, the expected revision, the expected last event id (null if none) and its number of
