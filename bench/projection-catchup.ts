@@ -23,6 +23,7 @@ import {
   ProjectionRunner,
   READ_STORE_CACHE_MIB_PROJECTOR,
   ReadStore,
+  catchUpWriter,
   headPosition,
 } from '@ledger/projections';
 import { appendSyntheticHistory } from '@ledger/projections/testing/synthetic-history';
@@ -40,7 +41,16 @@ export interface ProjectionCatchupOptions {
 }
 
 export interface ProjectionCatchupResult {
-  config: { events: number; adapter: 'sqlite'; source: string; batchSize: number; cacheMiB: number; node: string; cpus: number };
+  config: {
+    events: number;
+    adapter: 'sqlite';
+    source: string;
+    batchSize: number;
+    cacheMiB: number;
+    writer: string;
+    node: string;
+    cpus: number;
+  };
   scan: { events: number; seconds: number; eventsPerSecond: number };
   projection: { events: number; seconds: number; eventsPerSecond: number };
   /** projection events/s ÷ scan events/s. */
@@ -140,9 +150,10 @@ export async function runProjectionCatchupBench(options: ProjectionCatchupOption
   const scanSeconds = seconds(started);
 
   for (const suffix of ['', '-wal', '-shm']) if (existsSync(readFile + suffix)) rmSync(readFile + suffix);
-  // As `ledger project` runs it: the projector's page cache and batch size.
+  // As `ledger rebuild` and `ledger project` run it: the projector's page cache and batch size,
+  // staged on this thread and written by a flush thread.
   const readStore = ReadStore.open(readFile, { cacheMiB: READ_STORE_CACHE_MIB_PROJECTOR });
-  const runner = new ProjectionRunner(store, readStore, { batchSize: options.batchSize });
+  const runner = new ProjectionRunner(store, readStore, { batchSize: options.batchSize, writer: catchUpWriter(readStore) });
   const head = await headPosition(store);
   started = process.hrtime.bigint();
   await runner.runUntil(head!);
@@ -169,6 +180,7 @@ export async function runProjectionCatchupBench(options: ProjectionCatchupOption
       source,
       batchSize: options.batchSize ?? PROJECTION_BATCH_SIZE_DEFAULT,
       cacheMiB: READ_STORE_CACHE_MIB_PROJECTOR,
+      writer: 'staged on the calling thread, written by a flush thread (catchUpWriter)',
       node: process.version,
       cpus: cpus().length,
     },

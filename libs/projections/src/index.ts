@@ -6,6 +6,7 @@ export * from './read-model-reader';
 export * from './projection-runner';
 export * from './position-waiters';
 export * from './rebuild';
+export * from './flush-thread';
 export * from './postgres/postgres-read-store';
 export * from './postgres/migrations';
 export * from './open-read-store';

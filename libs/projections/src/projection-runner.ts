@@ -32,6 +32,8 @@ export interface BatchApplied {
 
 export interface ProjectionRunnerOptions {
   batchSize?: number;
+  /** How batches are written (default: the read store's own writer; a catch-up passes `catchUpWriter`'s). */
+  writer?: ProjectionWriter;
   /** Called after each committed batch (progress bars, logs). */
   onBatch?: (batch: BatchApplied) => void;
   /** Called when the read store was found to belong to another event store and was reset. */
@@ -76,7 +78,7 @@ export class ProjectionRunner implements ProjectionProgress {
     readonly readStore: ReadModelStore,
     private readonly options: ProjectionRunnerOptions = {},
   ) {
-    this.writer = readStore.createWriter();
+    this.writer = options.writer ?? readStore.createWriter();
     this.batchSize = options.batchSize ?? PROJECTION_BATCH_SIZE_DEFAULT;
     assert(Number.isSafeInteger(this.batchSize) && this.batchSize > 0, 'batch size is a positive integer');
     // A store that answers at once gives its position now; any other, when run() starts.
@@ -129,7 +131,7 @@ export class ProjectionRunner implements ProjectionProgress {
       if (this.stopped) await subscription.unsubscribe();
       try {
         for await (const event of subscription) {
-          if (this.committing !== undefined) await this.committing;
+          if (this.committing !== undefined && !this.writer.stagesWhileCommitting) await this.committing;
           if (this.failure !== undefined) break;
           this.writer.stage(event);
           this.pending += 1;
@@ -146,12 +148,12 @@ export class ProjectionRunner implements ProjectionProgress {
           }
           if (this.failure !== undefined) break;
         }
-        if (this.committing !== undefined) await this.committing;
-        if (this.failure !== undefined) throw this.failure;
+        await this.landed();
         // Stopped: what was delivered is applied, so stop() loses nothing it had.
         if (this.pending > 0) await this.flush();
+        await this.landed();
       } finally {
-        if (this.committing !== undefined) await this.committing;
+        while (this.committing !== undefined) await this.committing;
         if (this.idleFlush !== undefined) clearImmediate(this.idleFlush);
         this.idleFlush = undefined;
         this.writer.discardStaged();
@@ -159,6 +161,7 @@ export class ProjectionRunner implements ProjectionProgress {
         this.lastPending = undefined;
         this.subscription = undefined;
         await subscription.unsubscribe();
+        await this.writer.release?.();
       }
     } finally {
       this.running = false;
@@ -167,19 +170,49 @@ export class ProjectionRunner implements ProjectionProgress {
 
   private readonly flushWhenIdle = (): void => {
     this.idleFlush = undefined;
-    if (this.pending === 0 || this.committing !== undefined) return;
-    this.committing = this.flush()
+    if (this.pending === 0) return;
+    // A flush thread: hand the batch over once the one in flight lands (nothing else may come to wake it).
+    if (this.writer.stagesWhileCommitting) {
+      void this.flush();
+      return;
+    }
+    // Otherwise the loop stages nothing while a commit is in flight, and wakes this again after it.
+    if (this.committing !== undefined) return;
+    this.committing = this.inBackground(this.commitPending());
+  };
+
+  /** A commit the loop does not wait for: its failure is handed to the loop, which ends with it. */
+  private inBackground(commit: Promise<void>): Promise<void> {
+    const tracked: Promise<void> = commit
       .catch((error: unknown) => {
-        // Thrown outside the loop: hand it to the loop, which ends with it.
         this.failure = error;
         void this.subscription?.unsubscribe();
       })
       .finally(() => {
-        this.committing = undefined;
+        if (this.committing === tracked) this.committing = undefined;
       });
-  };
+    return tracked;
+  }
 
+  /** Waits for the batch in flight, if any; throws what failed. */
+  private async landed(): Promise<void> {
+    while (this.committing !== undefined) await this.committing;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /**
+   * Commits the pending batch. A writer that takes the batch with it (a flush thread) is left
+   * writing it while the loop stages the next: one batch in flight at most, so each is handed
+   * over against the checkpoint the one before it left.
+   */
   private async flush(): Promise<void> {
+    if (!this.writer.stagesWhileCommitting) return this.commitPending();
+    while (this.committing !== undefined) await this.committing;
+    if (this.failure !== undefined || this.pending === 0) return;
+    this.committing = this.inBackground(this.commitPending());
+  }
+
+  private async commitPending(): Promise<void> {
     const events = this.pending;
     const last = this.lastPending!.position;
     this.pending = 0;

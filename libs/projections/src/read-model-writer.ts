@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { assert } from '@ledger/domain';
 import { RecordedEvent } from '@ledger/event-store';
-import { EventDispatch, READ_MODELS, ReadModelBatch } from './read-models';
+import { EventDispatch, READ_MODELS, ReadModelBatch, TakenBatch } from './read-models';
 import type { ReadStore } from './read-store';
 import { ProjectionWriter } from './read-store-port';
 
@@ -89,6 +89,15 @@ export class ReadModelWriter implements ProjectionWriter {
       // On a rollback the sums belong to nothing that was written.
       this.discardStaged();
     }
+  }
+
+  /**
+   * Writes a batch staged on another thread (ReadModelFlushThread) as commitStaged writes its
+   * own: the same statements, the same transaction, the same compare-and-set on the checkpoint.
+   */
+  commitTaken(taken: TakenBatch, expectedCheckpoint: number | undefined): void {
+    this.dispatch.restore(taken);
+    this.commitStaged(expectedCheckpoint);
   }
 
   /** Forgets the staged events. */

@@ -26,6 +26,13 @@ export interface ProjectionWriter {
    */
   commitStaged(expectedCheckpoint: number | undefined): Awaitable<void>;
   discardStaged(): void;
+  /**
+   * True when a commit no longer needs what was staged (it took the batch's sums with it), so
+   * the next batch may be staged while it is written. Otherwise nothing is staged until it lands.
+   */
+  readonly stagesWhileCommitting?: boolean;
+  /** Frees what the writer holds between runs (a thread); the next commit takes it again. */
+  release?(): Promise<void>;
 }
 
 /** The queries the API answers from the read models. */

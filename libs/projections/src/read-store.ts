@@ -75,6 +75,9 @@ export class ReadStore implements ReadModelStore {
 
   readonly db: Database.Database;
   readonly readonly: boolean;
+  /** As opened: what another connection to the same file (a flush thread's) opens it with. */
+  readonly cacheMiB: number;
+  readonly busyTimeoutMs: number;
   private readonly checkpointStmt: Database.Statement<[], { position: number | null; event_id: string | null; events: number }>;
 
   private constructor(
@@ -83,6 +86,10 @@ export class ReadStore implements ReadModelStore {
   ) {
     this.readonly = options.readonly ?? false;
     const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
+    this.busyTimeoutMs = busyTimeoutMs;
+    const cacheMiB = options.cacheMiB ?? READ_STORE_CACHE_MIB_DEFAULT;
+    assert(Number.isSafeInteger(cacheMiB) && cacheMiB > 0, 'cacheMiB is a positive integer');
+    this.cacheMiB = cacheMiB;
     if (this.readonly) {
       if (file === ':memory:') throw new Error('a read-only read store needs a file');
       // better-sqlite3 would say "unable to open database file"; say which and why.
@@ -94,8 +101,6 @@ export class ReadStore implements ReadModelStore {
     }
     try {
       this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-      const cacheMiB = options.cacheMiB ?? READ_STORE_CACHE_MIB_DEFAULT;
-      assert(Number.isSafeInteger(cacheMiB) && cacheMiB > 0, 'cacheMiB is a positive integer');
       this.db.pragma(`cache_size = ${-cacheMiB * 1024}`);
       if (!this.readonly) this.prepareForWriting();
       const version = Number(this.db.pragma('user_version', { simple: true }));

@@ -1,4 +1,5 @@
 import { EventStore } from '@ledger/event-store';
+import { catchUpWriter } from './flush-thread';
 import { BatchApplied, ProjectionRunner, headPosition } from './projection-runner';
 import { CheckpointMoved } from './read-model-writer';
 import { ReadModelStore } from './read-store-port';
@@ -48,6 +49,8 @@ export async function catchUpReadStore(
   if (head !== undefined) {
     runner = new ProjectionRunner(events, readStore, {
       batchSize: options.batchSize,
+      // Read and staged here, written on a thread of its own (a SQLite file).
+      writer: catchUpWriter(readStore),
       onBatch: (batch) => options.onProgress?.({ ...batch, headPosition: head }),
     });
     for (let attempt = 1; ; attempt++) {

@@ -1,7 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { Command } from 'commander';
 import { openEventStore } from '@ledger/event-store';
-import { PROJECTION_BATCH_SIZE_DEFAULT, ProjectionRunner, READ_STORE_CACHE_MIB_PROJECTOR, openReadModelStore } from '@ledger/projections';
+import {
+  PROJECTION_BATCH_SIZE_DEFAULT,
+  ProjectionRunner,
+  READ_STORE_CACHE_MIB_PROJECTOR,
+  catchUpWriter,
+  openReadModelStore,
+} from '@ledger/projections';
 import { createLogger } from '@ledger/api/http/logger';
 import { readServiceEnv } from '../env-config';
 
@@ -40,6 +46,8 @@ export function registerProjectCommand(program: Command): void {
       let lastApplied = 0;
       const runner = new ProjectionRunner(opened.store, readStore, {
         batchSize,
+        // Reads and stages on this thread while a thread of its own writes the batch before.
+        writer: catchUpWriter(readStore),
         onReset: (why) => logger.warn({ why }, 'read store reset'),
         onBatch: (b) => {
           const now = Date.now();

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed } from '@ledger/domain';
 import type { ClientBase } from 'pg';
-import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, postgresBulk } from './read-model';
+import { EventOf, postgresBulk, PostgresReadModelBatch, ReadModel, ReadModelBatch, StagedSums } from './read-model';
 
 const HANDLES = ['MemberEnrolled'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -27,6 +27,7 @@ export const birthdaysReadModel: ReadModel<Handled> = {
   ],
   sqlite: (db) => new BirthdaysSqlite(db),
   postgres: () => new BirthdaysPostgres(),
+  staging: () => new BirthdaysStaging(),
 };
 
 type BirthdayRow = [string, string, string];
@@ -42,6 +43,20 @@ class BirthdaysStaging {
 
   discard(): void {
     this.rows = [];
+  }
+
+  /** The batch's sums, handed to the thread that writes them; the staging starts an empty batch. */
+  take() {
+    const staged = {
+      rows: this.rows,
+    };
+    this.rows = [];
+    return staged;
+  }
+
+  restore(sums: StagedSums): void {
+    const staged = sums as ReturnType<BirthdaysStaging['take']>;
+    this.rows = staged.rows;
   }
 }
 

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed } from '@ledger/domain';
 import type { ClientBase } from 'pg';
-import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch } from './read-model';
+import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, StagedSums } from './read-model';
 
 const HANDLES = ['CoalitionConfigured', 'PointValueChanged', 'ExpiryPolicyChanged'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -24,6 +24,7 @@ export const coalitionReadModel: ReadModel<Handled> = {
   ],
   sqlite: (db) => new CoalitionSqlite(db),
   postgres: () => new CoalitionPostgres(),
+  staging: () => new CoalitionStaging(),
 };
 
 class CoalitionStaging {
@@ -36,6 +37,20 @@ class CoalitionStaging {
 
   discard(): void {
     this.changes = [];
+  }
+
+  /** The batch's sums, handed to the thread that writes them; the staging starts an empty batch. */
+  take() {
+    const staged = {
+      changes: this.changes,
+    };
+    this.changes = [];
+    return staged;
+  }
+
+  restore(sums: StagedSums): void {
+    const staged = sums as ReturnType<CoalitionStaging['take']>;
+    this.changes = staged.changes;
   }
 }
 

@@ -1,10 +1,21 @@
 import { AssertionFailed, assert } from '@ledger/domain';
 import { RecordedEvent } from '@ledger/event-store';
-import { LedgerEvent, ReadModel, decodeLedgerEvent } from './read-model';
+import { LedgerEvent, ReadModel, StagedSums, decodeLedgerEvent } from './read-model';
 
 interface Staging {
   stage(event: LedgerEvent, position: number): void;
   discard(): void;
+}
+
+/** The event a batch ends with: where the checkpoint moves to. */
+export type BatchEnd = Pick<RecordedEvent, 'position' | 'eventId'>;
+
+/** A staged batch as it crosses threads: each read model's sums (in READ_MODELS order) and where the batch starts and ends. */
+export interface TakenBatch {
+  sums: StagedSums[];
+  events: number;
+  first: number;
+  last: BatchEnd;
 }
 
 /**
@@ -17,7 +28,7 @@ export class EventDispatch<B extends Staging> {
   /** Events staged since the last discard, and the first and last of them. */
   staged = 0;
   first: number | undefined;
-  last: RecordedEvent | undefined;
+  last: BatchEnd | undefined;
 
   constructor(models: readonly { model: ReadModel; batch: B }[]) {
     this.batches = models.map(({ model, batch }) => {
@@ -50,6 +61,33 @@ export class EventDispatch<B extends Staging> {
 
   discard(): void {
     for (const batch of this.batches) batch.discard();
+    this.forgetCounts();
+  }
+
+  /** Hands over the staged batch (at least one event) for another thread to write, and starts an empty one. */
+  take(this: EventDispatch<B & { take(): StagedSums }>): TakenBatch {
+    assert(this.staged > 0 && this.first !== undefined && this.last !== undefined, 'a batch holds at least one event');
+    const taken = {
+      sums: this.batches.map((batch) => batch.take()),
+      events: this.staged,
+      first: this.first,
+      last: { position: this.last.position, eventId: this.last.eventId },
+    };
+    this.forgetCounts();
+    return taken;
+  }
+
+  /** Makes a batch taken on another thread (by a dispatch over the same read models) the staged one here. */
+  restore(this: EventDispatch<B & { restore(sums: StagedSums): void }>, taken: TakenBatch): void {
+    assert(this.staged === 0, 'nothing else is staged');
+    assert(taken.sums.length === this.batches.length && taken.events > 0, 'the batch comes from the same read models');
+    this.batches.forEach((batch, i) => batch.restore(taken.sums[i]));
+    this.staged = taken.events;
+    this.first = taken.first;
+    this.last = taken.last;
+  }
+
+  private forgetCounts(): void {
     this.staged = 0;
     this.first = undefined;
     this.last = undefined;

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed } from '@ledger/domain';
 import type { ClientBase } from 'pg';
-import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, postgresBulk } from './read-model';
+import { EventOf, postgresBulk, PostgresReadModelBatch, ReadModel, ReadModelBatch, StagedSums } from './read-model';
 
 const HANDLES = ['SuspiciousActivityFlagged'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -32,6 +32,7 @@ export const flagsReadModel: ReadModel<Handled> = {
   ],
   sqlite: (db) => new FlagsSqlite(db),
   postgres: () => new FlagsPostgres(),
+  staging: () => new FlagsStaging(),
 };
 
 type FlagRow = [number, string, string, string, string, number, number, string, number, number, string];
@@ -60,6 +61,20 @@ class FlagsStaging {
 
   discard(): void {
     this.rows = [];
+  }
+
+  /** The batch's sums, handed to the thread that writes them; the staging starts an empty batch. */
+  take() {
+    const staged = {
+      rows: this.rows,
+    };
+    this.rows = [];
+    return staged;
+  }
+
+  restore(sums: StagedSums): void {
+    const staged = sums as ReturnType<FlagsStaging['take']>;
+    this.rows = staged.rows;
   }
 }
 

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed } from '@ledger/domain';
 import type { ClientBase } from 'pg';
-import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch } from './read-model';
+import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, StagedSums } from './read-model';
 
 const HANDLES = ['PointsHeld', 'HoldCaptured', 'HoldReleased'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -33,6 +33,7 @@ export const holdsReadModel: ReadModel<Handled> = {
   ],
   sqlite: (db) => new HoldsSqlite(db),
   postgres: () => new HoldsPostgres(),
+  staging: () => new HoldsStaging(),
 };
 
 type Change =
@@ -73,6 +74,20 @@ class HoldsStaging {
 
   discard(): void {
     this.changes = [];
+  }
+
+  /** The batch's sums, handed to the thread that writes them; the staging starts an empty batch. */
+  take() {
+    const staged = {
+      changes: this.changes,
+    };
+    this.changes = [];
+    return staged;
+  }
+
+  restore(sums: StagedSums): void {
+    const staged = sums as ReturnType<HoldsStaging['take']>;
+    this.changes = staged.changes;
   }
 }
 

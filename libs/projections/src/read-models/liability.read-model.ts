@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed, LotSlice, assert } from '@ledger/domain';
 import type { ClientBase } from 'pg';
-import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, postgresBulk } from './read-model';
+import { EventOf, postgresBulk, PostgresReadModelBatch, ReadModel, ReadModelBatch, StagedSums } from './read-model';
 
 const HANDLES = ['PointsRedeemed', 'RedemptionReversed'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -26,6 +26,7 @@ export const liabilityReadModel: ReadModel<Handled> = {
   ],
   sqlite: (db) => new LiabilitySqlite(db),
   postgres: () => new LiabilityPostgres(),
+  staging: () => new LiabilityStaging(),
 };
 
 interface LiabilityDelta {
@@ -38,7 +39,7 @@ interface LiabilityDelta {
 
 class LiabilityStaging {
   /** By period, issuer and redeemer. */
-  protected readonly cells = new Map<string, LiabilityDelta>();
+  protected cells = new Map<string, LiabilityDelta>();
 
   stage(event: EventOf<Handled>): void {
     switch (event.type) {
@@ -61,6 +62,20 @@ class LiabilityStaging {
 
   discard(): void {
     this.cells.clear();
+  }
+
+  /** The batch's sums, handed to the thread that writes them; the staging starts an empty batch. */
+  take() {
+    const staged = {
+      cells: this.cells,
+    };
+    this.cells = new Map();
+    return staged;
+  }
+
+  restore(sums: StagedSums): void {
+    const staged = sums as ReturnType<LiabilityStaging['take']>;
+    this.cells = staged.cells;
   }
 
   private slices(redeemerId: string, slices: readonly LotSlice[], pointValueMinor: number, occurredAt: string, sign: 1 | -1): void {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed, LotSlice } from '@ledger/domain';
 import type { ClientBase } from 'pg';
-import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, postgresBulk } from './read-model';
+import { EventOf, postgresBulk, PostgresReadModelBatch, ReadModel, ReadModelBatch, StagedSums } from './read-model';
 
 const HANDLES = [
   'PartnerJoined',
@@ -36,6 +36,7 @@ export const partnerPositionsReadModel: ReadModel<Handled> = {
   ],
   sqlite: (db) => new PartnerPositionsSqlite(db),
   postgres: () => new PartnerPositionsPostgres(),
+  staging: () => new PartnerPositionsStaging(),
 };
 
 /** The upsert's update: the name once known, every counter added to. */
@@ -62,7 +63,7 @@ interface PartnerDelta {
 
 /** Almost every event touches a partner, but there are few partners: a handful of upserts per batch. */
 class PartnerPositionsStaging {
-  protected readonly partners = new Map<string, PartnerDelta>();
+  protected partners = new Map<string, PartnerDelta>();
 
   stage(event: EventOf<Handled>): void {
     switch (event.type) {
@@ -96,6 +97,20 @@ class PartnerPositionsStaging {
 
   discard(): void {
     this.partners.clear();
+  }
+
+  /** The batch's sums, handed to the thread that writes them; the staging starts an empty batch. */
+  take() {
+    const staged = {
+      partners: this.partners,
+    };
+    this.partners = new Map();
+    return staged;
+  }
+
+  restore(sums: StagedSums): void {
+    const staged = sums as ReturnType<PartnerPositionsStaging['take']>;
+    this.partners = staged.partners;
   }
 
   /** Redemption slices (sign 1) or their return (sign -1) on the redeemer's and each issuer's counters. */

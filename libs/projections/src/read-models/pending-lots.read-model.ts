@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed } from '@ledger/domain';
 import type { ClientBase } from 'pg';
-import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch } from './read-model';
+import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, StagedSums } from './read-model';
 
 const HANDLES = ['PointsAccrued', 'AccrualReversed', 'PointsExpired', 'PointsReleased'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -34,6 +34,7 @@ export const pendingLotsReadModel: ReadModel<Handled> = {
   ],
   sqlite: (db) => new PendingLotsSqlite(db),
   postgres: () => new PendingLotsPostgres(),
+  staging: () => new PendingLotsStaging(),
 };
 
 type Change =
@@ -81,6 +82,20 @@ class PendingLotsStaging {
 
   discard(): void {
     this.changes = [];
+  }
+
+  /** The batch's sums, handed to the thread that writes them; the staging starts an empty batch. */
+  take() {
+    const staged = {
+      changes: this.changes,
+    };
+    this.changes = [];
+    return staged;
+  }
+
+  restore(sums: StagedSums): void {
+    const staged = sums as ReturnType<PendingLotsStaging['take']>;
+    this.changes = staged.changes;
   }
 }
 

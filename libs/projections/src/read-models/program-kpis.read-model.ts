@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed, LotSlice, assert } from '@ledger/domain';
 import type { ClientBase } from 'pg';
-import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, postgresBulk } from './read-model';
+import { EventOf, postgresBulk, PostgresReadModelBatch, ReadModel, ReadModelBatch, StagedSums } from './read-model';
 
 // Only these types reach this module; any other event (cards, flags, pending releases,
 // suspensions...) is passed over by the dispatch and moves nothing here. Those move no points.
@@ -72,6 +72,7 @@ export const programKpisReadModel: ReadModel<Handled> = {
   ],
   sqlite: (db) => new ProgramKpisSqlite(db),
   postgres: () => new ProgramKpisPostgres(),
+  staging: () => new ProgramKpisStaging(),
 };
 
 /**
@@ -111,10 +112,10 @@ interface Refund {
 }
 
 class ProgramKpisStaging {
-  protected readonly enrolments = new Map<string, { day: string; enrolledBy: string; members: number }>();
-  protected readonly activity = new Map<string, ActivityDelta>();
-  protected readonly issuerDays = new Map<string, IssuerDayDelta>();
-  protected readonly refunds: Refund[] = [];
+  protected enrolments = new Map<string, { day: string; enrolledBy: string; members: number }>();
+  protected activity = new Map<string, ActivityDelta>();
+  protected issuerDays = new Map<string, IssuerDayDelta>();
+  protected refunds: Refund[] = [];
 
   stage(event: EventOf<Handled>): void {
     switch (event.type) {
@@ -181,6 +182,42 @@ class ProgramKpisStaging {
     this.activity.clear();
     this.issuerDays.clear();
     this.refunds.length = 0;
+  }
+
+  /**
+   * The batch's sums, handed to the thread that writes them; the staging starts an empty batch.
+   * The activity rows (about one per event) go flat: as objects in a map their structured clone
+   * cost the receiving thread several times as much.
+   */
+  take() {
+    const activity: (string | number)[] = [];
+    for (const a of this.activity.values()) activity.push(a.day, a.partnerId, a.memberId, a.transactions, a.earned);
+    const staged = { enrolments: this.enrolments, activity, issuerDays: this.issuerDays, refunds: this.refunds };
+    this.enrolments = new Map();
+    this.activity = new Map();
+    this.issuerDays = new Map();
+    this.refunds = [];
+    return staged;
+  }
+
+  /** The sums `take` handed over, as they were staged. */
+  restore(sums: StagedSums): void {
+    const staged = sums as ReturnType<ProgramKpisStaging['take']>;
+    this.enrolments = staged.enrolments;
+    this.issuerDays = staged.issuerDays;
+    this.refunds = staged.refunds;
+    const flat = staged.activity;
+    this.activity = new Map();
+    for (let i = 0; i < flat.length; i += 5) {
+      const row = {
+        day: flat[i] as string,
+        partnerId: flat[i + 1] as string,
+        memberId: flat[i + 2] as string,
+        transactions: flat[i + 3] as number,
+        earned: flat[i + 4] as number,
+      };
+      this.activity.set(`${row.day}\u0000${row.partnerId}\u0000${row.memberId}`, row);
+    }
   }
 
   private slices(day: string, slices: readonly LotSlice[], sign: 1 | -1): void {

@@ -41,6 +41,24 @@ export interface ReadModel<out T extends LedgerEventType = LedgerEventType> {
   sqlite(db: Database.Database): ReadModelBatch<T>;
   /** A batch written to a PostgreSQL read store, in bulk statements. */
   postgres(): PostgresReadModelBatch<T>;
+  /** Staging alone, on a thread that hands its sums to the thread that writes them (see ReadModelFlushThread). */
+  staging(): ReadModelStaging<T>;
+}
+
+/**
+ * A batch's sums as they cross from the thread that staged them to the thread that writes
+ * them: what the read model's staging holds (maps, arrays and plain objects), structured-cloned.
+ * Opaque to everything but the read model that made them.
+ */
+export type StagedSums = unknown;
+
+export interface ReadModelStaging<out T extends LedgerEventType = LedgerEventType> {
+  /** Folds one event (in position order) into the batch's sums; writes nothing. */
+  stage(event: EventOf<T>, position: number): void;
+  /** Forgets the batch's sums (a failed batch). */
+  discard(): void;
+  /** Hands over the batch's sums and starts an empty batch. */
+  take(): StagedSums;
 }
 
 export interface ReadModelBatch<out T extends LedgerEventType = LedgerEventType> {
@@ -50,6 +68,8 @@ export interface ReadModelBatch<out T extends LedgerEventType = LedgerEventType>
   flush(): void;
   /** Forgets the batch's sums (after a flush, or a failed batch). */
   discard(): void;
+  /** Takes sums staged elsewhere (another thread's `take()`) as this batch's, to flush them. */
+  restore(sums: StagedSums): void;
 }
 
 export interface PostgresReadModelBatch<out T extends LedgerEventType = LedgerEventType> {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed } from '@ledger/domain';
 import type { ClientBase } from 'pg';
-import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, postgresBulk } from './read-model';
+import { EventOf, postgresBulk, PostgresReadModelBatch, ReadModel, ReadModelBatch, StagedSums } from './read-model';
 
 const HANDLES = ['PointsAccrued', 'PointsRedeemed', 'AccrualReversed', 'RedemptionReversed', 'BonusAwarded'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -31,6 +31,7 @@ export const transactionIndexReadModel: ReadModel<Handled> = {
   ],
   sqlite: (db) => new TransactionIndexSqlite(db),
   postgres: () => new TransactionIndexPostgres(),
+  staging: () => new TransactionIndexStaging(),
 };
 
 /** One INSERT per transaction: the only read model whose rows grow with every event. */
@@ -74,6 +75,20 @@ class TransactionIndexStaging {
 
   discard(): void {
     this.rows = [];
+  }
+
+  /** The batch's sums, handed to the thread that writes them; the staging starts an empty batch. */
+  take() {
+    const staged = {
+      rows: this.rows,
+    };
+    this.rows = [];
+    return staged;
+  }
+
+  restore(sums: StagedSums): void {
+    const staged = sums as ReturnType<TransactionIndexStaging['take']>;
+    this.rows = staged.rows;
   }
 }
 
