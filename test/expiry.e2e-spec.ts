@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { EsdbEventStore, EventStore } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
 import { EsdbWireServer } from '@ledger/testing/esdb-wire-server';
-import { SeededCoalition, TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
+import { SeededCoalition, TEST_NOW, TestApp, cardNumber, seedCoalition, startTestApp, tempDir } from '@ledger/testing';
 import { CommandBus } from '@nestjs/cqrs';
 import { systemMeta } from '@ledger/application';
 import { ExpiryJob } from '@ledger/api/expiry/expiry.job';
@@ -69,7 +69,10 @@ describe('expiry over HTTP on sqlite', () => {
 
   beforeEach(async () => {
     const dir = tempDir();
-    t = await startTestApp(SqliteEventStore.open(join(dir, 'ledger.db')), { dataDir: dir, app: { expiryIntervalMs: 0 } });
+    // Recorded at the app's pinned time, so the as-of reads below judge expiry on 20 November
+    // whatever the calendar says.
+    const store = SqliteEventStore.open(join(dir, 'ledger.db'), { now: () => new Date(TEST_NOW) });
+    t = await startTestApp(store, { dataDir: dir, app: { expiryIntervalMs: 0 } });
     c = await seed(t, 1);
   });
   afterEach(() => t.close());
@@ -86,7 +89,7 @@ describe('expiry over HTTP on sqlite', () => {
     expect(asCafe.body).toMatchObject({ available: 50, ownLots: [], otherIssuersPoints: 50, expiringSoon: { points: 50 } });
     // Nothing recorded yet: the lapse is the job's to write.
     expect(await expiries(t.store)).toEqual([]);
-    // As of the head (judged at its recorded time, this store's real clock, past 1 November): the same.
+    // As of the head (judged at its recorded time, 20 November, past 1 November): the same.
     const asOf = await t.http().get('/v1/audit/members/m-1').set(t.admin).expect(200);
     expect(asOf.body).toMatchObject({ available: 50, lots: [{ lotId: 'grocer:g-new-1', points: 50 }] });
     const partnerAsOf = await t

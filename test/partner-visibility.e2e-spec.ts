@@ -1,5 +1,5 @@
 import { MemoryEventStore } from '@ledger/event-store';
-import { TestApp, cardNumber, startTestApp } from '@ledger/testing';
+import { TEST_NOW, TestApp, cardNumber, startTestApp } from '@ledger/testing';
 
 /**
  * Issue 15 §6: a partner sees what its till needs of a member and nothing of another
@@ -19,7 +19,9 @@ describe('partners see only what is theirs', () => {
   const eventCount = async () => (await t.store.readAll()).length;
 
   beforeEach(async () => {
-    t = await startTestApp(new MemoryEventStore());
+    // Events are recorded at the app's pinned time: an as-of read counts "soon" from the
+    // recorded time, so a wall-clock store would move the answer as the calendar moves.
+    t = await startTestApp(new MemoryEventStore(() => new Date(TEST_NOW)));
     // Two months' expiry, so a lot of October is expiring soon on 2026-11-20 (TEST_NOW).
     await t.http().put('/v1/coalition').set(t.admin).send({ currency: 'RUB', pointValueMinor: 10, expiryMonths: 2 }).expect(200);
     for (const partnerId of PARTNERS) {
