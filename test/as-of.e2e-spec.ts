@@ -1,12 +1,14 @@
 import { MemoryEventStore } from '@ledger/event-store';
-import { SeededCoalition, TestApp, cardNumber, seedCoalition, startTestApp } from '@ledger/testing';
+import { SeededCoalition, TEST_NOW, TestApp, cardNumber, seedCoalition, startTestApp } from '@ledger/testing';
 
 /** `?asOf=` on the balance and position endpoints: the past, folded from the events. */
 describe('GET … ?asOf=', () => {
   let t: TestApp;
   let c: SeededCoalition;
   beforeEach(async () => {
-    t = await startTestApp(new MemoryEventStore());
+    // Recorded at the pinned test time: an as-of read judges expiry at the recorded time, and
+    // the lots here expire in 2028.
+    t = await startTestApp(new MemoryEventStore(() => new Date(TEST_NOW)));
     c = await seedCoalition(t, ['grocer', 'cafe']);
     await t
       .http()
