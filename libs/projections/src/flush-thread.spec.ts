@@ -53,6 +53,17 @@ function sumsOf(batch: object): Record<string, unknown> {
   );
 }
 
+/** The smallest log with a transaction: one partner, one member, one accrual. */
+async function oneAccrual(): Promise<RecordedEvent[]> {
+  const events = new MemoryEventStore();
+  const ledger = new DirectLedger(events);
+  await ledger.configure(10);
+  await ledger.join('grocer');
+  await ledger.enrol('ann');
+  await ledger.accrue('grocer', 'ann', 10_000, 'g1');
+  return events.readAll();
+}
+
 describe('ReadModelFlushThread: batches staged on one thread, written on another', () => {
   let dir: string;
 
@@ -146,13 +157,7 @@ describe('ReadModelFlushThread: batches staged on one thread, written on another
   });
 
   it("a batch the thread cannot write fails the runner with the thread's reason, and nothing of it is kept", async () => {
-    const events = new MemoryEventStore();
-    const ledger = new DirectLedger(events);
-    await ledger.configure(10);
-    await ledger.join('grocer');
-    await ledger.enrol('ann');
-    await ledger.accrue('grocer', 'ann', 10_000, 'g1');
-    const good = await events.readAll();
+    const good = await oneAccrual();
     const store = ReadStore.open(join(dir, 'read.db'));
     const thread = new ReadModelFlushThread(store);
     try {
@@ -188,13 +193,7 @@ describe('ReadModelFlushThread: batches staged on one thread, written on another
   });
 
   it('release ends the thread once its batches are written; the next commit starts another', async () => {
-    const events = new MemoryEventStore();
-    const ledger = new DirectLedger(events);
-    await ledger.configure(10);
-    await ledger.join('grocer');
-    await ledger.enrol('ann');
-    await ledger.accrue('grocer', 'ann', 10_000, 'g1');
-    const all = await events.readAll();
+    const all = await oneAccrual();
     const store = ReadStore.open(join(dir, 'read.db'));
     const thread = new ReadModelFlushThread(store);
     try {

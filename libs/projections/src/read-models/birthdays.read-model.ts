@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed } from '@ledger/domain';
 import type { ClientBase } from 'pg';
-import { EventOf, postgresBulk, PostgresReadModelBatch, ReadModel, ReadModelBatch, StagedSums } from './read-model';
+import { EventOf, ListStaging, postgresBulk, PostgresReadModelBatch, ReadModel, ReadModelBatch } from './read-model';
 
 const HANDLES = ['MemberEnrolled'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -32,31 +32,11 @@ export const birthdaysReadModel: ReadModel<Handled> = {
 
 type BirthdayRow = [string, string, string];
 
-class BirthdaysStaging {
-  protected rows: BirthdayRow[] = [];
-
+class BirthdaysStaging extends ListStaging<BirthdayRow> {
   stage(event: EventOf<Handled>): void {
     if (event.type !== 'MemberEnrolled') throw new AssertionFailed(`birthdays read model: unhandled ${event.type as string}`);
     const { birthDate, memberId } = event.data;
-    if (birthDate !== null) this.rows.push([birthDate.slice(5, 10), memberId, birthDate]);
-  }
-
-  discard(): void {
-    this.rows = [];
-  }
-
-  /** The batch's sums, handed to the thread that writes them; the staging starts an empty batch. */
-  take() {
-    const staged = {
-      rows: this.rows,
-    };
-    this.rows = [];
-    return staged;
-  }
-
-  restore(sums: StagedSums): void {
-    const staged = sums as ReturnType<BirthdaysStaging['take']>;
-    this.rows = staged.rows;
+    if (birthDate !== null) this.batch.push([birthDate.slice(5, 10), memberId, birthDate]);
   }
 }
 
@@ -69,14 +49,14 @@ class BirthdaysSqlite extends BirthdaysStaging implements ReadModelBatch<Handled
   }
 
   flush(): void {
-    for (const row of this.rows) this.insert.run(...row);
+    for (const row of this.batch) this.insert.run(...row);
   }
 }
 
 class BirthdaysPostgres extends BirthdaysStaging implements PostgresReadModelBatch<Handled> {
   async flush(client: ClientBase): Promise<void> {
     const columns: unknown[][] = [[], [], []];
-    for (const row of this.rows) row.forEach((v, i) => columns[i].push(v));
+    for (const row of this.batch) row.forEach((v, i) => columns[i].push(v));
     await postgresBulk(
       client,
       'INSERT INTO birthdays (birth_md, member_id, birth_date) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])',

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed } from '@ledger/domain';
 import type { ClientBase } from 'pg';
-import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, StagedSums } from './read-model';
+import { EventOf, ListStaging, PostgresReadModelBatch, ReadModel, ReadModelBatch } from './read-model';
 
 const HANDLES = ['CoalitionConfigured', 'PointValueChanged', 'ExpiryPolicyChanged'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -27,30 +27,10 @@ export const coalitionReadModel: ReadModel<Handled> = {
   staging: () => new CoalitionStaging(),
 };
 
-class CoalitionStaging {
-  /** The batch's settings changes, in event order (rare: a handful per history). */
-  protected changes: EventOf<Handled>[] = [];
-
+/** The batch is the settings changes, in event order (rare: a handful per history). */
+class CoalitionStaging extends ListStaging<EventOf<Handled>> {
   stage(event: EventOf<Handled>): void {
-    this.changes.push(event);
-  }
-
-  discard(): void {
-    this.changes = [];
-  }
-
-  /** The batch's sums, handed to the thread that writes them; the staging starts an empty batch. */
-  take() {
-    const staged = {
-      changes: this.changes,
-    };
-    this.changes = [];
-    return staged;
-  }
-
-  restore(sums: StagedSums): void {
-    const staged = sums as ReturnType<CoalitionStaging['take']>;
-    this.changes = staged.changes;
+    this.batch.push(event);
   }
 }
 
@@ -67,7 +47,7 @@ class CoalitionSqlite extends CoalitionStaging implements ReadModelBatch<Handled
   }
 
   flush(): void {
-    for (const e of this.changes) {
+    for (const e of this.batch) {
       switch (e.type) {
         case 'CoalitionConfigured':
           this.configure.run(e.data.currency, e.data.pointValueMinor, e.data.expiryMonths);
@@ -89,7 +69,7 @@ class CoalitionSqlite extends CoalitionStaging implements ReadModelBatch<Handled
 
 class CoalitionPostgres extends CoalitionStaging implements PostgresReadModelBatch<Handled> {
   async flush(client: ClientBase): Promise<void> {
-    for (const e of this.changes) {
+    for (const e of this.batch) {
       switch (e.type) {
         case 'CoalitionConfigured':
           await client.query(

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed } from '@ledger/domain';
 import type { ClientBase } from 'pg';
-import { EventOf, postgresBulk, PostgresReadModelBatch, ReadModel, ReadModelBatch, StagedSums } from './read-model';
+import { EventOf, ListStaging, postgresBulk, PostgresReadModelBatch, ReadModel, ReadModelBatch } from './read-model';
 
 const HANDLES = ['SuspiciousActivityFlagged'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -38,13 +38,11 @@ export const flagsReadModel: ReadModel<Handled> = {
 type FlagRow = [number, string, string, string, string, number, number, string, number, number, string];
 
 /** Flags are rare: kept as rows in event order, each written once. */
-class FlagsStaging {
-  protected rows: FlagRow[] = [];
-
+class FlagsStaging extends ListStaging<FlagRow> {
   stage(event: EventOf<Handled>, position: number): void {
     if (event.type !== 'SuspiciousActivityFlagged') throw new AssertionFailed(`flags read model: unhandled ${event.type as string}`);
     const d = event.data;
-    this.rows.push([
+    this.batch.push([
       position,
       d.memberId,
       d.txId,
@@ -57,24 +55,6 @@ class FlagsStaging {
       d.points,
       d.occurredAt,
     ]);
-  }
-
-  discard(): void {
-    this.rows = [];
-  }
-
-  /** The batch's sums, handed to the thread that writes them; the staging starts an empty batch. */
-  take() {
-    const staged = {
-      rows: this.rows,
-    };
-    this.rows = [];
-    return staged;
-  }
-
-  restore(sums: StagedSums): void {
-    const staged = sums as ReturnType<FlagsStaging['take']>;
-    this.rows = staged.rows;
   }
 }
 
@@ -89,14 +69,14 @@ class FlagsSqlite extends FlagsStaging implements ReadModelBatch<Handled> {
   }
 
   flush(): void {
-    for (const row of this.rows) this.insert.run(...row);
+    for (const row of this.batch) this.insert.run(...row);
   }
 }
 
 class FlagsPostgres extends FlagsStaging implements PostgresReadModelBatch<Handled> {
   async flush(client: ClientBase): Promise<void> {
     const columns: unknown[][] = Array.from({ length: 11 }, () => []);
-    for (const row of this.rows) row.forEach((v, i) => columns[i].push(v));
+    for (const row of this.batch) row.forEach((v, i) => columns[i].push(v));
     await postgresBulk(
       client,
       `INSERT INTO flags (${COLUMNS})

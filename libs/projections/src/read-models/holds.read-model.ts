@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed } from '@ledger/domain';
 import type { ClientBase } from 'pg';
-import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, StagedSums } from './read-model';
+import { EventOf, ListStaging, PostgresReadModelBatch, ReadModel, ReadModelBatch } from './read-model';
 
 const HANDLES = ['PointsHeld', 'HoldCaptured', 'HoldReleased'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -41,14 +41,12 @@ type Change =
   | { kind: 'end'; holdId: string; status: 'captured' | 'released' | 'expired' };
 
 /** Holds are few next to other events: each change is one statement, in event order. */
-class HoldsStaging {
-  protected changes: Change[] = [];
-
+class HoldsStaging extends ListStaging<Change> {
   stage(event: EventOf<Handled>, position: number): void {
     switch (event.type) {
       case 'PointsHeld': {
         const d = event.data;
-        this.changes.push({
+        this.batch.push({
           kind: 'open',
           holdId: d.holdId,
           memberId: d.memberId,
@@ -60,34 +58,16 @@ class HoldsStaging {
         return;
       }
       case 'HoldCaptured':
-        this.changes.push({ kind: 'end', holdId: event.data.holdId, status: 'captured' });
+        this.batch.push({ kind: 'end', holdId: event.data.holdId, status: 'captured' });
         return;
       case 'HoldReleased':
-        this.changes.push({ kind: 'end', holdId: event.data.holdId, status: event.data.reason === 'expired' ? 'expired' : 'released' });
+        this.batch.push({ kind: 'end', holdId: event.data.holdId, status: event.data.reason === 'expired' ? 'expired' : 'released' });
         return;
       default: {
         const unknown: never = event;
         throw new AssertionFailed(`holds read model: unhandled ${JSON.stringify(unknown)}`);
       }
     }
-  }
-
-  discard(): void {
-    this.changes = [];
-  }
-
-  /** The batch's sums, handed to the thread that writes them; the staging starts an empty batch. */
-  take() {
-    const staged = {
-      changes: this.changes,
-    };
-    this.changes = [];
-    return staged;
-  }
-
-  restore(sums: StagedSums): void {
-    const staged = sums as ReturnType<HoldsStaging['take']>;
-    this.changes = staged.changes;
   }
 }
 
@@ -105,7 +85,7 @@ class HoldsSqlite extends HoldsStaging implements ReadModelBatch<Handled> {
   }
 
   flush(): void {
-    for (const c of this.changes) {
+    for (const c of this.batch) {
       if (c.kind === 'open') {
         this.insert.run(c.holdId, c.memberId, c.partnerId, c.points, c.expiresAt, c.position);
       } else if (this.end.run(c.status, c.holdId).changes !== 1) {
@@ -117,7 +97,7 @@ class HoldsSqlite extends HoldsStaging implements ReadModelBatch<Handled> {
 
 class HoldsPostgres extends HoldsStaging implements PostgresReadModelBatch<Handled> {
   async flush(client: ClientBase): Promise<void> {
-    for (const c of this.changes) {
+    for (const c of this.batch) {
       if (c.kind === 'open') {
         await client.query(`${INSERT_HOLD} VALUES ($1, $2, $3, $4, $5, 'open', $6)`, [
           c.holdId,

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed } from '@ledger/domain';
 import type { ClientBase } from 'pg';
-import { EventOf, PostgresReadModelBatch, ReadModel, ReadModelBatch, StagedSums } from './read-model';
+import { EventOf, ListStaging, PostgresReadModelBatch, ReadModel, ReadModelBatch } from './read-model';
 
 const HANDLES = ['PointsAccrued', 'AccrualReversed', 'PointsExpired', 'PointsReleased'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -43,16 +43,14 @@ type Change =
   | { kind: 'close'; memberId: string; lotId: string };
 
 /** Pending accruals are a part of all accruals: each change is a statement or two, in event order. */
-class PendingLotsStaging {
-  protected changes: Change[] = [];
-
+class PendingLotsStaging extends ListStaging<Change> {
   stage(event: EventOf<Handled>): void {
     switch (event.type) {
       case 'PointsAccrued': {
         const d = event.data;
         // Mirrors the member decider: an accrual of 0 points opens no lot.
         if (d.availableAt === undefined || d.points === 0) return;
-        this.changes.push({
+        this.batch.push({
           kind: 'open',
           memberId: d.memberId,
           lotId: d.lotId,
@@ -66,36 +64,18 @@ class PendingLotsStaging {
       // Most refunds are of lots never pending (or released): those change no row.
       case 'AccrualReversed':
         if (event.data.points > 0)
-          this.changes.push({ kind: 'refund', memberId: event.data.memberId, lotId: event.data.lotId, points: event.data.points });
+          this.batch.push({ kind: 'refund', memberId: event.data.memberId, lotId: event.data.lotId, points: event.data.points });
         return;
       // An expired lot is pending no more, whether or not its release was written.
       case 'PointsExpired':
       case 'PointsReleased':
-        this.changes.push({ kind: 'close', memberId: event.data.memberId, lotId: event.data.lotId });
+        this.batch.push({ kind: 'close', memberId: event.data.memberId, lotId: event.data.lotId });
         return;
       default: {
         const unknown: never = event;
         throw new AssertionFailed(`pending lots read model: unhandled ${JSON.stringify(unknown)}`);
       }
     }
-  }
-
-  discard(): void {
-    this.changes = [];
-  }
-
-  /** The batch's sums, handed to the thread that writes them; the staging starts an empty batch. */
-  take() {
-    const staged = {
-      changes: this.changes,
-    };
-    this.changes = [];
-    return staged;
-  }
-
-  restore(sums: StagedSums): void {
-    const staged = sums as ReturnType<PendingLotsStaging['take']>;
-    this.changes = staged.changes;
   }
 }
 
@@ -123,7 +103,7 @@ class PendingLotsSqlite extends PendingLotsStaging implements ReadModelBatch<Han
   }
 
   flush(): void {
-    for (const c of this.changes) {
+    for (const c of this.batch) {
       if (c.kind === 'open') this.insert.run(c.memberId, c.lotId, c.issuerPartnerId, c.points, c.availableAt, c.expiresAt);
       else if (c.kind === 'refund') {
         if (this.deleteEmptied.run(c.memberId, c.lotId, c.points).changes === 0) this.refund.run(c.points, c.memberId, c.lotId, c.points);
@@ -134,7 +114,7 @@ class PendingLotsSqlite extends PendingLotsStaging implements ReadModelBatch<Han
 
 class PendingLotsPostgres extends PendingLotsStaging implements PostgresReadModelBatch<Handled> {
   async flush(client: ClientBase): Promise<void> {
-    for (const c of this.changes) {
+    for (const c of this.batch) {
       if (c.kind === 'open') {
         await client.query(`${INSERT} VALUES ($1, $2, $3, $4, $5, $6)`, [
           c.memberId,

@@ -61,6 +61,28 @@ export interface ReadModelStaging<out T extends LedgerEventType = LedgerEventTyp
   take(): StagedSums;
 }
 
+/**
+ * The staging of a read model whose batch is one list in event order (rows to insert, or
+ * changes to apply): forgotten, handed over and taken back whole.
+ */
+export abstract class ListStaging<Item> {
+  protected batch: Item[] = [];
+
+  discard(): void {
+    this.batch = [];
+  }
+
+  take(): StagedSums {
+    const staged = this.batch;
+    this.batch = [];
+    return staged;
+  }
+
+  restore(sums: StagedSums): void {
+    this.batch = sums as Item[];
+  }
+}
+
 export interface ReadModelBatch<out T extends LedgerEventType = LedgerEventType> {
   /** Folds one event (in position order) into the batch's sums; writes nothing. */
   stage(event: EventOf<T>, position: number): void;

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AssertionFailed } from '@ledger/domain';
 import type { ClientBase } from 'pg';
-import { EventOf, postgresBulk, PostgresReadModelBatch, ReadModel, ReadModelBatch, StagedSums } from './read-model';
+import { EventOf, ListStaging, postgresBulk, PostgresReadModelBatch, ReadModel, ReadModelBatch } from './read-model';
 
 const HANDLES = ['PointsAccrued', 'PointsRedeemed', 'AccrualReversed', 'RedemptionReversed', 'BonusAwarded'] as const;
 type Handled = (typeof HANDLES)[number];
@@ -34,36 +34,36 @@ export const transactionIndexReadModel: ReadModel<Handled> = {
   staging: () => new TransactionIndexStaging(),
 };
 
-/** One INSERT per transaction: the only read model whose rows grow with every event. */
-class TransactionIndexStaging {
-  /** The batch's rows, COLUMNS.length values each, flat, in event order. */
-  protected rows: (string | number | null)[] = [];
-
+/**
+ * One INSERT per transaction: the only read model whose rows grow with every event. The batch
+ * holds its rows flat, COLUMNS.length values each, in event order.
+ */
+class TransactionIndexStaging extends ListStaging<string | number | null> {
   stage(event: EventOf<Handled>, position: number): void {
     switch (event.type) {
       case 'PointsAccrued': {
         const d = event.data;
-        this.rows.push(d.txId, d.memberId, d.partnerId, 'accrual', d.points, null, d.occurredAt, position);
+        this.batch.push(d.txId, d.memberId, d.partnerId, 'accrual', d.points, null, d.occurredAt, position);
         return;
       }
       case 'BonusAwarded': {
         const d = event.data;
-        this.rows.push(d.txId, d.memberId, d.partnerId, 'bonus', d.points, null, d.occurredAt, position);
+        this.batch.push(d.txId, d.memberId, d.partnerId, 'bonus', d.points, null, d.occurredAt, position);
         return;
       }
       case 'PointsRedeemed': {
         const d = event.data;
-        this.rows.push(d.txId, d.memberId, d.partnerId, 'redemption', d.points, null, d.occurredAt, position);
+        this.batch.push(d.txId, d.memberId, d.partnerId, 'redemption', d.points, null, d.occurredAt, position);
         return;
       }
       case 'AccrualReversed': {
         const d = event.data;
-        this.rows.push(d.txId, d.memberId, d.partnerId, 'accrual_reversal', d.points, d.originalTxId, d.occurredAt, position);
+        this.batch.push(d.txId, d.memberId, d.partnerId, 'accrual_reversal', d.points, d.originalTxId, d.occurredAt, position);
         return;
       }
       case 'RedemptionReversed': {
         const d = event.data;
-        this.rows.push(d.txId, d.memberId, d.partnerId, 'redemption_reversal', d.points, d.originalTxId, d.occurredAt, position);
+        this.batch.push(d.txId, d.memberId, d.partnerId, 'redemption_reversal', d.points, d.originalTxId, d.occurredAt, position);
         return;
       }
       default: {
@@ -71,24 +71,6 @@ class TransactionIndexStaging {
         throw new AssertionFailed(`transaction index: unhandled ${JSON.stringify(unknown)}`);
       }
     }
-  }
-
-  discard(): void {
-    this.rows = [];
-  }
-
-  /** The batch's sums, handed to the thread that writes them; the staging starts an empty batch. */
-  take() {
-    const staged = {
-      rows: this.rows,
-    };
-    this.rows = [];
-    return staged;
-  }
-
-  restore(sums: StagedSums): void {
-    const staged = sums as ReturnType<TransactionIndexStaging['take']>;
-    this.rows = staged.rows;
   }
 }
 
@@ -101,7 +83,7 @@ class TransactionIndexSqlite extends TransactionIndexStaging implements ReadMode
   }
 
   flush(): void {
-    const rows = this.rows;
+    const rows = this.batch;
     const insert = this.insert;
     for (let i = 0; i < rows.length; i += 8) {
       insert.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5], rows[i + 6], rows[i + 7]);
@@ -112,7 +94,7 @@ class TransactionIndexSqlite extends TransactionIndexStaging implements ReadMode
 class TransactionIndexPostgres extends TransactionIndexStaging implements PostgresReadModelBatch<Handled> {
   async flush(client: ClientBase): Promise<void> {
     const columns: (string | number | null)[][] = COLUMNS.map(() => []);
-    const rows = this.rows;
+    const rows = this.batch;
     for (let i = 0; i < rows.length; i += 8) for (let c = 0; c < 8; c++) columns[c].push(rows[i + c]);
     await postgresBulk(
       client,
