@@ -48,7 +48,8 @@ const enabled = browserTestsEnabled();
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
+    // The server is stopped even when the browser cannot be closed (it never started, say).
+    await browser?.close().catch(() => undefined);
     await served?.stop();
     if (served) rmSync(served.dataDir, { recursive: true, force: true });
   });
@@ -336,8 +337,10 @@ const enabled = browserTestsEnabled();
   it('says there is nothing yet instead of showing an empty page', async () => {
     const adminKey = 'console-test-admin-key-0123456789';
     const served = await serve({ LEDGER_DEMO: 'off', LEDGER_ADMIN_KEY: adminKey });
-    const browser = await launchChromium();
+    // Launched inside the try: a browser that fails to start must not leave the server running.
+    let browser: Browser | undefined;
     try {
+      browser = await launchChromium();
       const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
       await page.goto(`${served.url}/console/`);
       await page.getByTestId('api-key').fill(adminKey);
@@ -348,7 +351,7 @@ const enabled = browserTestsEnabled();
       await page.getByTestId('no-periods').waitFor();
       expect(served.log()).not.toContain(adminKey);
     } finally {
-      await browser.close();
+      await browser?.close().catch(() => undefined);
       await served.stop();
       rmSync(served.dataDir, { recursive: true, force: true });
     }
@@ -368,8 +371,9 @@ const enabled = browserTestsEnabled();
     db.close();
     expect(changed).toBe(1);
     served = await serve({ LEDGER_DEMO: 'on' }, served.dataDir);
-    const browser = await launchChromium();
+    let browser: Browser | undefined;
     try {
+      browser = await launchChromium();
       const page = await (await browser.newContext({ viewport: { width: 1440, height: 1000 } })).newPage();
       await page.goto(`${served.url}/console/`);
       await page.getByTestId('api-key').fill(keys.auditor.key);
@@ -388,7 +392,7 @@ const enabled = browserTestsEnabled();
       expect(await page.getByTestId('first-divergence').textContent()).toBe(job.firstDivergence.message);
       await page.screenshot({ path: join(SHOTS, '11-verify-tampered.png'), fullPage: true });
     } finally {
-      await browser.close();
+      await browser?.close().catch(() => undefined);
       await served.stop();
       rmSync(served.dataDir, { recursive: true, force: true });
     }

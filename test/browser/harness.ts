@@ -72,7 +72,11 @@ export async function serve(env: Record<string, string>, existingDataDir?: strin
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "ledger listening" within 60 s; stderr: ${stderr}`)), 60_000);
+    const timer = setTimeout(() => {
+      // Not left running behind a failed test.
+      child.kill('SIGKILL');
+      reject(new Error(`no "ledger listening" within 60 s; stderr: ${stderr}`));
+    }, 60_000);
     child.stdout!.on('data', (d) => {
       stdout += d;
       if (stdout.includes('"ledger listening"')) {
@@ -80,7 +84,10 @@ export async function serve(env: Record<string, string>, existingDataDir?: strin
         resolve();
       }
     });
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}: ${stderr}`));
+    });
   });
   return {
     url: `http://127.0.0.1:${port}`,
