@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { DemoKeys, Served, api, apiPost, browserTestsEnabled, demoKeys, launchChromium, serve } from './browser/harness';
+import { DemoKeys, Served, api, apiPost, browserTestsEnabled, demoKeys, launchChromium, serve, shutDown } from './browser/harness';
 
 /** Screenshots of every page, for a person to look at (gitignored). */
 const SHOTS = join(__dirname, 'browser', 'screenshots');
@@ -47,12 +47,7 @@ const enabled = browserTestsEnabled();
     browser = await launchChromium();
   }, 120_000);
 
-  afterAll(async () => {
-    // The server is stopped even when the browser cannot be closed (it never started, say).
-    await browser?.close().catch(() => undefined);
-    await served?.stop();
-    if (served) rmSync(served.dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => shutDown(browser, served));
 
   async function open(): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
@@ -351,9 +346,7 @@ const enabled = browserTestsEnabled();
       await page.getByTestId('no-periods').waitFor();
       expect(served.log()).not.toContain(adminKey);
     } finally {
-      await browser?.close().catch(() => undefined);
-      await served.stop();
-      rmSync(served.dataDir, { recursive: true, force: true });
+      await shutDown(browser, served);
     }
   }, 120_000);
 });
@@ -392,9 +385,7 @@ const enabled = browserTestsEnabled();
       expect(await page.getByTestId('first-divergence').textContent()).toBe(job.firstDivergence.message);
       await page.screenshot({ path: join(SHOTS, '11-verify-tampered.png'), fullPage: true });
     } finally {
-      await browser?.close().catch(() => undefined);
-      await served.stop();
-      rmSync(served.dataDir, { recursive: true, force: true });
+      await shutDown(browser, served);
     }
   }, 180_000);
 });

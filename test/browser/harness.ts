@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +99,19 @@ export async function serve(env: Record<string, string>, existingDataDir?: strin
       await new Promise((r) => child.once('exit', r));
     },
   };
+}
+
+/**
+ * Closes the browser, then stops the server and removes its data directory even when the
+ * browser never started or fails to close (a server left running keeps jest from exiting).
+ */
+export async function shutDown(browser: Browser | undefined, served: Served | undefined): Promise<void> {
+  try {
+    await browser?.close();
+  } finally {
+    await served?.stop();
+    if (served) rmSync(served.dataDir, { recursive: true, force: true });
+  }
 }
 
 export interface DemoKeys {
