@@ -111,7 +111,7 @@ export async function benchHotMember({ quick, log }: { quick: boolean; log: (s: 
           `${r.exhausted} × 503, ${r.firstThirdMs.toFixed(2)} → ${r.lastThirdMs.toFixed(2)} ms per accrual (first → last third)`,
       );
       lines.push({
-        benchmark: '9 hot member (handlers, no HTTP)',
+        benchmark: '16 hot member (handlers, no HTTP)',
         metric: `${writers} concurrent writers to one member: accruals/s`,
         value: Math.round(r.accruals / r.seconds),
         unit: 'accruals/s',

@@ -44,9 +44,9 @@ const suites: { name: string; lines: readonly string[]; run: () => Promise<Bench
   { name: 'serve', lines: ['9', '10', '11', '12', '13', '14'], run: () => benchServiceLoad({ quick, log }) },
   { name: 'recovery', lines: ['15'], run: () => benchRecovery({ quick, log }) },
   { name: 'memory', lines: ['7'], run: () => benchMemory({ events: memoryEvents, log }) },
-  { name: 'hot', lines: ['9'], run: () => benchHotMember({ quick, log }) },
+  { name: 'hot', lines: ['16'], run: () => benchHotMember({ quick, log }) },
   { name: 'capture', lines: ['17'], run: () => benchCaptureUnderLoad({ quick, log }) },
-  { name: 'txid', lines: ['13'], run: () => benchTxIdReservation({ quick, log }) },
+  { name: 'txid', lines: ['19'], run: () => benchTxIdReservation({ quick, log }) },
   { name: 'expiry', lines: ['18'], run: () => benchExpiryJob({ quick, log }) },
 ];
 // Run only when named: a profile, not a benchmark line.
@@ -92,6 +92,19 @@ async function main() {
   // A quick run is a smoke test and --only a part: neither may overwrite the full run's figures.
   if (!quick && !only) writeResults(join(__dirname, '..', '..', 'bench'), lines, meta);
   log(`done in ${meta.seconds} s`);
+}
+
+// A line number names one line: a number two suites both listed would make `--only=<n>` run both.
+const claimedBy = new Map<string, string>();
+for (const suite of declared) {
+  for (const n of suite.lines) {
+    const other = claimedBy.get(n);
+    if (other !== undefined) {
+      process.stderr.write(`bench: line ${n} is listed by both the ${other} and the ${suite.name} suites in bench/run.ts\n`);
+      process.exit(2);
+    }
+    claimedBy.set(n, suite.name);
+  }
 }
 
 const unknown = [...(only ?? [])].filter((o) => !declared.some((suite) => suite.name === o || suite.lines.includes(o)));

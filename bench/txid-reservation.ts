@@ -186,7 +186,7 @@ export async function benchTxIdReservation({ quick, log }: { quick: boolean; log
     const serveP50 = (mode: Mode) => sum(serve[mode].map((r) => r.p50)) / serve[mode].length;
     const serveP99 = (mode: Mode) => sum(serve[mode].map((r) => r.p99)) / serve[mode].length;
 
-    const benchmark = '13 txId reservation cost';
+    const benchmark = '19 txId reservation cost';
     const lines: BenchLine[] = [];
     // The cost of each way of reserving, against the same handlers and app without any.
     for (const mode of ['atomic', 'two-step'] as const) {
