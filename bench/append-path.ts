@@ -22,7 +22,7 @@ import {
 } from '@ledger/application';
 import { EventToAppend } from '@ledger/event-store';
 import { SqliteEventStore } from '@ledger/event-store/sqlite/sqlite-event-store';
-import { BenchLine } from './lib/report';
+import { BenchLine, bracket, bracketNote } from './lib/report';
 
 /** Runs `count` tasks with at most `concurrency` in flight. */
 async function inFlight(count: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<number> {
@@ -141,8 +141,9 @@ export async function benchAppendPath({ quick, log }: { quick: boolean; log: (s:
     await app.close();
     await store.close();
     const rawAfter = await rawRun('after');
-    const rawRate = (rawBefore + rawAfter) / 2;
-    const rawNote = `raw ${Math.round(rawBefore)} events/s before, ${Math.round(rawAfter)} after`;
+    const raw = bracket(rawBefore, rawAfter);
+    const rawRate = raw.mean;
+    const rawNote = bracketNote('raw', raw, 'events/s');
     const pairRate = count / pairSeconds;
     const handlerRate = count / handlerSeconds;
     lines.push({

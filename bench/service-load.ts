@@ -18,7 +18,7 @@ import { seededRandom } from '@ledger/projections/testing/synthetic-history';
 import { copyProjectedBulkHistory } from './lib/bulk-history';
 import { ChildServer, SERVE_ADMIN_KEY, freePort, issuePartnerKey, startBareServer, startLedgerServe } from './lib/child-server';
 import { LoadResult, runLoad, summarise } from './lib/load';
-import { BenchLine } from './lib/report';
+import { BenchLine, Bracket, bracket, bracketNote } from './lib/report';
 import { ZipfSampler } from './lib/zipf';
 
 const CONNECTIONS = 64;
@@ -151,18 +151,18 @@ export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Prom
        * A load between two runs of the bare route. The service's read models catch up before
        * the second, so the projector's tail of the load does not slow the baseline.
        */
-      const bracketed = async <T>(load: () => Promise<T>): Promise<{ result: T; baseline: Baseline }> => {
+      const bracketed = async <T>(load: () => Promise<T>): Promise<{ result: T; baseline: Bracket }> => {
         const before = await bareRate();
         const result = await load();
         await caughtUp(server, SERVE_ADMIN_KEY, await headPosition(file));
         const after = await bareRate();
-        return { result, baseline: { before, after, mean: (before + after) / 2 } };
+        return { result, baseline: bracket(before, after) };
       };
-      const vs = (b: Baseline) => ({ name: 'bare fastify + better-sqlite3, before and after the load', value: Math.round(b.mean) });
-      const bareNote = (b: Baseline) => `bare route ${Math.round(b.before)} req/s before, ${Math.round(b.after)} after`;
+      const vs = (b: Bracket) => ({ name: 'bare fastify + better-sqlite3, before and after the load', value: Math.round(b.mean) });
+      const bareNote = (b: Bracket) => bracketNote('bare route', b, 'req/s');
 
       const random = seededRandom(11);
-      const writeLine = (n: number, metric: string, r: LoadResult, b: Baseline, target: string, met: boolean) =>
+      const writeLine = (n: number, metric: string, r: LoadResult, b: Bracket, target: string, met: boolean) =>
         lines.push({
           benchmark: `${n} ledger serve`,
           metric,
@@ -329,13 +329,6 @@ export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Prom
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The bare route's rate right before and right after a load, and their mean (the ratio's baseline). */
-interface Baseline {
-  before: number;
-  after: number;
-  mean: number;
 }
 
 interface MixedRun {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BenchLine } from './lib/report';
+import { BenchLine, bracket, bracketNote } from './lib/report';
 import { SERVE_ADMIN_KEY, freePort, issuePartnerKey, startBareServer, startChildServer, startLedgerServe } from './lib/child-server';
 import { copyProjectedBulkHistory } from './lib/bulk-history';
 import { seededRandom } from '@ledger/projections/testing/synthetic-history';
@@ -129,9 +129,10 @@ export async function benchWritePath({ quick, log }: WritePathOptions): Promise<
     const baseAfter = await startBareServer(mkdtempSync(join(dir, 'bare-after-')));
     const baselineAfter = await insertLoad('baseline after', baseAfter.url);
     await baseAfter.stop();
-    const bareRate = (baseline.requestsPerSecond + baselineAfter.requestsPerSecond) / 2;
-    const bareP99 = (baseline.p99Ms + baselineAfter.p99Ms) / 2;
-    const bareNote = `bare route ${Math.round(baseline.requestsPerSecond)} req/s before, ${Math.round(baselineAfter.requestsPerSecond)} after`;
+    const bare = bracket(baseline.requestsPerSecond, baselineAfter.requestsPerSecond);
+    const bareRate = bare.mean;
+    const bareP99 = bracket(baseline.p99Ms, baselineAfter.p99Ms).mean;
+    const bareNote = bracketNote('bare route', bare, 'req/s');
 
     const vs = { name: 'bare fastify + better-sqlite3, before and after', value: Math.round(bareRate) };
     lines.push(

@@ -17,6 +17,19 @@ export interface BenchLine {
   config: Record<string, unknown>;
 }
 
+/** A baseline run right before and right after the load it is compared with; the load's ratio is to their mean. */
+export interface Bracket {
+  before: number;
+  after: number;
+  mean: number;
+}
+
+export const bracket = (before: number, after: number): Bracket => ({ before, after, mean: (before + after) / 2 });
+
+/** The two runs of a bracket for a ratio's note: `bare route 9600 req/s before, 14340 after`. */
+export const bracketNote = (what: string, b: Bracket, unit: string): string =>
+  `${what} ${Math.round(b.before)} ${unit} before, ${Math.round(b.after)} after`;
+
 export const machine = () => ({
   node: process.version,
   cpus: cpus().length,
