@@ -348,6 +348,70 @@ describe.each(WRITERS)('SqliteEventStore (%s writer)', (writer) => {
       }
       expect((await b.readStream('member-1')).map((e) => e.revision)).toEqual([0, 1]);
     });
+
+    // Whatever the writer knows of a stream from its own appends, a commit by another
+    // connection (a process, a tool, a tamperer) is what its checks must see.
+    it('checks a revision against the file once another connection has written the stream', async () => {
+      const store = open();
+      await store.appendToStream('member-1', events(1), { expectedRevision: 'no_stream' });
+      const other = new Database(file);
+      try {
+        other
+          .prepare(
+            "INSERT INTO events (stream_id, revision, event_id, type, data, metadata, recorded_at) VALUES (?, 1, ?, 'Test', '{}', '{}', ?)",
+          )
+          .run('member-1', randomUUID(), new Date().toISOString());
+      } finally {
+        other.close();
+      }
+      await expect(store.appendToStream('member-1', events(1), { expectedRevision: 0 })).rejects.toMatchObject({
+        name: 'WrongExpectedVersion',
+        expected: 0,
+        actual: 1,
+      });
+      await expect(store.appendToStream('member-1', events(1), { expectedRevision: 1 })).resolves.toMatchObject({
+        nextExpectedRevision: 2,
+      });
+    });
+
+    it('checks the chained-onto event against the file once another connection has changed it', async () => {
+      const store = open();
+      const [first] = events(1);
+      await store.appendToStream('member-1', [first], { expectedRevision: 'no_stream' });
+      const other = new Database(file);
+      try {
+        other.prepare("UPDATE events SET event_id = 'another' WHERE stream_id = 'member-1' AND revision = 0").run();
+      } finally {
+        other.close();
+      }
+      await expect(
+        store.appendToStream('member-1', events(1), { expectedRevision: 0, expectedLastEventId: first.eventId }),
+      ).rejects.toBeInstanceOf(WrongExpectedVersion);
+      expect(await store.readStream('member-1')).toHaveLength(1);
+    });
+  });
+
+  it('forgets what a failed transaction wrote: its streams are as the file has them', async () => {
+    const store = open();
+    await store.appendToStream('member-seed', events(1), { expectedRevision: 'no_stream' });
+    const other = new Database(file);
+    try {
+      other.exec(
+        `CREATE TRIGGER refuse_w BEFORE INSERT ON events WHEN NEW.stream_id = 'member-w' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+      );
+    } finally {
+      other.close();
+    }
+    // One group commit: member-z is written, then member-w's insert fails and rolls both back.
+    const outcomes = await Promise.allSettled([
+      store.appendToStream('member-z', events(1), { expectedRevision: 'no_stream' }),
+      store.appendToStream('member-w', events(1), { expectedRevision: 'no_stream' }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(await store.readStream('member-z')).toEqual([]);
+    await expect(store.appendToStream('member-z', events(1), { expectedRevision: 'no_stream' })).resolves.toMatchObject({
+      nextExpectedRevision: 0,
+    });
   });
 });
 
