@@ -391,7 +391,7 @@ describe.each(WRITERS)('SqliteEventStore (%s writer)', (writer) => {
     });
   });
 
-  it('forgets what a failed transaction wrote: its streams are as the file has them', async () => {
+  it('a group commit that fails after some of its inserts writes none of them, and the next append sees the file as it is', async () => {
     const store = open();
     await store.appendToStream('member-seed', events(1), { expectedRevision: 'no_stream' });
     const other = new Database(file);
