@@ -17,20 +17,20 @@ import { SettlementStatement } from '@ledger/settlement';
 import { VerifyReport } from '@ledger/audit';
 import { READ_STORE_FILE } from '@ledger/projections';
 import { adoptBulkHistoryProjection, copyBulkHistory } from './lib/bulk-history';
-import { LEDGER_BIN } from './lib/child-server';
+import { LEDGER_BIN, LEDGER_NODE_FLAGS } from './lib/child-server';
 import { BenchLine, bracket, bracketNote } from './lib/report';
 import { bareScan, runProjectionCatchupBench } from './projection-catchup';
 
 const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
 const PERIOD = { periodId: '2026-10', startAt: '2026-10-01T00:00:00.000Z', endAt: '2026-11-01T00:00:00.000Z' };
 
-/** `ledger verify --json` over the data directory `dataDir`, as a user runs it: its report, and the command's wall time. */
+/** `ledger verify --json` over the data directory `dataDir`, as a user runs it (with the CLI's Node flags): its report, and the command's wall time. */
 function ledgerVerify(dataDir: string): Promise<{ report: VerifyReport; seconds: number }> {
   const started = process.hrtime.bigint();
   return new Promise((done, fail) => {
     execFile(
       process.execPath,
-      [LEDGER_BIN, 'verify', '--json'],
+      [...LEDGER_NODE_FLAGS, LEDGER_BIN, 'verify', '--json'],
       {
         // Empty store settings are the CLI's defaults: SQLite files in the data directory.
         env: { ...process.env, LEDGER_DATA_DIR: dataDir, LEDGER_EVENTSTORE: '', LEDGER_READ_STORE: '' },

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 'use strict';
 const fs = require('fs');
 const path = require('path');

@@ -10,6 +10,8 @@ import { parse } from 'yaml';
  */
 
 const root = join(__dirname, '..');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- plain CommonJS beside the CLI's entry, read as the CLI reads it
+const { LEDGER_NODE_FLAGS } = require(join(root, 'bin', 'runtime-flags.js')) as { LEDGER_NODE_FLAGS: string[] };
 const composeFile = join(root, 'docker', 'docker-compose.yml');
 const dockerfile = join(root, 'docker', 'Dockerfile');
 const dockerignore = join(root, 'docker', 'Dockerfile.dockerignore');
@@ -374,8 +376,8 @@ describe('docker/Dockerfile', () => {
     expect(health[0].args).not.toMatch(/curl|wget/);
   });
 
-  it('starts the CLI: ENTRYPOINT node bin/ledger.js, CMD serve', () => {
-    expect(JSON.parse(first(finalStage, 'ENTRYPOINT')[0].args)).toEqual(['node', 'bin/ledger.js']);
+  it('starts the CLI: ENTRYPOINT node with the ledger’s runtime flags and bin/ledger.js, CMD serve', () => {
+    expect(JSON.parse(first(finalStage, 'ENTRYPOINT')[0].args)).toEqual(['node', ...LEDGER_NODE_FLAGS, 'bin/ledger.js']);
     expect(JSON.parse(first(finalStage, 'CMD').slice(-1)[0].args)).toEqual(['serve']);
   });
 

@@ -18,6 +18,9 @@ export interface ChildServer {
 const root = join(__dirname, '..', '..', '..');
 /** The built CLI, as `npm start` and users run it. */
 export const LEDGER_BIN = join(root, 'bin', 'ledger.js');
+/** The Node flags `npm start`, the `ledger` command and the image run the CLI with. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- plain CommonJS beside the CLI's entry
+export const { LEDGER_NODE_FLAGS } = require(join(root, 'bin', 'runtime-flags.js')) as { LEDGER_NODE_FLAGS: readonly string[] };
 
 /** Starts `dist/bench/servers.js <args>` and waits for its ready line. */
 export function startChildServer(args: string[], timeoutMs = 600_000): Promise<ChildServer> {
@@ -75,8 +78,8 @@ export async function issuePartnerKey(server: ChildServer, partnerId: string): P
 }
 
 /**
- * `ledger serve` as a user starts it (the built CLI, its own logging, the projector in
- * process), on `port`, with `env` added. Ready when GET /health answers 200.
+ * `ledger serve` as a user starts it (the built CLI with its Node flags, its own logging, the
+ * projector in process), on `port`, with `env` added. Ready when GET /health answers 200.
  */
 export async function startLedgerServe(
   port: number,
@@ -84,7 +87,7 @@ export async function startLedgerServe(
   timeoutMs = 600_000,
   nodeArgs: string[] = [],
 ): Promise<ChildServer> {
-  const child = spawn(process.execPath, [...nodeArgs, LEDGER_BIN, 'serve'], {
+  const child = spawn(process.execPath, [...LEDGER_NODE_FLAGS, ...nodeArgs, LEDGER_BIN, 'serve'], {
     // The load generators drive one key far past the service's default per-key limit.
     env: { ...process.env, LEDGER_RATE_LIMIT: '0', ...env, PORT: String(port), HOST: '127.0.0.1' },
     // Its logs are part of what a user runs; the benchmark drops them.
