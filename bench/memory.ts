@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { copyBulkHistory } from './lib/bulk-history';
-import { startChildServer } from './lib/child-server';
+import { LEDGER_NODE_FLAGS, startChildServer } from './lib/child-server';
 import { BenchLine } from './lib/report';
 
 const GIB = 1024 ** 3;
@@ -25,7 +25,8 @@ export async function benchMemory({ events, log }: { events: number; log: (s: st
       startAt: '2026-10-01T00:00:00.000Z',
       endAt: '2026-11-01T00:00:00.000Z',
     });
-    const server = await startChildServer(['existing', dir]);
+    // Under the Node flags the service runs with: its young generation is part of the RSS.
+    const server = await startChildServer(['existing', dir], undefined, LEDGER_NODE_FLAGS);
     const rssAtStart = currentRss(server.child.pid!);
     const started = Date.now();
     // Wait (in 5 s slices) until the read models have reached the head of the log.

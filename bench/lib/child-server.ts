@@ -22,9 +22,9 @@ export const LEDGER_BIN = join(root, 'bin', 'ledger.js');
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- plain CommonJS beside the CLI's entry
 export const { LEDGER_NODE_FLAGS } = require(join(root, 'bin', 'runtime-flags.js')) as { LEDGER_NODE_FLAGS: readonly string[] };
 
-/** Starts `dist/bench/servers.js <args>` and waits for its ready line. */
-export function startChildServer(args: string[], timeoutMs = 600_000): Promise<ChildServer> {
-  return startScript(join(root, 'dist', 'bench', 'servers.js'), args, timeoutMs);
+/** Starts `dist/bench/servers.js <args>` (under Node's `nodeArgs`) and waits for its ready line. */
+export function startChildServer(args: string[], timeoutMs = 600_000, nodeArgs: readonly string[] = []): Promise<ChildServer> {
+  return startScript(join(root, 'dist', 'bench', 'servers.js'), args, timeoutMs, nodeArgs);
 }
 
 /** The bare fastify + better-sqlite3 route, with no project code loaded. */
@@ -32,8 +32,8 @@ export function startBareServer(dir: string): Promise<ChildServer> {
   return startScript(join(root, 'dist', 'bench', 'bare-server.js'), [dir], 60_000);
 }
 
-function startScript(script: string, args: string[], timeoutMs: number): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['-r', join(root, 'bin', 'aliases.js'), script, ...args], {
+function startScript(script: string, args: string[], timeoutMs: number, nodeArgs: readonly string[] = []): Promise<ChildServer> {
+  const child = spawn(process.execPath, [...nodeArgs, '-r', join(root, 'bin', 'aliases.js'), script, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
