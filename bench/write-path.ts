@@ -9,7 +9,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BenchLine, bracket, bracketNote } from './lib/report';
-import { SERVE_ADMIN_KEY, freePort, issuePartnerKey, startBareServer, startChildServer, startLedgerServe } from './lib/child-server';
+import {
+  LEDGER_NODE_FLAGS,
+  SERVE_ADMIN_KEY,
+  freePort,
+  issuePartnerKey,
+  startBareServer,
+  startChildServer,
+  startLedgerServe,
+} from './lib/child-server';
 import { copyProjectedBulkHistory } from './lib/bulk-history';
 import { seededRandom } from '@ledger/projections/testing/synthetic-history';
 import { bulkMember, caughtUp, headPosition } from './service-load';
@@ -86,7 +94,8 @@ export async function benchWritePath({ quick, log }: WritePathOptions): Promise<
     await adapterServer.stop();
 
     log(`write path: ledger app with ${members} enrolled members`);
-    const app = await startChildServer(['ledger', dir, String(members), '0']);
+    // Under the service's Node flags, as `npm start` runs it; the bare route and the adapter behind it run under Node's defaults.
+    const app = await startChildServer(['ledger', dir, String(members), '0'], undefined, LEDGER_NODE_FLAGS);
     const auth = { authorization: `Bearer ${app.key}` };
     const occurredAt = new Date().toISOString();
     await runLoad({
