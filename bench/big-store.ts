@@ -191,6 +191,10 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
     log(`settling the ${one.events}-event period again (a fresh copy)`);
     const s1After = await settle((await generate('one-again', small)).file);
     const single = bracket(s1.seconds, s1After.seconds);
+    // The 1× close's target is a time, which the machine's speed moves as much as the code: beside
+    // it, the time one thread takes merely to read the same events (verify's first bare scan, run
+    // right after that close).
+    const scanSeconds = one.events / scanBefore;
     for (const [label, s, n] of [
       ['1×', s1, one.events],
       ['2×', s2, two.events],
@@ -200,8 +204,11 @@ export async function benchBigStore({ quick, log }: { quick: boolean; log: (s: s
         metric: `close a ${n.toLocaleString('en-US')}-event period (${label})`,
         value: Math.round(s.seconds * 100) / 100,
         unit: 's',
-        baseline: label === '2×' ? { name: '1× period, closed before and after', value: Math.round(single.mean * 100) / 100 } : undefined,
-        ratio: label === '2×' ? s2.seconds / single.mean : undefined,
+        baseline:
+          label === '2×'
+            ? { name: '1× period, closed before and after', value: Math.round(single.mean * 100) / 100 }
+            : { name: 'bare readAll scan of the same store, right after', value: Math.round(scanSeconds * 100) / 100 },
+        ratio: label === '2×' ? s2.seconds / single.mean : s1.seconds / scanSeconds,
         ratioNote: `${Math.round(n / s.seconds).toLocaleString('en-US')} events/s; ${s.statement.eventCount} settled${
           label === '2×' ? `; 1× closes ${single.before.toFixed(2)} s before, ${single.after.toFixed(2)} s after` : ''
         }`,
