@@ -84,6 +84,9 @@ export function previousMonth(now: Date): { periodId: string; startAt: string; e
   return { periodId, startAt: start.toISOString(), endAt: new Date(end).toISOString() };
 }
 
+/** The bare route's rates before and after a load, and its own p99s: the machine's tail, which a p99 target meets too. */
+type BareBracket = Bracket & { p99Ms: Bracket };
+
 export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Promise<BenchLine[]> {
   const members = quick ? 2_000 : 100_000;
   // Lines 9, 10 and 12; the month-end run (14) posts twice as many so that its load outlasts the close.
@@ -100,7 +103,7 @@ export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Prom
     // minute to the next: one baseline at the suite's start measured 5,125-6,348 req/s in runs
     // of --only=9,10,12 and 8,976 in a full run, while the loads ran over the next 80 s.
     let bareRuns = 0;
-    const bareRate = async (): Promise<number> => {
+    const bareRate = async (): Promise<{ rate: number; p99Ms: number }> => {
       const bareDir = join(dir, `bare-${bareRuns++}`);
       mkdirSync(bareDir);
       log(`serve: bare baseline, ${requests} requests`);
@@ -117,7 +120,7 @@ export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Prom
           }),
         });
         requireClean('bare baseline', r);
-        return r.requestsPerSecond;
+        return { rate: r.requestsPerSecond, p99Ms: r.p99Ms };
       } finally {
         await bare.stop();
       }
@@ -151,18 +154,19 @@ export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Prom
        * A load between two runs of the bare route. The service's read models catch up before
        * the second, so the projector's tail of the load does not slow the baseline.
        */
-      const bracketed = async <T>(load: () => Promise<T>): Promise<{ result: T; baseline: Bracket }> => {
+      const bracketed = async <T>(load: () => Promise<T>): Promise<{ result: T; baseline: BareBracket }> => {
         const before = await bareRate();
         const result = await load();
         await caughtUp(server, SERVE_ADMIN_KEY, await headPosition(file));
         const after = await bareRate();
-        return { result, baseline: bracket(before, after) };
+        return { result, baseline: { ...bracket(before.rate, after.rate), p99Ms: bracket(before.p99Ms, after.p99Ms) } };
       };
       const vs = (b: Bracket) => ({ name: 'bare fastify + better-sqlite3, before and after the load', value: Math.round(b.mean) });
-      const bareNote = (b: Bracket) => bracketNote('bare route', b, 'req/s');
+      const bareNote = (b: BareBracket) =>
+        `${bracketNote('bare route', b, 'req/s')}; bare route p99 ${b.p99Ms.before.toFixed(1)} ms before, ${b.p99Ms.after.toFixed(1)} after`;
 
       const random = seededRandom(11);
-      const writeLine = (n: number, metric: string, r: LoadResult, b: Bracket, target: string, met: boolean) =>
+      const writeLine = (n: number, metric: string, r: LoadResult, b: BareBracket, target: string, met: boolean) =>
         lines.push({
           benchmark: `${n} ledger serve`,
           metric,
@@ -175,6 +179,8 @@ export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Prom
             statuses: r.statuses,
             bareBefore: round2(b.before),
             bareAfter: round2(b.after),
+            bareP99MsBefore: round2(b.p99Ms.before),
+            bareP99MsAfter: round2(b.p99Ms.after),
           },
           baseline: vs(b),
           ratio: r.requestsPerSecond / b.mean,
@@ -281,6 +287,8 @@ export async function benchServiceLoad({ quick, log }: ServiceLoadOptions): Prom
           byTag: mixed.load.byTag,
           bareBefore: round2(mixedBaseline.before),
           bareAfter: round2(mixedBaseline.after),
+          bareP99MsBefore: round2(mixedBaseline.p99Ms.before),
+          bareP99MsAfter: round2(mixedBaseline.p99Ms.after),
         },
         baseline: vs(mixedBaseline),
         ratio: mixed.load.requestsPerSecond / mixedBaseline.mean,
