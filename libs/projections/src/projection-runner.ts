@@ -207,7 +207,12 @@ export class ProjectionRunner implements ProjectionProgress {
    */
   private async flush(): Promise<void> {
     if (!this.writer.stagesWhileCommitting) return this.commitPending();
-    while (this.committing !== undefined) await this.committing;
+    while (this.committing !== undefined) {
+      await this.committing;
+      // Another flush waiting on the same commit (the idle one) may have handed these events
+      // over already; waiting for that batch too would stop the staging for a whole write.
+      if (this.pending === 0) return;
+    }
     if (this.failure !== undefined || this.pending === 0) return;
     this.committing = this.inBackground(this.commitPending());
   }
