@@ -22,11 +22,13 @@ import {
   PostgresReadStore,
   ProjectionRunner,
   READ_STORE_CACHE_MIB_PROJECTOR,
+  ReadModelFlushThread,
   ReadStore,
   catchUpWriter,
   headPosition,
 } from '@ledger/projections';
 import { appendSyntheticHistory } from '@ledger/projections/testing/synthetic-history';
+import { threadCpuSeconds } from './lib/thread-cpu';
 
 export interface ProjectionCatchupOptions {
   events: number;
@@ -52,7 +54,15 @@ export interface ProjectionCatchupResult {
     cpus: number;
   };
   scan: { events: number; seconds: number; eventsPerSecond: number };
-  projection: { events: number; seconds: number; eventsPerSecond: number };
+  projection: {
+    events: number;
+    seconds: number;
+    eventsPerSecond: number;
+    /** CPU seconds of this thread over the catch-up: reading the log, decoding and staging. */
+    stagingCpuSeconds?: number;
+    /** Seconds the flush thread spent writing the batches. */
+    writingSeconds?: number;
+  };
   /** projection events/s ÷ scan events/s. */
   ratio: number;
   /** The same catch-up into PostgreSQL; ratio against the same scan. */
@@ -107,6 +117,13 @@ export async function bareScan(store: EventStore): Promise<number> {
 
 const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
 
+/** The two threads' shares of a catch-up's time, for its line: which of them bounds it. */
+export function limitsNote(p: ProjectionCatchupResult['projection']): string {
+  const cpu = p.stagingCpuSeconds === undefined ? 'unknown' : `${p.stagingCpuSeconds.toFixed(1)} s`;
+  const writing = p.writingSeconds === undefined ? 'unknown' : `${p.writingSeconds.toFixed(1)} s`;
+  return `of its ${p.seconds.toFixed(1)} s, reading and staging took ${cpu} of CPU on the calling thread, the flush thread wrote for ${writing}`;
+}
+
 export async function runProjectionCatchupBench(options: ProjectionCatchupOptions): Promise<ProjectionCatchupResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const storeFile = join(options.dataDir, 'ledger.db');
@@ -153,11 +170,17 @@ export async function runProjectionCatchupBench(options: ProjectionCatchupOption
   // As `ledger rebuild` and `ledger project` run it: the projector's page cache and batch size,
   // staged on this thread and written by a flush thread.
   const readStore = ReadStore.open(readFile, { cacheMiB: READ_STORE_CACHE_MIB_PROJECTOR });
-  const runner = new ProjectionRunner(store, readStore, { batchSize: options.batchSize, writer: catchUpWriter(readStore) });
+  const writer = catchUpWriter(readStore);
+  const runner = new ProjectionRunner(store, readStore, { batchSize: options.batchSize, writer });
   const head = await headPosition(store);
+  const cpuBefore = threadCpuSeconds();
   started = process.hrtime.bigint();
   await runner.runUntil(head!);
   const projectionSeconds = seconds(started);
+  const cpuAfter = threadCpuSeconds();
+  // What bounds the catch-up: this thread's reading and staging, or the flush thread's writing.
+  const stagingCpuSeconds = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
+  const writingSeconds = writer instanceof ReadModelFlushThread ? writer.writingSeconds() : undefined;
   const projected = runner.eventsApplied();
   readStore.close();
   let postgres: ProjectionCatchupResult['postgres'];
@@ -170,7 +193,13 @@ export async function runProjectionCatchupBench(options: ProjectionCatchupOption
   await store.close();
 
   const scan = { events: scanned, seconds: scanSeconds, eventsPerSecond: Math.round(scanned / scanSeconds) };
-  const projection = { events: projected, seconds: projectionSeconds, eventsPerSecond: Math.round(projected / projectionSeconds) };
+  const projection = {
+    events: projected,
+    seconds: projectionSeconds,
+    eventsPerSecond: Math.round(projected / projectionSeconds),
+    stagingCpuSeconds,
+    writingSeconds,
+  };
   if (postgres) postgres.ratio = Math.round((postgres.eventsPerSecond / scan.eventsPerSecond) * 1000) / 1000;
   return {
     postgres,
@@ -215,7 +244,7 @@ if (require.main === module) {
           `projection catch-up, ${r.config.events} events, sqlite, batch ${r.config.batchSize}, cache ${r.config.cacheMiB} MiB, node ${r.config.node}, ${r.config.cpus} CPUs`,
           `  store: ${r.config.source}`,
           `  bare readAll scan: ${r.scan.seconds.toFixed(2)} s  ${rate(r.scan)}`,
-          `  projection:        ${r.projection.seconds.toFixed(2)} s  ${rate(r.projection)}`,
+          `  projection:        ${r.projection.seconds.toFixed(2)} s  ${rate(r.projection)}  (${limitsNote(r.projection)})`,
           `  ratio (projection / scan): ${r.ratio}`,
           ...(r.postgres
             ? [

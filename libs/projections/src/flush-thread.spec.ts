@@ -212,6 +212,25 @@ describe('ReadModelFlushThread: batches staged on one thread, written on another
     }
   });
 
+  it('counts the time the thread spends writing: nothing before a batch, more after each one', async () => {
+    const all = await oneAccrual();
+    const store = ReadStore.open(join(dir, 'read.db'));
+    const thread = new ReadModelFlushThread(store);
+    try {
+      expect(thread.writingSeconds()).toBe(0);
+      thread.stage(all[0]);
+      await thread.commitStaged(undefined);
+      const afterFirst = thread.writingSeconds();
+      expect(afterFirst).toBeGreaterThan(0);
+      for (const e of all.slice(1)) thread.stage(e);
+      await thread.commitStaged(all[0].position);
+      expect(thread.writingSeconds()).toBeGreaterThan(afterFirst);
+    } finally {
+      await thread.release();
+      store.close();
+    }
+  });
+
   it('following live appends, each is written without waiting for another to arrive (as `ledger project` follows)', async () => {
     const events = new MemoryEventStore();
     const ledger = new DirectLedger(events);

@@ -24,6 +24,8 @@ interface FlushJob {
 type ToWorker = { commit: { id: number; batch: TakenBatch; expected: number | undefined } } | { close: true };
 type FromWorker = {
   id: number;
+  /** How long the worker took to write the batch, ms. */
+  ms?: number;
   failure?: WorkerFailure & { expected?: number; found?: number };
 };
 
@@ -45,6 +47,7 @@ export class ReadModelFlushThread implements ProjectionWriter {
   private worker: Worker | undefined;
   private nextId = 0;
   private readonly answers = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  private writingMs = 0;
 
   constructor(readStore: ReadStore) {
     this.job = { file: readStore.file, cacheMiB: readStore.cacheMiB, busyTimeoutMs: readStore.busyTimeoutMs };
@@ -56,6 +59,11 @@ export class ReadModelFlushThread implements ProjectionWriter {
 
   stagedEvents(): number {
     return this.dispatch.staged;
+  }
+
+  /** Seconds the worker has spent writing batches so far: with the caller's own time, what bounds a catch-up. */
+  writingSeconds(): number {
+    return this.writingMs / 1000;
   }
 
   /** Hands the staged batch to the worker; resolves once it is written (or rejects, nothing of it written). */
@@ -90,6 +98,7 @@ export class ReadModelFlushThread implements ProjectionWriter {
       const answer = this.answers.get(message.id);
       if (answer === undefined) return;
       this.answers.delete(message.id);
+      this.writingMs += message.ms ?? 0;
       if (message.failure === undefined) answer.resolve();
       else answer.reject(errorOf(message.failure));
     });
@@ -127,11 +136,12 @@ export function runReadModelFlushThread(): void {
       return;
     }
     const { id, batch, expected } = message.commit;
+    const started = performance.now();
     try {
       store ??= ReadStore.open(job.file, { cacheMiB: job.cacheMiB, busyTimeoutMs: job.busyTimeoutMs });
       writer ??= store.createWriter();
       writer.commitTaken(batch, expected);
-      port.postMessage({ id } satisfies FromWorker);
+      port.postMessage({ id, ms: performance.now() - started } satisfies FromWorker);
     } catch (error) {
       const failure =
         error instanceof CheckpointMoved ? { ...workerFailure(error), expected: error.expected, found: error.found } : workerFailure(error);
